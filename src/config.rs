@@ -1,0 +1,371 @@
+//! `kiosk.toml` and `hub.toml`: reading, defaults and validation.
+//!
+//! A maintainer editing a config on a kiosk at 7 a.m. needs to know exactly what is wrong:
+//! every error names the file, the key and what was expected, and nothing starts with a
+//! half-understood config. Unknown keys are errors too, so a typo is never silently
+//! ignored. Every field has a default that lets the demo run with no file at all.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::lang::Lang;
+
+/// A config file that cannot be used, with enough detail to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file (or other origin) being read.
+    pub file: String,
+    /// The dotted key at fault, when known (e.g. `session.warning_seconds`).
+    pub key: Option<String>,
+    /// One-based line of the fault, when known.
+    pub line: Option<usize>,
+    /// What is wrong and what is expected.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ", key `{key}`")?;
+        }
+        write!(f, ": {}", self.problem)
+    }
+}
+
+/// A semantic rule broken by a parsed config: the key and what it must be.
+pub struct Invalid {
+    key: String,
+    problem: String,
+}
+
+impl Invalid {
+    /// Names the key at fault and what it must be.
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A config type with rules beyond what its types enforce.
+pub trait Validate {
+    /// Checks the rules; the first broken one is returned.
+    fn validate(&self) -> Result<(), Invalid>;
+}
+
+/// Reads, parses and validates a TOML config file.
+pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        key: None,
+        line: None,
+        problem: format!("cannot read the file: {e}"),
+    })?;
+    parse(&text, &file)
+}
+
+/// Parses and validates TOML text; `file` names the origin in errors.
+pub fn parse<T: DeserializeOwned + Validate>(text: &str, file: &str) -> Result<T, ConfigError> {
+    let error = |key: Option<String>, line: Option<usize>, problem: String| ConfigError {
+        file: file.to_string(),
+        key,
+        line,
+        problem,
+    };
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| {
+        error(
+            None,
+            e.span().map(|s| line_of(text, s.start)),
+            e.message().to_string(),
+        )
+    })?;
+    let value: T = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let key = (path != ".").then_some(path);
+        let inner = e.into_inner();
+        error(
+            key,
+            inner.span().map(|s| line_of(text, s.start)),
+            inner.message().to_string(),
+        )
+    })?;
+    value
+        .validate()
+        .map_err(|invalid| error(Some(invalid.key), None, invalid.problem))?;
+    Ok(value)
+}
+
+fn line_of(text: &str, byte_offset: usize) -> usize {
+    let end = byte_offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The kiosk's configuration (`kiosk.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KioskConfig {
+    /// This kiosk's name in the fleet (letters, digits, `-`, `_`).
+    pub kiosk_id: String,
+    /// The language the welcome screen starts in.
+    pub language: Lang,
+    /// Where the store and the hub token live; writable, persistent.
+    pub data_dir: PathBuf,
+    /// How to reach the office hub.
+    pub hub: HubLink,
+    /// Idle handling of a citizen's visit.
+    pub session: SessionConfig,
+}
+
+impl Default for KioskConfig {
+    fn default() -> Self {
+        KioskConfig {
+            kiosk_id: "demo-kiosk".to_string(),
+            language: Lang::It,
+            data_dir: PathBuf::from("sportello-data"),
+            hub: HubLink::default(),
+            session: SessionConfig::default(),
+        }
+    }
+}
+
+/// The kiosk's link to its hub.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubLink {
+    /// Base URL, `https://` in an office; `http://` is accepted only for loopback.
+    pub url: String,
+    /// SHA-256 fingerprint of the hub's certificate (hex, colons optional), pinned.
+    pub certificate_sha256: Option<String>,
+    /// One-time token used to enroll on first start.
+    pub enrollment_token: Option<String>,
+}
+
+impl Default for HubLink {
+    fn default() -> Self {
+        HubLink {
+            url: "http://127.0.0.1:8080".to_string(),
+            certificate_sha256: None,
+            enrollment_token: None,
+        }
+    }
+}
+
+/// How long a visit may sit idle before the kiosk warns, and how long the warning lasts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Seconds without a touch before the "do you need more time?" warning.
+    pub idle_seconds: u32,
+    /// Seconds the warning stays up before the visit is wiped (at least 20).
+    pub warning_seconds: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_seconds: 60,
+            warning_seconds: 30,
+        }
+    }
+}
+
+/// Accepts the URL forms the kiosk can use; `Err` says why not.
+pub fn check_hub_url(url: &str) -> Result<(), String> {
+    let (plain, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (false, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (true, rest)
+    } else {
+        return Err(format!(
+            "`{url}` must start with https:// (or http:// for loopback)"
+        ));
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() {
+        return Err(format!("`{url}` has no host"));
+    }
+    if plain && !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+        return Err(format!(
+            "`{url}` uses plain http to a remote host: use https:// (plain http only for loopback)"
+        ));
+    }
+    Ok(())
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Validate for KioskConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if !is_identifier(&self.kiosk_id) {
+            return Err(Invalid::new(
+                "kiosk_id",
+                format!(
+                    "`{}` must be 1-64 letters, digits, `-` or `_`",
+                    self.kiosk_id
+                ),
+            ));
+        }
+        check_hub_url(&self.hub.url).map_err(|p| Invalid::new("hub.url", p))?;
+        if let Some(pin) = &self.hub.certificate_sha256 {
+            let hex: String = pin.chars().filter(|c| *c != ':').collect();
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(Invalid::new(
+                    "hub.certificate_sha256",
+                    "expected the 64 hex digits of a SHA-256 fingerprint (colons allowed)",
+                ));
+            }
+        }
+        if self.session.warning_seconds < 20 {
+            return Err(Invalid::new(
+                "session.warning_seconds",
+                format!(
+                    "{} is too short: a citizen needs at least 20 seconds to answer",
+                    self.session.warning_seconds
+                ),
+            ));
+        }
+        if self.session.idle_seconds < 10 {
+            return Err(Invalid::new(
+                "session.idle_seconds",
+                format!(
+                    "{} is too short: use at least 10",
+                    self.session.idle_seconds
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The hub's configuration (`hub.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    /// The office's name, shown on tickets and the display board.
+    pub office_name: String,
+    /// IANA time zone whose local midnight turns the office day.
+    pub time_zone: String,
+    /// A catalogue file replacing the built-in list of services.
+    pub services: Option<PathBuf>,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: PathBuf::from("sportello-hub.sqlite"),
+            office_name: "Sportello integrato INPS - Centro per l'impiego".to_string(),
+            time_zone: "Europe/Rome".to_string(),
+            services: None,
+        }
+    }
+}
+
+impl Validate for HubConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.office_name.trim().is_empty() {
+            return Err(Invalid::new("office_name", "must not be blank"));
+        }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(Invalid::new(
+                "time_zone",
+                format!(
+                    "`{}` is not an IANA time zone such as Europe/Rome",
+                    self.time_zone
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let kiosk: KioskConfig = parse("", "kiosk.toml").unwrap();
+        assert_eq!(kiosk, KioskConfig::default());
+        let hub: HubConfig = parse("", "hub.toml").unwrap();
+        assert_eq!(hub, HubConfig::default());
+    }
+
+    #[test]
+    fn wrong_type_names_file_line_and_key() {
+        let text = "kiosk_id = \"k1\"\n[session]\nidle_seconds = \"sixty\"\n";
+        let err = parse::<KioskConfig>(text, "/etc/sportello/kiosk.toml").unwrap_err();
+        assert_eq!(err.file, "/etc/sportello/kiosk.toml");
+        assert_eq!(err.key.as_deref(), Some("session.idle_seconds"));
+        assert_eq!(err.line, Some(3));
+        assert!(
+            err.problem.contains("u32") || err.problem.contains("integer"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        let err = parse::<KioskConfig>("[hub]\nulr = \"x\"\n", "kiosk.toml").unwrap_err();
+        assert!(err.to_string().contains("ulr"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_has_a_line() {
+        let err = parse::<KioskConfig>("kiosk_id = \n", "kiosk.toml").unwrap_err();
+        assert_eq!(err.line, Some(1));
+    }
+
+    #[test]
+    fn rules_name_their_key() {
+        let err =
+            parse::<KioskConfig>("[session]\nwarning_seconds = 5\n", "kiosk.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("session.warning_seconds"));
+        let err =
+            parse::<KioskConfig>("[hub]\nurl = \"http://10.0.0.2\"\n", "kiosk.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("hub.url"));
+        let err = parse::<HubConfig>("time_zone = \"Europe/Roma\"\n", "hub.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "hub.toml, key `time_zone`: `Europe/Roma` is not an IANA time zone such as Europe/Rome"
+        );
+    }
+
+    #[test]
+    fn hub_urls() {
+        assert!(check_hub_url("https://hub.ufficio.local:8443").is_ok());
+        assert!(check_hub_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_hub_url("http://localhost/").is_ok());
+        assert!(check_hub_url("http://hub.ufficio.local").is_err());
+        assert!(check_hub_url("ftp://x").is_err());
+        assert!(check_hub_url("https://").is_err());
+        assert!(check_hub_url("http://[::1]:8080/").is_ok());
+    }
+}
