@@ -10,3 +10,5 @@ pub mod identity;
 pub mod lang;
 pub mod logging;
 pub mod store;
+
+slint::include_modules!();
