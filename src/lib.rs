@@ -7,6 +7,7 @@
 pub mod catalogue;
 pub mod config;
 pub mod identity;
+pub mod kiosk;
 pub mod lang;
 pub mod logging;
 pub mod store;

@@ -359,6 +359,37 @@ impl CodiceFiscale {
     }
 }
 
+/// Checks a code still being typed: every character so far must suit its position.
+///
+/// Lets the on-screen keyboard say "character 7 should be a digit" as soon as the
+/// mistake is made, instead of after the sixteenth character. `Ok` says nothing about
+/// the check letter, which needs the whole code.
+pub fn check_partial(input: &str) -> Result<(), CfError> {
+    let code = normalise(input);
+    for (i, c) in code.chars().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            return Err(CfError::NotAlphanumeric {
+                position: i + 1,
+                found: c,
+            });
+        }
+        if i >= LEN {
+            return Err(CfError::TooLong {
+                len: code.chars().count(),
+            });
+        }
+        let expected = expected_at(i);
+        if !accepts(expected, c as u8) {
+            return Err(CfError::WrongCharacter {
+                position: i + 1,
+                found: c,
+                expected,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl FromStr for CodiceFiscale {
     type Err = CfError;
 
@@ -542,6 +573,25 @@ mod tests {
             tomorrow_code.birth_date_on(today),
             NaiveDate::from_ymd_opt(1926, 11, 28)
         );
+    }
+
+    #[test]
+    fn partial_input_is_checked_as_typed() {
+        assert_eq!(check_partial(""), Ok(()));
+        assert_eq!(check_partial("RSSMRA4"), Ok(()));
+        assert_eq!(
+            check_partial("RSSMRAX"),
+            Err(CfError::WrongCharacter {
+                position: 7,
+                found: 'X',
+                expected: Expected::Digit
+            })
+        );
+        assert_eq!(check_partial("RSSMRA45C12F205C"), Ok(()));
+        assert!(matches!(
+            check_partial("RSSMRA45C12F205CX"),
+            Err(CfError::TooLong { len: 17 })
+        ));
     }
 
     #[test]

@@ -1,0 +1,9 @@
+//! The kiosk: a citizen's visit, the touch UI and the core that issues tickets.
+//!
+//! `session` holds the pure visit logic, `idle` the timeout, `scanner` the barcode
+//! input; the UI controller binds them to the Slint globals and the core does the I/O
+//! on tokio threads (invariant 6: the UI never blocks).
+
+pub mod idle;
+pub mod scanner;
+pub mod session;

@@ -1,0 +1,641 @@
+//! One citizen's visit, from the first touch to the ticket in hand.
+//!
+//! Pure logic: which step is shown, what was chosen and typed, what to ask the core to
+//! do next. No UI, no I/O, no clock, so every flow can be tested in microseconds and
+//! the UI controller stays a thin translator. A visit is dropped whole when it ends or
+//! times out: nothing personal survives it.
+
+use uuid::Uuid;
+
+use crate::catalogue::{Agency, Service};
+use crate::identity::codice_fiscale::{self, check_partial};
+use crate::identity::{CfError, CodiceFiscale, parse_health_card_scan};
+use crate::lang::Lang;
+
+/// Longest ticket number or booking code a citizen can type.
+pub const MAX_CODE_LEN: usize = 12;
+
+/// The screen the visit is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Start screen: take a ticket, appointment, where is my turn.
+    Welcome,
+    /// INPS or the job centre.
+    Agency,
+    /// The services of the chosen agency.
+    Services,
+    /// Optional identification by health card or typed codice fiscale.
+    Identify,
+    /// The priority question, for services that offer priority.
+    Priority,
+    /// Summary and the print button.
+    Confirm,
+    /// Waiting for number and printer.
+    Printing,
+    /// The ticket on screen.
+    Ticket,
+    /// "Where is my turn?"
+    Status,
+    /// Appointment check-in.
+    Appointment,
+    /// Something the citizen must be told, with a way back.
+    Problem(Problem),
+    /// The kiosk was disabled by the office or cannot work at all.
+    OutOfService,
+}
+
+/// Problems shown on their own screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The hub cannot be reached for something that needs it (status, check-in).
+    HubUnreachable,
+    /// The chosen service takes no more tickets today.
+    ServiceClosed,
+    /// No ticket with that number today.
+    TicketNotFound,
+    /// No booking with that code today.
+    AppointmentNotFound,
+    /// Anything else; the detail line says more.
+    Failed,
+}
+
+/// What the core should do after an input, if anything.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Nothing beyond showing the new state.
+    None,
+    /// Issue (number, print, record) this ticket.
+    IssueTicket(TicketRequest),
+    /// Look up a ticket by display number (`N012`) or by tracking id.
+    LookupTicket(String),
+    /// Check in for the booking with this code.
+    CheckIn {
+        /// The booking code.
+        code: String,
+        /// The idempotency key for this check-in.
+        op_id: Uuid,
+    },
+}
+
+/// Everything the core needs to issue a ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketRequest {
+    /// Idempotency key, fixed the moment the citizen confirms.
+    pub op_id: Uuid,
+    /// Service code from the catalogue.
+    pub service: String,
+    /// Whether the citizen declared priority.
+    pub priority: bool,
+    /// The citizen's language, for the printed ticket.
+    pub lang: Lang,
+    /// The identified codice fiscale, if the citizen chose to identify.
+    pub codice_fiscale: Option<CodiceFiscale>,
+}
+
+/// A visit in progress.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    lang: Lang,
+    step: Step,
+    history: Vec<Step>,
+    agency: Agency,
+    service: Option<Service>,
+    cf_text: String,
+    cf_error: Option<CfError>,
+    identified: Option<CodiceFiscale>,
+    priority: bool,
+    in_flight: Option<Uuid>,
+    status_text: String,
+    appointment_text: String,
+}
+
+impl Visit {
+    /// A fresh visit on the welcome screen, in the kiosk's default language.
+    pub fn new(lang: Lang) -> Visit {
+        Visit {
+            lang,
+            step: Step::Welcome,
+            history: Vec::new(),
+            agency: Agency::Inps,
+            service: None,
+            cf_text: String::new(),
+            cf_error: None,
+            identified: None,
+            priority: false,
+            in_flight: None,
+            status_text: String::new(),
+            appointment_text: String::new(),
+        }
+    }
+
+    /// The current screen.
+    pub fn step(&self) -> Step {
+        self.step
+    }
+
+    /// The language chosen for this visit.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The agency whose services are listed.
+    pub fn agency(&self) -> Agency {
+        self.agency
+    }
+
+    /// The chosen service, once chosen.
+    pub fn service(&self) -> Option<&Service> {
+        self.service.as_ref()
+    }
+
+    /// What has been typed for the codice fiscale.
+    pub fn cf_text(&self) -> &str {
+        &self.cf_text
+    }
+
+    /// What is wrong with the typed codice fiscale so far, if anything.
+    pub fn cf_error(&self) -> Option<&CfError> {
+        self.cf_error.as_ref()
+    }
+
+    /// The typed code when complete and valid.
+    pub fn cf_valid(&self) -> Option<CodiceFiscale> {
+        if self.cf_text.len() == codice_fiscale::LEN && self.cf_error.is_none() {
+            self.cf_text.parse().ok()
+        } else {
+            None
+        }
+    }
+
+    /// The codice fiscale the citizen confirmed or scanned.
+    pub fn identified(&self) -> Option<CodiceFiscale> {
+        self.identified
+    }
+
+    /// Whether the citizen declared priority.
+    pub fn priority(&self) -> bool {
+        self.priority
+    }
+
+    /// True while a ticket or check-in is being processed: the buttons that start one
+    /// do nothing, so repeated taps never issue two tickets.
+    pub fn busy(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// The ticket number or code typed on the status screen.
+    pub fn status_text(&self) -> &str {
+        &self.status_text
+    }
+
+    /// The booking code typed on the check-in screen.
+    pub fn appointment_text(&self) -> &str {
+        &self.appointment_text
+    }
+
+    /// Switches language; allowed on every screen, keeps everything else.
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+    }
+
+    fn go(&mut self, step: Step) {
+        if self.step != step {
+            self.history.push(self.step);
+            self.step = step;
+        }
+    }
+
+    /// Goes back one screen. Not from printing or the ticket, which are not undone.
+    pub fn back(&mut self) {
+        if matches!(
+            self.step,
+            Step::Printing | Step::Ticket | Step::OutOfService
+        ) {
+            return;
+        }
+        if let Some(previous) = self.history.pop() {
+            self.step = previous;
+        }
+    }
+
+    /// "Take a ticket" on the welcome screen.
+    pub fn start_ticket(&mut self) {
+        self.go(Step::Agency);
+    }
+
+    /// "Where is my turn?" on the welcome screen.
+    pub fn open_status(&mut self) {
+        self.go(Step::Status);
+    }
+
+    /// "I have an appointment" on the welcome screen.
+    pub fn open_appointment(&mut self) {
+        self.go(Step::Appointment);
+    }
+
+    /// INPS or the job centre chosen.
+    pub fn choose_agency(&mut self, agency: Agency) {
+        self.agency = agency;
+        self.go(Step::Services);
+    }
+
+    /// A service chosen; `open` is false when it takes no more tickets today.
+    pub fn choose_service(&mut self, service: &Service, open: bool) {
+        if !open {
+            self.go(Step::Problem(Problem::ServiceClosed));
+            return;
+        }
+        self.service = Some(service.clone());
+        self.identified = None;
+        self.priority = false;
+        let next = if service.identification {
+            Step::Identify
+        } else if service.priority {
+            Step::Priority
+        } else {
+            Step::Confirm
+        };
+        self.go(next);
+    }
+
+    fn after_identification(&mut self) {
+        let offers_priority = self.service.as_ref().is_some_and(|s| s.priority);
+        self.go(if offers_priority {
+            Step::Priority
+        } else {
+            Step::Confirm
+        });
+    }
+
+    /// A key of the on-screen keyboard on the identification screen.
+    pub fn cf_key(&mut self, key: &str) {
+        for c in key.chars().filter(char::is_ascii_alphanumeric) {
+            if self.cf_text.len() < codice_fiscale::LEN {
+                self.cf_text.push(c.to_ascii_uppercase());
+            }
+        }
+        self.revalidate_cf();
+    }
+
+    /// The delete key on the identification screen.
+    pub fn cf_backspace(&mut self) {
+        self.cf_text.pop();
+        self.revalidate_cf();
+    }
+
+    fn revalidate_cf(&mut self) {
+        self.cf_error = match check_partial(&self.cf_text) {
+            Err(err) => Some(err),
+            Ok(()) if self.cf_text.len() == codice_fiscale::LEN => {
+                self.cf_text.parse::<CodiceFiscale>().err()
+            }
+            Ok(()) => None,
+        };
+    }
+
+    /// "Continue" with a typed code; ignored unless the code is complete and valid.
+    pub fn cf_confirm(&mut self) {
+        if let Some(code) = self.cf_valid() {
+            self.identified = Some(code);
+            self.after_identification();
+        }
+    }
+
+    /// "Skip": no identification.
+    pub fn skip_identification(&mut self) {
+        self.identified = None;
+        self.cf_text.clear();
+        self.cf_error = None;
+        self.after_identification();
+    }
+
+    /// The answer to the priority question.
+    pub fn answer_priority(&mut self, priority: bool) {
+        self.priority = priority;
+        self.go(Step::Confirm);
+    }
+
+    /// "Print my ticket". Returns the request only the first time: a second tap while
+    /// the first is in flight, or any tap elsewhere than the confirmation, does nothing.
+    pub fn confirm_ticket(&mut self) -> Action {
+        if self.step != Step::Confirm || self.in_flight.is_some() {
+            return Action::None;
+        }
+        let Some(service) = &self.service else {
+            return Action::None;
+        };
+        let op_id = Uuid::new_v4();
+        self.in_flight = Some(op_id);
+        let request = TicketRequest {
+            op_id,
+            service: service.code.clone(),
+            priority: self.priority,
+            lang: self.lang,
+            codice_fiscale: self.identified,
+        };
+        self.go(Step::Printing);
+        Action::IssueTicket(request)
+    }
+
+    /// The core finished the operation `op_id` and the result is on screen.
+    pub fn finished(&mut self, op_id: Uuid, outcome: Result<(), Problem>) {
+        if self.in_flight != Some(op_id) {
+            return;
+        }
+        self.in_flight = None;
+        self.go(match outcome {
+            Ok(()) => Step::Ticket,
+            Err(problem) => Step::Problem(problem),
+        });
+    }
+
+    /// A key on the status screen.
+    pub fn status_key(&mut self, key: &str) {
+        push_code(&mut self.status_text, key);
+    }
+
+    /// The delete key on the status screen.
+    pub fn status_backspace(&mut self) {
+        self.status_text.pop();
+    }
+
+    /// "Check" on the status screen.
+    pub fn lookup_status(&mut self) -> Action {
+        if self.status_text.is_empty() {
+            return Action::None;
+        }
+        Action::LookupTicket(self.status_text.clone())
+    }
+
+    /// A key on the check-in screen.
+    pub fn appointment_key(&mut self, key: &str) {
+        push_code(&mut self.appointment_text, key);
+    }
+
+    /// The delete key on the check-in screen.
+    pub fn appointment_backspace(&mut self) {
+        self.appointment_text.pop();
+    }
+
+    /// "Check in". Like the ticket button, a second tap in flight does nothing.
+    pub fn check_in(&mut self) -> Action {
+        if self.step != Step::Appointment
+            || self.appointment_text.is_empty()
+            || self.in_flight.is_some()
+        {
+            return Action::None;
+        }
+        let op_id = Uuid::new_v4();
+        self.in_flight = Some(op_id);
+        Action::CheckIn {
+            code: self.appointment_text.clone(),
+            op_id,
+        }
+    }
+
+    /// A complete scan from a barcode scanner, handled by what the screen expects:
+    /// a health card on identification, a ticket QR on status (or on welcome), a booking
+    /// code on check-in. Scans elsewhere are ignored.
+    pub fn scan(&mut self, raw: &str) -> Action {
+        match self.step {
+            Step::Identify => {
+                match parse_health_card_scan(raw) {
+                    Ok(code) => {
+                        self.cf_text = code.as_str().to_string();
+                        self.cf_error = None;
+                        self.identified = Some(code);
+                        self.after_identification();
+                    }
+                    Err(err) => {
+                        // Show what went wrong; keep nothing of the scan.
+                        self.cf_text.clear();
+                        self.cf_error = Some(match err {
+                            crate::identity::ScanError::Invalid(e) => e,
+                            _ => CfError::Empty,
+                        });
+                    }
+                }
+                Action::None
+            }
+            Step::Status | Step::Welcome => match ticket_reference(raw) {
+                Some(reference) => {
+                    self.status_text = reference.clone();
+                    self.go(Step::Status);
+                    Action::LookupTicket(reference)
+                }
+                None => Action::None,
+            },
+            Step::Appointment => {
+                self.appointment_text.clear();
+                push_code(&mut self.appointment_text, &booking_code(raw));
+                self.check_in()
+            }
+            _ => Action::None,
+        }
+    }
+}
+
+fn push_code(text: &mut String, key: &str) {
+    for c in key.chars().filter(char::is_ascii_alphanumeric) {
+        if text.len() < MAX_CODE_LEN {
+            text.push(c.to_ascii_uppercase());
+        }
+    }
+}
+
+/// What a scanned ticket QR refers to: the tracking id at the end of a `/t/<id>` URL,
+/// or a display number printed as text.
+pub fn ticket_reference(raw: &str) -> Option<String> {
+    let text = raw.trim();
+    if let Some((_, id)) = text.rsplit_once("/t/") {
+        let id: String = id
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        return (!id.is_empty()).then_some(id);
+    }
+    let code: String = text
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let looks_like_number = (2..=MAX_CODE_LEN).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_uppercase())
+        && code[1..].chars().all(|c| c.is_ascii_digit());
+    looks_like_number.then_some(code)
+}
+
+/// A booking code from a scanned booking QR: the text after the last `/` or `:` when the
+/// QR holds a link or a labelled value, else the text itself.
+pub fn booking_code(raw: &str) -> String {
+    let text = raw.trim();
+    let tail = text.rsplit(['/', ':', '=']).next().unwrap_or(text);
+    tail.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Catalogue;
+
+    fn service(code: &str) -> Service {
+        Catalogue::builtin().service(code).cloned().unwrap()
+    }
+
+    #[test]
+    fn full_ticket_flow_with_identification_and_priority() {
+        let mut visit = Visit::new(Lang::It);
+        visit.start_ticket();
+        visit.choose_agency(Agency::Inps);
+        assert_eq!(visit.step(), Step::Services);
+        visit.choose_service(&service("naspi"), true);
+        assert_eq!(visit.step(), Step::Identify);
+        visit.cf_key("RSSMRA45C12F2O5");
+        assert!(matches!(
+            visit.cf_error(),
+            Some(CfError::WrongCharacter { position: 14, .. })
+        ));
+        visit.cf_confirm();
+        assert_eq!(
+            visit.step(),
+            Step::Identify,
+            "an invalid code does not continue"
+        );
+        for _ in 0..2 {
+            visit.cf_backspace();
+        }
+        visit.cf_key("05C");
+        assert!(visit.cf_valid().is_some());
+        visit.cf_confirm();
+        assert_eq!(visit.step(), Step::Priority);
+        visit.answer_priority(true);
+        assert_eq!(visit.step(), Step::Confirm);
+        let Action::IssueTicket(request) = visit.confirm_ticket() else {
+            panic!("first tap issues");
+        };
+        assert_eq!(request.service, "naspi");
+        assert!(request.priority);
+        assert_eq!(
+            request.codice_fiscale.map(|c| c.to_string()).as_deref(),
+            Some("RSSMRA45C12F205C")
+        );
+        assert_eq!(visit.step(), Step::Printing);
+        assert_eq!(
+            visit.confirm_ticket(),
+            Action::None,
+            "second tap does nothing"
+        );
+        visit.back();
+        assert_eq!(visit.step(), Step::Printing, "no way back while printing");
+        visit.finished(request.op_id, Ok(()));
+        assert_eq!(visit.step(), Step::Ticket);
+        assert!(!visit.busy());
+    }
+
+    #[test]
+    fn services_without_questions_go_straight_to_confirmation() {
+        let mut visit = Visit::new(Lang::En);
+        visit.start_ticket();
+        visit.choose_agency(Agency::Cpi);
+        visit.choose_service(&service("imprese"), true);
+        assert_eq!(visit.step(), Step::Confirm);
+        visit.back();
+        assert_eq!(visit.step(), Step::Services);
+        visit.choose_service(&service("offerte-lavoro"), true);
+        assert_eq!(visit.step(), Step::Priority);
+    }
+
+    #[test]
+    fn closed_service_shows_a_problem() {
+        let mut visit = Visit::new(Lang::It);
+        visit.start_ticket();
+        visit.choose_agency(Agency::Inps);
+        visit.choose_service(&service("isee"), false);
+        assert_eq!(visit.step(), Step::Problem(Problem::ServiceClosed));
+        visit.back();
+        assert_eq!(visit.step(), Step::Services);
+    }
+
+    #[test]
+    fn health_card_scan_identifies_and_moves_on() {
+        let mut visit = Visit::new(Lang::It);
+        visit.start_ticket();
+        visit.choose_agency(Agency::Inps);
+        visit.choose_service(&service("naspi"), true);
+        assert_eq!(visit.scan("*RSSMRA45C12F205D*\r"), Action::None);
+        assert_eq!(visit.cf_error(), Some(&CfError::CheckLetter));
+        assert_eq!(visit.step(), Step::Identify);
+        visit.scan("*RSSMRA45C12F205C*\r");
+        assert_eq!(visit.step(), Step::Priority);
+        assert!(visit.identified().is_some());
+    }
+
+    #[test]
+    fn skipping_identification_forgets_what_was_typed() {
+        let mut visit = Visit::new(Lang::It);
+        visit.start_ticket();
+        visit.choose_agency(Agency::Inps);
+        visit.choose_service(&service("naspi"), true);
+        visit.cf_key("RSSMRA");
+        visit.skip_identification();
+        assert_eq!(visit.cf_text(), "");
+        assert_eq!(visit.identified(), None);
+    }
+
+    #[test]
+    fn failure_is_shown_and_allows_a_new_attempt() {
+        let mut visit = Visit::new(Lang::It);
+        visit.start_ticket();
+        visit.choose_agency(Agency::Cpi);
+        visit.choose_service(&service("imprese"), true);
+        let Action::IssueTicket(req) = visit.confirm_ticket() else {
+            panic!()
+        };
+        visit.finished(Uuid::new_v4(), Ok(()));
+        assert_eq!(visit.step(), Step::Printing, "a stray result is ignored");
+        visit.finished(req.op_id, Err(Problem::Failed));
+        assert_eq!(visit.step(), Step::Problem(Problem::Failed));
+        assert!(!visit.busy());
+    }
+
+    #[test]
+    fn ticket_qr_on_welcome_opens_status() {
+        let mut visit = Visit::new(Lang::It);
+        let action = visit.scan("https://hub.ufficio.local/t/5f0c7b9e-1d2a\r\n");
+        assert_eq!(action, Action::LookupTicket("5f0c7b9e-1d2a".into()));
+        assert_eq!(visit.step(), Step::Status);
+        assert_eq!(visit.scan("n012\n"), Action::LookupTicket("N012".into()));
+        assert_eq!(visit.scan("garbage!!"), Action::None);
+    }
+
+    #[test]
+    fn typed_status_and_appointment_codes() {
+        let mut visit = Visit::new(Lang::It);
+        visit.open_status();
+        visit.status_key("n");
+        visit.status_key("0");
+        visit.status_key("12");
+        visit.status_backspace();
+        visit.status_key("2");
+        assert_eq!(visit.lookup_status(), Action::LookupTicket("N012".into()));
+        visit.back();
+        visit.open_appointment();
+        visit.appointment_key("AB12");
+        let Action::CheckIn { code, .. } = visit.check_in() else {
+            panic!()
+        };
+        assert_eq!(code, "AB12");
+        assert_eq!(
+            visit.check_in(),
+            Action::None,
+            "no second check-in in flight"
+        );
+    }
+
+    #[test]
+    fn booking_qr_payloads() {
+        assert_eq!(booking_code("https://cup.example/b/XK42PQ"), "XK42PQ");
+        assert_eq!(booking_code("BOOKING:XK42PQ\r\n"), "XK42PQ");
+        assert_eq!(booking_code("XK42PQ"), "XK42PQ");
+    }
+}
