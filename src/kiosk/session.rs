@@ -128,6 +128,19 @@ impl Visit {
         }
     }
 
+    /// A visit that shows only the out-of-service screen.
+    pub fn out_of_service(lang: Lang) -> Visit {
+        let mut visit = Visit::new(lang);
+        visit.step = Step::OutOfService;
+        visit
+    }
+
+    /// True when nothing has happened yet: welcome screen, default language. Such a
+    /// visit has nothing to wipe and needs no idle timer.
+    pub fn is_pristine(&self, default_lang: Lang) -> bool {
+        self.step == Step::Welcome && self.lang == default_lang && self.history.is_empty()
+    }
+
     /// The current screen.
     pub fn step(&self) -> Step {
         self.step
@@ -347,6 +360,14 @@ impl Visit {
             Ok(()) => Step::Ticket,
             Err(problem) => Step::Problem(problem),
         });
+    }
+
+    /// The operation `op_id` failed in a way the current screen explains itself (a
+    /// booking not found): stay here and allow another attempt.
+    pub fn cancel_in_flight(&mut self, op_id: Uuid) {
+        if self.in_flight == Some(op_id) {
+            self.in_flight = None;
+        }
     }
 
     /// A key on the status screen.

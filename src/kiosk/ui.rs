@@ -1,0 +1,622 @@
+//! The controller between the Slint UI and the kiosk: callbacks in, properties out.
+//!
+//! It runs on the UI thread and never blocks it (invariant 6): anything that touches the
+//! network, the disk or the printer goes to the core on the tokio runtime, and the result
+//! comes back through `slint::spawn_local` awaiting a oneshot channel. After every input
+//! the whole view is rendered again from the visit; the UI is small enough for that to be
+//! the simplest correct thing.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use super::core::{
+    IssuedTicket, KioskCore, LookupError, PrintResult, QueueFigures, TicketLookup, TicketProblem,
+};
+use super::idle::{IdleState, IdleTimer};
+use super::qr;
+use super::scanner::KeyboardScans;
+use super::session::{Action, Problem, Step, Visit};
+use crate::catalogue::{Agency, Service};
+use crate::identity::CfError;
+use crate::identity::codice_fiscale::Expected;
+use crate::lang::Lang;
+use crate::{
+    Activity, Agency as UiAgency, CfProblem, Kiosk, KioskWindow, LanguageItem, LookupProblem,
+    Page, PrintNote, Problem as UiProblem, ServiceItem, Theme, TicketView,
+};
+
+/// What the controller needs to know about this kiosk's screen and policies.
+#[derive(Debug, Clone)]
+pub struct UiSettings {
+    /// The language each visit starts in.
+    pub default_lang: Lang,
+    /// Inactivity before the "more time?" warning.
+    pub idle_after: Duration,
+    /// How long the warning stays before the visit is wiped.
+    pub warn_for: Duration,
+    /// Logical pixels per millimetre of the real panel.
+    pub px_per_mm: f32,
+}
+
+struct State {
+    visit: Visit,
+    idle: IdleTimer,
+    scans: KeyboardScans,
+    ticket: Option<IssuedTicket>,
+    status: Option<TicketLookup>,
+    status_problem: LookupProblem,
+    appointment_problem: LookupProblem,
+    problem_reference: String,
+}
+
+impl State {
+    fn new(settings: &UiSettings) -> State {
+        State {
+            visit: Visit::new(settings.default_lang),
+            idle: IdleTimer::new(settings.idle_after, settings.warn_for, Instant::now()),
+            scans: KeyboardScans::default(),
+            ticket: None,
+            status: None,
+            status_problem: LookupProblem::None,
+            appointment_problem: LookupProblem::None,
+            problem_reference: String::new(),
+        }
+    }
+}
+
+/// Binds a [`KioskWindow`] to a [`KioskCore`].
+pub struct Controller {
+    window: slint::Weak<KioskWindow>,
+    core: Arc<KioskCore>,
+    runtime: Handle,
+    settings: UiSettings,
+    state: RefCell<State>,
+    timer: slint::Timer,
+}
+
+impl Controller {
+    /// Wires every callback of `app` and starts the once-a-second clock and idle check.
+    pub fn attach(
+        app: &KioskWindow,
+        core: Arc<KioskCore>,
+        runtime: Handle,
+        settings: UiSettings,
+    ) -> Rc<Controller> {
+        let controller = Rc::new(Controller {
+            window: app.as_weak(),
+            state: RefCell::new(State::new(&settings)),
+            core,
+            runtime,
+            settings,
+            timer: slint::Timer::default(),
+        });
+        controller.wire(app);
+        app.global::<Theme>().set_px_per_mm(controller.settings.px_per_mm);
+        let languages: Vec<LanguageItem> = Lang::ALL
+            .iter()
+            .map(|l| LanguageItem {
+                code: l.code().into(),
+                name: l.native_name().into(),
+            })
+            .collect();
+        app.global::<Kiosk>()
+            .set_languages(ModelRc::new(VecModel::from(languages)));
+        let ticking = Rc::downgrade(&controller);
+        controller.timer.start(
+            slint::TimerMode::Repeated,
+            Duration::from_secs(1),
+            move || {
+                if let Some(c) = ticking.upgrade() {
+                    c.tick(Instant::now());
+                }
+            },
+        );
+        controller.refresh_figures();
+        controller.tick(Instant::now());
+        controller.render();
+        controller
+    }
+
+    fn wire(self: &Rc<Self>, app: &KioskWindow) {
+        let kiosk = app.global::<Kiosk>();
+        let on = |f: fn(&Rc<Controller>)| {
+            let me = Rc::downgrade(self);
+            move || {
+                if let Some(c) = me.upgrade() {
+                    f(&c);
+                }
+            }
+        };
+        app.global::<Activity>().on_touched(on(|c| c.activity()));
+        kiosk.on_take_ticket_start(on(|c| {
+            c.update(Visit::start_ticket);
+            c.refresh_figures();
+        }));
+        kiosk.on_open_status(on(|c| c.update(Visit::open_status)));
+        kiosk.on_open_appointment(on(|c| c.update(Visit::open_appointment)));
+        kiosk.on_back(on(|c| c.update(Visit::back)));
+        kiosk.on_start_over(on(|c| c.wipe()));
+        kiosk.on_cf_backspace(on(|c| c.update(Visit::cf_backspace)));
+        kiosk.on_cf_confirm(on(|c| c.update(Visit::cf_confirm)));
+        kiosk.on_identify_skip(on(|c| c.update(Visit::skip_identification)));
+        kiosk.on_confirm_ticket(on(|c| {
+            let action = c.state.borrow_mut().visit.confirm_ticket();
+            c.dispatch(action);
+        }));
+        kiosk.on_status_backspace(on(|c| c.update(Visit::status_backspace)));
+        kiosk.on_status_lookup(on(|c| {
+            let action = c.state.borrow_mut().visit.lookup_status();
+            c.dispatch(action);
+        }));
+        kiosk.on_appointment_backspace(on(|c| c.update(Visit::appointment_backspace)));
+        kiosk.on_appointment_check_in(on(|c| {
+            let action = c.state.borrow_mut().visit.check_in();
+            c.dispatch(action);
+        }));
+        kiosk.on_more_time(on(|c| c.activity()));
+
+        let me = Rc::downgrade(self);
+        kiosk.on_choose_language(move |code| {
+            if let (Some(c), Ok(lang)) = (me.upgrade(), code.parse::<Lang>()) {
+                c.update(|v| v.set_lang(lang));
+            }
+        });
+        let me = Rc::downgrade(self);
+        kiosk.on_choose_agency(move |agency| {
+            if let Some(c) = me.upgrade() {
+                let agency = match agency {
+                    UiAgency::Inps => Agency::Inps,
+                    UiAgency::Cpi => Agency::Cpi,
+                    UiAgency::Office => Agency::Office,
+                };
+                c.update(|v| v.choose_agency(agency));
+            }
+        });
+        let me = Rc::downgrade(self);
+        kiosk.on_choose_service(move |code| {
+            if let Some(c) = me.upgrade() {
+                let catalogue = c.core.catalogue();
+                if let Some(service) = catalogue.service(&code) {
+                    let open = c.core.queue_figures().is_open(&service.code);
+                    c.update(|v| v.choose_service(service, open));
+                }
+            }
+        });
+        let me = Rc::downgrade(self);
+        kiosk.on_priority_answer(move |yes| {
+            if let Some(c) = me.upgrade() {
+                c.update(|v| v.answer_priority(yes));
+            }
+        });
+        kiosk.on_cf_key(self.key_handler(Visit::cf_key));
+        kiosk.on_status_key(self.key_handler(Visit::status_key));
+        kiosk.on_appointment_key(self.key_handler(Visit::appointment_key));
+        let me = Rc::downgrade(self);
+        kiosk.on_key_input(move |text| {
+            if let Some(c) = me.upgrade() {
+                c.key_input(&text, Instant::now());
+            }
+        });
+    }
+
+    fn key_handler(self: &Rc<Self>, handler: fn(&mut Visit, &str)) -> impl FnMut(SharedString) {
+        let me = Rc::downgrade(self);
+        move |key: SharedString| {
+            if let Some(c) = me.upgrade() {
+                c.update(|v| handler(v, &key));
+            }
+        }
+    }
+
+    /// Applies a change to the visit, counts it as activity and shows the result.
+    fn update(&self, change: impl FnOnce(&mut Visit)) {
+        {
+            let mut state = self.state.borrow_mut();
+            change(&mut state.visit);
+            state.status_problem = LookupProblem::None;
+            state.appointment_problem = LookupProblem::None;
+            state.idle.activity(Instant::now());
+        }
+        self.render();
+    }
+
+    fn activity(&self) {
+        self.state.borrow_mut().idle.activity(Instant::now());
+        self.render();
+    }
+
+    /// A key typed into the window: only barcode scanners type on a kiosk.
+    pub fn key_input(self: &Rc<Self>, text: &str, now: Instant) {
+        let scan = self.state.borrow_mut().scans.key(text, now);
+        if let Some(scan) = scan {
+            self.scan(&scan);
+        }
+    }
+
+    /// A complete scan, from the keyboard-wedge or the serial scanner.
+    pub fn scan(self: &Rc<Self>, raw: &str) {
+        let action = {
+            let mut state = self.state.borrow_mut();
+            state.idle.activity(Instant::now());
+            state.visit.scan(raw)
+        };
+        self.dispatch(action);
+        self.render();
+    }
+
+    fn dispatch(self: &Rc<Self>, action: Action) {
+        match action {
+            Action::None => {}
+            Action::IssueTicket(request) => {
+                let op_id = request.op_id;
+                let core = self.core.clone();
+                self.run(
+                    async move { core.issue_ticket(request).await },
+                    move |c, result| c.ticket_result(op_id, result),
+                );
+            }
+            Action::CheckIn { code, op_id } => {
+                let core = self.core.clone();
+                let lang = self.state.borrow().visit.lang();
+                self.run(
+                    async move { core.check_in(op_id, code, lang).await },
+                    move |c, result| c.check_in_result(op_id, result),
+                );
+            }
+            Action::LookupTicket(reference) => {
+                let core = self.core.clone();
+                self.run(
+                    async move { core.lookup_ticket(&reference).await },
+                    |c, result| c.lookup_result(result),
+                );
+            }
+        }
+        self.render();
+    }
+
+    /// Runs `work` on the tokio runtime and `done` with its result on the UI thread.
+    fn run<T: Send + 'static>(
+        self: &Rc<Self>,
+        work: impl Future<Output = T> + Send + 'static,
+        done: impl FnOnce(&Rc<Controller>, T) + 'static,
+    ) {
+        let (tx, rx) = oneshot::channel();
+        self.runtime.spawn(async move {
+            let _ = tx.send(work.await);
+        });
+        let me = Rc::downgrade(self);
+        let spawned = slint::spawn_local(async move {
+            if let (Ok(result), Some(c)) = (rx.await, me.upgrade()) {
+                done(&c, result);
+            }
+        });
+        if let Err(err) = spawned {
+            tracing::error!(%err, "cannot schedule a result on the UI thread");
+        }
+    }
+
+    fn ticket_result(&self, op_id: uuid::Uuid, result: Result<IssuedTicket, TicketProblem>) {
+        {
+            let mut state = self.state.borrow_mut();
+            match result {
+                Ok(ticket) => {
+                    state.ticket = Some(ticket);
+                    state.visit.finished(op_id, Ok(()));
+                }
+                Err(problem) => {
+                    state.problem_reference = problem.reference().to_string();
+                    let shown = match problem {
+                        TicketProblem::ServiceClosed => Problem::ServiceClosed,
+                        TicketProblem::Disabled => {
+                            state.visit.finished(op_id, Err(Problem::Failed));
+                            drop(state);
+                            self.out_of_service();
+                            return;
+                        }
+                        _ => Problem::Failed,
+                    };
+                    state.visit.finished(op_id, Err(shown));
+                }
+            }
+            state.idle.activity(Instant::now());
+        }
+        self.render();
+    }
+
+    fn check_in_result(&self, op_id: uuid::Uuid, result: Result<IssuedTicket, LookupError>) {
+        {
+            let mut state = self.state.borrow_mut();
+            match result {
+                Ok(ticket) => {
+                    state.ticket = Some(ticket);
+                    state.visit.finished(op_id, Ok(()));
+                }
+                Err(err) => {
+                    state.visit.cancel_in_flight(op_id);
+                    state.appointment_problem = lookup_problem(err);
+                }
+            }
+        }
+        self.render();
+    }
+
+    fn lookup_result(&self, result: Result<TicketLookup, LookupError>) {
+        {
+            let mut state = self.state.borrow_mut();
+            match result {
+                Ok(found) => {
+                    state.status = Some(found);
+                    state.status_problem = LookupProblem::None;
+                }
+                Err(err) => {
+                    state.status = None;
+                    state.status_problem = lookup_problem(err);
+                }
+            }
+        }
+        self.render();
+    }
+
+    /// Shows the out-of-service screen until the core says the kiosk may work again.
+    pub fn out_of_service(&self) {
+        self.state.borrow_mut().visit = Visit::out_of_service(self.settings.default_lang);
+        self.render();
+    }
+
+    /// Ends the visit: every trace of it leaves memory and screen.
+    pub fn wipe(&self) {
+        *self.state.borrow_mut() = State::new(&self.settings);
+        if let Some(app) = self.window.upgrade() {
+            let theme = app.global::<Theme>();
+            theme.set_large_text(false);
+            theme.set_high_contrast(false);
+        }
+        self.refresh_figures();
+        self.render();
+    }
+
+    /// Once a second: the clock, the kiosk's enabled state, and the idle timeout.
+    pub fn tick(&self, now: Instant) {
+        let Some(app) = self.window.upgrade() else {
+            return;
+        };
+        let kiosk = app.global::<Kiosk>();
+        kiosk.set_clock(self.core.clock_text().into());
+        kiosk.set_online(self.core.is_online());
+        kiosk.set_office_name(self.core.office_name().into());
+        let disabled = self.core.is_disabled();
+        let on_oos = self.state.borrow().visit.step() == Step::OutOfService;
+        if disabled && !on_oos {
+            self.out_of_service();
+            return;
+        }
+        if !disabled && on_oos {
+            self.wipe();
+            return;
+        }
+        let theme = app.global::<Theme>();
+        let pristine = self.state.borrow().visit.is_pristine(self.settings.default_lang)
+            && !theme.get_large_text()
+            && !theme.get_high_contrast();
+        if pristine {
+            self.state.borrow_mut().idle.activity(now);
+        }
+        let idle = self.state.borrow().idle.state(now);
+        match idle {
+            IdleState::Expired => {
+                tracing::info!("visit wiped after inactivity");
+                self.wipe();
+            }
+            IdleState::Warning { seconds_left } => {
+                kiosk.set_idle_warning(true);
+                kiosk.set_idle_seconds_left(seconds_left as i32);
+            }
+            IdleState::Active => kiosk.set_idle_warning(false),
+        }
+    }
+
+    fn refresh_figures(self: &Rc<Self>) {
+        let core = self.core.clone();
+        self.run(
+            async move { core.refresh_queue_figures().await },
+            |c, ()| c.render(),
+        );
+    }
+
+    /// Pushes the whole visit into the UI's properties.
+    pub fn render(&self) {
+        let Some(app) = self.window.upgrade() else {
+            return;
+        };
+        let state = self.state.borrow();
+        let visit = &state.visit;
+        let lang = visit.lang();
+        if let Err(err) = slint::select_bundled_translation(lang.code()) {
+            tracing::warn!(?err, lang = lang.code(), "no bundled translation");
+        }
+        let kiosk = app.global::<Kiosk>();
+        kiosk.set_language(lang.code().into());
+        let (page, problem) = match visit.step() {
+            Step::Welcome => (Page::Welcome, None),
+            Step::Agency => (Page::Agency, None),
+            Step::Services => (Page::Services, None),
+            Step::Identify => (Page::Identify, None),
+            Step::Priority => (Page::Priority, None),
+            Step::Confirm => (Page::Confirm, None),
+            Step::Printing => (Page::Printing, None),
+            Step::Ticket => (Page::Ticket, None),
+            Step::Status => (Page::Status, None),
+            Step::Appointment => (Page::Appointment, None),
+            Step::Problem(p) => (Page::Problem, Some(p)),
+            Step::OutOfService => (Page::OutOfService, None),
+        };
+        kiosk.set_page(page);
+        if let Some(p) = problem {
+            kiosk.set_problem(match p {
+                Problem::HubUnreachable => UiProblem::HubUnreachable,
+                Problem::ServiceClosed => UiProblem::ServiceClosed,
+                Problem::TicketNotFound => UiProblem::TicketNotFound,
+                Problem::AppointmentNotFound => UiProblem::AppointmentNotFound,
+                Problem::Failed => UiProblem::Failed,
+            });
+        }
+        kiosk.set_problem_reference(state.problem_reference.as_str().into());
+
+        let figures = self.core.queue_figures();
+        let catalogue = self.core.catalogue();
+        let agency = visit.agency();
+        kiosk.set_agency(match agency {
+            Agency::Inps => UiAgency::Inps,
+            Agency::Cpi => UiAgency::Cpi,
+            Agency::Office => UiAgency::Office,
+        });
+        let items: Vec<ServiceItem> = catalogue
+            .by_agency(agency)
+            .map(|s| service_item(s, lang, &figures))
+            .collect();
+        kiosk.set_services(ModelRc::new(VecModel::from(items)));
+        kiosk.set_figures_age(figures.cached_at.clone().unwrap_or_default().into());
+        if let Some(service) = visit.service() {
+            kiosk.set_selected(service_item(service, lang, &figures));
+        }
+
+        kiosk.set_cf_text(visit.cf_text().into());
+        let (cf_problem, position, found) = cf_problem(visit.cf_error());
+        kiosk.set_cf_problem(cf_problem);
+        kiosk.set_cf_position(position);
+        kiosk.set_cf_found(found.into());
+        kiosk.set_cf_hint(
+            visit
+                .cf_error()
+                .and_then(CfError::hint)
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+                .into(),
+        );
+        kiosk.set_cf_valid(visit.cf_valid().is_some());
+        kiosk.set_cf_masked(
+            visit
+                .identified()
+                .map(|c| c.masked().to_string())
+                .unwrap_or_default()
+                .into(),
+        );
+        kiosk.set_priority(visit.priority());
+        kiosk.set_busy(visit.busy());
+
+        if let Some(ticket) = &state.ticket {
+            kiosk.set_ticket(ticket_view(ticket));
+            kiosk.set_print_note(match ticket.print {
+                PrintResult::Printed => PrintNote::Printed,
+                PrintResult::PaperOut => PrintNote::PaperOut,
+                PrintResult::Fault => PrintNote::PrinterFault,
+            });
+        } else {
+            kiosk.set_ticket(TicketView::default());
+        }
+
+        kiosk.set_status_text(visit.status_text().into());
+        kiosk.set_status_problem(state.status_problem);
+        kiosk.set_status_found(state.status.is_some());
+        kiosk.set_status_ticket(
+            state
+                .status
+                .as_ref()
+                .map(|s| lookup_view(s, &catalogue, lang))
+                .unwrap_or_default(),
+        );
+        kiosk.set_appointment_text(visit.appointment_text().into());
+        kiosk.set_appointment_problem(state.appointment_problem);
+    }
+}
+
+fn lookup_problem(err: LookupError) -> LookupProblem {
+    match err {
+        LookupError::NotFound => LookupProblem::NotFound,
+        LookupError::Unreachable => LookupProblem::Unreachable,
+    }
+}
+
+fn cf_problem(err: Option<&CfError>) -> (CfProblem, i32, String) {
+    match err {
+        None | Some(CfError::Empty | CfError::TooShort { .. } | CfError::TooLong { .. }) => {
+            (CfProblem::None, 0, String::new())
+        }
+        Some(CfError::WrongCharacter {
+            position,
+            found,
+            expected,
+        }) => (
+            match expected {
+                Expected::Digit => CfProblem::WantDigit,
+                Expected::Letter => CfProblem::WantLetter,
+                Expected::MonthLetter => CfProblem::WantMonth,
+            },
+            *position as i32,
+            found.to_string(),
+        ),
+        Some(CfError::NotAlphanumeric { position, found }) => {
+            (CfProblem::WantLetter, *position as i32, found.to_string())
+        }
+        Some(CfError::InvalidDay { .. }) => (CfProblem::BadDay, 10, String::new()),
+        Some(CfError::CheckLetter) => (CfProblem::CheckLetter, 16, String::new()),
+    }
+}
+
+fn service_item(service: &Service, lang: Lang, figures: &QueueFigures) -> ServiceItem {
+    let queue = figures.queue(&service.code);
+    ServiceItem {
+        code: service.code.as_str().into(),
+        prefix: service.prefix.to_string().into(),
+        name: service.name(lang).into(),
+        description: service.description(lang).into(),
+        agency: match service.agency {
+            Agency::Inps => UiAgency::Inps,
+            Agency::Cpi => UiAgency::Cpi,
+            Agency::Office => UiAgency::Office,
+        },
+        waiting: queue.map_or(-1, |q| q.waiting as i32),
+        eta_minutes: queue.map_or(0, |q| q.eta_minutes as i32),
+        open: figures.is_open(&service.code),
+    }
+}
+
+fn ticket_view(ticket: &IssuedTicket) -> TicketView {
+    TicketView {
+        number: ticket.number.as_str().into(),
+        service: ticket.service_name.as_str().into(),
+        priority: ticket.priority,
+        position: ticket.people_ahead.map_or(-1, |p| p as i32),
+        eta_minutes: ticket.eta_minutes.map_or(0, |e| e as i32),
+        issued_at: ticket.issued_at.format("%d/%m/%Y %H:%M").to_string().into(),
+        url: ticket.url.as_str().into(),
+        qr: qr::image(&ticket.url),
+        printed: ticket.print == PrintResult::Printed,
+        offline: ticket.offline,
+        status: "waiting".into(),
+        counter: SharedString::new(),
+    }
+}
+
+fn lookup_view(found: &TicketLookup, catalogue: &crate::catalogue::Catalogue, lang: Lang) -> TicketView {
+    TicketView {
+        number: found.number.as_str().into(),
+        service: catalogue
+            .service(&found.service)
+            .map(|s| s.name(lang).to_string())
+            .unwrap_or_default()
+            .into(),
+        priority: found.priority,
+        position: found.people_ahead.map_or(-1, |p| p as i32),
+        eta_minutes: found.eta_minutes.map_or(0, |e| e as i32),
+        status: found.status.as_str().into(),
+        counter: found.counter.clone().unwrap_or_default().into(),
+        ..TicketView::default()
+    }
+}
