@@ -9,4 +9,5 @@ pub mod config;
 pub mod identity;
 pub mod lang;
 pub mod logging;
+pub mod printer;
 pub mod store;

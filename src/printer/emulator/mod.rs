@@ -1,0 +1,347 @@
+//! A virtual thermal printer, good enough to test and demo the printing stack without paper.
+//!
+//! [`VirtualPrinter`] is the printer without I/O: feed it bytes, it answers `DLE EOT`
+//! from a state tests can change (paper near end, paper out, cover open, errors,
+//! silent) and turns every cut receipt into a PNG at the profile's width plus a text
+//! transcript. [`Emulator`] puts it on a pseudo-terminal that the kiosk opens like a
+//! serial port. While the printer cannot print, what it receives is dropped and the
+//! receipt in progress is spoiled (no PNG), as paper that ran out mid-ticket would be.
+
+mod parser;
+mod pty;
+mod render;
+
+use std::path::{Path, PathBuf};
+
+pub use parser::{Interpreter, Sheet};
+pub use pty::{Emulator, EmulatorOptions};
+pub use render::{Canvas, Styled, glyph};
+
+use super::commands::{self, Next, Token};
+use super::profile::Profile;
+
+/// The state of the virtual paper roll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Paper {
+    /// Plenty of paper.
+    #[default]
+    Ok,
+    /// The near-end sensor sees the roll core: still printing.
+    NearEnd,
+    /// No paper.
+    Out,
+}
+
+/// What the virtual printer reports and how it behaves; tests and the demo set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VirtualState {
+    /// The roll.
+    pub paper: Paper,
+    /// The cover is open.
+    pub cover_open: bool,
+    /// The autocutter is jammed.
+    pub cutter_error: bool,
+    /// An unrecoverable error (head overheated beyond recovery, etc.).
+    pub unrecoverable: bool,
+    /// Answers nothing at all (unplugged, off, wrong baud).
+    pub silent: bool,
+}
+
+impl VirtualState {
+    /// Whether the printer would put dots on paper in this state.
+    pub fn can_print(&self) -> bool {
+        self.paper != Paper::Out && !self.cover_open && !self.cutter_error && !self.unrecoverable
+    }
+
+    /// The reply to `DLE EOT n`, or `None` when silent or `n` is not 1..=4.
+    pub fn reply(&self, n: u8) -> Option<u8> {
+        if self.silent {
+            return None;
+        }
+        let error = self.cutter_error || self.unrecoverable;
+        let offline = !self.can_print();
+        let bits = match n {
+            1 => u8::from(offline) << 3,
+            2 => {
+                (u8::from(self.cover_open) << 2)
+                    | (u8::from(self.paper == Paper::Out) << 5)
+                    | (u8::from(error) << 6)
+            }
+            3 => (u8::from(self.cutter_error) << 3) | (u8::from(self.unrecoverable) << 5),
+            4 => match self.paper {
+                Paper::Ok => 0,
+                Paper::NearEnd => 0x0C,
+                Paper::Out => 0x60,
+            },
+            _ => return None,
+        };
+        Some(0x12 | bits)
+    }
+}
+
+/// A receipt the virtual printer cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// Sequence number, from 1.
+    pub number: usize,
+    /// The rendered picture, when an output directory was given.
+    pub png: Option<PathBuf>,
+    /// Width and height of the picture in dots.
+    pub size: (usize, usize),
+    /// Text lines as printed (decoded through the selected code page).
+    pub lines: Vec<String>,
+    /// Data of the QR codes printed.
+    pub qr_payloads: Vec<String>,
+    /// Data of the barcodes printed.
+    pub barcodes: Vec<String>,
+    /// Partial rather than full cut.
+    pub partial_cut: bool,
+}
+
+/// A pending state change, applied when the byte count reaches `at`.
+#[derive(Debug, Clone, Copy)]
+struct Trigger {
+    at: usize,
+    state: VirtualState,
+}
+
+/// The printer without I/O: bytes in, status replies and receipts out.
+#[derive(Debug)]
+pub struct VirtualPrinter {
+    profile: Profile,
+    interpreter: Interpreter,
+    state: VirtualState,
+    pending: Vec<u8>,
+    received: usize,
+    triggers: Vec<Trigger>,
+    spoiled: bool,
+    spoiled_count: usize,
+    out_dir: Option<PathBuf>,
+    receipts: Vec<Receipt>,
+    images: Vec<image::GrayImage>,
+    keep_images: bool,
+}
+
+impl VirtualPrinter {
+    /// A ready printer with `profile`'s paper; PNGs go to `out_dir` when given.
+    pub fn new(profile: &Profile, out_dir: Option<&Path>) -> VirtualPrinter {
+        VirtualPrinter {
+            profile: profile.clone(),
+            interpreter: Interpreter::new(profile),
+            state: VirtualState::default(),
+            pending: Vec::new(),
+            received: 0,
+            triggers: Vec::new(),
+            spoiled: false,
+            spoiled_count: 0,
+            out_dir: out_dir.map(Path::to_path_buf),
+            receipts: Vec::new(),
+            images: Vec::new(),
+            keep_images: false,
+        }
+    }
+
+    /// Keeps each receipt's picture in memory too (see [`VirtualPrinter::images`]).
+    pub fn keep_images(&mut self, keep: bool) {
+        self.keep_images = keep;
+    }
+
+    /// The current state.
+    pub fn state(&self) -> VirtualState {
+        self.state
+    }
+
+    /// Changes the state now.
+    pub fn set_state(&mut self, state: VirtualState) {
+        if !state.can_print() {
+            self.spoiled = true;
+        }
+        self.state = state;
+    }
+
+    /// Changes the state once `after` more bytes have been received (mid-job faults).
+    pub fn set_state_after_bytes(&mut self, after: usize, state: VirtualState) {
+        self.triggers.push(Trigger {
+            at: self.received + after,
+            state,
+        });
+    }
+
+    /// Bytes received since power-on.
+    pub fn bytes_received(&self) -> usize {
+        self.received
+    }
+
+    /// Receipts cut so far.
+    pub fn receipts(&self) -> &[Receipt] {
+        &self.receipts
+    }
+
+    /// Pictures of the receipts, when [`VirtualPrinter::keep_images`] is on.
+    pub fn images(&self) -> &[image::GrayImage] {
+        &self.images
+    }
+
+    /// Receipts lost because the printer could not print while receiving them.
+    pub fn spoiled_count(&self) -> usize {
+        self.spoiled_count
+    }
+
+    /// Drops a command that never completed (garbage declaring a long length), so
+    /// the reader can resynchronise. Called by the line handler after a quiet period.
+    pub fn drop_stalled_byte(&mut self) {
+        if !self.pending.is_empty() {
+            self.pending.remove(0);
+            let _ = self.drain(&mut Vec::new());
+        }
+    }
+
+    /// Whether a partial command is waiting for more bytes.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Receives bytes from the host; returns the bytes the printer sends back.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Vec<u8> {
+        let mut replies = Vec::new();
+        while !bytes.is_empty() {
+            self.apply_due_triggers();
+            // Stop at the next trigger so it fires at exactly its byte.
+            let take = match self.triggers.iter().map(|t| t.at).min() {
+                Some(at) => (at - self.received).clamp(1, bytes.len()),
+                None => bytes.len(),
+            };
+            let (now, rest) = bytes.split_at(take);
+            self.received += now.len();
+            self.pending.extend_from_slice(now);
+            self.drain(&mut replies);
+            self.apply_due_triggers();
+            bytes = rest;
+        }
+        replies
+    }
+
+    fn apply_due_triggers(&mut self) {
+        let received = self.received;
+        let (due, later): (Vec<Trigger>, Vec<Trigger>) =
+            self.triggers.iter().partition(|t| t.at <= received);
+        self.triggers = later;
+        for t in due {
+            self.set_state(t.state);
+        }
+    }
+
+    fn drain(&mut self, replies: &mut Vec<u8>) -> usize {
+        let max_width = self.profile.dots_per_line / 8;
+        let mut at = 0;
+        let mut sheets = Vec::new();
+        loop {
+            let (token, used) = match commands::next(&self.pending[at..], max_width) {
+                Next::Token(t, n) => (t, n),
+                Next::Incomplete | Next::Empty => break,
+            };
+            at += used.max(1);
+            if let Token::Status(n) = token {
+                replies.extend(self.state.reply(n));
+                continue;
+            }
+            if !self.state.can_print() {
+                // Nothing reaches the paper; the receipt in progress is lost.
+                self.spoiled = true;
+                if matches!(token, Token::Cut { .. }) {
+                    self.spoiled = false;
+                    self.spoiled_count += 1;
+                    self.interpreter = Interpreter::new(&self.profile);
+                }
+                continue;
+            }
+            if let Some(sheet) = self.interpreter.apply(&token) {
+                sheets.push(sheet);
+            }
+        }
+        self.pending.drain(..at);
+        for sheet in sheets {
+            self.finish(sheet);
+        }
+        at
+    }
+
+    fn finish(&mut self, sheet: Sheet) {
+        if std::mem::take(&mut self.spoiled) {
+            self.spoiled_count += 1;
+            tracing::info!("virtual printer: receipt spoiled (printer could not print)");
+            return;
+        }
+        if sheet.canvas.is_blank() {
+            return;
+        }
+        let number = self.receipts.len() + 1;
+        let png = self.out_dir.as_ref().and_then(|dir| {
+            let path = dir.join(format!("receipt-{number:04}.png"));
+            match sheet.canvas.save_png(&path) {
+                Ok(()) => Some(path),
+                Err(err) => {
+                    tracing::warn!(%err, path = %path.display(), "cannot save receipt");
+                    None
+                }
+            }
+        });
+        if self.keep_images {
+            self.images.push(sheet.canvas.to_image());
+        }
+        self.receipts.push(Receipt {
+            number,
+            png,
+            size: (sheet.canvas.width(), sheet.canvas.height()),
+            lines: sheet.lines,
+            qr_payloads: sheet.qr_payloads,
+            barcodes: sheet.barcodes,
+            partial_cut: sheet.partial_cut,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_have_the_fixed_bits_and_report_the_state() {
+        let mut s = VirtualState::default();
+        assert_eq!(
+            (1..=4).map(|n| s.reply(n)).collect::<Vec<_>>(),
+            vec![Some(0x12); 4]
+        );
+        s.paper = Paper::Out;
+        assert_eq!(s.reply(4), Some(0x72));
+        assert_eq!(s.reply(1), Some(0x1A));
+        s.silent = true;
+        assert_eq!(s.reply(1), None);
+    }
+
+    #[test]
+    fn answers_status_and_cuts_receipts() {
+        let p = Profile::named("generic-80").unwrap();
+        let mut v = VirtualPrinter::new(&p, None);
+        let out = v.feed(b"\x1b@\x1bt\x13Citt\x85\n\x10\x04\x04\x1dVB\x00");
+        assert_eq!(out, vec![0x12]);
+        assert_eq!(v.receipts().len(), 1);
+        assert_eq!(v.receipts()[0].lines, vec!["Città"]);
+        assert!(v.receipts()[0].partial_cut);
+    }
+
+    #[test]
+    fn triggers_fire_at_the_byte_count_and_spoil_the_receipt() {
+        let p = Profile::named("generic-80").unwrap();
+        let mut v = VirtualPrinter::new(&p, None);
+        let out_of_paper = VirtualState {
+            paper: Paper::Out,
+            ..VirtualState::default()
+        };
+        v.set_state_after_bytes(10, out_of_paper);
+        let out = v.feed(b"\x1b@\x1bt\x13Hello\n\x10\x04\x04\x1dVB\x00");
+        assert_eq!(out, vec![0x72]);
+        assert!(v.receipts().is_empty());
+        assert_eq!(v.spoiled_count(), 1);
+    }
+}
