@@ -18,7 +18,7 @@ pub use pty::{Emulator, EmulatorOptions};
 pub use render::{Canvas, Styled, glyph};
 
 use super::commands::{self, Next, Token};
-use super::profile::Profile;
+use super::profile::{Cutter, Profile};
 
 /// The state of the virtual paper roll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -196,6 +196,20 @@ impl VirtualPrinter {
         }
     }
 
+    /// Ends the receipt in progress as if torn off (printers without a cutter: the
+    /// line handler calls this after a quiet period, and before a new job's `ESC @`).
+    pub fn tear_off(&mut self) {
+        if self.interpreter.has_content() {
+            let sheet = self.interpreter.take_sheet(false);
+            self.finish(sheet);
+        }
+    }
+
+    /// Whether a receipt is in progress on a printer without a cutter.
+    pub fn awaits_tear_off(&self) -> bool {
+        self.profile.cutter == Cutter::None && self.interpreter.has_content()
+    }
+
     /// Whether a partial command is waiting for more bytes.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
@@ -254,6 +268,9 @@ impl VirtualPrinter {
                     self.interpreter = Interpreter::new(&self.profile);
                 }
                 continue;
+            }
+            if token == Token::Init && self.awaits_tear_off() {
+                sheets.push(self.interpreter.take_sheet(false));
             }
             if let Some(sheet) = self.interpreter.apply(&token) {
                 sheets.push(sheet);

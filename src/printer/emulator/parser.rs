@@ -215,19 +215,29 @@ impl Interpreter {
                 self.flush_line(false);
                 self.canvas
                     .feed(usize::from(feed) + usize::from(CELL_HEIGHT));
-                let canvas =
-                    std::mem::replace(&mut self.canvas, Canvas::new(self.profile.dots_per_line));
-                return Some(Sheet {
-                    canvas,
-                    lines: std::mem::take(&mut self.lines),
-                    qr_payloads: std::mem::take(&mut self.qr_payloads),
-                    barcodes: std::mem::take(&mut self.barcodes),
-                    partial_cut: partial,
-                });
+                return Some(self.take_sheet(partial));
             }
             Token::Status(_) | Token::Other(_) => {}
         }
         None
+    }
+
+    /// Whether anything has been printed since the last cut or tear-off.
+    pub fn has_content(&self) -> bool {
+        !self.line.is_empty() || !self.canvas.is_blank()
+    }
+
+    /// Ends the receipt here (a cut, or the citizen tearing it off a cutterless printer).
+    pub fn take_sheet(&mut self, partial_cut: bool) -> Sheet {
+        self.flush_line(false);
+        let canvas = std::mem::replace(&mut self.canvas, Canvas::new(self.profile.dots_per_line));
+        Sheet {
+            canvas,
+            lines: std::mem::take(&mut self.lines),
+            qr_payloads: std::mem::take(&mut self.qr_payloads),
+            barcodes: std::mem::take(&mut self.barcodes),
+            partial_cut,
+        }
     }
 
     fn print_qr(&mut self) {

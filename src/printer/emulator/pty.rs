@@ -31,6 +31,9 @@ pub struct EmulatorOptions {
 /// byte is dropped so the reader resynchronises.
 const STALL: Duration = Duration::from_millis(500);
 
+/// A printer without a cutter ends a receipt after this long without a byte.
+const TEAR_OFF: Duration = Duration::from_millis(700);
+
 struct Shared {
     printer: Mutex<VirtualPrinter>,
     changed: Condvar,
@@ -191,6 +194,11 @@ fn run(mut master: File, shared: &Shared, stop: &AtomicBool, options: EmulatorOp
             if printer.has_pending() && last_byte.elapsed() > STALL {
                 printer.drop_stalled_byte();
                 last_byte = Instant::now();
+            }
+            if printer.awaits_tear_off() && last_byte.elapsed() > TEAR_OFF {
+                printer.tear_off();
+                drop(printer);
+                shared.changed.notify_all();
             }
             continue;
         }
