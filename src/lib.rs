@@ -4,6 +4,7 @@
 //! The crate is one library with one binary (`src/main.rs`). ARCHITECTURE.md is the map;
 //! each module's doc comment says why it exists.
 
+pub mod board;
 pub mod catalogue;
 pub mod config;
 pub mod identity;
