@@ -138,27 +138,6 @@ fn load_profile(name: &str) -> Result<Profile, String> {
     Profile::named(name).map_err(|e| e.to_string())
 }
 
-/// A sample certificate for the `sample --document` command.
-pub fn sample_document() -> DocumentData {
-    DocumentData {
-        title: "Certificato di stato occupazionale".to_string(),
-        header_lines: vec![
-            "Centro per l'impiego".to_string(),
-            "Regione Umbria - Città di Castello".to_string(),
-        ],
-        paragraphs: vec![
-            "Si certifica che la persona identificata dal codice riportato nel QR risulta \
-             disoccupata ai sensi del D.Lgs. 150/2015, con DID rilasciata il 03/03/2026."
-                .to_string(),
-            "Il presente certificato è rilasciato su richiesta dell'interessato per gli usi \
-             consentiti dalla legge."
-                .to_string(),
-        ],
-        footer_lines: vec!["Rilasciato il 27/11/2026 alle 10:15".to_string()],
-        qr_payload: Some("https://sportello.example.invalid/verifica/7f3a-19c2".to_string()),
-    }
-}
-
 fn sample(
     name: &str,
     out: &PathBuf,
@@ -169,7 +148,7 @@ fn sample(
 ) -> Result<(), String> {
     let profile = load_profile(name)?;
     let bytes = if document {
-        layout::document(&sample_document(), &profile)
+        layout::document(&DocumentData::example(), &profile)
     } else {
         let catalogue = Catalogue::builtin();
         let s = catalogue

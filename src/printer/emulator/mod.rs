@@ -12,6 +12,7 @@ mod pty;
 mod render;
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 pub use parser::{Interpreter, Sheet};
 pub use pty::{Emulator, EmulatorOptions};
@@ -120,6 +121,7 @@ pub struct VirtualPrinter {
     receipts: Vec<Receipt>,
     images: Vec<image::GrayImage>,
     keep_images: bool,
+    state_changed_at: Option<Instant>,
 }
 
 impl VirtualPrinter {
@@ -138,6 +140,7 @@ impl VirtualPrinter {
             receipts: Vec::new(),
             images: Vec::new(),
             keep_images: false,
+            state_changed_at: None,
         }
     }
 
@@ -155,6 +158,9 @@ impl VirtualPrinter {
     pub fn set_state(&mut self, state: VirtualState) {
         if !state.can_print() {
             self.spoiled = true;
+        }
+        if state != self.state {
+            self.state_changed_at = Some(Instant::now());
         }
         self.state = state;
     }
@@ -189,11 +195,19 @@ impl VirtualPrinter {
 
     /// Drops a command that never completed (garbage declaring a long length), so
     /// the reader can resynchronise. Called by the line handler after a quiet period.
-    pub fn drop_stalled_byte(&mut self) {
+    pub fn drop_stalled(&mut self) {
         if !self.pending.is_empty() {
-            self.pending.remove(0);
-            let _ = self.drain(&mut Vec::new());
+            tracing::info!(
+                bytes = self.pending.len(),
+                "virtual printer: dropped an incomplete command"
+            );
+            self.pending.clear();
         }
+    }
+
+    /// When the state last changed (by [`VirtualPrinter::set_state`] or a trigger).
+    pub fn state_changed_at(&self) -> Option<Instant> {
+        self.state_changed_at
     }
 
     /// Ends the receipt in progress as if torn off (printers without a cutter: the

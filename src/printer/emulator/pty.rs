@@ -27,8 +27,8 @@ pub struct EmulatorOptions {
     pub baud: Option<u32>,
 }
 
-/// A command that stays incomplete this long with no new byte is garbage: its first
-/// byte is dropped so the reader resynchronises.
+/// A command that stays incomplete this long with no new byte is garbage: it is
+/// dropped so the reader resynchronises.
 const STALL: Duration = Duration::from_millis(500);
 
 /// A printer without a cutter ends a receipt after this long without a byte.
@@ -132,6 +132,11 @@ impl Emulator {
         lock(&self.shared.printer).receipts().to_vec()
     }
 
+    /// When the state last changed (directly or by a byte-count trigger).
+    pub fn state_changed_at(&self) -> Option<Instant> {
+        lock(&self.shared.printer).state_changed_at()
+    }
+
     /// Receipts spoiled because the printer could not print.
     pub fn spoiled_count(&self) -> usize {
         lock(&self.shared.printer).spoiled_count()
@@ -192,7 +197,7 @@ fn run(mut master: File, shared: &Shared, stop: &AtomicBool, options: EmulatorOp
         if !ready {
             let mut printer = lock(&shared.printer);
             if printer.has_pending() && last_byte.elapsed() > STALL {
-                printer.drop_stalled_byte();
+                printer.drop_stalled();
                 last_byte = Instant::now();
             }
             if printer.awaits_tear_off() && last_byte.elapsed() > TEAR_OFF {
