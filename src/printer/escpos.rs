@@ -28,8 +28,8 @@ pub const GS_CUT: &[u8] = &[0x1D, 0x56];
 /// The most data `GS ( k` can store for one QR symbol.
 pub const QR_MAX_BYTES: usize = 7089;
 /// Largest raster band, in bytes: a job can poll status between bands, so at 9600 baud
-/// a band takes about half a second on the wire.
-pub const RASTER_BAND_BYTES: usize = 512;
+/// a band takes about a quarter of a second on the wire.
+pub const RASTER_BAND_BYTES: usize = 256;
 
 /// Horizontal alignment of text, barcodes and native QR codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,6 +30,9 @@ pub struct JobOptions {
     pub settle: Option<Duration>,
     /// Pause between polls while settling.
     pub poll_interval: Duration,
+    /// Line speed in bytes per second: the status query after a chunk may wait behind
+    /// that chunk on the wire, so its timeout grows by the chunk's wire time.
+    pub line_bytes_per_s: usize,
 }
 
 /// Paper length assumed for the settle time: a queue ticket is about 10 cm.
@@ -41,6 +44,7 @@ impl JobOptions {
         let bytes_per_s = (baud / 10).max(1) as usize;
         JobOptions {
             chunk_bytes: (bytes_per_s / 5).clamp(32, 4096),
+            line_bytes_per_s: bytes_per_s,
             status_timeout: Duration::from_millis(250),
             write_timeout: Duration::from_secs(3),
             settle: None,
@@ -162,13 +166,16 @@ pub fn print_with(
         tracing::warn!(printer = %profile.name, %failure, "print job failed");
         PrintOutcome::Failed(failure)
     };
-    let check = |link: &mut dyn PrinterLink, near_end: &mut bool| {
-        let state = status::query(link, options.status_timeout);
+    // Ptys and some USB adapters cannot report their output queue, so a reply may
+    // wait behind the chunk just written: allow for its wire time.
+    let check = |link: &mut dyn PrinterLink, near_end: &mut bool, behind: usize| {
+        let wire = behind as u64 * 1000 / options.line_bytes_per_s.max(1) as u64;
+        let state = status::query(link, options.status_timeout + Duration::from_millis(wire));
         *near_end |= state == PrinterState::PaperNearEnd;
         state
     };
 
-    let state = check(link, &mut near_end);
+    let state = check(link, &mut near_end, 0);
     if !state.can_print() {
         return fail(JobStage::Before, Some(state), state.to_string(), 0);
     }
@@ -177,7 +184,7 @@ pub fn print_with(
             return fail(JobStage::Sending, None, err.to_string(), sent);
         }
         sent += chunk.len();
-        let state = check(link, &mut near_end);
+        let state = check(link, &mut near_end, chunk.len());
         if !state.can_print() {
             return fail(JobStage::Sending, Some(state), state.to_string(), sent);
         }
@@ -187,7 +194,7 @@ pub fn print_with(
     });
     let settle_end = Instant::now() + settle;
     loop {
-        let state = check(link, &mut near_end);
+        let state = check(link, &mut near_end, 0);
         if !state.can_print() {
             return fail(JobStage::After, Some(state), state.to_string(), sent);
         }

@@ -122,6 +122,9 @@ pub struct VirtualPrinter {
     images: Vec<image::GrayImage>,
     keep_images: bool,
     state_changed_at: Option<Instant>,
+    cut_count: usize,
+    defer_rendering: bool,
+    deferred: Vec<(usize, Sheet)>,
 }
 
 impl VirtualPrinter {
@@ -141,6 +144,9 @@ impl VirtualPrinter {
             images: Vec::new(),
             keep_images: false,
             state_changed_at: None,
+            cut_count: 0,
+            defer_rendering: false,
+            deferred: Vec::new(),
         }
     }
 
@@ -263,11 +269,7 @@ impl VirtualPrinter {
         let max_width = self.profile.dots_per_line / 8;
         let mut at = 0;
         let mut sheets = Vec::new();
-        loop {
-            let (token, used) = match commands::next(&self.pending[at..], max_width) {
-                Next::Token(t, n) => (t, n),
-                Next::Incomplete | Next::Empty => break,
-            };
+        while let Next::Token(token, used) = commands::next(&self.pending[at..], max_width) {
             at += used.max(1);
             if let Token::Status(n) = token {
                 replies.extend(self.state.reply(n));
@@ -289,6 +291,11 @@ impl VirtualPrinter {
             if let Some(sheet) = self.interpreter.apply(&token) {
                 sheets.push(sheet);
             }
+            if self.interpreter.height() >= render::MAX_HEIGHT / 2 {
+                // Metres of paper without a cut: save what is there as its own receipt
+                // (one picture per ~1 m) rather than grow without bound.
+                sheets.push(self.interpreter.take_sheet(false));
+            }
         }
         self.pending.drain(..at);
         for sheet in sheets {
@@ -306,29 +313,61 @@ impl VirtualPrinter {
         if sheet.canvas.is_blank() {
             return;
         }
-        let number = self.receipts.len() + 1;
-        let png = self.out_dir.as_ref().and_then(|dir| {
-            let path = dir.join(format!("receipt-{number:04}.png"));
-            match sheet.canvas.save_png(&path) {
-                Ok(()) => Some(path),
-                Err(err) => {
-                    tracing::warn!(%err, path = %path.display(), "cannot save receipt");
-                    None
-                }
-            }
-        });
+        self.cut_count += 1;
+        let number = self.cut_count;
+        if self.defer_rendering {
+            self.deferred.push((number, sheet));
+            return;
+        }
         if self.keep_images {
             self.images.push(sheet.canvas.to_image());
         }
-        self.receipts.push(Receipt {
-            number,
-            png,
-            size: (sheet.canvas.width(), sheet.canvas.height()),
-            lines: sheet.lines,
-            qr_payloads: sheet.qr_payloads,
-            barcodes: sheet.barcodes,
-            partial_cut: sheet.partial_cut,
-        });
+        let receipt = render_receipt(number, sheet, self.out_dir.as_deref());
+        self.receipts.push(receipt);
+    }
+
+    /// Leaves PNG encoding to the caller (the pty's render thread), so a long receipt
+    /// never delays a status reply: finished sheets wait in [`VirtualPrinter::take_deferred`].
+    pub fn defer_rendering(&mut self, defer: bool) {
+        self.defer_rendering = defer;
+    }
+
+    /// Sheets cut but not yet rendered, with their receipt numbers.
+    pub fn take_deferred(&mut self) -> Vec<(usize, Sheet)> {
+        std::mem::take(&mut self.deferred)
+    }
+
+    /// Records a receipt rendered elsewhere.
+    pub fn add_receipt(&mut self, receipt: Receipt) {
+        self.receipts.push(receipt);
+    }
+
+    /// Where PNGs go, if anywhere.
+    pub fn out_dir(&self) -> Option<&Path> {
+        self.out_dir.as_deref()
+    }
+}
+
+/// Saves a sheet as `receipt-NNNN.png` in `out_dir` (when given) and describes it.
+pub fn render_receipt(number: usize, sheet: Sheet, out_dir: Option<&Path>) -> Receipt {
+    let png = out_dir.and_then(|dir| {
+        let path = dir.join(format!("receipt-{number:04}.png"));
+        match sheet.canvas.save_png(&path) {
+            Ok(()) => Some(path),
+            Err(err) => {
+                tracing::warn!(%err, path = %path.display(), "cannot save receipt");
+                None
+            }
+        }
+    });
+    Receipt {
+        number,
+        png,
+        size: (sheet.canvas.width(), sheet.canvas.height()),
+        lines: sheet.lines,
+        qr_payloads: sheet.qr_payloads,
+        barcodes: sheet.barcodes,
+        partial_cut: sheet.partial_cut,
     }
 }
 

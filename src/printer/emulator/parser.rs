@@ -222,6 +222,11 @@ impl Interpreter {
         None
     }
 
+    /// Dots printed since the last cut or tear-off.
+    pub fn height(&self) -> usize {
+        self.canvas.height()
+    }
+
     /// Whether anything has been printed since the last cut or tear-off.
     pub fn has_content(&self) -> bool {
         !self.line.is_empty() || !self.canvas.is_blank()

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use nix::poll::{PollFd, PollFlags, poll};
 use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
 
-use super::{Receipt, VirtualPrinter, VirtualState};
+use super::{Receipt, Sheet, VirtualPrinter, VirtualState, render_receipt};
 use crate::printer::profile::Profile;
 
 /// How the emulated line behaves.
@@ -79,14 +79,30 @@ impl Emulator {
             changed: Condvar::new(),
             to_host: Mutex::new(Vec::new()),
         });
+        lock(&shared.printer).defer_rendering(true);
         let stop = Arc::new(AtomicBool::new(false));
         let master = File::from(pty.master);
+        let (sheets, to_render) = std::sync::mpsc::channel::<(usize, Sheet)>();
+        {
+            let shared = Arc::clone(&shared);
+            let out_dir = out_dir.map(Path::to_path_buf);
+            std::thread::Builder::new()
+                .name("virtual-printer-render".into())
+                .spawn(move || {
+                    // Ends when the line thread drops its sender.
+                    for (number, sheet) in to_render {
+                        let receipt = render_receipt(number, sheet, out_dir.as_deref());
+                        lock(&shared.printer).add_receipt(receipt);
+                        shared.changed.notify_all();
+                    }
+                })?;
+        }
         let thread = {
             let shared = Arc::clone(&shared);
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
                 .name("virtual-printer".into())
-                .spawn(move || run(master, &shared, &stop, options))?
+                .spawn(move || run(master, &shared, &stop, options, &sheets))?
         };
         Ok(Emulator {
             path,
@@ -169,7 +185,13 @@ impl Drop for Emulator {
     }
 }
 
-fn run(mut master: File, shared: &Shared, stop: &AtomicBool, options: EmulatorOptions) {
+fn run(
+    mut master: File,
+    shared: &Shared,
+    stop: &AtomicBool,
+    options: EmulatorOptions,
+    sheets: &std::sync::mpsc::Sender<(usize, Sheet)>,
+) {
     let tick = Duration::from_millis(10);
     // Bytes per 10 ms tick at the emulated baud rate (8N1).
     let per_tick = options
@@ -202,8 +224,9 @@ fn run(mut master: File, shared: &Shared, stop: &AtomicBool, options: EmulatorOp
             }
             if printer.awaits_tear_off() && last_byte.elapsed() > TEAR_OFF {
                 printer.tear_off();
-                drop(printer);
-                shared.changed.notify_all();
+            }
+            for sheet in printer.take_deferred() {
+                let _ = sheets.send(sheet);
             }
             continue;
         }
@@ -216,16 +239,15 @@ fn run(mut master: File, shared: &Shared, stop: &AtomicBool, options: EmulatorOp
             }
         };
         last_byte = Instant::now();
-        let (replies, receipts_before) = {
+        let (replies, finished) = {
             let mut printer = lock(&shared.printer);
-            let before = printer.receipts().len();
-            (printer.feed(&buf[..n]), before)
+            (printer.feed(&buf[..n]), printer.take_deferred())
         };
         if !replies.is_empty() && master.write_all(&replies).is_err() {
             tracing::warn!("virtual printer: cannot answer on the pty");
         }
-        if lock(&shared.printer).receipts().len() != receipts_before {
-            shared.changed.notify_all();
+        for sheet in finished {
+            let _ = sheets.send(sheet);
         }
         if options.baud.is_some() {
             // Pace: n bytes take n/per_tick ticks on the wire.

@@ -14,7 +14,8 @@ use font8x8::UnicodeFonts;
 pub const LINE_PITCH: u16 = 30;
 /// Height of font A's cell.
 pub const CELL_HEIGHT: u16 = 24;
-/// Longest receipt drawn, in dots (2 m at 203 dpi); garbage feeds cannot exhaust memory.
+/// Longest picture, in dots (2 m at 203 dpi); garbage feeds cannot exhaust memory. The
+/// virtual printer starts a new picture at half this length.
 pub const MAX_HEIGHT: usize = 16_000;
 
 /// The euro sign (U+20AC), 8×8, bit 0 leftmost like font8x8.
