@@ -75,6 +75,23 @@ pub enum PrinterCommand {
         #[arg(long, default_value = "none")]
         flow: FlowControl,
     },
+    /// Send a file of ESC/POS bytes (e.g. from `sample`) as one print job.
+    Print {
+        /// The bytes to print.
+        file: PathBuf,
+        /// Serial device.
+        #[arg(long)]
+        port: PathBuf,
+        /// Printer profile.
+        #[arg(long)]
+        profile: String,
+        /// Baud rate.
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Flow control: none, rtscts, xonxoff.
+        #[arg(long, default_value = "none")]
+        flow: FlowControl,
+    },
     /// Ask the printer's real-time status and decode it.
     Status {
         /// Serial device.
@@ -108,7 +125,22 @@ pub fn run(command: PrinterCommand) -> Result<(), String> {
             profile,
             baud,
             flow,
-        } => test_page(port, &profile, baud, flow),
+        } => {
+            let profile = load_profile(&profile)?;
+            let bytes = layout::test_page(&profile);
+            send_job(port, &profile, baud, flow, &bytes)
+        }
+        PrinterCommand::Print {
+            file,
+            port,
+            profile,
+            baud,
+            flow,
+        } => {
+            let profile = load_profile(&profile)?;
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            send_job(port, &profile, baud, flow, &bytes)
+        }
         PrinterCommand::Status { port, baud, flow } => show_status(port, baud, flow),
         PrinterCommand::Profiles => {
             for p in profile::builtin() {
@@ -196,16 +228,16 @@ fn show_status(port: PathBuf, baud: u32, flow: FlowControl) -> Result<(), String
     }
 }
 
-fn test_page(port: PathBuf, name: &str, baud: u32, flow: FlowControl) -> Result<(), String> {
-    let profile = load_profile(name)?;
+fn send_job(
+    port: PathBuf,
+    profile: &Profile,
+    baud: u32,
+    flow: FlowControl,
+    bytes: &[u8],
+) -> Result<(), String> {
     let mut link = open(port, baud, flow)?;
-    let bytes = layout::test_page(&profile);
-    println!(
-        "sending a test page of {} bytes to {}",
-        bytes.len(),
-        profile.model
-    );
-    let outcome = job::print_with(&mut link, &profile, &bytes, &JobOptions::for_baud(baud));
+    println!("sending {} bytes to {}", bytes.len(), profile.model);
+    let outcome = job::print_with(&mut link, profile, bytes, &JobOptions::for_baud(baud));
     let state = status::query(&mut link, Duration::from_millis(500));
     println!("status: {state}");
     match outcome {
