@@ -39,16 +39,23 @@ fn main() {
     let iterations = if full { 2000 } else { 3 };
     let mut ticket = TicketData::example("Stato occupazionale e SAP", "S007");
     ticket.priority = true;
-    println!("| profile | QR | bytes | encode (median) | wire 9600 | wire 115200 | render to picture (median) |");
+    println!(
+        "| profile | QR | bytes | encode (median) | wire 9600 | wire 115200 | render to picture (median) |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for name in ["epson-tm-t20iii", "generic-58"] {
         let profile = Profile::named(name).expect("built-in profile");
         for mode in [QrMode::Native, QrMode::Raster] {
             let bytes = layout::queue_ticket_with(&ticket, &profile, Lang::It, mode);
             if mode == QrMode::Native {
-                assert!(bytes.len() < 1024, "{name}: a native-QR ticket must stay under 1 KB");
+                assert!(
+                    bytes.len() < 1024,
+                    "{name}: a native-QR ticket must stay under 1 KB"
+                );
             }
-            let encode = time(iterations, || layout::queue_ticket_with(&ticket, &profile, Lang::It, mode));
+            let encode = time(iterations, || {
+                layout::queue_ticket_with(&ticket, &profile, Lang::It, mode)
+            });
             let render = time(iterations.min(50), || {
                 let mut printer = VirtualPrinter::new(&profile, None);
                 printer.keep_images(true);

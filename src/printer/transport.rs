@@ -94,6 +94,19 @@ impl SerialSettings {
     }
 }
 
+impl SerialSettings {
+    /// Settings from the kiosk's `[printer]` config; `None` for the virtual printer,
+    /// which has no device path until it is started.
+    pub fn from_config(config: &crate::config::PrinterConfig) -> Option<SerialSettings> {
+        (config.port != crate::config::VIRTUAL_PORT).then(|| SerialSettings {
+            path: PathBuf::from(&config.port),
+            baud: config.baud,
+            flow_control: config.flow_control,
+            write_timeout: Duration::from_millis(config.write_timeout_ms),
+        })
+    }
+}
+
 /// A printer on a serial port (or a pseudo-terminal that behaves like one).
 pub struct SerialLink {
     port: Box<dyn serialport::SerialPort>,
@@ -124,6 +137,15 @@ impl SerialLink {
                 message: e.to_string(),
             })?;
         Ok(SerialLink { port })
+    }
+
+    /// Opens the port named by the kiosk's `[printer]` config.
+    pub fn open_config(config: &crate::config::PrinterConfig) -> Result<SerialLink, LinkError> {
+        let settings = SerialSettings::from_config(config).ok_or_else(|| LinkError::Open {
+            path: config.port.clone(),
+            message: "the virtual printer is started with printer::emulator::Emulator".into(),
+        })?;
+        SerialLink::open(&settings)
     }
 
     fn wait_drained(&mut self, deadline: Instant, timeout: Duration) -> Result<(), LinkError> {
