@@ -171,7 +171,9 @@ impl<'p> Page<'p> {
         self.enc.line(&"-".repeat(self.cols(1)));
     }
 
-    fn qr(&mut self, data: &str, mode: QrMode) -> bool {
+    /// The QR code; if it cannot be encoded (too long), only the text printed after it
+    /// carries the data, and the problem is logged.
+    fn qr(&mut self, data: &str, mode: QrMode) {
         let module = if self.profile.dots_per_line >= 512 {
             6
         } else {
@@ -181,15 +183,8 @@ impl<'p> Page<'p> {
             module,
             level: QrLevel::M,
         };
-        match self.enc.qr(data, options, mode) {
-            Ok(_) => {
-                self.enc.text("\n");
-                true
-            }
-            Err(err) => {
-                tracing::warn!(%err, "QR code left out, printing its text only");
-                false
-            }
+        if let Err(err) = self.enc.qr(data, options, mode) {
+            tracing::warn!(%err, "QR code left out, printing its text only");
         }
     }
 
@@ -254,7 +249,7 @@ pub fn queue_ticket_with(
     p.para(t.follow, 1, 1);
     p.qr(&ticket.tracking_url, qr);
     p.para(&ticket.tracking_url, 1, 1);
-    p.enc.text("\n");
+    p.enc.line("");
     p.para(t.instructions, 1, 1);
     p.end()
 }
@@ -273,10 +268,10 @@ pub fn document(doc: &DocumentData, profile: &Profile) -> Vec<u8> {
     p.para(&doc.title, 1, 2);
     p.enc.bold(false).align(Align::Left);
     for paragraph in &doc.paragraphs {
-        p.enc.text("\n");
+        p.enc.line("");
         p.para(paragraph, 1, 1);
     }
-    p.enc.text("\n").align(Align::Center);
+    p.enc.line("").align(Align::Center);
     if let Some(payload) = &doc.qr_payload {
         p.qr(payload, QrMode::for_profile(profile));
         p.para(payload, 1, 1);
@@ -321,7 +316,7 @@ pub fn test_page(profile: &Profile) -> Vec<u8> {
         QrMode::for_profile(profile),
     );
     if p.enc.code128("SPORTELLO-TEST", 60).is_ok() {
-        p.enc.text("\n");
+        p.enc.line("");
     }
     p.end()
 }
@@ -378,6 +373,24 @@ mod tests {
         assert_eq!(wrap("uno due tre", 7), vec!["uno due", "tre"]);
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(wrap("  ", 4), Vec::<String>::new());
+    }
+
+    #[test]
+    fn document_paragraphs_are_separated_by_a_blank_line() {
+        let profile = Profile::named("generic-80").unwrap();
+        let bytes = document(&DocumentData::example(), &profile);
+        let blank_lines = bytes.windows(2).filter(|w| *w == [0x0A, 0x0A]).count();
+        assert!(blank_lines >= 2, "{blank_lines}");
+    }
+
+    #[test]
+    fn a_qr_too_long_still_prints_its_text() {
+        let profile = Profile::named("generic-80").unwrap();
+        let mut t = TicketData::example("X", "A001");
+        t.tracking_url = format!("https://x.invalid/{}", "a".repeat(8000));
+        let bytes = queue_ticket(&t, &profile, Lang::En);
+        assert!(!bytes.windows(3).any(|w| w == [0x1D, 0x28, 0x6B]));
+        assert!(bytes.windows(10).any(|w| w == b"aaaaaaaaaa"));
     }
 
     #[test]
