@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::lang::Lang;
+pub use crate::printer::transport::FlowControl;
 
 /// A config file that cannot be used, with enough detail to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,6 +129,10 @@ pub struct KioskConfig {
     pub hub: HubLink,
     /// Idle handling of a citizen's visit.
     pub session: SessionConfig,
+    /// The ticket printer.
+    pub printer: PrinterConfig,
+    /// The GPIO board (sensors, LED, printer relay).
+    pub board: BoardConfig,
 }
 
 impl Default for KioskConfig {
@@ -138,8 +143,149 @@ impl Default for KioskConfig {
             data_dir: PathBuf::from("sportello-data"),
             hub: HubLink::default(),
             session: SessionConfig::default(),
+            printer: PrinterConfig::default(),
+            board: BoardConfig::default(),
         }
     }
+}
+
+/// The `port` value that selects the built-in virtual printer (demo, no hardware).
+pub const VIRTUAL_PORT: &str = "virtual";
+
+/// The ticket printer: which model, on which port, how fast.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrinterConfig {
+    /// A profile name from `data/printers.toml` (e.g. `epson-tm-t20iii`).
+    pub profile: String,
+    /// Serial device path, or `virtual` for the built-in virtual printer.
+    pub port: String,
+    /// Baud rate (8N1); must match the printer's setting.
+    pub baud: u32,
+    /// Flow control: none, rtscts or xonxoff.
+    pub flow_control: FlowControl,
+    /// Upper bound for one write, in milliseconds.
+    pub write_timeout_ms: u64,
+}
+
+impl Default for PrinterConfig {
+    fn default() -> Self {
+        PrinterConfig {
+            profile: "generic-80".to_string(),
+            port: VIRTUAL_PORT.to_string(),
+            baud: 115_200,
+            flow_control: FlowControl::None,
+            write_timeout_ms: 3000,
+        }
+    }
+}
+
+/// Which board implementation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BoardKind {
+    /// In memory: tests, the demo, a kiosk without GPIO.
+    #[default]
+    Sim,
+    /// A Raspberry Pi's GPIO through rppal.
+    Pi,
+}
+
+/// GPIO pins (BCM numbers) and debouncing.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BoardConfig {
+    /// sim or pi.
+    pub kind: BoardKind,
+    /// Input: paper-near-end sensor (active low, internal pull-up).
+    pub paper_near_end_pin: u8,
+    /// Output: status LED.
+    pub led_pin: u8,
+    /// Output: relay that cuts the printer's power when energised.
+    pub relay_pin: u8,
+    /// Whether the relay module is energised by a low level (many are).
+    pub relay_active_low: bool,
+    /// Input: ticket-taken sensor at the printer's mouth, if fitted.
+    pub ticket_taken_pin: Option<u8>,
+    /// A sensor level must hold this long to count.
+    pub debounce_ms: u64,
+}
+
+impl Default for BoardConfig {
+    fn default() -> Self {
+        BoardConfig {
+            kind: BoardKind::Sim,
+            paper_near_end_pin: 17,
+            led_pin: 27,
+            relay_pin: 22,
+            relay_active_low: false,
+            ticket_taken_pin: None,
+            debounce_ms: 50,
+        }
+    }
+}
+
+/// Standard serial rates a thermal printer can be set to.
+pub const BAUD_RATES: [u32; 6] = [9600, 19_200, 38_400, 57_600, 115_200, 230_400];
+
+fn validate_printer(p: &PrinterConfig) -> Result<(), Invalid> {
+    if let Err(e) = crate::printer::profile::Profile::named(&p.profile) {
+        return Err(Invalid::new("printer.profile", e.to_string()));
+    }
+    if p.port != VIRTUAL_PORT && !p.port.starts_with('/') {
+        return Err(Invalid::new(
+            "printer.port",
+            format!(
+                "`{}` must be a device path such as /dev/ttyUSB0, or `{VIRTUAL_PORT}`",
+                p.port
+            ),
+        ));
+    }
+    if !BAUD_RATES.contains(&p.baud) {
+        return Err(Invalid::new(
+            "printer.baud",
+            format!("{} is not one of {BAUD_RATES:?}", p.baud),
+        ));
+    }
+    if !(100..=60_000).contains(&p.write_timeout_ms) {
+        return Err(Invalid::new(
+            "printer.write_timeout_ms",
+            format!("{} must be between 100 and 60000", p.write_timeout_ms),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_board(b: &BoardConfig) -> Result<(), Invalid> {
+    let mut pins = vec![
+        ("board.paper_near_end_pin", b.paper_near_end_pin),
+        ("board.led_pin", b.led_pin),
+        ("board.relay_pin", b.relay_pin),
+    ];
+    if let Some(pin) = b.ticket_taken_pin {
+        pins.push(("board.ticket_taken_pin", pin));
+    }
+    for (i, (key, pin)) in pins.iter().enumerate() {
+        if !(2..=27).contains(pin) {
+            return Err(Invalid::new(
+                *key,
+                format!("{pin} is not a BCM GPIO number usable here (2-27)"),
+            ));
+        }
+        if let Some((other, _)) = pins[..i].iter().find(|(_, p)| p == pin) {
+            return Err(Invalid::new(
+                *key,
+                format!("pin {pin} is already used by `{other}`"),
+            ));
+        }
+    }
+    if b.debounce_ms > 1000 {
+        return Err(Invalid::new(
+            "board.debounce_ms",
+            format!("{} is too long: at most 1000", b.debounce_ms),
+        ));
+    }
+    Ok(())
 }
 
 /// The kiosk's link to its hub.
@@ -247,6 +393,8 @@ impl Validate for KioskConfig {
                 ),
             ));
         }
+        validate_printer(&self.printer)?;
+        validate_board(&self.board)?;
         if self.session.idle_seconds < 10 {
             return Err(Invalid::new(
                 "session.idle_seconds",
@@ -355,6 +503,44 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "hub.toml, key `time_zone`: `Europe/Roma` is not an IANA time zone such as Europe/Rome"
+        );
+    }
+
+    #[test]
+    fn printer_and_board_sections() {
+        let text = "[printer]\nprofile = \"epson-tm-t20iii\"\nport = \"/dev/ttyUSB0\"\nbaud = 9600\nflow_control = \"rtscts\"\n[board]\nkind = \"pi\"\nticket_taken_pin = 6\n";
+        let kiosk: KioskConfig = parse(text, "kiosk.toml").unwrap();
+        assert_eq!(kiosk.printer.flow_control, FlowControl::Rtscts);
+        assert_eq!(kiosk.board.kind, BoardKind::Pi);
+        assert_eq!(kiosk.board.ticket_taken_pin, Some(6));
+        let key = |text: &str| parse::<KioskConfig>(text, "kiosk.toml").unwrap_err().key;
+        assert_eq!(
+            key("[printer]\nprofile = \"tm88\"\n").as_deref(),
+            Some("printer.profile")
+        );
+        assert_eq!(
+            key("[printer]\nbaud = 9601\n").as_deref(),
+            Some("printer.baud")
+        );
+        assert_eq!(
+            key("[printer]\nport = \"COM1\"\n").as_deref(),
+            Some("printer.port")
+        );
+        assert_eq!(
+            key("[printer]\nflow_control = \"dtrdsr\"\n").as_deref(),
+            Some("printer.flow_control")
+        );
+        assert_eq!(
+            key("[board]\nled_pin = 17\n").as_deref(),
+            Some("board.led_pin")
+        );
+        assert_eq!(
+            key("[board]\nrelay_pin = 40\n").as_deref(),
+            Some("board.relay_pin")
+        );
+        assert_eq!(
+            key("[board]\nkind = \"arduino\"\n").as_deref(),
+            Some("board.kind")
         );
     }
 

@@ -4,12 +4,14 @@
 //! The crate is one library with one binary (`src/main.rs`). ARCHITECTURE.md is the map;
 //! each module's doc comment says why it exists.
 
+pub mod board;
 pub mod catalogue;
 pub mod config;
 pub mod identity;
 pub mod kiosk;
 pub mod lang;
 pub mod logging;
+pub mod printer;
 pub mod store;
 
 slint::include_modules!();

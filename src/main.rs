@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cli;
+
 use sportello::catalogue::{Agency, Catalogue};
 use sportello::config::{self, HubConfig, KioskConfig};
 use sportello::identity::{CodiceFiscale, Sex, parse_health_card_scan};
@@ -48,6 +50,11 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Printer tools: virtual printer, sample bytes, test page and status on hardware.
+    Printer {
+        #[command(subcommand)]
+        command: cli::printer::PrinterCommand,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -63,6 +70,7 @@ fn main() -> ExitCode {
         Command::Catalogue { file, lang } => show_catalogue(file, lang),
         Command::Identity { code, scan, lang } => show_identity(&code, scan, lang),
         Command::CheckConfig { kind, file } => check_config(kind, &file),
+        Command::Printer { command } => cli::printer::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

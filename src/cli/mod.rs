@@ -1,0 +1,3 @@
+//! Subcommand implementations that are more than a few lines, kept out of `main.rs`.
+
+pub mod printer;

@@ -1,0 +1,237 @@
+//! Draws a receipt as a 1-bit picture at the profile's width and saves it as PNG.
+//!
+//! Text uses the public-domain `font8x8` glyphs (ASCII and Latin-1, so every Italian
+//! accent), scaled to the printer's 12×24 font A cell and to the `GS !` multipliers;
+//! `€`, missing from that font, is drawn from an 8×8 bitmap defined here. Output is
+//! deterministic: the same bytes give the same PNG.
+
+use std::path::Path;
+
+use font8x8::UnicodeFonts;
+
+/// Dots between the top of one text line and the next at normal size (Epson's default
+/// 1/6 inch is 30-34 dots).
+pub const LINE_PITCH: u16 = 30;
+/// Height of font A's cell.
+pub const CELL_HEIGHT: u16 = 24;
+/// Longest picture, in dots (2 m at 203 dpi); garbage feeds cannot exhaust memory. The
+/// virtual printer starts a new picture at half this length.
+pub const MAX_HEIGHT: usize = 16_000;
+
+/// The euro sign (U+20AC), 8×8, bit 0 leftmost like font8x8.
+const EURO: [u8; 8] = [0x38, 0x44, 0x02, 0x1F, 0x02, 0x1F, 0x44, 0x38];
+
+/// The 8×8 glyph for `c`; `?` for characters the font lacks.
+pub fn glyph(c: char) -> [u8; 8] {
+    if c == '€' {
+        return EURO;
+    }
+    font8x8::BASIC_FONTS
+        .get(c)
+        .or_else(|| font8x8::LATIN_FONTS.get(c))
+        .or_else(|| font8x8::BOX_FONTS.get(c))
+        .or_else(|| font8x8::BLOCK_FONTS.get(c))
+        .or_else(|| font8x8::MISC_FONTS.get(c))
+        .or_else(|| font8x8::BASIC_FONTS.get('?'))
+        .unwrap_or([0; 8])
+}
+
+/// A growing 1-bit canvas, one byte per dot (1 = black).
+#[derive(Debug, Clone)]
+pub struct Canvas {
+    width: usize,
+    rows: Vec<Vec<u8>>,
+}
+
+/// A character with the style it is printed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Styled {
+    /// The character.
+    pub c: char,
+    /// Width multiplier 1..=8.
+    pub w: u8,
+    /// Height multiplier 1..=8.
+    pub h: u8,
+    /// Emphasis.
+    pub bold: bool,
+}
+
+impl Canvas {
+    /// An empty receipt `width` dots wide.
+    pub fn new(width: u16) -> Canvas {
+        Canvas {
+            width: usize::from(width),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Dots across.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Rows drawn so far.
+    pub fn height(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether anything black was drawn.
+    pub fn is_blank(&self) -> bool {
+        self.rows.iter().all(|r| r.iter().all(|&d| d == 0))
+    }
+
+    /// Adds `dots` white rows.
+    pub fn feed(&mut self, dots: usize) {
+        let room = MAX_HEIGHT.saturating_sub(self.rows.len());
+        for _ in 0..dots.min(room) {
+            self.rows.push(vec![0; self.width]);
+        }
+    }
+
+    /// Appends a block `height` rows tall and lets `draw` set dots in it (x, y relative).
+    pub fn block(&mut self, height: usize, mut draw: impl FnMut(&mut dyn FnMut(usize, usize))) {
+        let top = self.rows.len();
+        self.feed(height);
+        let rows = &mut self.rows;
+        let width = self.width;
+        let mut set = |x: usize, y: usize| {
+            if x < width
+                && let Some(row) = rows.get_mut(top + y)
+            {
+                row[x] = 1;
+            }
+        };
+        draw(&mut set);
+    }
+
+    /// Draws one line of styled text, aligned (0 left, 1 centre, 2 right), with a cell
+    /// `cell_width` dots wide at normal size.
+    pub fn text_line(&mut self, line: &[Styled], align: u8, cell_width: u16) {
+        let cell_w = usize::from(cell_width.max(8));
+        let tall = line.iter().map(|s| usize::from(s.h)).max().unwrap_or(1);
+        let total: usize = line.iter().map(|s| cell_w * usize::from(s.w)).sum();
+        let mut x = match align {
+            1 => self.width.saturating_sub(total) / 2,
+            2 => self.width.saturating_sub(total),
+            _ => 0,
+        };
+        let pitch = usize::from(LINE_PITCH) + usize::from(CELL_HEIGHT) * (tall - 1);
+        let base = usize::from(CELL_HEIGHT) * tall;
+        self.block(pitch, |set| {
+            for s in line {
+                let gw = cell_w * usize::from(s.w);
+                let gh = usize::from(CELL_HEIGHT) * usize::from(s.h);
+                // The glyph fills the cell less a margin: 1/6 at the sides, 1/6 on top.
+                let (mx, my) = (gw / 12, gh / 6);
+                let (iw, ih) = (gw - 2 * mx, gh - my - gh / 12);
+                let top = base - gh + my;
+                let bits = glyph(s.c);
+                for py in 0..ih {
+                    let row = bits[py * 8 / ih];
+                    for px in 0..iw {
+                        if row & (1 << (px * 8 / iw)) != 0 {
+                            set(x + mx + px, top + py);
+                            if s.bold {
+                                set(x + mx + px + 1 + usize::from(s.w) / 2, top + py);
+                            }
+                        }
+                    }
+                }
+                x += gw;
+            }
+        });
+    }
+
+    /// Draws a square matrix (`n`×`n` modules, row-major, true = dark) with `module`
+    /// dots per module, aligned, with no quiet zone (the paper around it is white).
+    pub fn matrix(&mut self, modules: &[bool], n: usize, module: usize, align: u8) {
+        let side = n * module;
+        let left = match align {
+            1 => self.width.saturating_sub(side) / 2,
+            2 => self.width.saturating_sub(side),
+            _ => 0,
+        };
+        self.block(side, |set| {
+            for y in 0..side {
+                for x in 0..side {
+                    if modules.get((y / module) * n + x / module) == Some(&true) {
+                        set(left + x, y);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Draws `GS v 0` raster rows (MSB first), aligned.
+    pub fn raster(&mut self, data: &[u8], width_bytes: usize, height: usize, align: u8) {
+        let w = width_bytes * 8;
+        let left = match align {
+            1 => self.width.saturating_sub(w) / 2,
+            2 => self.width.saturating_sub(w),
+            _ => 0,
+        };
+        self.block(height, |set| {
+            for (y, row) in data.chunks(width_bytes.max(1)).take(height).enumerate() {
+                for (i, byte) in row.iter().enumerate() {
+                    for bit in 0..8 {
+                        if byte & (0x80 >> bit) != 0 {
+                            set(left + i * 8 + bit, y);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// The picture as an 8-bit greyscale image (black on white).
+    pub fn to_image(&self) -> image::GrayImage {
+        let w = u32::try_from(self.width).unwrap_or(0);
+        let h = u32::try_from(self.rows.len()).unwrap_or(0);
+        image::GrayImage::from_fn(w, h, |x, y| {
+            let dot = self.rows[y as usize][x as usize];
+            image::Luma([if dot == 1 { 0 } else { 255 }])
+        })
+    }
+
+    /// Saves the picture as PNG.
+    pub fn save_png(&self, path: &Path) -> Result<(), image::ImageError> {
+        self.to_image()
+            .save_with_format(path, image::ImageFormat::Png)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_italian_letter_and_the_euro_has_a_glyph() {
+        let question = glyph('?');
+        for c in "àèéìòùÀÈÉÌÒÙ€".chars() {
+            let g = glyph(c);
+            assert_ne!(g, question, "{c}");
+            assert_ne!(g, [0; 8], "{c}");
+        }
+        assert_ne!(glyph('è'), glyph('e'));
+    }
+
+    #[test]
+    fn text_is_drawn_aligned() {
+        let mut c = Canvas::new(96);
+        let s = Styled {
+            c: 'I',
+            w: 1,
+            h: 1,
+            bold: false,
+        };
+        c.text_line(&[s], 2, 12);
+        assert_eq!(c.height(), usize::from(LINE_PITCH));
+        let img = c.to_image();
+        let black_x: Vec<u32> = img
+            .enumerate_pixels()
+            .filter(|p| p.2.0[0] == 0)
+            .map(|p| p.0)
+            .collect();
+        assert!(!black_x.is_empty() && black_x.iter().all(|&x| x >= 84));
+    }
+}
