@@ -6,7 +6,9 @@
 
 pub mod catalogue;
 pub mod config;
+pub mod hub;
 pub mod identity;
 pub mod lang;
 pub mod logging;
 pub mod store;
+pub mod sync;

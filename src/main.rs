@@ -1,5 +1,7 @@
 //! The `sportello` command: one binary for the kiosk, the hub and the maintainer's tools.
 
+mod cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,6 +50,8 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// The office hub: serve (no subcommand), or set up clerks, kiosks and bookings.
+    Hub(cli::hub::HubArgs),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Catalogue { file, lang } => show_catalogue(file, lang),
         Command::Identity { code, scan, lang } => show_identity(&code, scan, lang),
         Command::CheckConfig { kind, file } => check_config(kind, &file),
+        Command::Hub(args) => cli::hub::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

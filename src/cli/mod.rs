@@ -1,0 +1,3 @@
+//! Subcommand trees that would crowd `main.rs`.
+
+pub mod hub;
