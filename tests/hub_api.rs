@@ -21,7 +21,9 @@ async fn an_enrollment_token_works_once() {
     assert!(enrolled.kiosk_id.starts_with("k-"));
     assert_eq!(enrolled.token.len(), 64);
     match client.enroll(&request).await {
-        Err(ClientError::Rejected { status: 401, code, .. }) => {
+        Err(ClientError::Rejected {
+            status: 401, code, ..
+        }) => {
             assert_eq!(code, "invalid_enrollment_token")
         }
         other => panic!("expected 401, got {other:?}"),
@@ -164,7 +166,9 @@ async fn metrics_and_health() {
     kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
     kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
     kiosk.issue_ticket(&ticket("isee")).await.unwrap();
-    let health = reqwest::get(format!("{}/healthz", hub.url())).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", hub.url()))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     let text = reqwest::get(format!("{}/metrics", hub.url()))
         .await
@@ -180,7 +184,10 @@ async fn metrics_and_health() {
         "sportello_kiosks_enrolled 1",
         "sportello_http_request_duration_seconds_count{route=\"/api/v1/tickets\",method=\"POST\"} 3",
     ] {
-        assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in\n{text}"
+        );
     }
     assert!(text.contains("# TYPE sportello_http_request_duration_seconds histogram"));
     hub.stop().await;
@@ -324,7 +331,12 @@ async fn hostile_input_gets_a_4xx_json_error_never_a_500() {
     let mut kiosk = hub.client();
     kiosk.set_token(enrolled.token);
     assert_eq!(
-        kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket.number,
+        kiosk
+            .issue_ticket(&ticket("naspi"))
+            .await
+            .unwrap()
+            .ticket
+            .number,
         "N001"
     );
     hub.stop().await;

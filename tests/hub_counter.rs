@@ -58,8 +58,12 @@ async fn simultaneous_single_calls_split_two_tickets() {
         let (x, y) = tokio::join!(a.next(), b.next());
         let (x, y) = (x.unwrap().unwrap(), y.unwrap().unwrap());
         assert_ne!(x, y);
-        a.post("/counter/api/done", serde_json::json!({})).await.unwrap();
-        b.post("/counter/api/no-show", serde_json::json!({})).await.unwrap();
+        a.post("/counter/api/done", serde_json::json!({}))
+            .await
+            .unwrap();
+        b.post("/counter/api/no-show", serde_json::json!({}))
+            .await
+            .unwrap();
     }
     hub.stop().await;
 }
@@ -85,20 +89,40 @@ async fn priority_first_then_oldest_and_the_tickets_life() {
     assert_eq!(status.counter.as_deref(), Some("Sportello 3"));
     // One ticket at a time.
     assert_eq!(clerk.next().await.unwrap_err().code, "finish_current");
-    clerk.post("/counter/api/recall", serde_json::json!({})).await.unwrap();
-    clerk.post("/counter/api/serving", serde_json::json!({})).await.unwrap();
+    clerk
+        .post("/counter/api/recall", serde_json::json!({}))
+        .await
+        .unwrap();
+    clerk
+        .post("/counter/api/serving", serde_json::json!({}))
+        .await
+        .unwrap();
     assert_eq!(
-        kiosk.ticket_status(priority.ticket_id).await.unwrap().status,
+        kiosk
+            .ticket_status(priority.ticket_id)
+            .await
+            .unwrap()
+            .status,
         TicketStatus::Serving
     );
-    clerk.post("/counter/api/done", serde_json::json!({})).await.unwrap();
+    clerk
+        .post("/counter/api/done", serde_json::json!({}))
+        .await
+        .unwrap();
     assert_eq!(
-        kiosk.ticket_status(priority.ticket_id).await.unwrap().status,
+        kiosk
+            .ticket_status(priority.ticket_id)
+            .await
+            .unwrap()
+            .status,
         TicketStatus::Done
     );
     // Then the oldest.
     assert_eq!(clerk.next().await.unwrap().as_deref(), Some("N001"));
-    clerk.post("/counter/api/no-show", serde_json::json!({})).await.unwrap();
+    clerk
+        .post("/counter/api/no-show", serde_json::json!({}))
+        .await
+        .unwrap();
     assert_eq!(
         kiosk.ticket_status(first.ticket_id).await.unwrap().status,
         TicketStatus::NoShow
@@ -106,12 +130,18 @@ async fn priority_first_then_oldest_and_the_tickets_life() {
     // Transfer N002 to ISEE: it keeps its number and waits there.
     assert_eq!(clerk.next().await.unwrap().as_deref(), Some("N002"));
     let err = clerk
-        .post("/counter/api/transfer", serde_json::json!({ "service": "nope" }))
+        .post(
+            "/counter/api/transfer",
+            serde_json::json!({ "service": "nope" }),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code, "unknown_service");
     clerk
-        .post("/counter/api/transfer", serde_json::json!({ "service": "isee" }))
+        .post(
+            "/counter/api/transfer",
+            serde_json::json!({ "service": "isee" }),
+        )
         .await
         .unwrap();
     let moved = kiosk.ticket_status(second.ticket_id).await.unwrap();
@@ -153,7 +183,11 @@ async fn served_times_feed_the_estimate() {
     clerk.setup("Sportello 1", &["naspi"]).await;
     let before = kiosk.queues().await.unwrap();
     let naspi = |q: &sportello::hub::api::QueuesResponse| {
-        q.services.iter().find(|s| s.service == "naspi").unwrap().clone()
+        q.services
+            .iter()
+            .find(|s| s.service == "naspi")
+            .unwrap()
+            .clone()
     };
     assert_eq!(naspi(&before).average_service_minutes, 10.0);
     assert_eq!(naspi(&before).counters_open, 1);
@@ -163,7 +197,10 @@ async fn served_times_feed_the_estimate() {
     for _ in 0..3 {
         clerk.next().await.unwrap().unwrap();
         clock.advance(TimeDelta::minutes(2));
-        clerk.post("/counter/api/done", serde_json::json!({})).await.unwrap();
+        clerk
+            .post("/counter/api/done", serde_json::json!({}))
+            .await
+            .unwrap();
     }
     let after = naspi(&kiosk.queues().await.unwrap());
     // 10 -> 8.4 -> 7.12 -> 6.096 minutes (alpha 0.2, samples of 2 minutes).
@@ -189,14 +226,21 @@ async fn sessions_are_cookies_that_expire() {
     sportello::hub::admin::add_operator(&hub.db(), "anna", "password123").unwrap();
     let clerk = Clerk::new(&hub.url());
     assert_eq!(
-        clerk.login("anna", "wrong-password").await.unwrap_err().code,
+        clerk
+            .login("anna", "wrong-password")
+            .await
+            .unwrap_err()
+            .code,
         "bad_credentials"
     );
     assert_eq!(
         clerk.login("nobody", "password123").await.unwrap_err().code,
         "bad_credentials"
     );
-    assert_eq!(clerk.get("/counter/api/state").await.unwrap_err().status, 401);
+    assert_eq!(
+        clerk.get("/counter/api/state").await.unwrap_err().status,
+        401
+    );
     let cookie = clerk.login("anna", "password123").await.unwrap();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
@@ -210,9 +254,18 @@ async fn sessions_are_cookies_that_expire() {
     );
     // Logging out ends the session on the hub, not just in the browser.
     clerk.login("anna", "password123").await.unwrap();
-    clerk.post("/counter/api/logout", serde_json::json!({})).await.unwrap();
-    assert_eq!(clerk.get("/counter/api/state").await.unwrap_err().status, 401);
+    clerk
+        .post("/counter/api/logout", serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        clerk.get("/counter/api/state").await.unwrap_err().status,
+        401
+    );
     // The fleet needs a clerk too.
-    assert_eq!(clerk.get("/fleet/api/kiosks").await.unwrap_err().status, 401);
+    assert_eq!(
+        clerk.get("/fleet/api/kiosks").await.unwrap_err().status,
+        401
+    );
     hub.stop().await;
 }

@@ -112,16 +112,29 @@ async fn the_day_turns_at_local_midnight() {
     // 23:59:59 in Rome: still the same day.
     clock.set("2026-11-27T22:59:59Z".parse().unwrap());
     let c = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
-    assert_eq!((c.number.as_str(), c.day.to_string()), ("N003", "2026-11-27".into()));
+    assert_eq!(
+        (c.number.as_str(), c.day.to_string()),
+        ("N003", "2026-11-27".into())
+    );
 
     // Midnight in Rome (23:00 UTC): numbers start again, the day is the 28th.
     clock.set("2026-11-27T23:00:00Z".parse().unwrap());
     let d = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
-    assert_eq!((d.number.as_str(), d.day.to_string()), ("N001", "2026-11-28".into()));
+    assert_eq!(
+        (d.number.as_str(), d.day.to_string()),
+        ("N001", "2026-11-28".into())
+    );
     let queues = kiosk.queues().await.unwrap();
     assert_eq!(queues.day.to_string(), "2026-11-28");
-    let naspi = queues.services.iter().find(|q| q.service == "naspi").unwrap();
-    assert_eq!(naspi.waiting, 1, "yesterday's tickets are not in today's queue");
+    let naspi = queues
+        .services
+        .iter()
+        .find(|q| q.service == "naspi")
+        .unwrap();
+    assert_eq!(
+        naspi.waiting, 1,
+        "yesterday's tickets are not in today's queue"
+    );
     // Yesterday's ticket that never got called is cancelled; today's N001 is a
     // different ticket with the same display number.
     let old = kiosk.ticket_status(a.ticket_id).await.unwrap();
@@ -132,7 +145,10 @@ async fn the_day_turns_at_local_midnight() {
     // UTC midnight is not a turn: at 23:30 UTC it is still the 28th in Rome.
     clock.advance(TimeDelta::minutes(90));
     let e = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
-    assert_eq!((e.number.as_str(), e.day.to_string()), ("N002", "2026-11-28".into()));
+    assert_eq!(
+        (e.number.as_str(), e.day.to_string()),
+        ("N002", "2026-11-28".into())
+    );
     hub.stop().await;
 }
 
@@ -156,7 +172,11 @@ async fn offline_numbers_come_only_from_the_kiosks_own_bands() {
     assert_eq!(again.bands[0], *band);
     let band_b = b.lease_bands(&BandsRequest::default()).await.unwrap();
     let naspi_b = band_b.bands.iter().find(|x| x.service == "naspi").unwrap();
-    assert_eq!((naspi_b.first, naspi_b.last), (980, 989), "never the same numbers");
+    assert_eq!(
+        (naspi_b.first, naspi_b.last),
+        (980, 989),
+        "never the same numbers"
+    );
 
     // A uses a number of its band offline.
     let mut offline = ticket("naspi");
@@ -169,7 +189,9 @@ async fn offline_numbers_come_only_from_the_kiosks_own_bands() {
         let mut bad = ticket("naspi");
         bad.offline_number = Some(number.into());
         match b.issue_ticket(&bad).await {
-            Err(ClientError::Rejected { status: 422, code, .. }) => {
+            Err(ClientError::Rejected {
+                status: 422, code, ..
+            }) => {
                 assert_eq!(code, "number_not_leased")
             }
             other => panic!("{number}: expected 422, got {other:?}"),
@@ -195,7 +217,12 @@ async fn offline_numbers_come_only_from_the_kiosks_own_bands() {
     assert_eq!(online.position, 2);
     // Online numbering never enters a leased band, however far it goes.
     for _ in 0..20 {
-        let n = a.issue_ticket(&ticket("naspi")).await.unwrap().ticket.number;
+        let n = a
+            .issue_ticket(&ticket("naspi"))
+            .await
+            .unwrap()
+            .ticket
+            .number;
         let seq: u16 = n[1..].parse().unwrap();
         assert!(seq < 980, "{n}");
     }

@@ -12,8 +12,8 @@ use sportello::hub::admin;
 use sportello::hub::api::{BandsRequest, EnrollRequest, HeartbeatRequest, PrinterState};
 
 fn spec() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -36,10 +36,10 @@ fn validate(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
         }
         return;
     }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            errors.push(format!("{at}: {value} not in {options:?}"));
-        }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        errors.push(format!("{at}: {value} not in {options:?}"));
     }
     let ty = schema.get("type").and_then(Value::as_str);
     let ok = match ty {
@@ -59,20 +59,27 @@ fn validate(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
         errors.push(format!("{at}: expected {ty:?}, got {value}"));
         return;
     }
-    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), value.as_i64()) {
-        if n < min {
-            errors.push(format!("{at}: {n} < {min}"));
-        }
+    let number = value.as_i64();
+    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), number)
+        && n < min
+    {
+        errors.push(format!("{at}: {n} < {min}"));
     }
-    if let (Some(max), Some(n)) = (schema.get("maximum").and_then(Value::as_i64), value.as_i64()) {
-        if n > max {
-            errors.push(format!("{at}: {n} > {max}"));
-        }
+    if let (Some(max), Some(n)) = (schema.get("maximum").and_then(Value::as_i64), number)
+        && n > max
+    {
+        errors.push(format!("{at}: {n} > {max}"));
     }
     if let Some(s) = value.as_str() {
         let len = s.chars().count() as u64;
-        if schema.get("maxLength").and_then(Value::as_u64).is_some_and(|m| len > m)
-            || schema.get("minLength").and_then(Value::as_u64).is_some_and(|m| len < m)
+        if schema
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len > m)
+            || schema
+                .get("minLength")
+                .and_then(Value::as_u64)
+                .is_some_and(|m| len < m)
         {
             errors.push(format!("{at}: length of {s:?}"));
         }
@@ -147,7 +154,10 @@ fn request_bodies_the_client_sends_fit_the_document() {
     full.appointment = Some("AB12".into());
     full.offline_number = Some("N995".into());
     for (name, value) in [
-        ("IssueTicketRequest", serde_json::to_value(ticket("naspi")).unwrap()),
+        (
+            "IssueTicketRequest",
+            serde_json::to_value(ticket("naspi")).unwrap(),
+        ),
         ("IssueTicketRequest", serde_json::to_value(full).unwrap()),
         (
             "EnrollRequest",
@@ -269,15 +279,25 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let mut other_body = request.clone();
     other_body["priority"] = json!(true);
     let big = vec![b' '; 20_000];
-    let heartbeat = json!({ "version": "1.0", "printer": "ok", "outbox_depth": 0, "future_field": 1 });
+    let heartbeat =
+        json!({ "version": "1.0", "printer": "ok", "outbox_depth": 0, "future_field": 1 });
     let enroll_tpl = "/api/v1/kiosks/enroll";
     let tickets = "/api/v1/tickets";
     let status_tpl = "/api/v1/tickets/{ticket_id}";
     let mut calls = vec![
         (call("POST", enroll_tpl, None).json(enroll("new")), 201),
-        (call("POST", enroll_tpl, None).json(first_enroll.clone()), 401),
-        (call("POST", enroll_tpl, None).raw(Some("application/json"), b"{"), 400),
-        (call("POST", enroll_tpl, None).raw(Some("application/json"), &big), 413),
+        (
+            call("POST", enroll_tpl, None).json(first_enroll.clone()),
+            401,
+        ),
+        (
+            call("POST", enroll_tpl, None).raw(Some("application/json"), b"{"),
+            400,
+        ),
+        (
+            call("POST", enroll_tpl, None).raw(Some("application/json"), &big),
+            413,
+        ),
         (call("POST", enroll_tpl, None).raw(None, b"{}"), 415),
         (call("POST", enroll_tpl, None).json(json!({})), 422),
         (call("GET", "/api/v1/catalogue", g), 200),
@@ -288,35 +308,83 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         (call("POST", tickets, g).json(other_body), 409),
         (call("POST", tickets, None).json(request.clone()), 401),
         (call("POST", tickets, d).json(request.clone()), 403),
-        (call("POST", tickets, g).raw(Some("application/json"), b"{\"op_id\""), 400),
-        (call("POST", tickets, g).raw(Some("application/json"), &big), 413),
+        (
+            call("POST", tickets, g).raw(Some("application/json"), b"{\"op_id\""),
+            400,
+        ),
+        (
+            call("POST", tickets, g).raw(Some("application/json"), &big),
+            413,
+        ),
         (call("POST", tickets, g).raw(Some("text/plain"), b"{}"), 415),
         (call("POST", tickets, g).json(json!({ "op_id": "x" })), 422),
-        (call("GET", status_tpl, g).path("/api/v1/tickets/nope".into()), 400),
+        (
+            call("GET", status_tpl, g).path("/api/v1/tickets/nope".into()),
+            400,
+        ),
         (
             call("GET", status_tpl, g).path(format!("/api/v1/tickets/{}", uuid::Uuid::new_v4())),
             404,
         ),
-        (call("GET", status_tpl, None).path("/api/v1/tickets/nope".into()), 401),
-        (call("GET", status_tpl, d).path("/api/v1/tickets/nope".into()), 403),
+        (
+            call("GET", status_tpl, None).path("/api/v1/tickets/nope".into()),
+            401,
+        ),
+        (
+            call("GET", status_tpl, d).path("/api/v1/tickets/nope".into()),
+            403,
+        ),
         (call("GET", "/api/v1/queues", g), 200),
         (call("GET", "/api/v1/queues", None), 401),
         (call("GET", "/api/v1/queues", d), 403),
-        (call("POST", "/api/v1/bands", g).json(json!({ "services": ["naspi"] })), 200),
+        (
+            call("POST", "/api/v1/bands", g).json(json!({ "services": ["naspi"] })),
+            200,
+        ),
         (call("POST", "/api/v1/bands", g).json(json!({})), 200),
         (call("POST", "/api/v1/bands", None).json(json!({})), 401),
         (call("POST", "/api/v1/bands", d).json(json!({})), 403),
-        (call("POST", "/api/v1/bands", g).raw(Some("application/json"), b"{,}"), 400),
-        (call("POST", "/api/v1/bands", g).raw(Some("application/json"), &big), 413),
+        (
+            call("POST", "/api/v1/bands", g).raw(Some("application/json"), b"{,}"),
+            400,
+        ),
+        (
+            call("POST", "/api/v1/bands", g).raw(Some("application/json"), &big),
+            413,
+        ),
         (call("POST", "/api/v1/bands", g).raw(None, b"{}"), 415),
-        (call("POST", "/api/v1/bands", g).json(json!({ "services": ["nope"] })), 422),
-        (call("POST", "/api/v1/kiosks/heartbeat", g).json(heartbeat.clone()), 200),
-        (call("POST", "/api/v1/kiosks/heartbeat", None).json(heartbeat.clone()), 401),
-        (call("POST", "/api/v1/kiosks/heartbeat", d).json(heartbeat), 403),
-        (call("POST", "/api/v1/kiosks/heartbeat", g).raw(Some("application/json"), b"["), 400),
-        (call("POST", "/api/v1/kiosks/heartbeat", g).raw(Some("application/json"), &big), 413),
-        (call("POST", "/api/v1/kiosks/heartbeat", g).raw(None, b"{}"), 415),
-        (call("POST", "/api/v1/kiosks/heartbeat", g).json(json!({ "version": "1" })), 422),
+        (
+            call("POST", "/api/v1/bands", g).json(json!({ "services": ["nope"] })),
+            422,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).json(heartbeat.clone()),
+            200,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", None).json(heartbeat.clone()),
+            401,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", d).json(heartbeat),
+            403,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).raw(Some("application/json"), b"["),
+            400,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).raw(Some("application/json"), &big),
+            413,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).raw(None, b"{}"),
+            415,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).json(json!({ "version": "1" })),
+            422,
+        ),
         (call("GET", "/healthz", None), 200),
         (call("GET", "/metrics", None), 200),
     ];
@@ -373,8 +441,8 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         let status = response.status().as_u16();
         let what = format!("{} {} -> {status}", c.method, c.path);
         assert_eq!(status, expected, "{what}");
-        let documented = &spec["paths"][c.template][c.method.to_lowercase()]["responses"]
-            [status.to_string()];
+        let documented =
+            &spec["paths"][c.template][c.method.to_lowercase()]["responses"][status.to_string()];
         assert!(documented.is_object(), "{what}: status not documented");
         let content_type = response
             .headers()
@@ -394,15 +462,18 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
                 }
             }
         }
-        produced.insert((c.template.to_string(), c.method.to_lowercase(), status.to_string()));
+        produced.insert((
+            c.template.to_string(),
+            c.method.to_lowercase(),
+            status.to_string(),
+        ));
     }
 
     // Every documented answer was produced, except the ones a test cannot cause.
-    let not_exercised: BTreeSet<(String, String, String)> =
-        [("/healthz", "get", "503")]
-            .into_iter()
-            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
-            .collect();
+    let not_exercised: BTreeSet<(String, String, String)> = [("/healthz", "get", "503")]
+        .into_iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             for status in op["responses"].as_object().unwrap().keys() {

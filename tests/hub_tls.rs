@@ -37,7 +37,11 @@ async fn kiosks_pin_the_self_signed_office_certificate() {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&key).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "the private key is readable by its owner only");
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the private key is readable by its owner only"
+        );
     }
 
     let token = admin::create_enrollment_token(&config.database).unwrap();
@@ -60,7 +64,14 @@ async fn kiosks_pin_the_self_signed_office_certificate() {
 
     // Another pin: refused, and reported as a pin mismatch, not as "unreachable".
     let mut wrong = fingerprint.clone();
-    wrong.replace_range(0..2, if &fingerprint[0..2] == "00" { "11" } else { "00" });
+    wrong.replace_range(
+        0..2,
+        if &fingerprint[0..2] == "00" {
+            "11"
+        } else {
+            "00"
+        },
+    );
     let mut other = pinned(&running.url, Some(&wrong));
     other.set_token(enrolled.token.clone());
     let err = other.queues().await.unwrap_err();
@@ -139,7 +150,10 @@ fn the_client_refuses_bad_set_ups() {
     ));
     let mut config = HubClientConfig::new("https://hub.local");
     config.certificate_sha256 = Some("not hex".into());
-    assert!(matches!(HubClient::new(config), Err(ClientError::Config(_))));
+    assert!(matches!(
+        HubClient::new(config),
+        Err(ClientError::Config(_))
+    ));
 }
 
 #[tokio::test]

@@ -22,11 +22,13 @@ pub struct TestHub {
 }
 
 pub fn config_in(dir: &std::path::Path) -> HubConfig {
-    let mut config = HubConfig::default();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.database = dir.join("hub.sqlite");
+    let mut config = HubConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: dir.join("hub.sqlite"),
+        office_name: "Ufficio di prova".to_string(),
+        ..HubConfig::default()
+    };
     config.tls.mode = TlsMode::Off;
-    config.office_name = "Ufficio di prova".to_string();
     config
 }
 
@@ -212,12 +214,17 @@ impl Clerk {
         }
     }
 
-    pub async fn post(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value, ClerkError> {
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, ClerkError> {
         self.call(reqwest::Method::POST, path, body).await
     }
 
     pub async fn get(&self, path: &str) -> Result<serde_json::Value, ClerkError> {
-        self.call(reqwest::Method::GET, path, serde_json::Value::Null).await
+        self.call(reqwest::Method::GET, path, serde_json::Value::Null)
+            .await
     }
 
     pub async fn setup(&self, counter: &str, services: &[&str]) {
@@ -231,7 +238,9 @@ impl Clerk {
 
     /// Calls the next ticket; its number, or `None` when nobody waits.
     pub async fn next(&self) -> Result<Option<String>, ClerkError> {
-        let v = self.post("/counter/api/next", serde_json::json!({})).await?;
+        let v = self
+            .post("/counter/api/next", serde_json::json!({}))
+            .await?;
         Ok(v["ticket"]["number"].as_str().map(str::to_string))
     }
 }
