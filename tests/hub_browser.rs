@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::{TestHub, ticket};
 use fantoccini::{Client, ClientBuilder, Locator};
 use sportello::hub::admin;
-use sportello::hub::api::TicketStatus;
+use sportello::hub::api::{HeartbeatRequest, PrinterState, TicketStatus};
 use sportello::sync::ClientError;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -199,6 +199,10 @@ async fn morning() {
     // First call: the priority ticket goes first.
     click(&c, "#next").await;
     wait_text(&c, "#current", "N003").await;
+    if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("hub-counter.png"), png).unwrap();
+    }
     let status = kiosk_b.ticket_status(n3.ticket_id).await.unwrap();
     assert_eq!(status.status, TicketStatus::Called);
     assert_eq!(status.counter.as_deref(), Some("Sportello 3"));
@@ -266,11 +270,22 @@ async fn morning() {
     wait_text(&c, "#calls", "N001").await;
     wait_text(&c, "#calls", "N003").await;
 
-    // The fleet page: both kiosks, and kiosk B taken out of service.
+    // The fleet page: both kiosks, A's printer warning, and kiosk B taken out of service.
+    kiosk_a
+        .heartbeat(&HeartbeatRequest {
+            version: "0.1.0".into(),
+            printer: PrinterState::PaperNearEnd,
+            outbox_depth: 2,
+            printer_detail: None,
+            kiosk_time: None,
+        })
+        .await
+        .unwrap();
     c.switch_to_window(counter).await.unwrap();
     c.goto(&format!("{base}/fleet")).await.unwrap();
     wait_text(&c, "#kiosks", "ingresso-1").await;
     wait_text(&c, "#kiosks", "ingresso-2").await;
+    wait_text(&c, "#kiosks", "Carta in esaurimento").await;
     let row = eventually("kiosk B's row", || async {
         let rows = c.find_all(Locator::Css("#kiosks tr")).await.ok()?;
         for row in rows {
@@ -288,6 +303,10 @@ async fn morning() {
         .await
         .unwrap();
     wait_text(&c, "#kiosks", "Fuori servizio").await;
+    if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("hub-fleet.png"), png).unwrap();
+    }
     assert!(matches!(
         kiosk_b.issue_ticket(&ticket("naspi")).await,
         Err(ClientError::Disabled { .. })

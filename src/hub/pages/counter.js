@@ -62,8 +62,12 @@
   function fillWork(data) {
     S.text('counter-name', data.counter);
     var c = data.current;
+    var names = {};
+    for (var n = 0; n < data.services.length; n++) {
+      names[data.services[n].code] = data.services[n].name;
+    }
     S.text('current', c ? c.number : '-');
-    S.text('current-info', c ? (c.service + (c.priority ? ' - priorità' : '') +
+    S.text('current-info', c ? ((names[c.service] || c.service) + (c.priority ? ' - priorità' : '') +
       (c.appointment ? ' - appuntamento' : '') + ' - ' +
       (c.status === 'called' ? 'chiamato' : 'allo sportello')) : 'Nessun biglietto in corso');
     S.byId('next').disabled = !!c;

@@ -13,6 +13,15 @@
     return td;
   }
 
+  function when(iso) {
+    if (!iso) { return 'mai'; }
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return iso; }
+    function two(n) { return ('0' + n).slice(-2); }
+    return two(d.getDate()) + '/' + two(d.getMonth() + 1) + ' ' + two(d.getHours()) + ':' +
+      two(d.getMinutes()) + ':' + two(d.getSeconds());
+  }
+
   function load() {
     S.api('GET', '/fleet/api/kiosks', null, function (err, kiosks) {
       if (err) {
@@ -28,8 +37,7 @@
         row.id = 'kiosk-' + k.kiosk_id;
         cell(row, k.name + ' (' + k.kiosk_id + ')');
         cell(row, k.version || '-');
-        cell(row, (k.last_heartbeat || k.last_seen || 'mai').replace('T', ' ').substring(0, 19),
-          k.online ? '' : 'warn');
+        cell(row, when(k.last_seen || k.last_heartbeat), k.online ? '' : 'warn');
         var p = k.printer || '';
         cell(row, (printerText[p] || '-') + (k.printer_detail ? ' (' + k.printer_detail + ')' : ''),
           p === 'paper_near_end' ? 'warn' : (p && p !== 'ok' ? 'bad' : ''));
