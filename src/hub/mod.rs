@@ -16,6 +16,7 @@ pub mod display;
 pub mod error;
 pub mod events;
 pub mod fleet;
+pub mod housekeeping;
 pub mod kiosk_api;
 pub mod metrics;
 pub mod numbering;
@@ -177,6 +178,7 @@ pub struct RunningHub {
     pub certificate_path: Option<std::path::PathBuf>,
     handle: Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    housekeeping: tokio::task::JoinHandle<()>,
 }
 
 impl RunningHub {
@@ -184,13 +186,7 @@ impl RunningHub {
     pub async fn shutdown(self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
         let _ = self.task.await;
-    }
-
-    /// Waits until the server task ends (it does not end by itself).
-    pub async fn wait(self) -> std::io::Result<()> {
-        self.task
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.housekeeping.abort();
     }
 }
 
@@ -220,6 +216,7 @@ pub async fn start(config: HubConfig, clock: Arc<dyn Clock>) -> Result<RunningHu
         secure_cookies: tls.is_some(),
         last_seen: Arc::new(Mutex::new(HashMap::new())),
     };
+    let housekeeping = housekeeping::spawn(state.clone());
     let app = router(state);
     let listen = config.listen;
     let listener = std::net::TcpListener::bind(listen).map_err(|source| HubError::Listen {
@@ -270,6 +267,7 @@ pub async fn start(config: HubConfig, clock: Arc<dyn Clock>) -> Result<RunningHu
         certificate_path,
         handle,
         task,
+        housekeeping,
     })
 }
 
