@@ -284,3 +284,36 @@ async fn an_appointment_checks_in_ahead_of_walk_ins() {
     ));
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_prefix_moved_to_another_service_mid_day_never_repeats_a_number() {
+    let mut hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    for expected in ["N001", "N002"] {
+        let t = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+        assert_eq!(t.number, expected);
+    }
+    // The office swaps the letters of NASpI and ISEE and restarts the hub.
+    let swapped = sportello::catalogue::DEFAULT_CATALOGUE
+        .replace(
+            "code = \"naspi\"\nprefix = \"N\"",
+            "code = \"naspi\"\nprefix = \"I\"",
+        )
+        .replace(
+            "code = \"isee\"\nprefix = \"I\"",
+            "code = \"isee\"\nprefix = \"N\"",
+        );
+    assert_ne!(swapped, sportello::catalogue::DEFAULT_CATALOGUE);
+    let file = hub.dir.path().join("catalogue.toml");
+    std::fs::write(&file, swapped).unwrap();
+    hub.config.services = Some(file);
+    hub.restart().await;
+    let isee = kiosk.issue_ticket(&ticket("isee")).await.unwrap().ticket;
+    assert_eq!(isee.number, "N003", "N001 and N002 are taken today");
+    let naspi = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(
+        naspi.number, "I003",
+        "NASpI goes on counting under its new letter"
+    );
+    hub.stop().await;
+}

@@ -149,7 +149,14 @@ pub fn issue(
 
     let (day, seq, offline, issued_at, queued_at) = match &req.offline_number {
         None => {
-            let seq = next_online(&tx, today, &service.code)?;
+            // A number can only be taken already if the catalogue gave this prefix to
+            // another service earlier today (a config change and a restart): skip it.
+            let seq = loop {
+                let seq = next_online(&tx, today, &service.code)?;
+                if !number_taken(&tx, today, &format_number(service.prefix, seq))? {
+                    break seq;
+                }
+            };
             (today, seq, false, ctx.now, ctx.now)
         }
         Some(number) => {
@@ -256,18 +263,25 @@ fn offline_seq(
             format!("`{number}` is not in a band leased to this kiosk for {day}"),
         ));
     }
-    let taken: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)",
-        params![day.to_string(), number],
-        |r| r.get(0),
-    )?;
-    if taken {
+    if number_taken(tx, day, number)? {
         return Err(ApiError::conflict(
             "number_taken",
             format!("`{number}` was already used on {day} by another operation"),
         ));
     }
     Ok(seq)
+}
+
+fn number_taken(
+    tx: &rusqlite::Transaction<'_>,
+    day: NaiveDate,
+    number: &str,
+) -> Result<bool, ApiError> {
+    Ok(tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)",
+        params![day.to_string(), number],
+        |r| r.get(0),
+    )?)
 }
 
 /// A ticket's current state. A ticket still waiting when its day is over is `cancelled`.
