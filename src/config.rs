@@ -422,6 +422,14 @@ pub struct HubConfig {
     pub time_zone: String,
     /// A catalogue file replacing the built-in list of services.
     pub services: Option<PathBuf>,
+    /// The names of the counters a clerk can choose from.
+    pub counters: Vec<String>,
+    /// How the hub serves HTTPS.
+    pub tls: HubTls,
+    /// Queue estimates and offline bands.
+    pub queue: QueueConfig,
+    /// Clerk sessions on the counter and fleet pages.
+    pub sessions: OperatorSessions,
 }
 
 impl Default for HubConfig {
@@ -432,7 +440,82 @@ impl Default for HubConfig {
             office_name: "Sportello integrato INPS - Centro per l'impiego".to_string(),
             time_zone: "Europe/Rome".to_string(),
             services: None,
+            counters: (1..=4).map(|n| format!("Sportello {n}")).collect(),
+            tls: HubTls::default(),
+            queue: QueueConfig::default(),
+            sessions: OperatorSessions::default(),
         }
+    }
+}
+
+/// Where the hub's TLS certificate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Generate an office certificate on first start (kept beside the database); kiosks
+    /// pin its SHA-256 fingerprint, which the hub prints.
+    SelfSigned,
+    /// Use `tls.certificate` and `tls.key` (PEM files).
+    Files,
+    /// Plain HTTP: only allowed when `listen` is a loopback address (demo, tests).
+    Off,
+}
+
+/// The hub's HTTPS settings (`[tls]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubTls {
+    /// Where the certificate comes from.
+    pub mode: TlsMode,
+    /// PEM certificate chain, leaf first (mode `files`).
+    pub certificate: Option<PathBuf>,
+    /// PEM private key (mode `files`).
+    pub key: Option<PathBuf>,
+}
+
+impl Default for HubTls {
+    fn default() -> Self {
+        HubTls {
+            mode: TlsMode::SelfSigned,
+            certificate: None,
+            key: None,
+        }
+    }
+}
+
+/// Queue estimates and offline number bands (`[queue]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Minutes one citizen is assumed to take at a counter before any real data exists.
+    pub default_service_minutes: u32,
+    /// How many display numbers one band lease gives a kiosk per service.
+    pub band_size: u32,
+    /// Seconds after its last request that a kiosk stops counting as online.
+    pub kiosk_online_seconds: u32,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            default_service_minutes: 10,
+            band_size: 10,
+            kiosk_online_seconds: 90,
+        }
+    }
+}
+
+/// Clerk sessions (`[sessions]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperatorSessions {
+    /// Minutes a clerk's login lasts (a shift); then the clerk logs in again.
+    pub minutes: u32,
+}
+
+impl Default for OperatorSessions {
+    fn default() -> Self {
+        OperatorSessions { minutes: 9 * 60 }
     }
 }
 
@@ -448,6 +531,69 @@ impl Validate for HubConfig {
                     "`{}` is not an IANA time zone such as Europe/Rome",
                     self.time_zone
                 ),
+            ));
+        }
+        if self.counters.is_empty() {
+            return Err(Invalid::new("counters", "list at least one counter"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for name in &self.counters {
+            if name.trim().is_empty() || name.chars().count() > 40 {
+                return Err(Invalid::new(
+                    "counters",
+                    format!("`{name}` must be 1-40 characters"),
+                ));
+            }
+            if !seen.insert(name) {
+                return Err(Invalid::new(
+                    "counters",
+                    format!("`{name}` is listed twice"),
+                ));
+            }
+        }
+        match self.tls.mode {
+            TlsMode::Off if !self.listen.ip().is_loopback() => {
+                return Err(Invalid::new(
+                    "tls.mode",
+                    format!(
+                        "plain HTTP is only allowed on loopback, but `listen` is {}: use `self-signed` or `files`",
+                        self.listen
+                    ),
+                ));
+            }
+            TlsMode::Files if self.tls.certificate.is_none() => {
+                return Err(Invalid::new(
+                    "tls.certificate",
+                    "mode `files` needs a PEM certificate file",
+                ));
+            }
+            TlsMode::Files if self.tls.key.is_none() => {
+                return Err(Invalid::new(
+                    "tls.key",
+                    "mode `files` needs a PEM private key file",
+                ));
+            }
+            _ => {}
+        }
+        if !(1..=240).contains(&self.queue.default_service_minutes) {
+            return Err(Invalid::new(
+                "queue.default_service_minutes",
+                "must be between 1 and 240",
+            ));
+        }
+        if !(1..=100).contains(&self.queue.band_size) {
+            return Err(Invalid::new("queue.band_size", "must be between 1 and 100"));
+        }
+        if !(10..=3600).contains(&self.queue.kiosk_online_seconds) {
+            return Err(Invalid::new(
+                "queue.kiosk_online_seconds",
+                "must be between 10 and 3600",
+            ));
+        }
+        if !(5..=24 * 60).contains(&self.sessions.minutes) {
+            return Err(Invalid::new(
+                "sessions.minutes",
+                "must be between 5 and 1440",
             ));
         }
         Ok(())
@@ -542,6 +688,25 @@ mod tests {
             key("[board]\nkind = \"arduino\"\n").as_deref(),
             Some("board.kind")
         );
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        let ok = parse::<HubConfig>("[tls]\nmode = \"off\"\n", "hub.toml");
+        assert!(ok.is_ok());
+        let err = parse::<HubConfig>(
+            "listen = \"0.0.0.0:8443\"\n[tls]\nmode = \"off\"\n",
+            "hub.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("tls.mode"));
+        assert!(err.problem.contains("listen"), "{err}");
+        let err = parse::<HubConfig>("[tls]\nmode = \"files\"\n", "hub.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("tls.certificate"));
+        let err = parse::<HubConfig>("[tls]\nmode = \"plain\"\n", "hub.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("tls.mode"));
+        let err = parse::<HubConfig>("[queue]\nband_size = 0\n", "hub.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("queue.band_size"));
     }
 
     #[test]

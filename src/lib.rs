@@ -7,11 +7,13 @@
 pub mod board;
 pub mod catalogue;
 pub mod config;
+pub mod hub;
 pub mod identity;
 pub mod kiosk;
 pub mod lang;
 pub mod logging;
 pub mod printer;
 pub mod store;
+pub mod sync;
 
 slint::include_modules!();

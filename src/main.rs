@@ -1,5 +1,7 @@
 //! The `sportello` command: one binary for the kiosk, the hub and the maintainer's tools.
 
+mod cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,6 +57,8 @@ enum Command {
         #[command(subcommand)]
         command: cli::printer::PrinterCommand,
     },
+    /// The office hub: serve (no subcommand), or set up clerks, kiosks and bookings.
+    Hub(cli::hub::HubArgs),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Identity { code, scan, lang } => show_identity(&code, scan, lang),
         Command::CheckConfig { kind, file } => check_config(kind, &file),
         Command::Printer { command } => cli::printer::run(command),
+        Command::Hub(args) => cli::hub::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,3 +1,4 @@
 //! Subcommand implementations that are more than a few lines, kept out of `main.rs`.
 
+pub mod hub;
 pub mod printer;

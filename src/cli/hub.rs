@@ -1,0 +1,158 @@
+//! `sportello hub ...`: run the office server and set it up.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+
+use clap::{Args, Subcommand};
+
+use sportello::config::{self, HubConfig};
+use sportello::hub::{self, admin};
+
+/// Arguments of `sportello hub`.
+#[derive(Args)]
+pub struct HubArgs {
+    /// The hub's configuration file (hub.toml); built-in defaults when omitted.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<HubCommand>,
+}
+
+#[derive(Subcommand)]
+enum HubCommand {
+    /// Clerks who log in on the counter and fleet pages.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Kiosk enrollment.
+    Kiosk {
+        #[command(subcommand)]
+        command: KioskCommand,
+    },
+    /// Booked appointments.
+    Appointments {
+        #[command(subcommand)]
+        command: AppointmentsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Adds a clerk (or sets a new password); the password is read from the terminal
+    /// or, when piped, from the first line of standard input.
+    Add {
+        /// Login name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KioskCommand {
+    /// Prints a one-time token for kiosk.toml `[hub] enrollment_token`.
+    EnrollToken,
+}
+
+#[derive(Subcommand)]
+enum AppointmentsCommand {
+    /// Imports a CSV of bookings: `code,time,service[,codice_fiscale]`.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// The office day of the bookings (YYYY-MM-DD); today when omitted.
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+    },
+}
+
+/// Runs `sportello hub ...`.
+pub fn run(args: HubArgs) -> Result<(), String> {
+    let config: HubConfig = match &args.config {
+        Some(path) => config::load(path).map_err(|e| e.to_string())?,
+        None => HubConfig::default(),
+    };
+    match args.command {
+        None => serve(config),
+        Some(HubCommand::Operator {
+            command: OperatorCommand::Add { name },
+        }) => add_operator(&config.database, &name),
+        Some(HubCommand::Kiosk {
+            command: KioskCommand::EnrollToken,
+        }) => {
+            let token =
+                admin::create_enrollment_token(&config.database).map_err(|e| e.to_string())?;
+            println!("{token}");
+            eprintln!("one-time enrollment token: put it in kiosk.toml as [hub] enrollment_token");
+            Ok(())
+        }
+        Some(HubCommand::Appointments {
+            command: AppointmentsCommand::Import { file, day },
+        }) => {
+            let catalogue = hub::load_catalogue(&config).map_err(|e| e.to_string())?;
+            let tz: chrono_tz::Tz = config.time_zone.parse().map_err(|_| "bad time zone")?;
+            let day = day.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
+            let n = admin::import_appointments(&config.database, &catalogue, &file, day)
+                .map_err(|e| e.to_string())?;
+            println!("imported {n} appointments for {day}");
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: HubConfig) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime
+        .block_on(hub::run(config))
+        .map_err(|e| e.to_string())
+}
+
+fn add_operator(database: &Path, name: &str) -> Result<(), String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = prompt_hidden(&format!("Password for {name}: "))?;
+        let again = prompt_hidden("Again: ")?;
+        if first != again {
+            return Err("the two passwords differ".to_string());
+        }
+        first
+    } else {
+        read_line()?
+    };
+    let change = admin::add_operator(database, name, &password).map_err(|e| e.to_string())?;
+    match change {
+        admin::OperatorChange::Added => println!("operator {name} added"),
+        admin::OperatorChange::PasswordChanged => {
+            println!("operator {name}: password changed, open sessions ended")
+        }
+    }
+    Ok(())
+}
+
+fn read_line() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn stty(arg: &str) {
+    let _ = Process::new("stty")
+        .arg(arg)
+        .stdin(Stdio::inherit())
+        .status();
+}
+
+fn prompt_hidden(prompt: &str) -> Result<String, String> {
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    stty("-echo");
+    let line = read_line();
+    stty("echo");
+    eprintln!();
+    line
+}

@@ -1,0 +1,270 @@
+//! The JSON bodies of the kiosk API (`/api/v1`), shared by the hub and the kiosk's client.
+//!
+//! One definition of each request and response keeps the two ends in step: the hub
+//! deserialises exactly what `sync::client::HubClient` serialises, and `docs/openapi.json`
+//! is checked against both by a test.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::catalogue::Service;
+
+/// Every error the hub returns: `{"error":{"code","message"}}` with a 4xx or 5xx status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error itself.
+    pub error: ErrorDetail,
+}
+
+/// A machine-readable code (stable, snake_case) and a human-readable message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable code a kiosk can act on, e.g. `kiosk_disabled`, `unknown_service`.
+    pub code: String,
+    /// What went wrong, for a maintainer reading the kiosk's log.
+    pub message: String,
+}
+
+/// `POST /api/v1/kiosks/enroll`: trade a one-time enrollment token for a kiosk token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The token printed by `sportello hub kiosk enroll-token`; it works once.
+    pub enrollment_token: String,
+    /// The kiosk's name in the fleet (kiosk.toml `kiosk_id`), shown on the fleet page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The kiosk's identity and bearer token; the token is shown once and stored hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// The hub's id for this kiosk.
+    pub kiosk_id: String,
+    /// Bearer token for every later call; keep it secret.
+    pub token: String,
+}
+
+/// `GET /api/v1/catalogue`: the services this office offers, with an ETag header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogueResponse {
+    /// The office's name, printed on tickets.
+    pub office_name: String,
+    /// The IANA time zone of the office day.
+    pub time_zone: String,
+    /// The services, in display order.
+    pub services: Vec<Service>,
+}
+
+/// `POST /api/v1/tickets`: one ticket, identified by the kiosk's outbox `op_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueTicketRequest {
+    /// The outbox operation id; the hub applies it at most once.
+    pub op_id: Uuid,
+    /// Service code from the catalogue (or the front-desk service with `appointment`).
+    pub service: String,
+    /// Priority access declared at the kiosk (INPS message 16868/2011).
+    pub priority: bool,
+    /// The citizen's language (ISO 639-1, e.g. `it`, `en`).
+    pub lang: String,
+    /// Booking code for an appointment check-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<String>,
+    /// The display number the kiosk printed offline, from a band leased to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_number: Option<String>,
+    /// When the kiosk issued the ticket (RFC 3339).
+    pub issued_at: DateTime<FixedOffset>,
+}
+
+/// A ticket as numbered by the hub. A replay of the same `op_id` returns the same body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketResponse {
+    /// The hub's id for the ticket (for status look-ups and the QR code).
+    pub ticket_id: Uuid,
+    /// Display number: the service prefix and three digits, e.g. `N007`.
+    pub number: String,
+    /// Service code whose queue the ticket is in.
+    pub service: String,
+    /// Whether the ticket has priority access.
+    pub priority: bool,
+    /// Place in the queue when issued (1 = next).
+    pub position: u32,
+    /// Estimated minutes until the ticket is called, when issued.
+    pub eta_minutes: u32,
+    /// When the ticket was issued: the hub's clock online, the kiosk's offline.
+    pub issued_at: DateTime<Utc>,
+    /// The office day (local date) the number belongs to.
+    pub day: NaiveDate,
+}
+
+/// Where a ticket is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    /// In the queue.
+    Waiting,
+    /// Called to a counter, citizen not yet there.
+    Called,
+    /// At the counter.
+    Serving,
+    /// Served.
+    Done,
+    /// Called and did not come.
+    NoShow,
+    /// Never served: the office day ended while it waited.
+    Cancelled,
+}
+
+impl TicketStatus {
+    /// The value stored in the database and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Waiting => "waiting",
+            TicketStatus::Called => "called",
+            TicketStatus::Serving => "serving",
+            TicketStatus::Done => "done",
+            TicketStatus::NoShow => "no_show",
+            TicketStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the stored value; `None` for anything else.
+    pub fn parse(s: &str) -> Option<TicketStatus> {
+        [
+            TicketStatus::Waiting,
+            TicketStatus::Called,
+            TicketStatus::Serving,
+            TicketStatus::Done,
+            TicketStatus::NoShow,
+            TicketStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+}
+
+/// `GET /api/v1/tickets/{ticket_id}`: what the citizen's ticket is doing now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketStatusResponse {
+    /// Display number.
+    pub number: String,
+    /// Current state.
+    pub status: TicketStatus,
+    /// Place in the queue while waiting (1 = next); 0 otherwise.
+    pub position: u32,
+    /// The counter that called it, once called.
+    pub counter: Option<String>,
+    /// Service code of the queue it is in (changes on a transfer).
+    pub service: String,
+}
+
+/// `GET /api/v1/queues`: one line per service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuesResponse {
+    /// The office day.
+    pub day: NaiveDate,
+    /// Every service of the catalogue, in catalogue order.
+    pub services: Vec<QueueInfo>,
+}
+
+/// The queue of one service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueInfo {
+    /// Service code.
+    pub service: String,
+    /// Tickets waiting now.
+    pub waiting: u32,
+    /// Estimated minutes until a ticket taken now is called.
+    pub eta_minutes: u32,
+    /// Moving average of real service times (the configured default before any data).
+    pub average_service_minutes: f64,
+    /// Counters currently serving this service.
+    pub counters_open: u32,
+}
+
+/// `POST /api/v1/bands`: ask for display numbers to use while the hub is unreachable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandsRequest {
+    /// Services to lease for; every service when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<String>>,
+}
+
+/// The bands this kiosk holds today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BandsResponse {
+    /// The office day the bands are valid for.
+    pub day: NaiveDate,
+    /// One band per requested service (services with no numbers left are omitted).
+    pub bands: Vec<Band>,
+}
+
+/// A block of display numbers `first..=last` reserved for one kiosk, service and day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Band {
+    /// Service code.
+    pub service: String,
+    /// The service's prefix letter.
+    pub prefix: char,
+    /// Lowest number of the band (1-999).
+    pub first: u16,
+    /// Highest number of the band (1-999).
+    pub last: u16,
+}
+
+impl Band {
+    /// Every display number of the band, lowest first (e.g. `N991`..`N999`).
+    pub fn numbers(&self) -> impl Iterator<Item = String> + '_ {
+        (self.first..=self.last).map(|n| format!("{}{n:03}", self.prefix))
+    }
+}
+
+/// Printer condition reported by a kiosk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrinterState {
+    /// Ready.
+    Ok,
+    /// Paper near end: a warning, still printing.
+    PaperNearEnd,
+    /// Paper out: cannot print.
+    PaperOut,
+    /// Cover open, cutter jam or other fault.
+    Error,
+    /// Not answering.
+    Offline,
+}
+
+/// `POST /api/v1/kiosks/heartbeat`: the kiosk's health, every minute or so.
+///
+/// Unknown fields are accepted and ignored, so a newer kiosk can report more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatRequest {
+    /// Firmware version.
+    pub version: String,
+    /// Printer condition.
+    pub printer: PrinterState,
+    /// Operations not yet acknowledged by the hub.
+    pub outbox_depth: u32,
+    /// Free-text detail about the printer (e.g. "cover open").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printer_detail: Option<String>,
+    /// The kiosk's clock, so the fleet page can flag a wrong one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kiosk_time: Option<DateTime<Utc>>,
+}
+
+/// The hub's answer to a heartbeat: its clock (kiosks have no battery clock) and day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    /// The hub's time, to check the kiosk's clock against.
+    pub hub_time: DateTime<Utc>,
+    /// The office day.
+    pub day: NaiveDate,
+    /// ETag of the current catalogue, so the kiosk knows when to fetch it.
+    pub catalogue_etag: String,
+}

@@ -1,0 +1,196 @@
+//! Importing the day's bookings from a CSV file, and the booking's privacy.
+//!
+//! One line per booking: `code,time,service[,codice_fiscale]` (`;` also accepted, as
+//! Italian spreadsheets write it; a first line starting with `code` is a header). The
+//! whole file is checked before anything is stored, and errors name the line. A codice
+//! fiscale is never stored: only a keyed SHA-256 of it, with a random key kept in the
+//! database, so that the hub can later match a health card without holding the code.
+
+use chrono::{NaiveDate, NaiveTime};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use super::auth::{hex, new_token};
+use super::tickets::normalise_code;
+use crate::catalogue::Catalogue;
+use crate::identity::CodiceFiscale;
+
+/// One booking, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    /// Normalised booking code.
+    pub code: String,
+    /// Booked time (local).
+    pub time: NaiveTime,
+    /// Service code.
+    pub service: String,
+    /// The citizen's code, when the booking has one.
+    pub codice_fiscale: Option<CodiceFiscale>,
+}
+
+/// A line of the file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct CsvError {
+    /// One-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Parses and checks every line; the first bad one is the error.
+pub fn parse_csv(text: &str, catalogue: &Catalogue) -> Result<Vec<Booking>, CsvError> {
+    let mut bookings = Vec::new();
+    let mut codes = std::collections::HashSet::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let err = |problem: String| CsvError { line, problem };
+        let raw = raw.trim().trim_start_matches('\u{feff}');
+        if raw.is_empty() || raw.starts_with('#') {
+            continue;
+        }
+        let separator = if raw.contains(';') { ';' } else { ',' };
+        let fields: Vec<&str> = raw
+            .split(separator)
+            .map(|f| f.trim().trim_matches('"').trim())
+            .collect();
+        if line == 1 && fields[0].eq_ignore_ascii_case("code") {
+            continue;
+        }
+        if !(3..=4).contains(&fields.len()) {
+            return Err(err(format!(
+                "expected `code,time,service[,codice_fiscale]`, found {} fields",
+                fields.len()
+            )));
+        }
+        let code = normalise_code(fields[0]);
+        if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(err(format!(
+                "booking code `{}` must be 1-32 letters and digits",
+                fields[0]
+            )));
+        }
+        if !codes.insert(code.clone()) {
+            return Err(err(format!("booking code `{code}` appears twice")));
+        }
+        let time = NaiveTime::parse_from_str(fields[1], "%H:%M")
+            .map_err(|_| err(format!("time `{}` must be HH:MM", fields[1])))?;
+        let service = catalogue
+            .service(fields[2])
+            .ok_or_else(|| err(format!("service `{}` is not in the catalogue", fields[2])))?;
+        let codice_fiscale = match fields.get(3).filter(|f| !f.is_empty()) {
+            None => None,
+            Some(text) => Some(
+                text.parse::<CodiceFiscale>()
+                    .map_err(|_| err("the codice fiscale is not valid".to_string()))?,
+            ),
+        };
+        bookings.push(Booking {
+            code,
+            time,
+            service: service.code.clone(),
+            codice_fiscale,
+        });
+    }
+    Ok(bookings)
+}
+
+/// The keyed hash stored instead of a codice fiscale.
+pub fn cf_hash(conn: &Connection, code: &CodiceFiscale) -> rusqlite::Result<String> {
+    let key: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'cf_hash_key'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let key = match key {
+        Some(k) => k,
+        None => {
+            let k = new_token();
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES ('cf_hash_key', ?1)",
+                [&k],
+            )?;
+            k
+        }
+    };
+    let mut h = Sha256::new();
+    h.update(key.as_bytes());
+    h.update(code.as_str().as_bytes());
+    Ok(hex(&h.finalize()))
+}
+
+/// Stores bookings for `day` in one transaction. A booking already checked in is kept
+/// as it is; others are replaced. Returns how many were stored.
+pub fn store(
+    conn: &mut Connection,
+    day: NaiveDate,
+    bookings: &[Booking],
+) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut stored = 0;
+    for b in bookings {
+        let hash = match &b.codice_fiscale {
+            Some(cf) => Some(cf_hash(&tx, cf)?),
+            None => None,
+        };
+        stored += tx.execute(
+            "INSERT INTO appointments (day, code, time, service, cf_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (day, code) DO UPDATE SET time = ?3, service = ?4, cf_hash = ?5
+             WHERE ticket_id IS NULL",
+            params![
+                day.to_string(),
+                b.code,
+                b.time.format("%H:%M").to_string(),
+                b.service,
+                hash
+            ],
+        )?;
+    }
+    tx.commit()?;
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_separators_and_names_the_bad_line() {
+        let cat = Catalogue::builtin();
+        let text = "code,time,service,codice_fiscale\nab-12,09:30,naspi,RSSMRA45C12F205C\nX2;10:00;isee;\n";
+        let b = parse_csv(text, &cat).unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[0].code, "AB12");
+        assert!(b[0].codice_fiscale.is_some());
+        assert_eq!(b[1].service, "isee");
+        assert!(b[1].codice_fiscale.is_none());
+        let err = parse_csv("A1,09:30,naspi\nA2,9.30,naspi\n", &cat).unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = parse_csv("A1,09:30,nope\n", &cat).unwrap_err();
+        assert!(err.problem.contains("nope"));
+        let err = parse_csv("A1,09:30,naspi,RSSMRA45C12F205D\n", &cat).unwrap_err();
+        assert!(!err.to_string().contains("RSSMRA45C12F205D"));
+    }
+
+    #[test]
+    fn stores_a_keyed_hash_never_the_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let cat = Catalogue::builtin();
+        let b = parse_csv("A1,09:30,naspi,RSSMRA45C12F205C\n", &cat).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        assert_eq!(store(&mut conn, day, &b).unwrap(), 1);
+        let stored: String = conn
+            .query_row("SELECT cf_hash FROM appointments", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored.len(), 64);
+        let plain = hex(&Sha256::digest(b"RSSMRA45C12F205C"));
+        assert_ne!(stored, plain, "the hash is keyed");
+        drop(conn);
+        let bytes = std::fs::read(dir.path().join("h.sqlite")).unwrap();
+        assert!(!bytes.windows(16).any(|w| w == b"RSSMRA45C12F205C"));
+    }
+}

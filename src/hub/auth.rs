@@ -1,0 +1,219 @@
+//! Who is calling: kiosks by bearer token, clerks by password and session cookie.
+//!
+//! Kiosk and enrollment tokens are 256-bit random values, so a SHA-256 of them is enough
+//! to store; a stolen database does not give working tokens. Clerk passwords are chosen by
+//! people, so they get Argon2id. Session tokens are random, stored hashed, and expire.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use rand::RngCore;
+use rusqlite::OptionalExtension;
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use super::state::AppState;
+
+/// Name of the clerk's session cookie.
+pub const SESSION_COOKIE: &str = "sportello_session";
+
+/// A fresh random token: 32 bytes as 64 hex digits.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What is stored for a high-entropy token: its SHA-256 in hex.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Hashes a clerk's password with Argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let hash: argon2::password_hash::phc::PasswordHash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches a stored PHC string; a malformed hash never matches.
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), stored)
+        .is_ok()
+}
+
+/// A PHC string of a password nobody has, verified against when the name is unknown so
+/// that a wrong name and a wrong password take the same time.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&new_token()).unwrap_or_default())
+}
+
+/// An authenticated, enabled kiosk.
+#[derive(Debug, Clone)]
+pub struct KioskAuth {
+    /// The kiosk's id.
+    pub kiosk_id: String,
+}
+
+impl FromRequestParts<AppState> for KioskAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let unauthorized = |msg: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", msg);
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| unauthorized("missing `Authorization: Bearer <token>`"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(|| unauthorized("expected `Authorization: Bearer <token>`"))?;
+        let hash = token_hash(token);
+        let row: Option<(String, bool)> = state
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT id, disabled FROM kiosks WHERE token_hash = ?1",
+                        [&hash],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?)
+            })
+            .await?;
+        let (kiosk_id, disabled) = row.ok_or_else(|| unauthorized("unknown kiosk token"))?;
+        state.saw_kiosk(&kiosk_id);
+        if disabled {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "kiosk_disabled",
+                "this kiosk has been disabled by the office; show the out-of-service screen",
+            ));
+        }
+        Ok(KioskAuth { kiosk_id })
+    }
+}
+
+/// A logged-in clerk, with the counter and services chosen for this session.
+#[derive(Debug, Clone)]
+pub struct OperatorAuth {
+    /// The operator's id.
+    pub operator_id: i64,
+    /// The operator's login name.
+    pub name: String,
+    /// Hash of the session token (the session's key).
+    pub session_hash: String,
+    /// The counter chosen, if any.
+    pub counter: Option<String>,
+    /// Service codes this counter serves.
+    pub services: Vec<String>,
+}
+
+/// The value of the session cookie in a request, if any.
+pub fn session_token(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+impl FromRequestParts<AppState> for OperatorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = session_token(parts).ok_or_else(not_logged_in)?;
+        let hash = token_hash(&token);
+        let now = state.now().timestamp();
+        let row = state
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT s.operator_id, o.name, s.counter, s.services
+                         FROM sessions s JOIN operators o ON o.id = s.operator_id
+                         WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                        rusqlite::params![hash, now],
+                        |r| {
+                            Ok((
+                                r.get::<_, i64>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, Option<String>>(2)?,
+                                r.get::<_, String>(3)?,
+                            ))
+                        },
+                    )
+                    .optional()?
+                    .map(|row| (hash, row)))
+            })
+            .await?;
+        let (session_hash, (operator_id, name, counter, services)) =
+            row.ok_or_else(not_logged_in)?;
+        let services: Vec<String> = serde_json::from_str(&services).unwrap_or_default();
+        Ok(OperatorAuth {
+            operator_id,
+            name,
+            session_hash,
+            counter,
+            services,
+        })
+    }
+}
+
+fn not_logged_in() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "not_logged_in",
+        "log in first (the session may have expired)",
+    )
+}
+
+/// The `Set-Cookie` value for a session: HttpOnly, SameSite=Strict, Secure over TLS.
+pub fn session_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_round_trip_and_hashes_are_salted() {
+        let a = hash_password("correct horse").unwrap();
+        let b = hash_password("correct horse").unwrap();
+        assert!(a.starts_with("$argon2id$"), "{a}");
+        assert_ne!(a, b);
+        assert!(verify_password("correct horse", &a));
+        assert!(!verify_password("correct hors", &a));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let t = new_token();
+        assert_eq!(t.len(), 64);
+        assert_ne!(t, new_token());
+        assert_eq!(token_hash(&t).len(), 64);
+        assert_ne!(token_hash(&t), t);
+    }
+}

@@ -1,0 +1,367 @@
+//! The counter page's JSON endpoints: clerk login, counter set-up and ticket actions.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Response};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{
+    OperatorAuth, dummy_hash, new_token, session_cookie, token_hash, verify_password,
+};
+use super::counter::{self, CounterTicket, Outcome};
+use super::error::{ApiError, ApiJson};
+use super::events::CallEvent;
+use super::state::AppState;
+
+/// Login form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Operator name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /counter/api/login`: checks the password, sets the session cookie.
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    if req.name.len() > 64 || req.password.len() > 256 {
+        return Err(bad_credentials());
+    }
+    let name = req.name.trim().to_string();
+    let row: Option<(i64, String)> = state
+        .db
+        .read(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id, password_hash FROM operators WHERE name = ?1",
+                    [name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?)
+        })
+        .await?;
+    let password = req.password;
+    let (operator_id, ok) = tokio::task::spawn_blocking(move || match row {
+        Some((id, hash)) => (id, verify_password(&password, &hash)),
+        None => {
+            // Same work as for a real clerk, so timing does not reveal valid names.
+            let _ = verify_password(&password, dummy_hash());
+            (0, false)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal("password check", e))?;
+    if !ok {
+        tracing::info!("counter login refused");
+        return Err(bad_credentials());
+    }
+    let token = new_token();
+    let hash = token_hash(&token);
+    let now = state.now().timestamp();
+    let max_age = i64::from(state.config.sessions.minutes) * 60;
+    state
+        .db
+        .write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
+            conn.execute(
+                "INSERT INTO sessions (token_hash, operator_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![hash, operator_id, now, now + max_age],
+            )?;
+            Ok(())
+        })
+        .await?;
+    let cookie = session_cookie(&token, max_age, state.secure_cookies);
+    Ok((
+        StatusCode::OK,
+        [(SET_COOKIE, cookie)],
+        Json(serde_json::json!({ "ok": true })),
+    )
+        .into_response())
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "wrong name or password",
+    )
+}
+
+/// `POST /counter/api/logout`: ends the session.
+pub async fn logout(State(state): State<AppState>, op: OperatorAuth) -> Result<Response, ApiError> {
+    let hash = op.session_hash;
+    state
+        .db
+        .write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash])?;
+            Ok(())
+        })
+        .await?;
+    let cookie = session_cookie("", 0, state.secure_cookies);
+    Ok((
+        StatusCode::OK,
+        [(SET_COOKIE, cookie)],
+        Json(serde_json::json!({ "ok": true })),
+    )
+        .into_response())
+}
+
+/// A service as the counter page lists it.
+#[derive(Debug, Serialize)]
+pub struct ServiceChoice {
+    code: String,
+    prefix: char,
+    name: String,
+    waiting: u32,
+}
+
+/// Everything the counter page shows.
+#[derive(Debug, Serialize)]
+pub struct CounterState {
+    operator: String,
+    counters: Vec<String>,
+    counter: Option<String>,
+    services: Vec<ServiceChoice>,
+    selected: Vec<String>,
+    current: Option<CounterTicket>,
+}
+
+/// `GET /counter/api/state`.
+pub async fn counter_state(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+) -> Result<Json<CounterState>, ApiError> {
+    let st = state.clone();
+    let counter_name = op.counter.clone();
+    let (waiting, current) = state
+        .db
+        .read(move |conn| {
+            let day = st.today();
+            let waiting = counter::waiting_counts(conn, day, &st.catalogue)?;
+            let current = match &counter_name {
+                Some(c) => counter::current(conn, day, c)?,
+                None => None,
+            };
+            Ok((waiting, current))
+        })
+        .await?;
+    let services = state
+        .catalogue
+        .services()
+        .iter()
+        .zip(waiting)
+        .map(|(s, (_, waiting))| ServiceChoice {
+            code: s.code.clone(),
+            prefix: s.prefix,
+            name: s.name(crate::lang::Lang::It).to_string(),
+            waiting,
+        })
+        .collect();
+    Ok(Json(CounterState {
+        operator: op.name,
+        counters: state.config.counters.clone(),
+        counter: op.counter,
+        services,
+        selected: op.services,
+        current,
+    }))
+}
+
+/// The counter and services a clerk chooses.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupRequest {
+    /// One of the configured counters.
+    pub counter: String,
+    /// Service codes served there.
+    pub services: Vec<String>,
+}
+
+/// `POST /counter/api/setup`.
+pub async fn setup(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+    ApiJson(req): ApiJson<SetupRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !state.config.counters.contains(&req.counter) {
+        return Err(ApiError::unprocessable(
+            "unknown_counter",
+            format!("`{}` is not one of this office's counters", req.counter),
+        ));
+    }
+    if req.services.is_empty() {
+        return Err(ApiError::unprocessable(
+            "no_services",
+            "choose at least one service",
+        ));
+    }
+    if let Some(bad) = req
+        .services
+        .iter()
+        .find(|s| state.catalogue.service(s).is_none())
+    {
+        return Err(ApiError::unprocessable(
+            "unknown_service",
+            format!("service `{bad}` is not in the catalogue"),
+        ));
+    }
+    let services =
+        serde_json::to_string(&req.services).map_err(|e| ApiError::internal("services", e))?;
+    let hash = op.session_hash;
+    state
+        .db
+        .write(move |conn| {
+            conn.execute(
+                "UPDATE sessions SET counter = ?2, services = ?3 WHERE token_hash = ?1",
+                params![hash, req.counter, services],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(serde_json::json!({ "ok": true })))
+}
+
+fn counter_of(op: &OperatorAuth) -> Result<String, ApiError> {
+    op.counter.clone().ok_or_else(|| {
+        ApiError::unprocessable("no_counter", "choose your counter and services first")
+    })
+}
+
+/// Result of a counter action.
+#[derive(Debug, Serialize)]
+pub struct ActionResult {
+    ticket: Option<CounterTicket>,
+}
+
+fn announce(state: &AppState, ticket: &CounterTicket, counter: &str, recall: bool) {
+    state.events.publish(CallEvent {
+        number: ticket.number.clone(),
+        counter: counter.to_string(),
+        recall,
+        at: state.now(),
+    });
+}
+
+/// `POST /counter/api/next`: calls the next ticket (priority, appointments, oldest).
+pub async fn call_next(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+) -> Result<Json<ActionResult>, ApiError> {
+    let counter = counter_of(&op)?;
+    let st = state.clone();
+    let c = counter.clone();
+    let ticket = state
+        .db
+        .write(move |conn| counter::call_next(conn, st.today(), &c, &op.services, st.now()))
+        .await?;
+    if let Some(t) = &ticket {
+        announce(&state, t, &counter, false);
+    }
+    Ok(Json(ActionResult { ticket }))
+}
+
+/// `POST /counter/api/recall`.
+pub async fn recall(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+) -> Result<Json<ActionResult>, ApiError> {
+    let counter = counter_of(&op)?;
+    let st = state.clone();
+    let c = counter.clone();
+    let ticket = state
+        .db
+        .write(move |conn| counter::recall(conn, st.today(), &c, st.now()))
+        .await?;
+    announce(&state, &ticket, &counter, true);
+    Ok(Json(ActionResult {
+        ticket: Some(ticket),
+    }))
+}
+
+/// `POST /counter/api/serving`: the citizen is at the counter.
+pub async fn serving(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+) -> Result<Json<ActionResult>, ApiError> {
+    let counter = counter_of(&op)?;
+    let st = state.clone();
+    let ticket = state
+        .db
+        .write(move |conn| counter::start_serving(conn, st.today(), &counter, st.now()))
+        .await?;
+    Ok(Json(ActionResult {
+        ticket: Some(ticket),
+    }))
+}
+
+async fn finish(
+    state: AppState,
+    op: OperatorAuth,
+    outcome: Outcome,
+) -> Result<Json<ActionResult>, ApiError> {
+    let counter = counter_of(&op)?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |conn| {
+            counter::finish(
+                conn,
+                st.today(),
+                &counter,
+                outcome,
+                st.now(),
+                st.config.queue.default_service_minutes,
+            )
+        })
+        .await?;
+    Ok(Json(ActionResult { ticket: None }))
+}
+
+/// `POST /counter/api/done`: served.
+pub async fn done(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+) -> Result<Json<ActionResult>, ApiError> {
+    finish(state, op, Outcome::Done).await
+}
+
+/// `POST /counter/api/no-show`: did not come.
+pub async fn no_show(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+) -> Result<Json<ActionResult>, ApiError> {
+    finish(state, op, Outcome::NoShow).await
+}
+
+/// Transfer target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The service whose queue the ticket joins.
+    pub service: String,
+}
+
+/// `POST /counter/api/transfer`.
+pub async fn transfer(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+    ApiJson(req): ApiJson<TransferRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
+    let counter = counter_of(&op)?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |conn| {
+            counter::transfer(conn, st.today(), &counter, &req.service, &st.catalogue)
+        })
+        .await?;
+    Ok(Json(ActionResult { ticket: None }))
+}

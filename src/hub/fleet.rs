@@ -1,0 +1,115 @@
+//! The fleet page's JSON endpoints: every kiosk's state, and disabling one remotely.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::auth::OperatorAuth;
+use super::error::{ApiError, ApiJson};
+use super::state::AppState;
+
+/// One kiosk as the fleet page shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KioskRow {
+    /// Hub id.
+    pub kiosk_id: String,
+    /// Name given at enrollment.
+    pub name: String,
+    /// Firmware version from the last heartbeat.
+    pub version: Option<String>,
+    /// Time of the last heartbeat (RFC 3339).
+    pub last_heartbeat: Option<String>,
+    /// Last request of any kind since the hub started (RFC 3339).
+    pub last_seen: Option<String>,
+    /// Heard from within the online window.
+    pub online: bool,
+    /// Printer state from the last heartbeat.
+    pub printer: Option<String>,
+    /// Printer detail text.
+    pub printer_detail: Option<String>,
+    /// Unsent operations at the last heartbeat.
+    pub outbox_depth: Option<u32>,
+    /// The kiosk's clock at the last heartbeat.
+    pub kiosk_time: Option<String>,
+    /// Whether the office disabled it.
+    pub disabled: bool,
+}
+
+/// `GET /fleet/api/kiosks`.
+pub async fn kiosks(
+    State(state): State<AppState>,
+    _op: OperatorAuth,
+) -> Result<Json<Vec<KioskRow>>, ApiError> {
+    let mut rows = state
+        .db
+        .read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, name, version, last_heartbeat, printer, printer_detail,
+                        outbox_depth, kiosk_time, disabled
+                 FROM kiosks ORDER BY name, id",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(KioskRow {
+                        kiosk_id: r.get(0)?,
+                        name: r.get(1)?,
+                        version: r.get(2)?,
+                        last_heartbeat: r.get(3)?,
+                        last_seen: None,
+                        online: false,
+                        printer: r.get(4)?,
+                        printer_detail: r.get(5)?,
+                        outbox_depth: r.get(6)?,
+                        kiosk_time: r.get(7)?,
+                        disabled: r.get(8)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await?;
+    let now = state.now();
+    let window = chrono::TimeDelta::seconds(i64::from(state.config.queue.kiosk_online_seconds));
+    for row in &mut rows {
+        let seen = state.kiosk_last_seen(&row.kiosk_id);
+        row.online = seen.is_some_and(|at| now - at <= window);
+        row.last_seen = seen.map(|at| at.to_rfc3339());
+    }
+    Ok(Json(rows))
+}
+
+/// Enable or disable.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisableRequest {
+    /// `true` to take the kiosk out of service.
+    pub disabled: bool,
+}
+
+/// `POST /fleet/api/kiosks/{kiosk_id}/disabled`.
+pub async fn set_disabled(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+    Path(kiosk_id): Path<String>,
+    ApiJson(req): ApiJson<DisableRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = kiosk_id.clone();
+    let changed = state
+        .db
+        .write(move |conn| {
+            Ok(conn.execute(
+                "UPDATE kiosks SET disabled = ?2 WHERE id = ?1",
+                params![id, req.disabled],
+            )?)
+        })
+        .await?;
+    if changed == 0 {
+        return Err(ApiError::not_found(
+            "unknown_kiosk",
+            "no kiosk with this id",
+        ));
+    }
+    tracing::info!(kiosk = %kiosk_id, operator = op.operator_id, disabled = req.disabled, "kiosk state changed");
+    Ok(Json(serde_json::json!({ "ok": true })))
+}

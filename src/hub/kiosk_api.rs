@@ -1,0 +1,256 @@
+//! Handlers of the kiosk API under `/api/v1` (bodies in [`super::api`]).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::{ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::api::{
+    BandsRequest, BandsResponse, CatalogueResponse, EnrollRequest, EnrollResponse,
+    HeartbeatRequest, HeartbeatResponse, IssueTicketRequest, QueueInfo, QueuesResponse,
+    TicketStatusResponse,
+};
+use super::auth::{KioskAuth, new_token, token_hash};
+use super::bands;
+use super::error::{ApiError, ApiJson};
+use super::queue;
+use super::state::AppState;
+use super::tickets::{self, IssueContext};
+
+/// `POST /api/v1/kiosks/enroll`.
+pub async fn enroll(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<EnrollRequest>,
+) -> Result<Response, ApiError> {
+    let name = req.name.unwrap_or_default();
+    if name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            "bad_name",
+            "`name` must be at most 64 printable characters",
+        ));
+    }
+    let hash = token_hash(req.enrollment_token.trim());
+    let now = state.now().to_rfc3339();
+    let token = new_token();
+    let kiosk_token_hash = token_hash(&token);
+    let kiosk_id = format!("k-{}", &new_token()[..10]);
+    let id = kiosk_id.clone();
+    state
+        .db
+        .write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let unused: Option<String> = tx
+                .query_row(
+                    "SELECT token_hash FROM enrollment_tokens
+                     WHERE token_hash = ?1 AND used_at IS NULL",
+                    [&hash],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if unused.is_none() {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_enrollment_token",
+                    "unknown or already used enrollment token: ask for a new one",
+                ));
+            }
+            let name = if name.trim().is_empty() {
+                id.clone()
+            } else {
+                name
+            };
+            tx.execute(
+                "INSERT INTO kiosks (id, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, name, kiosk_token_hash, now],
+            )?;
+            tx.execute(
+                "UPDATE enrollment_tokens SET used_at = ?2, kiosk_id = ?3 WHERE token_hash = ?1",
+                params![hash, now, id],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(kiosk = %kiosk_id, "kiosk enrolled");
+    state.saw_kiosk(&kiosk_id);
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrollResponse { kiosk_id, token }),
+    )
+        .into_response())
+}
+
+/// The catalogue body and its ETag, computed once at start.
+pub fn catalogue_body(state_catalogue: &CatalogueResponse) -> (String, String) {
+    let body = serde_json::to_string(state_catalogue).unwrap_or_default();
+    let etag = format!("\"{}\"", &token_hash(&body)[..32]);
+    (body, etag)
+}
+
+/// `GET /api/v1/catalogue`, honouring `If-None-Match`.
+pub async fn catalogue(
+    State(state): State<AppState>,
+    _kiosk: KioskAuth,
+    headers: HeaderMap,
+) -> Response {
+    let etag = state.catalogue_etag.to_string();
+    let matches = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response();
+    }
+    let body = CatalogueResponse {
+        office_name: state.config.office_name.clone(),
+        time_zone: state.config.time_zone.clone(),
+        services: state.catalogue.services().to_vec(),
+    };
+    (StatusCode::OK, [(ETAG, etag)], Json(body)).into_response()
+}
+
+/// `POST /api/v1/tickets`: 201 when issued now, 200 for a replay.
+pub async fn issue_ticket(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    ApiJson(req): ApiJson<IssueTicketRequest>,
+) -> Result<Response, ApiError> {
+    let st = state.clone();
+    let issued = state
+        .db
+        .write(move |conn| {
+            let ctx = IssueContext {
+                kiosk_id: &kiosk.kiosk_id,
+                catalogue: &st.catalogue,
+                tz: st.tz,
+                now: st.now(),
+                default_minutes: st.config.queue.default_service_minutes,
+            };
+            tickets::issue(conn, &ctx, &req)
+        })
+        .await?;
+    let status = if issued.replayed {
+        StatusCode::OK
+    } else {
+        state.metrics.ticket_issued(&issued.ticket.service);
+        StatusCode::CREATED
+    };
+    Ok((status, Json(issued.ticket)).into_response())
+}
+
+/// `GET /api/v1/tickets/{ticket_id}`.
+pub async fn ticket_status(
+    State(state): State<AppState>,
+    _kiosk: KioskAuth,
+    Path(ticket_id): Path<String>,
+) -> Result<Json<TicketStatusResponse>, ApiError> {
+    let id = Uuid::parse_str(&ticket_id)
+        .map_err(|_| ApiError::bad_request("bad_ticket_id", "the ticket id must be a UUID"))?;
+    let today = state.today();
+    let status = state
+        .db
+        .read(move |conn| tickets::status(conn, id, today))
+        .await?;
+    Ok(Json(status))
+}
+
+/// `GET /api/v1/queues`.
+pub async fn queues(
+    State(state): State<AppState>,
+    _kiosk: KioskAuth,
+) -> Result<Json<QueuesResponse>, ApiError> {
+    let st = state.clone();
+    let response = state.db.read(move |conn| queues_now(conn, &st)).await?;
+    Ok(Json(response))
+}
+
+/// Waiting counts and estimates for every service now.
+pub fn queues_now(conn: &rusqlite::Connection, st: &AppState) -> Result<QueuesResponse, ApiError> {
+    let day = st.today();
+    let now = st.now().timestamp();
+    let default = st.config.queue.default_service_minutes;
+    let mut services = Vec::new();
+    for s in st.catalogue.services() {
+        let waiting = queue::waiting(conn, day, &s.code)?;
+        let average = queue::average_minutes(conn, &s.code, default)?;
+        let counters = queue::counters_open(conn, &s.code, now)?;
+        services.push(QueueInfo {
+            service: s.code.clone(),
+            waiting,
+            eta_minutes: queue::eta_minutes(waiting + 1, average, counters),
+            average_service_minutes: (average * 10.0).round() / 10.0,
+            counters_open: counters,
+        });
+    }
+    Ok(QueuesResponse { day, services })
+}
+
+/// `POST /api/v1/bands`.
+pub async fn lease_bands(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    ApiJson(req): ApiJson<BandsRequest>,
+) -> Result<Json<BandsResponse>, ApiError> {
+    let st = state.clone();
+    let size = u16::try_from(state.config.queue.band_size).unwrap_or(10);
+    let response = state
+        .db
+        .write(move |conn| {
+            bands::lease(
+                conn,
+                &kiosk.kiosk_id,
+                &st.catalogue,
+                req.services.as_deref(),
+                st.today(),
+                size,
+                st.now(),
+            )
+        })
+        .await?;
+    Ok(Json(response))
+}
+
+/// `POST /api/v1/kiosks/heartbeat`.
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    ApiJson(req): ApiJson<HeartbeatRequest>,
+) -> Result<Json<HeartbeatResponse>, ApiError> {
+    let limited = |s: &str, max: usize| s.chars().take(max).collect::<String>();
+    let version = limited(&req.version, 64);
+    let detail = req.printer_detail.as_deref().map(|d| limited(d, 200));
+    let printer = serde_json::to_value(req.printer)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let now = state.now();
+    let kiosk_time = req.kiosk_time.map(|t| t.to_rfc3339());
+    state
+        .db
+        .write(move |conn| {
+            conn.execute(
+                "UPDATE kiosks SET version = ?2, printer = ?3, printer_detail = ?4,
+                     outbox_depth = ?5, kiosk_time = ?6, last_heartbeat = ?7
+                 WHERE id = ?1",
+                params![
+                    kiosk.kiosk_id,
+                    version,
+                    printer,
+                    detail,
+                    req.outbox_depth,
+                    kiosk_time,
+                    now.to_rfc3339()
+                ],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(HeartbeatResponse {
+        hub_time: now,
+        day: state.today(),
+        catalogue_etag: state.catalogue_etag.to_string(),
+    }))
+}

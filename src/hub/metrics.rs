@@ -1,0 +1,205 @@
+//! `/metrics` in the Prometheus text format, written by hand.
+//!
+//! Request latency is measured by a middleware into fixed-bucket histograms per route;
+//! ticket and kiosk figures are read from the database and the kiosks' last-seen times
+//! when scraped, so they are right after a restart too.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rusqlite::params;
+
+use super::error::ApiError;
+use super::state::AppState;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+/// In-memory counters of a running hub.
+#[derive(Default)]
+pub struct Metrics {
+    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    issued_total: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Metrics {
+    /// Records one request's duration.
+    pub fn observe(&self, method: &str, route: &str, seconds: f64) {
+        let mut map = self.latency.lock().unwrap_or_else(PoisonError::into_inner);
+        let h = map
+            .entry((route.to_string(), method.to_string()))
+            .or_default();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += seconds;
+        h.count += 1;
+    }
+
+    /// Counts a newly issued ticket (replays are not counted).
+    pub fn ticket_issued(&self, service: &str) {
+        *self
+            .issued_total
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(service.to_string())
+            .or_default() += 1;
+    }
+}
+
+/// Middleware: times every request under its matched route (unmatched ones as `other`).
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("other", |p| p.as_str())
+        .to_string();
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    state
+        .metrics
+        .observe(&method, &route, started.elapsed().as_secs_f64());
+    response
+}
+
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let day = state.today();
+    let st = state.clone();
+    let per_service = state
+        .db
+        .read(move |conn| {
+            let mut out = Vec::new();
+            for s in st.catalogue.services() {
+                let issued: i64 = conn.query_row(
+                    "SELECT count(*) FROM tickets WHERE day = ?1 AND number_service = ?2",
+                    params![day.to_string(), s.code],
+                    |r| r.get(0),
+                )?;
+                let waiting_now: i64 = conn.query_row(
+                    "SELECT count(*) FROM tickets WHERE day = ?1 AND service = ?2
+                         AND status = 'waiting'",
+                    params![day.to_string(), s.code],
+                    |r| r.get(0),
+                )?;
+                out.push((s.code.clone(), issued, waiting_now));
+            }
+            let enrolled: i64 = conn.query_row("SELECT count(*) FROM kiosks", [], |r| r.get(0))?;
+            Ok((out, enrolled))
+        })
+        .await?;
+    let (services, enrolled) = per_service;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP sportello_tickets_issued_today Tickets numbered today (office day), per service.\n# TYPE sportello_tickets_issued_today gauge"
+    );
+    for (service, issued, _) in &services {
+        let _ = writeln!(
+            out,
+            "sportello_tickets_issued_today{{service=\"{}\"}} {issued}",
+            label(service)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sportello_tickets_waiting Tickets waiting now, per service.\n# TYPE sportello_tickets_waiting gauge"
+    );
+    for (service, _, waiting) in &services {
+        let _ = writeln!(
+            out,
+            "sportello_tickets_waiting{{service=\"{}\"}} {waiting}",
+            label(service)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sportello_tickets_issued_total Tickets issued since the hub started, per service.\n# TYPE sportello_tickets_issued_total counter"
+    );
+    let issued_total = state
+        .metrics
+        .issued_total
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    for (service, n) in &issued_total {
+        let _ = writeln!(
+            out,
+            "sportello_tickets_issued_total{{service=\"{}\"}} {n}",
+            label(service)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sportello_kiosks_online Kiosks heard from within the online window.\n# TYPE sportello_kiosks_online gauge\nsportello_kiosks_online {}",
+        state.kiosks_online()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP sportello_kiosks_enrolled Kiosks enrolled.\n# TYPE sportello_kiosks_enrolled gauge\nsportello_kiosks_enrolled {enrolled}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP sportello_http_request_duration_seconds Request latency per route.\n# TYPE sportello_http_request_duration_seconds histogram"
+    );
+    let latency = state
+        .metrics
+        .latency
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    for ((route, method), h) in &latency {
+        let labels = format!("route=\"{}\",method=\"{}\"", label(route), label(method));
+        for (bound, count) in BUCKETS.iter().zip(h.counts) {
+            let _ = writeln!(
+                out,
+                "sportello_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "sportello_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(
+            out,
+            "sportello_http_request_duration_seconds_sum{{{labels}}} {}",
+            h.sum
+        );
+        let _ = writeln!(
+            out,
+            "sportello_http_request_duration_seconds_count{{{labels}}} {}",
+            h.count
+        );
+    }
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        out,
+    )
+        .into_response())
+}

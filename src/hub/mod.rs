@@ -1,0 +1,308 @@
+//! `sportello hub`: the office server that numbers tickets, drives counters and the
+//! waiting-room board, and knows every kiosk.
+//!
+//! [`start`] opens the database, sets up TLS, builds the router and serves it on its own
+//! task; [`run`] does the same for the command line and waits for Ctrl+C or SIGTERM.
+
+pub mod admin;
+pub mod api;
+pub mod appointments;
+pub mod auth;
+pub mod bands;
+pub mod clock;
+pub mod counter;
+pub mod counter_api;
+pub mod display;
+pub mod error;
+pub mod events;
+pub mod fleet;
+pub mod housekeeping;
+pub mod kiosk_api;
+pub mod metrics;
+pub mod numbering;
+pub mod pages;
+pub mod queue;
+pub mod state;
+pub mod store;
+pub mod tickets;
+pub mod tls;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{MethodRouter, get, post};
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+
+use self::api::CatalogueResponse;
+use self::clock::Clock;
+use self::error::ApiError;
+use self::state::AppState;
+use crate::catalogue::{Catalogue, CatalogueError};
+use crate::config::HubConfig;
+use crate::store::db::DbError;
+
+/// Largest request body accepted, in bytes; kiosk requests are a few hundred.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Why the hub could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The services file is unusable.
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// The certificate could not be loaded or created.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The time zone in the config is unknown (normally caught by validation).
+    #[error("unknown time zone `{0}`")]
+    TimeZone(String),
+}
+
+/// The documented kiosk API and service endpoints: (method, path, handler). The router
+/// is built from this table and `docs/openapi.json` is checked against it.
+fn documented() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("POST", "/api/v1/kiosks/enroll", post(kiosk_api::enroll)),
+        ("GET", "/api/v1/catalogue", get(kiosk_api::catalogue)),
+        ("POST", "/api/v1/tickets", post(kiosk_api::issue_ticket)),
+        (
+            "GET",
+            "/api/v1/tickets/{ticket_id}",
+            get(kiosk_api::ticket_status),
+        ),
+        ("GET", "/api/v1/queues", get(kiosk_api::queues)),
+        ("POST", "/api/v1/bands", post(kiosk_api::lease_bands)),
+        (
+            "POST",
+            "/api/v1/kiosks/heartbeat",
+            post(kiosk_api::heartbeat),
+        ),
+        ("GET", "/healthz", get(healthz)),
+        ("GET", "/metrics", get(metrics::metrics)),
+    ]
+}
+
+/// (method, path) of every route `docs/openapi.json` must describe.
+pub fn documented_routes() -> Vec<(&'static str, &'static str)> {
+    documented().into_iter().map(|(m, p, _)| (m, p)).collect()
+}
+
+/// `GET /healthz`: 200 when the database answers.
+async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    state
+        .db
+        .read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database does not answer",
+            )
+        })?;
+    Ok(axum::Json(serde_json::json!({ "status": "ok" })))
+}
+
+/// Builds the whole router over `state`.
+pub fn router(state: AppState) -> Router {
+    let mut app = Router::new();
+    for (_, path, handler) in documented() {
+        app = app.route(path, handler);
+    }
+    app.route("/", get(pages::index))
+        .route("/counter", get(pages::counter))
+        .route("/display", get(pages::display))
+        .route("/fleet", get(pages::fleet))
+        .route("/assets/{file}", get(pages::asset))
+        .route("/display/state", get(display::display_state))
+        .route("/display/events", get(display::display_events))
+        .route("/counter/api/login", post(counter_api::login))
+        .route("/counter/api/logout", post(counter_api::logout))
+        .route("/counter/api/state", get(counter_api::counter_state))
+        .route("/counter/api/setup", post(counter_api::setup))
+        .route("/counter/api/next", post(counter_api::call_next))
+        .route("/counter/api/recall", post(counter_api::recall))
+        .route("/counter/api/serving", post(counter_api::serving))
+        .route("/counter/api/done", post(counter_api::done))
+        .route("/counter/api/no-show", post(counter_api::no_show))
+        .route("/counter/api/transfer", post(counter_api::transfer))
+        .route("/fleet/api/kiosks", get(fleet::kiosks))
+        .route(
+            "/fleet/api/kiosks/{kiosk_id}/disabled",
+            post(fleet::set_disabled),
+        )
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+/// The catalogue the hub serves: the `services` file if configured, else the built-in.
+pub fn load_catalogue(config: &HubConfig) -> Result<Catalogue, HubError> {
+    Ok(match &config.services {
+        Some(path) => Catalogue::load(path)?,
+        None => Catalogue::builtin(),
+    })
+}
+
+/// A hub serving on its own task.
+pub struct RunningHub {
+    /// The bound address (the real port when the config said port 0).
+    pub addr: SocketAddr,
+    /// `https://addr` or, with TLS off, `http://addr`.
+    pub url: String,
+    /// SHA-256 fingerprint of the certificate, for kiosk.toml; `None` without TLS.
+    pub fingerprint: Option<String>,
+    /// Where the certificate lives, with TLS.
+    pub certificate_path: Option<std::path::PathBuf>,
+    handle: Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    housekeeping: tokio::task::JoinHandle<()>,
+}
+
+impl RunningHub {
+    /// Stops accepting, lets requests in flight finish (up to 5 s), and waits.
+    pub async fn shutdown(self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        let _ = self.task.await;
+        self.housekeeping.abort();
+    }
+}
+
+/// Opens everything `config` names and starts serving.
+pub async fn start(config: HubConfig, clock: Arc<dyn Clock>) -> Result<RunningHub, HubError> {
+    let tz: chrono_tz::Tz = config
+        .time_zone
+        .parse()
+        .map_err(|_| HubError::TimeZone(config.time_zone.clone()))?;
+    let catalogue = load_catalogue(&config)?;
+    let db = store::Db::open(&config.database)?;
+    let tls = tls::identity(&config)?;
+    let (_, etag) = kiosk_api::catalogue_body(&CatalogueResponse {
+        office_name: config.office_name.clone(),
+        time_zone: config.time_zone.clone(),
+        services: catalogue.services().to_vec(),
+    });
+    let state = AppState {
+        db,
+        catalogue: Arc::new(catalogue),
+        catalogue_etag: etag.into(),
+        config: Arc::new(config.clone()),
+        tz,
+        clock,
+        events: events::Events::new(),
+        metrics: Arc::new(metrics::Metrics::default()),
+        secure_cookies: tls.is_some(),
+        last_seen: Arc::new(Mutex::new(HashMap::new())),
+    };
+    let housekeeping = housekeeping::spawn(state.clone());
+    let app = router(state);
+    let listen = config.listen;
+    let listener = std::net::TcpListener::bind(listen).map_err(|source| HubError::Listen {
+        addr: listen,
+        source,
+    })?;
+    let addr = listener.local_addr().map_err(|source| HubError::Listen {
+        addr: listen,
+        source,
+    })?;
+    let handle = Handle::new();
+    let service = app.into_make_service();
+    let (url, fingerprint, certificate_path, task) = match tls {
+        Some(identity) => {
+            let rustls = RustlsConfig::from_config(identity.server_config.clone());
+            let server = axum_server::from_tcp_rustls(listener, rustls)
+                .map_err(|source| HubError::Listen {
+                    addr: listen,
+                    source,
+                })?
+                .handle(handle.clone());
+            (
+                format!("https://{addr}"),
+                Some(identity.fingerprint),
+                Some(identity.certificate_path),
+                tokio::spawn(server.serve(service)),
+            )
+        }
+        None => {
+            let server = axum_server::from_tcp(listener)
+                .map_err(|source| HubError::Listen {
+                    addr: listen,
+                    source,
+                })?
+                .handle(handle.clone());
+            (
+                format!("http://{addr}"),
+                None,
+                None,
+                tokio::spawn(server.serve(service)),
+            )
+        }
+    };
+    Ok(RunningHub {
+        addr,
+        url,
+        fingerprint,
+        certificate_path,
+        handle,
+        task,
+        housekeeping,
+    })
+}
+
+/// `sportello hub --config FILE`: serves until Ctrl+C or SIGTERM.
+pub async fn run(config: HubConfig) -> Result<(), HubError> {
+    let office = config.office_name.clone();
+    let hub = start(config, Arc::new(clock::SystemClock)).await?;
+    tracing::info!(url = %hub.url, office = %office, "hub listening");
+    println!("sportello hub: listening on {}", hub.url);
+    if let Some(fp) = &hub.fingerprint {
+        println!("certificate SHA-256 (kiosk.toml [hub] certificate_sha256):\n  {fp}");
+    }
+    shutdown_signal().await;
+    println!("sportello hub: stopping");
+    hub.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

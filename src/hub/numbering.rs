@@ -1,0 +1,146 @@
+//! Display numbers: the service prefix and three digits, per service, per office day.
+//!
+//! Online tickets take numbers upward from 001. Offline bands are leased downward from
+//! 999, never below [`BAND_ZONE_START`], so the two never meet until the day is very
+//! busy; `number_blocks` records, per day and service, the next online number and the
+//! lowest number leased. Both moves happen in the caller's write transaction, so a number
+//! is handed out once: online numbers have no gaps, a band is never given twice, and
+//! nothing in a band is ever issued online.
+
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::error::ApiError;
+
+/// Highest three-digit number.
+pub const MAX_NUMBER: u16 = 999;
+
+/// Bands are leased from 999 down to this number at the lowest.
+pub const BAND_ZONE_START: u16 = 500;
+
+/// `N` and 7 -> `N007`.
+pub fn format_number(prefix: char, seq: u16) -> String {
+    format!("{prefix}{seq:03}")
+}
+
+/// `N007` -> (`N`, 7); `None` unless it is one uppercase letter and three digits 001-999.
+pub fn parse_number(text: &str) -> Option<(char, u16)> {
+    let mut chars = text.chars();
+    let prefix = chars.next().filter(char::is_ascii_uppercase)?;
+    let digits = chars.as_str();
+    if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seq: u16 = digits.parse().ok()?;
+    (1..=MAX_NUMBER).contains(&seq).then_some((prefix, seq))
+}
+
+fn no_numbers_left(service: &str) -> ApiError {
+    ApiError::conflict(
+        "no_numbers_left",
+        format!("service `{service}` has used all 999 numbers of today"),
+    )
+}
+
+/// (next online number, lowest leased number) for a day and service.
+fn block(tx: &Transaction<'_>, day: NaiveDate, service: &str) -> Result<(u16, u16), ApiError> {
+    let row: Option<(u16, u16)> = tx
+        .query_row(
+            "SELECT next_online, band_floor FROM number_blocks WHERE day = ?1 AND service = ?2",
+            params![day.to_string(), service],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match row {
+        Some(row) => Ok(row),
+        None => {
+            tx.execute(
+                "INSERT INTO number_blocks (day, service, next_online, band_floor)
+                 VALUES (?1, ?2, 1, ?3)",
+                params![day.to_string(), service, MAX_NUMBER + 1],
+            )?;
+            Ok((1, MAX_NUMBER + 1))
+        }
+    }
+}
+
+/// Takes the next online number of `service` on `day`.
+pub fn next_online(tx: &Transaction<'_>, day: NaiveDate, service: &str) -> Result<u16, ApiError> {
+    let (next, floor) = block(tx, day, service)?;
+    if next >= floor {
+        return Err(no_numbers_left(service));
+    }
+    tx.execute(
+        "UPDATE number_blocks SET next_online = ?3 WHERE day = ?1 AND service = ?2",
+        params![day.to_string(), service, next + 1],
+    )?;
+    Ok(next)
+}
+
+/// Reserves up to `size` numbers below the lowest leased one; `None` when none are left.
+pub fn reserve_band(
+    tx: &Transaction<'_>,
+    day: NaiveDate,
+    service: &str,
+    size: u16,
+) -> Result<Option<(u16, u16)>, ApiError> {
+    let (next, floor) = block(tx, day, service)?;
+    let last = floor - 1;
+    let lowest_allowed = next.max(BAND_ZONE_START);
+    if last < lowest_allowed {
+        return Ok(None);
+    }
+    let first = floor.saturating_sub(size).max(lowest_allowed);
+    tx.execute(
+        "UPDATE number_blocks SET band_floor = ?3 WHERE day = ?1 AND service = ?2",
+        params![day.to_string(), service, first],
+    )?;
+    Ok(Some((first, last)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_and_parse() {
+        assert_eq!(format_number('N', 7), "N007");
+        assert_eq!(format_number('A', 999), "A999");
+        assert_eq!(parse_number("N007"), Some(('N', 7)));
+        for bad in [
+            "N000", "n007", "N07", "N0071", "7007", "", "N-07", "NÉ07", "N1000",
+        ] {
+            assert_eq!(parse_number(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn online_and_bands_never_meet() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let tx = conn.transaction().unwrap();
+        assert_eq!(next_online(&tx, day, "a").unwrap(), 1);
+        assert_eq!(next_online(&tx, day, "a").unwrap(), 2);
+        assert_eq!(reserve_band(&tx, day, "a", 10).unwrap(), Some((990, 999)));
+        assert_eq!(reserve_band(&tx, day, "a", 10).unwrap(), Some((980, 989)));
+        // Another service and another day have their own numbers.
+        assert_eq!(next_online(&tx, day, "b").unwrap(), 1);
+        let next_day = day.succ_opt().unwrap();
+        assert_eq!(next_online(&tx, next_day, "a").unwrap(), 1);
+        // Bands stop at the band zone.
+        let mut lowest = 980;
+        while let Some((first, _)) = reserve_band(&tx, day, "a", 50).unwrap() {
+            lowest = first;
+        }
+        assert_eq!(lowest, BAND_ZONE_START);
+        // Online numbering runs on up to the lowest band, then stops.
+        let mut last = 2;
+        while let Ok(n) = next_online(&tx, day, "a") {
+            last = n;
+        }
+        assert_eq!(last, BAND_ZONE_START - 1);
+        let err = next_online(&tx, day, "a").unwrap_err();
+        assert_eq!(err.code, "no_numbers_left");
+    }
+}

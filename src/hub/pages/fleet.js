@@ -1,0 +1,81 @@
+/* The fleet page: every kiosk's health, and taking one out of service. ES5. */
+(function () {
+  'use strict';
+  var S = Sportello;
+  var printerText = { ok: 'OK', paper_near_end: 'Carta in esaurimento', paper_out: 'Carta finita',
+    error: 'Errore', offline: 'Non risponde' };
+
+  function cell(row, text, cls) {
+    var td = document.createElement('td');
+    td.textContent = text;
+    if (cls) { td.className = cls; }
+    row.appendChild(td);
+    return td;
+  }
+
+  function when(iso) {
+    if (!iso) { return 'mai'; }
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return iso; }
+    function two(n) { return ('0' + n).slice(-2); }
+    return two(d.getDate()) + '/' + two(d.getMonth() + 1) + ' ' + two(d.getHours()) + ':' +
+      two(d.getMinutes()) + ':' + two(d.getSeconds());
+  }
+
+  function load() {
+    S.api('GET', '/fleet/api/kiosks', null, function (err, kiosks) {
+      if (err) {
+        if (err.code === 'not_logged_in') { S.show('login', true); S.show('fleet', false); return; }
+        S.text('error', err.message); return;
+      }
+      S.show('login', false); S.show('fleet', true);
+      var body = S.byId('kiosks');
+      body.innerHTML = '';
+      for (var i = 0; i < kiosks.length; i++) {
+        var k = kiosks[i];
+        var row = document.createElement('tr');
+        row.id = 'kiosk-' + k.kiosk_id;
+        cell(row, k.name + ' (' + k.kiosk_id + ')');
+        cell(row, k.version || '-');
+        cell(row, when(k.last_seen || k.last_heartbeat), k.online ? '' : 'warn');
+        var p = k.printer || '';
+        cell(row, (printerText[p] || '-') + (k.printer_detail ? ' (' + k.printer_detail + ')' : ''),
+          p === 'paper_near_end' ? 'warn' : (p && p !== 'ok' ? 'bad' : ''));
+        cell(row, k.outbox_depth === null || k.outbox_depth === undefined ? '-' : String(k.outbox_depth),
+          k.outbox_depth > 0 ? 'warn' : '');
+        cell(row, k.disabled ? 'Fuori servizio' : (k.online ? 'In linea' : 'Non in linea'),
+          k.disabled ? 'bad' : '');
+        var td = cell(row, '');
+        var button = document.createElement('button');
+        button.type = 'button';
+        button.className = k.disabled ? '' : 'danger';
+        button.textContent = k.disabled ? 'Riattiva' : 'Metti fuori servizio';
+        button.setAttribute('aria-label', button.textContent + ' ' + k.name);
+        button.onclick = toggle(k.kiosk_id, !k.disabled);
+        td.appendChild(button);
+        body.appendChild(row);
+      }
+    });
+  }
+
+  function toggle(id, disabled) {
+    return function () {
+      S.api('POST', '/fleet/api/kiosks/' + encodeURIComponent(id) + '/disabled',
+        { disabled: disabled }, function (err) { if (err) { S.text('error', err.message); } load(); });
+    };
+  }
+
+  S.byId('login').onsubmit = function () {
+    S.api('POST', '/counter/api/login', { name: S.byId('name').value, password: S.byId('password').value },
+      function (err) {
+        S.byId('password').value = '';
+        if (err) { S.text('error', err.message); return; }
+        S.text('error', '');
+        load();
+      });
+    return false;
+  };
+
+  load();
+  setInterval(load, 10000);
+}());

@@ -1,0 +1,159 @@
+//! Queue order, positions and waiting-time estimates.
+//!
+//! Order within a service: priority tickets first, then appointment check-ins, then
+//! everyone else; within each group, the oldest first. Estimates use an exponential moving
+//! average of real service times per service, starting from the configured default, and
+//! the number of counters currently serving the service.
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::error::ApiError;
+
+/// SQL `ORDER BY` for picking the next waiting ticket.
+pub const QUEUE_ORDER: &str =
+    "priority DESC, (appointment IS NOT NULL) DESC, queued_at ASC, rowid ASC";
+
+/// Weight of the newest sample in the moving average.
+const ALPHA: f64 = 0.2;
+
+/// Service times outside this range (seconds) are mistakes, not data.
+const PLAUSIBLE_SECONDS: std::ops::RangeInclusive<f64> = 20.0..=3.0 * 3600.0;
+
+/// Where a waiting ticket stands: 1 = next. 0 when it is not waiting.
+pub fn position(conn: &Connection, ticket_id: &str) -> Result<u32, ApiError> {
+    let row: Option<(String, String, String, i64, bool, i64, i64)> = conn
+        .query_row(
+            "SELECT day, service, status, priority, appointment IS NOT NULL, queued_at, rowid
+             FROM tickets WHERE id = ?1",
+            [ticket_id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((day, service, status, priority, appt, queued_at, rowid)) = row else {
+        return Ok(0);
+    };
+    if status != "waiting" {
+        return Ok(0);
+    }
+    let ahead: u32 = conn.query_row(
+        "SELECT count(*) FROM tickets
+         WHERE day = ?1 AND service = ?2 AND status = 'waiting' AND (
+             priority > ?3 OR (priority = ?3 AND (
+                 (appointment IS NOT NULL) > ?4 OR ((appointment IS NOT NULL) = ?4 AND (
+                     queued_at < ?5 OR (queued_at = ?5 AND rowid < ?6))))))",
+        params![day, service, priority, appt, queued_at, rowid],
+        |r| r.get(0),
+    )?;
+    Ok(ahead + 1)
+}
+
+/// Tickets waiting for `service` on `day`.
+pub fn waiting(conn: &Connection, day: NaiveDate, service: &str) -> Result<u32, ApiError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM tickets WHERE day = ?1 AND service = ?2 AND status = 'waiting'",
+        params![day.to_string(), service],
+        |r| r.get(0),
+    )?)
+}
+
+/// The moving average of service times for `service`, in minutes.
+pub fn average_minutes(
+    conn: &Connection,
+    service: &str,
+    default_minutes: u32,
+) -> Result<f64, ApiError> {
+    let seconds: Option<f64> = conn
+        .query_row(
+            "SELECT average_seconds FROM service_stats WHERE service = ?1",
+            [service],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(seconds.map_or(f64::from(default_minutes), |s| s / 60.0))
+}
+
+/// Counters whose current session serves `service` (sessions not expired).
+pub fn counters_open(conn: &Connection, service: &str, now: i64) -> Result<u32, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT counter, services FROM sessions
+         WHERE counter IS NOT NULL AND expires_at > ?1",
+    )?;
+    let rows = stmt.query_map([now], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut counters = std::collections::HashSet::new();
+    for row in rows {
+        let (counter, services) = row?;
+        let services: Vec<String> = serde_json::from_str(&services).unwrap_or_default();
+        if services.iter().any(|s| s == service) {
+            counters.insert(counter);
+        }
+    }
+    Ok(counters.len() as u32)
+}
+
+/// Minutes until the ticket at `position` is called.
+pub fn eta_minutes(position: u32, average_minutes: f64, counters: u32) -> u32 {
+    let ahead = f64::from(position.saturating_sub(1));
+    let minutes = ahead * average_minutes / f64::from(counters.max(1));
+    // Bounded: at most 999 tickets a day, at most 240 minutes each.
+    minutes.ceil().clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+/// Feeds one measured service time into the moving average of `service`.
+pub fn record_service_time(
+    conn: &Connection,
+    service: &str,
+    seconds: f64,
+    default_minutes: u32,
+) -> Result<(), ApiError> {
+    if !PLAUSIBLE_SECONDS.contains(&seconds) {
+        return Ok(());
+    }
+    let previous = average_minutes(conn, service, default_minutes)? * 60.0;
+    let next = previous * (1.0 - ALPHA) + seconds * ALPHA;
+    conn.execute(
+        "INSERT INTO service_stats (service, average_seconds, samples) VALUES (?1, ?2, 1)
+         ON CONFLICT (service) DO UPDATE SET average_seconds = ?2, samples = samples + 1",
+        params![service, next],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_counts_the_people_ahead_per_counter() {
+        assert_eq!(eta_minutes(1, 10.0, 1), 0);
+        assert_eq!(eta_minutes(4, 10.0, 1), 30);
+        assert_eq!(eta_minutes(4, 10.0, 2), 15);
+        assert_eq!(eta_minutes(4, 10.0, 0), 30);
+        assert_eq!(eta_minutes(2, 7.5, 2), 4);
+    }
+
+    #[test]
+    fn moving_average_starts_from_the_default_and_ignores_nonsense() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
+        assert_eq!(average_minutes(&conn, "a", 10).unwrap(), 10.0);
+        record_service_time(&conn, "a", 300.0, 10).unwrap();
+        // 600 * 0.8 + 300 * 0.2 = 540 s.
+        assert!((average_minutes(&conn, "a", 10).unwrap() - 9.0).abs() < 1e-9);
+        record_service_time(&conn, "a", 2.0, 10).unwrap();
+        record_service_time(&conn, "a", 86_400.0, 10).unwrap();
+        assert!((average_minutes(&conn, "a", 10).unwrap() - 9.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,174 @@
+//! The hub's SQLite file: schema migrations and access from async handlers.
+//!
+//! The hub is the only place a display number is decided, so its commits use
+//! `synchronous=FULL`: a number printed on paper must survive a power cut of the mini PC.
+//! One writer connection serialises every state change (SQLite has one writer anyway);
+//! a second connection serves reads concurrently through WAL.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::Connection;
+
+use super::error::ApiError;
+use crate::store::db::{self, DbError, Durability};
+
+/// Schema migrations, oldest first. Never edit a shipped entry: add one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: kiosks, operators, tickets, numbering, bands, replays, appointments.
+    "CREATE TABLE kiosks (
+        id              TEXT PRIMARY KEY,
+        name            TEXT NOT NULL,
+        token_hash      TEXT NOT NULL UNIQUE,
+        enrolled_at     TEXT NOT NULL,
+        disabled        INTEGER NOT NULL DEFAULT 0,
+        version         TEXT,
+        printer         TEXT,
+        printer_detail  TEXT,
+        outbox_depth    INTEGER,
+        kiosk_time      TEXT,
+        last_heartbeat  TEXT
+    );
+    CREATE TABLE enrollment_tokens (
+        token_hash  TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL,
+        used_at     TEXT,
+        kiosk_id    TEXT
+    );
+    CREATE TABLE operators (
+        id              INTEGER PRIMARY KEY,
+        name            TEXT NOT NULL UNIQUE,
+        password_hash   TEXT NOT NULL,
+        created_at      TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash  TEXT PRIMARY KEY,
+        operator_id INTEGER NOT NULL REFERENCES operators(id),
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        counter     TEXT,
+        services    TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE number_blocks (
+        day         TEXT NOT NULL,
+        service     TEXT NOT NULL,
+        next_online INTEGER NOT NULL,
+        band_floor  INTEGER NOT NULL,
+        PRIMARY KEY (day, service)
+    );
+    CREATE TABLE bands (
+        id          INTEGER PRIMARY KEY,
+        day         TEXT NOT NULL,
+        service     TEXT NOT NULL,
+        kiosk_id    TEXT NOT NULL,
+        first       INTEGER NOT NULL,
+        last        INTEGER NOT NULL,
+        leased_at   TEXT NOT NULL
+    );
+    CREATE INDEX bands_by_kiosk ON bands (kiosk_id, day, service);
+    CREATE TABLE tickets (
+        id              TEXT PRIMARY KEY,
+        day             TEXT NOT NULL,
+        number          TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        number_service  TEXT NOT NULL,
+        service         TEXT NOT NULL,
+        priority        INTEGER NOT NULL,
+        appointment     TEXT,
+        lang            TEXT NOT NULL,
+        kiosk_id        TEXT NOT NULL,
+        offline         INTEGER NOT NULL,
+        status          TEXT NOT NULL,
+        counter         TEXT,
+        issued_at       TEXT NOT NULL,
+        queued_at       INTEGER NOT NULL,
+        called_at       INTEGER,
+        serving_at      INTEGER,
+        finished_at     INTEGER,
+        UNIQUE (day, number)
+    );
+    CREATE INDEX tickets_queue ON tickets (day, service, status);
+    CREATE INDEX tickets_counter ON tickets (day, counter, status);
+    CREATE TABLE ops (
+        op_id           TEXT PRIMARY KEY,
+        kiosk_id        TEXT NOT NULL,
+        request_hash    TEXT NOT NULL,
+        response        TEXT NOT NULL,
+        created_at      TEXT NOT NULL
+    );
+    CREATE TABLE service_stats (
+        service         TEXT PRIMARY KEY,
+        average_seconds REAL NOT NULL,
+        samples         INTEGER NOT NULL
+    );
+    CREATE TABLE appointments (
+        day         TEXT NOT NULL,
+        code        TEXT NOT NULL,
+        time        TEXT NOT NULL,
+        service     TEXT NOT NULL,
+        cf_hash     TEXT,
+        ticket_id   TEXT,
+        PRIMARY KEY (day, code)
+    );
+    CREATE TABLE settings (
+        key     TEXT PRIMARY KEY,
+        value   TEXT NOT NULL
+    );",
+];
+
+/// Opens (creating and migrating) the hub's database with full durability.
+pub fn open(path: &Path) -> Result<Connection, DbError> {
+    db::open(path, Durability::Full, MIGRATIONS)
+}
+
+/// The hub's two connections, shared by all handlers.
+#[derive(Clone)]
+pub struct Db {
+    writer: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    /// Opens the writer and the reader on `path`.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        let writer = open(path)?;
+        let reader = open(path)?;
+        Ok(Db {
+            writer: Arc::new(Mutex::new(writer)),
+            reader: Arc::new(Mutex::new(reader)),
+        })
+    }
+
+    /// Runs `f` with the writer connection on a blocking thread.
+    pub async fn write<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        F: FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
+        R: Send + 'static,
+    {
+        run(self.writer.clone(), f).await
+    }
+
+    /// Runs `f` with the reader connection on a blocking thread.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        F: FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
+        R: Send + 'static,
+    {
+        run(self.reader.clone(), f).await
+    }
+}
+
+async fn run<R, F>(conn: Arc<Mutex<Connection>>, f: F) -> Result<R, ApiError>
+where
+    F: FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
+    R: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        // A panic while holding the lock cannot leave SQLite inconsistent (an open
+        // transaction is rolled back when dropped), so a poisoned lock is still usable.
+        let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| ApiError::internal("database task", e))?
+}

@@ -1,0 +1,329 @@
+//! `HubClient`: the kiosk's typed, async client of the hub's `/api/v1`.
+//!
+//! Every method returns a [`ClientError`] that says what to do next: retry later
+//! (unreachable, timeout, 5xx), stop and show out-of-service (disabled), or give up on
+//! this request (rejected, conflict). TLS is rustls; with a pin, only the hub's own
+//! certificate is accepted (see [`super::pin`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{ETAG, IF_NONE_MATCH};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::pin;
+use crate::config::check_hub_url;
+use crate::hub::api::{
+    BandsRequest, BandsResponse, CatalogueResponse, EnrollRequest, EnrollResponse, ErrorBody,
+    HeartbeatRequest, HeartbeatResponse, IssueTicketRequest, QueuesResponse, TicketResponse,
+    TicketStatusResponse,
+};
+
+/// How to reach a hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubClientConfig {
+    /// `https://host:port` (or `http://` on loopback).
+    pub base_url: String,
+    /// SHA-256 fingerprint of the hub's certificate (hex, colons optional).
+    pub certificate_sha256: Option<String>,
+    /// The kiosk's bearer token, once enrolled.
+    pub token: Option<String>,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request.
+    pub timeout: Duration,
+}
+
+impl HubClientConfig {
+    /// A config for `base_url` with 5 s to connect and 10 s per request.
+    pub fn new(base_url: impl Into<String>) -> HubClientConfig {
+        HubClientConfig {
+            base_url: base_url.into(),
+            certificate_sha256: None,
+            token: None,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What went wrong talking to the hub, sorted by what the caller should do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// No answer (network down, hub off, timeout): retry later.
+    #[error("hub unreachable: {0}")]
+    Unreachable(String),
+    /// The server's certificate is not the pinned one: wrong hub or a new certificate.
+    #[error("the hub's certificate does not match the pinned fingerprint")]
+    PinMismatch,
+    /// 403: the office disabled this kiosk; show the out-of-service screen.
+    #[error("this kiosk is disabled by the office: {message}")]
+    Disabled {
+        /// The hub's message.
+        message: String,
+    },
+    /// 4xx: the hub refused this request; sending it again will not help.
+    #[error("hub rejected the request ({status}, {code}): {message}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The hub's error code.
+        code: String,
+        /// The hub's message.
+        message: String,
+    },
+    /// 409: the request conflicts with what the hub already has (e.g. an op_id reused).
+    #[error("hub reports a conflict ({code}): {message}")]
+    Conflict {
+        /// The hub's error code.
+        code: String,
+        /// The hub's message.
+        message: String,
+    },
+    /// 5xx: the hub failed; retry later.
+    #[error("hub error {status}: {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The hub's message, if any.
+        message: String,
+    },
+    /// The answer could not be read (a proxy page, a truncated body): retry later.
+    #[error("unreadable answer from the hub: {0}")]
+    BadResponse(String),
+    /// The client itself is misconfigured (bad URL or pin).
+    #[error("hub client set-up: {0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// Whether the same request may succeed later without any change.
+    pub fn retry_later(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Unreachable(_) | ClientError::Server { .. } | ClientError::BadResponse(_)
+        )
+    }
+}
+
+/// A numbered ticket and whether the hub had already applied this op_id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// The hub's answer.
+    pub ticket: TicketResponse,
+    /// `true` when the hub answered a replay (200) rather than issuing now (201).
+    pub replayed: bool,
+}
+
+/// The catalogue, or the news that the cached one is current.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CatalogueFetch {
+    /// The ETag matched: keep the cached catalogue.
+    NotModified,
+    /// A new catalogue and its ETag.
+    Changed {
+        /// ETag to send next time.
+        etag: Option<String>,
+        /// The services.
+        catalogue: CatalogueResponse,
+    },
+}
+
+/// A client of one hub; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HubClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    pin_mismatch: Arc<AtomicBool>,
+}
+
+impl HubClient {
+    /// Builds a client; fails only on a bad URL, a bad pin or a pin on plain HTTP.
+    pub fn new(config: HubClientConfig) -> Result<HubClient, ClientError> {
+        check_hub_url(&config.base_url).map_err(ClientError::Config)?;
+        let base = config.base_url.trim_end_matches('/').to_string();
+        let pin_mismatch = Arc::new(AtomicBool::new(false));
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .no_proxy()
+            .user_agent(concat!("sportello-kiosk/", env!("CARGO_PKG_VERSION")));
+        if let Some(text) = &config.certificate_sha256 {
+            if !base.starts_with("https://") {
+                return Err(ClientError::Config(
+                    "a certificate pin needs an https:// URL".to_string(),
+                ));
+            }
+            let pin = pin::parse_pin(text).map_err(ClientError::Config)?;
+            let tls = pin::client_config(pin, pin_mismatch.clone())
+                .map_err(|e| ClientError::Config(e.to_string()))?;
+            builder = builder.use_preconfigured_tls(tls);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        Ok(HubClient {
+            http,
+            base,
+            token: config.token,
+            pin_mismatch,
+        })
+    }
+
+    /// Sets the bearer token (after enrolling).
+    pub fn set_token(&mut self, token: impl Into<String>) {
+        self.token = Some(token.into());
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    async fn send(&self, builder: RequestBuilder) -> Result<Response, ClientError> {
+        self.pin_mismatch.store(false, Ordering::SeqCst);
+        let response = builder.send().await.map_err(|e| {
+            if self.pin_mismatch.load(Ordering::SeqCst) {
+                ClientError::PinMismatch
+            } else {
+                ClientError::Unreachable(error_chain(&e))
+            }
+        })?;
+        let status = response.status();
+        if status.is_success() || status == StatusCode::NOT_MODIFIED {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(body) => (body.error.code, body.error.message),
+            Err(_) => (
+                format!("http_{}", status.as_u16()),
+                text.chars().take(200).collect(),
+            ),
+        };
+        Err(match status {
+            StatusCode::FORBIDDEN => ClientError::Disabled { message },
+            StatusCode::CONFLICT => ClientError::Conflict { code, message },
+            s if s.is_server_error() => ClientError::Server {
+                status: s.as_u16(),
+                message,
+            },
+            s => ClientError::Rejected {
+                status: s.as_u16(),
+                code,
+                message,
+            },
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(response: Response) -> Result<T, ClientError> {
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::BadResponse(e.to_string()))
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let mut builder = self.request(method, path);
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        let response = self.send(builder).await?;
+        Self::json(response).await
+    }
+
+    /// `POST /api/v1/kiosks/enroll`: trades a one-time enrollment token for a kiosk token.
+    pub async fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse, ClientError> {
+        self.call(Method::POST, "/api/v1/kiosks/enroll", Some(request))
+            .await
+    }
+
+    /// `GET /api/v1/catalogue`, sending `If-None-Match: etag` when given.
+    pub async fn catalogue(&self, etag: Option<&str>) -> Result<CatalogueFetch, ClientError> {
+        let mut builder = self.request(Method::GET, "/api/v1/catalogue");
+        if let Some(etag) = etag {
+            builder = builder.header(IF_NONE_MATCH, etag);
+        }
+        let response = self.send(builder).await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(CatalogueFetch::NotModified);
+        }
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let catalogue = Self::json(response).await?;
+        Ok(CatalogueFetch::Changed { etag, catalogue })
+    }
+
+    /// `POST /api/v1/tickets`: numbers a ticket; a replay of the op_id gets the same body.
+    pub async fn issue_ticket(&self, request: &IssueTicketRequest) -> Result<Issued, ClientError> {
+        let response = self
+            .send(self.request(Method::POST, "/api/v1/tickets").json(request))
+            .await?;
+        let replayed = response.status() == StatusCode::OK;
+        let ticket = Self::json(response).await?;
+        Ok(Issued { ticket, replayed })
+    }
+
+    /// `GET /api/v1/tickets/{id}`.
+    pub async fn ticket_status(
+        &self,
+        ticket_id: Uuid,
+    ) -> Result<TicketStatusResponse, ClientError> {
+        self.call::<(), _>(Method::GET, &format!("/api/v1/tickets/{ticket_id}"), None)
+            .await
+    }
+
+    /// `GET /api/v1/queues`.
+    pub async fn queues(&self) -> Result<QueuesResponse, ClientError> {
+        self.call::<(), _>(Method::GET, "/api/v1/queues", None)
+            .await
+    }
+
+    /// `POST /api/v1/bands`: numbers to use while the hub is unreachable.
+    pub async fn lease_bands(&self, request: &BandsRequest) -> Result<BandsResponse, ClientError> {
+        self.call(Method::POST, "/api/v1/bands", Some(request))
+            .await
+    }
+
+    /// `POST /api/v1/kiosks/heartbeat`.
+    pub async fn heartbeat(
+        &self,
+        request: &HeartbeatRequest,
+    ) -> Result<HeartbeatResponse, ClientError> {
+        self.call(Method::POST, "/api/v1/kiosks/heartbeat", Some(request))
+            .await
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

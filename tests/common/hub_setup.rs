@@ -1,0 +1,244 @@
+//! Shared set-up for the hub's integration tests: a real hub on loopback with a real
+//! SQLite file, enrolled kiosks speaking through `HubClient`, and clerks with cookies.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sportello::config::{HubConfig, TlsMode};
+use sportello::hub::api::{EnrollRequest, IssueTicketRequest};
+use sportello::hub::clock::{Clock, ManualClock, SystemClock};
+use sportello::hub::{self, RunningHub, admin};
+use sportello::sync::{HubClient, HubClientConfig};
+use uuid::Uuid;
+
+/// A hub on 127.0.0.1 with a fresh database in a temporary directory.
+pub struct TestHub {
+    pub hub: Option<RunningHub>,
+    pub config: HubConfig,
+    pub dir: tempfile::TempDir,
+    pub clock: Option<ManualClock>,
+}
+
+pub fn config_in(dir: &std::path::Path) -> HubConfig {
+    let mut config = HubConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: dir.join("hub.sqlite"),
+        office_name: "Ufficio di prova".to_string(),
+        ..HubConfig::default()
+    };
+    config.tls.mode = TlsMode::Off;
+    config
+}
+
+impl TestHub {
+    /// Plain HTTP on loopback, system clock.
+    pub async fn start() -> TestHub {
+        TestHub::start_with(|_| {}, None).await
+    }
+
+    /// Plain HTTP on loopback, a manual clock starting at `at`.
+    pub async fn start_at(at: DateTime<Utc>) -> TestHub {
+        TestHub::start_with(|_| {}, Some(ManualClock::new(at))).await
+    }
+
+    /// With config changes and an optional manual clock.
+    pub async fn start_with(
+        change: impl FnOnce(&mut HubConfig),
+        clock: Option<ManualClock>,
+    ) -> TestHub {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config_in(dir.path());
+        change(&mut config);
+        let running = launch(&config, clock.as_ref()).await;
+        TestHub {
+            hub: Some(running),
+            config,
+            dir,
+            clock,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.hub.as_ref().unwrap().url.clone()
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.config.database.clone()
+    }
+
+    /// Stops the server and starts it again on the same database and port.
+    pub async fn restart(&mut self) {
+        if let Some(h) = self.hub.take() {
+            self.config.listen = h.addr;
+            h.shutdown().await;
+        }
+        self.hub = Some(launch(&self.config, self.clock.as_ref()).await);
+    }
+
+    /// Enrolls a new kiosk and returns a client holding its token.
+    pub async fn kiosk(&self, name: &str) -> HubClient {
+        let token = admin::create_enrollment_token(&self.db()).unwrap();
+        let mut client = self.client();
+        let enrolled = client
+            .enroll(&EnrollRequest {
+                enrollment_token: token,
+                name: Some(name.to_string()),
+            })
+            .await
+            .unwrap();
+        client.set_token(enrolled.token);
+        client
+    }
+
+    /// A client without a token.
+    pub fn client(&self) -> HubClient {
+        HubClient::new(HubClientConfig::new(self.url())).unwrap()
+    }
+
+    /// Adds a clerk and logs them in.
+    pub async fn clerk(&self, name: &str) -> Clerk {
+        admin::add_operator(&self.db(), name, "password123").unwrap();
+        let clerk = Clerk::new(&self.url());
+        clerk.login(name, "password123").await.unwrap();
+        clerk
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(h) = self.hub.take() {
+            h.shutdown().await;
+        }
+    }
+}
+
+async fn launch(config: &HubConfig, clock: Option<&ManualClock>) -> RunningHub {
+    let clock: Arc<dyn Clock> = match clock {
+        Some(c) => Arc::new(c.clone()),
+        None => Arc::new(SystemClock),
+    };
+    hub::start(config.clone(), clock).await.unwrap()
+}
+
+/// A ticket request for `service` with a fresh op_id.
+pub fn ticket(service: &str) -> IssueTicketRequest {
+    IssueTicketRequest {
+        op_id: Uuid::new_v4(),
+        service: service.to_string(),
+        priority: false,
+        lang: "it".to_string(),
+        appointment: None,
+        offline_number: None,
+        issued_at: Utc::now().fixed_offset(),
+    }
+}
+
+/// A clerk's browser-less session: JSON calls with the session cookie.
+pub struct Clerk {
+    http: reqwest::Client,
+    base: String,
+    cookie: std::sync::Mutex<Option<String>>,
+}
+
+/// A non-2xx answer from a counter endpoint.
+#[derive(Debug)]
+pub struct ClerkError {
+    pub status: u16,
+    pub code: String,
+}
+
+impl Clerk {
+    pub fn new(base: &str) -> Clerk {
+        Clerk {
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            base: base.to_string(),
+            cookie: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn set_cookie_header(&self) -> Option<String> {
+        self.cookie.lock().unwrap().clone()
+    }
+
+    pub async fn login(&self, name: &str, password: &str) -> Result<String, ClerkError> {
+        let response = self
+            .http
+            .post(format!("{}/counter/api/login", self.base))
+            .json(&serde_json::json!({ "name": name, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        let set_cookie = response
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_string());
+        let status = response.status().as_u16();
+        if status != 200 {
+            let body: serde_json::Value = response.json().await.unwrap();
+            return Err(ClerkError {
+                status,
+                code: body["error"]["code"].as_str().unwrap().to_string(),
+            });
+        }
+        let set_cookie = set_cookie.unwrap();
+        let pair = set_cookie.split(';').next().unwrap().to_string();
+        *self.cookie.lock().unwrap() = Some(pair);
+        Ok(set_cookie)
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, ClerkError> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(cookie) = self.cookie.lock().unwrap().clone() {
+            request = request.header("cookie", cookie);
+        }
+        if method != reqwest::Method::GET {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let value: serde_json::Value = response.json().await.unwrap();
+        if (200..300).contains(&status) {
+            Ok(value)
+        } else {
+            Err(ClerkError {
+                status,
+                code: value["error"]["code"].as_str().unwrap().to_string(),
+            })
+        }
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, ClerkError> {
+        self.call(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn get(&self, path: &str) -> Result<serde_json::Value, ClerkError> {
+        self.call(reqwest::Method::GET, path, serde_json::Value::Null)
+            .await
+    }
+
+    pub async fn setup(&self, counter: &str, services: &[&str]) {
+        self.post(
+            "/counter/api/setup",
+            serde_json::json!({ "counter": counter, "services": services }),
+        )
+        .await
+        .unwrap();
+    }
+
+    /// Calls the next ticket; its number, or `None` when nobody waits.
+    pub async fn next(&self) -> Result<Option<String>, ClerkError> {
+        let v = self
+            .post("/counter/api/next", serde_json::json!({}))
+            .await?;
+        Ok(v["ticket"]["number"].as_str().map(str::to_string))
+    }

@@ -1,0 +1,343 @@
+//! The kiosk API's edges against a real hub: authentication, enrollment, ETags, disabled
+//! kiosks, heartbeats on the fleet page, metrics, and hostile input.
+
+mod common;
+
+use common::{TestHub, ticket};
+use sportello::hub::admin;
+use sportello::hub::api::{EnrollRequest, HeartbeatRequest, PrinterState};
+use sportello::sync::{CatalogueFetch, ClientError};
+
+#[tokio::test]
+async fn an_enrollment_token_works_once() {
+    let hub = TestHub::start().await;
+    let token = admin::create_enrollment_token(&hub.db()).unwrap();
+    let client = hub.client();
+    let request = EnrollRequest {
+        enrollment_token: token,
+        name: Some("kiosk-01".into()),
+    };
+    let enrolled = client.enroll(&request).await.unwrap();
+    assert!(enrolled.kiosk_id.starts_with("k-"));
+    assert_eq!(enrolled.token.len(), 64);
+    match client.enroll(&request).await {
+        Err(ClientError::Rejected {
+            status: 401, code, ..
+        }) => {
+            assert_eq!(code, "invalid_enrollment_token")
+        }
+        other => panic!("expected 401, got {other:?}"),
+    }
+    // Only hashes are stored.
+    let conn = rusqlite::Connection::open(hub.db()).unwrap();
+    let stored: String = conn
+        .query_row("SELECT token_hash FROM kiosks", [], |r| r.get(0))
+        .unwrap();
+    assert_ne!(stored, enrolled.token);
+    let plain: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM enrollment_tokens WHERE token_hash = ?1",
+            [&request.enrollment_token],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(plain, 0);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn every_call_needs_the_kiosk_token() {
+    let hub = TestHub::start().await;
+    let anonymous = hub.client();
+    assert!(matches!(
+        anonymous.queues().await,
+        Err(ClientError::Rejected { status: 401, .. })
+    ));
+    assert!(matches!(
+        anonymous.issue_ticket(&ticket("naspi")).await,
+        Err(ClientError::Rejected { status: 401, .. })
+    ));
+    let mut forged = hub.client();
+    forged.set_token("0".repeat(64));
+    assert!(matches!(
+        forged.catalogue(None).await,
+        Err(ClientError::Rejected { status: 401, .. })
+    ));
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn catalogue_has_an_etag() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let CatalogueFetch::Changed { etag, catalogue } = kiosk.catalogue(None).await.unwrap() else {
+        panic!("first fetch must return the catalogue");
+    };
+    assert_eq!(catalogue.office_name, "Ufficio di prova");
+    assert!(catalogue.services.iter().any(|s| s.code == "naspi"));
+    let etag = etag.unwrap();
+    assert_eq!(
+        kiosk.catalogue(Some(&etag)).await.unwrap(),
+        CatalogueFetch::NotModified
+    );
+    assert!(matches!(
+        kiosk.catalogue(Some("\"stale\"")).await.unwrap(),
+        CatalogueFetch::Changed { .. }
+    ));
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_disabled_kiosk_gets_403_and_the_fleet_page_shows_heartbeats() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("kiosk-07").await;
+    let beat = kiosk
+        .heartbeat(&HeartbeatRequest {
+            version: "1.2.3".into(),
+            printer: PrinterState::PaperNearEnd,
+            outbox_depth: 4,
+            printer_detail: Some("roll low".into()),
+            kiosk_time: Some(chrono::Utc::now()),
+        })
+        .await
+        .unwrap();
+    assert!((chrono::Utc::now() - beat.hub_time).num_seconds().abs() < 5);
+
+    let clerk = hub.clerk("anna").await;
+    let fleet = clerk.get("/fleet/api/kiosks").await.unwrap();
+    let row = &fleet.as_array().unwrap()[0];
+    assert_eq!(row["name"], "kiosk-07");
+    assert_eq!(row["version"], "1.2.3");
+    assert_eq!(row["printer"], "paper_near_end");
+    assert_eq!(row["outbox_depth"], 4);
+    assert_eq!(row["online"], true);
+    assert_eq!(row["disabled"], false);
+    let id = row["kiosk_id"].as_str().unwrap().to_string();
+
+    clerk
+        .post(
+            &format!("/fleet/api/kiosks/{id}/disabled"),
+            serde_json::json!({ "disabled": true }),
+        )
+        .await
+        .unwrap();
+    for result in [
+        kiosk.queues().await.map(|_| ()),
+        kiosk.issue_ticket(&ticket("naspi")).await.map(|_| ()),
+        kiosk
+            .heartbeat(&HeartbeatRequest {
+                version: "1.2.3".into(),
+                printer: PrinterState::Ok,
+                outbox_depth: 0,
+                printer_detail: None,
+                kiosk_time: None,
+            })
+            .await
+            .map(|_| ()),
+    ] {
+        match result {
+            Err(e @ ClientError::Disabled { .. }) => assert!(!e.retry_later()),
+            other => panic!("expected Disabled, got {other:?}"),
+        }
+    }
+    clerk
+        .post(
+            &format!("/fleet/api/kiosks/{id}/disabled"),
+            serde_json::json!({ "disabled": false }),
+        )
+        .await
+        .unwrap();
+    kiosk.queues().await.unwrap();
+    let err = clerk
+        .post(
+            "/fleet/api/kiosks/k-nope/disabled",
+            serde_json::json!({ "disabled": true }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, 404);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_and_health() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
+    kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
+    kiosk.issue_ticket(&ticket("isee")).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", hub.url()))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let text = reqwest::get(format!("{}/metrics", hub.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "sportello_tickets_issued_today{service=\"naspi\"} 2",
+        "sportello_tickets_waiting{service=\"isee\"} 1",
+        "sportello_tickets_issued_total{service=\"naspi\"} 2",
+        "sportello_kiosks_online 1",
+        "sportello_kiosks_enrolled 1",
+        "sportello_http_request_duration_seconds_count{route=\"/api/v1/tickets\",method=\"POST\"} 3",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in\n{text}"
+        );
+    }
+    assert!(text.contains("# TYPE sportello_http_request_duration_seconds histogram"));
+    hub.stop().await;
+}
+
+/// Sends a raw request and returns (status, body as JSON if it is JSON).
+async fn raw(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Option<serde_json::Value>) {
+    let mut request = http.request(method, url).body(body);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    if let Some(ct) = content_type {
+        request = request.header("content-type", ct);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    (status, serde_json::from_slice(&bytes).ok())
+}
+
+#[tokio::test]
+async fn hostile_input_gets_a_4xx_json_error_never_a_500() {
+    let hub = TestHub::start().await;
+    let token = admin::create_enrollment_token(&hub.db()).unwrap();
+    let enrolled = hub
+        .client()
+        .enroll(&EnrollRequest {
+            enrollment_token: token,
+            name: None,
+        })
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let base = hub.url();
+    let big = vec![b'a'; 64 * 1024];
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"{".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"{\"op_id\":\"x\"}".to_vec(),
+        br#"{"op_id":"5f0c7b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f","service":"naspi","priority":"yes","lang":"it","issued_at":"2026-11-27T10:00:00Z"}"#.to_vec(),
+        br#"{"op_id":"5f0c7b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f","service":"naspi","priority":false,"lang":"it","issued_at":"yesterday"}"#.to_vec(),
+        br#"{"op_id":"5f0c7b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f","service":"naspi","priority":false,"lang":"IT!","issued_at":"2026-11-27T10:00:00Z"}"#.to_vec(),
+        br#"{"op_id":"5f0c7b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5e","service":"../../etc","priority":false,"lang":"it","issued_at":"2026-11-27T10:00:00Z"}"#.to_vec(),
+        br#"{"op_id":"5f0c7b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5d","service":"naspi","priority":false,"lang":"it","offline_number":"N9999","issued_at":"2026-11-27T10:00:00Z"}"#.to_vec(),
+        br#"{"op_id":"5f0c7b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5c","service":"naspi","priority":false,"lang":"it","extra":1,"issued_at":"2026-11-27T10:00:00Z"}"#.to_vec(),
+        br#"{"services":["naspi","naspi","naspi","naspi","naspi","naspi","naspi","naspi","naspi","naspi","naspi","naspi","naspi"]}"#.to_vec(),
+        br#"{"services":[1]}"#.to_vec(),
+        br#"{"version":"x","printer":"on fire","outbox_depth":-1}"#.to_vec(),
+        br#"{"enrollment_token":""}"#.to_vec(),
+        "{\"name\":\"\u{0}\"}".as_bytes().to_vec(),
+        vec![0xff, 0xfe, 0x00],
+        big,
+    ];
+    let posts = [
+        "/api/v1/tickets",
+        "/api/v1/bands",
+        "/api/v1/kiosks/heartbeat",
+        "/api/v1/kiosks/enroll",
+        "/counter/api/login",
+        "/counter/api/setup",
+        "/counter/api/transfer",
+        "/fleet/api/kiosks/x/disabled",
+    ];
+    let mut checked = 0;
+    for path in posts {
+        for body in &bodies {
+            for ct in [Some("application/json"), Some("text/plain"), None] {
+                let (status, json) = raw(
+                    &http,
+                    reqwest::Method::POST,
+                    &format!("{base}{path}"),
+                    Some(&enrolled.token),
+                    ct,
+                    body.clone(),
+                )
+                .await;
+                let shown = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
+                assert!(status < 500, "{path} {ct:?} {shown:?} -> {status}");
+                // `[]` is an empty request to the bands endpoint (all fields optional).
+                let harmless = path == "/api/v1/bands" && body == b"[]";
+                if !harmless {
+                    assert!(
+                        (400..500).contains(&status),
+                        "{path} {ct:?} {shown:?} -> {status}"
+                    );
+                }
+                if status >= 400 {
+                    let json = json.unwrap_or_else(|| panic!("{path}: not JSON"));
+                    assert!(
+                        json["error"]["code"].is_string() && json["error"]["message"].is_string()
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    let gets = [
+        "/api/v1/tickets/not-a-uuid",
+        "/api/v1/tickets/5f0c7b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f",
+        "/api/v1/tickets/%00",
+        "/api/v1/nothing",
+        "/assets/../../etc/passwd",
+        "/fleet/api/kiosks",
+        "/counter/api/state",
+    ];
+    for path in gets {
+        let (status, _) = raw(
+            &http,
+            reqwest::Method::GET,
+            &format!("{base}{path}"),
+            Some(&enrolled.token),
+            None,
+            Vec::new(),
+        )
+        .await;
+        assert!((400..500).contains(&status), "{path} -> {status}");
+        checked += 1;
+    }
+    let (status, json) = raw(
+        &http,
+        reqwest::Method::PUT,
+        &format!("{base}/api/v1/tickets"),
+        Some(&enrolled.token),
+        None,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 405);
+    assert_eq!(json.unwrap()["error"]["code"], "method_not_allowed");
+    assert!(checked > 400);
+    // The hub is still fine and nothing was numbered by any of it.
+    let mut kiosk = hub.client();
+    kiosk.set_token(enrolled.token);
+    assert_eq!(
+        kiosk
+            .issue_ticket(&ticket("naspi"))
+            .await
+            .unwrap()
+            .ticket
+            .number,
+        "N001"
+    );
+    hub.stop().await;
+}

@@ -1,0 +1,318 @@
+//! A morning at the office in a real browser: two kiosks take tickets through
+//! `HubClient`, a clerk works the counter page in headless Chromium, the display board
+//! shows each call live, and the fleet page takes a kiosk out of service.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (installed by `scripts/test` through
+//! `scripts/setup`); without them the test fails saying so.
+
+mod common;
+
+use std::future::Future;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{TestHub, ticket};
+use fantoccini::{Client, ClientBuilder, Locator};
+use sportello::hub::admin;
+use sportello::hub::api::{HeartbeatRequest, PrinterState, TicketStatus};
+use sportello::sync::ClientError;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Kills chromedriver when the test ends, however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser(profile: &Path) -> (Driver, Client) {
+    for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
+        assert!(
+            Path::new(path).exists(),
+            "{path} is missing: run `scripts/setup chromium chromium-driver` (Debian package `{package}`)"
+        );
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1920,1080",
+                "--autoplay-policy=no-user-gesture-required",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last_error = String::new();
+    for _ in 0..100 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) => last_error = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("cannot start a Chromium session through chromedriver: {last_error}");
+}
+
+/// Polls `check` until it returns `Some`, for up to 15 seconds.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    for _ in 0..150 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(el) => el.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn wait_text(c: &Client, css: &str, expected: &str) {
+    eventually(&format!("`{css}` to show `{expected}`"), || async {
+        let t = text(c, css).await;
+        t.contains(expected).then_some(())
+    })
+    .await;
+}
+
+async fn click(c: &Client, css: &str) {
+    // Buttons re-enable after the page refreshes its state.
+    eventually(&format!("`{css}` to be clickable"), || async {
+        let el = c.find(Locator::Css(css)).await.ok()?;
+        let disabled = el.prop("disabled").await.ok().flatten();
+        if disabled.as_deref() == Some("true") {
+            return None;
+        }
+        el.click().await.ok()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_morning_at_the_office() {
+    tokio::time::timeout(Duration::from_secs(240), morning())
+        .await
+        .expect("the browser test took over 4 minutes");
+}
+
+async fn morning() {
+    let hub = TestHub::start().await;
+    let base = hub.url();
+    let kiosk_a = hub.kiosk("ingresso-1").await;
+    let kiosk_b = hub.kiosk("ingresso-2").await;
+    admin::add_operator(&hub.db(), "anna", "password123").unwrap();
+
+    // 08:30, doors open: both kiosks issue tickets.
+    let n1 = kiosk_a.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    let n2 = kiosk_b.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    let i1 = kiosk_a.issue_ticket(&ticket("isee")).await.unwrap().ticket;
+    let mut p = ticket("naspi");
+    p.priority = true;
+    let n3 = kiosk_b.issue_ticket(&p).await.unwrap().ticket;
+    assert_eq!(
+        [&n1.number, &n2.number, &i1.number, &n3.number],
+        ["N001", "N002", "I001", "N003"]
+    );
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+
+    // The waiting-room TV.
+    c.goto(&format!("{base}/display")).await.unwrap();
+    wait_text(&c, "#office", "Ufficio di prova").await;
+    let display = c.window().await.unwrap();
+
+    // The clerk's PC, in a second window.
+    let counter = c.new_window(false).await.unwrap().handle;
+    c.switch_to_window(counter.clone()).await.unwrap();
+    c.goto(&format!("{base}/counter")).await.unwrap();
+    let name = eventually("the login form", || async {
+        c.find(Locator::Css("#login:not(.hidden) #name")).await.ok()
+    })
+    .await;
+    name.send_keys("anna").await.unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("wrong-password")
+        .await
+        .unwrap();
+    click(&c, "#login-button").await;
+    wait_text(&c, "#error", "wrong name or password").await;
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("password123")
+        .await
+        .unwrap();
+    click(&c, "#login-button").await;
+    let select = eventually("the counter choice", || async {
+        c.find(Locator::Css("#setup:not(.hidden) #counter"))
+            .await
+            .ok()
+    })
+    .await;
+    select.select_by_value("Sportello 3").await.unwrap();
+    click(&c, "#svc-naspi").await;
+    click(&c, "#setup-button").await;
+    wait_text(&c, "#counter-name", "Sportello 3").await;
+    wait_text(&c, "#waiting-naspi", "3").await;
+
+    // First call: the priority ticket goes first.
+    click(&c, "#next").await;
+    wait_text(&c, "#current", "N003").await;
+    if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("hub-counter.png"), png).unwrap();
+    }
+    let status = kiosk_b.ticket_status(n3.ticket_id).await.unwrap();
+    assert_eq!(status.status, TicketStatus::Called);
+    assert_eq!(status.counter.as_deref(), Some("Sportello 3"));
+
+    // The board shows it, with the flash.
+    c.switch_to_window(display.clone()).await.unwrap();
+    wait_text(&c, "#now-number", "N003").await;
+    wait_text(&c, "#now-counter", "Sportello 3").await;
+    let flashes = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .attr("data-flashes")
+        .await
+        .unwrap();
+    assert!(flashes.is_some_and(|f| f.parse::<u32>().unwrap_or(0) >= 1));
+    if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("hub-display.png"), png).unwrap();
+    }
+
+    // The citizen comes, is served; next is the oldest walk-in.
+    c.switch_to_window(counter.clone()).await.unwrap();
+    click(&c, "#serving").await;
+    wait_text(&c, "#current-info", "allo sportello").await;
+    click(&c, "#done").await;
+    wait_text(&c, "#current", "-").await;
+    assert_eq!(
+        kiosk_b.ticket_status(n3.ticket_id).await.unwrap().status,
+        TicketStatus::Done
+    );
+    click(&c, "#next").await;
+    wait_text(&c, "#current", "N001").await;
+    // Nobody comes: recall, then no-show.
+    click(&c, "#recall").await;
+    click(&c, "#no-show").await;
+    wait_text(&c, "#current", "-").await;
+    assert_eq!(
+        kiosk_a.ticket_status(n1.ticket_id).await.unwrap().status,
+        TicketStatus::NoShow
+    );
+    // N002 needs ISEE instead: transfer.
+    click(&c, "#next").await;
+    wait_text(&c, "#current", "N002").await;
+    c.find(Locator::Css("#transfer-service"))
+        .await
+        .unwrap()
+        .select_by_value("isee")
+        .await
+        .unwrap();
+    click(&c, "#transfer").await;
+    wait_text(&c, "#current", "-").await;
+    let moved = kiosk_b.ticket_status(n2.ticket_id).await.unwrap();
+    assert_eq!(
+        (moved.status, moved.service.as_str()),
+        (TicketStatus::Waiting, "isee")
+    );
+    // Nobody left for NASpI.
+    click(&c, "#next").await;
+    wait_text(&c, "#error", "Nessuno in attesa").await;
+
+    // The board lists the morning's calls, newest first.
+    c.switch_to_window(display.clone()).await.unwrap();
+    wait_text(&c, "#now-number", "N002").await;
+    wait_text(&c, "#calls", "N001").await;
+    wait_text(&c, "#calls", "N003").await;
+
+    // The fleet page: both kiosks, A's printer warning, and kiosk B taken out of service.
+    kiosk_a
+        .heartbeat(&HeartbeatRequest {
+            version: "0.1.0".into(),
+            printer: PrinterState::PaperNearEnd,
+            outbox_depth: 2,
+            printer_detail: None,
+            kiosk_time: None,
+        })
+        .await
+        .unwrap();
+    c.switch_to_window(counter).await.unwrap();
+    c.goto(&format!("{base}/fleet")).await.unwrap();
+    wait_text(&c, "#kiosks", "ingresso-1").await;
+    wait_text(&c, "#kiosks", "ingresso-2").await;
+    wait_text(&c, "#kiosks", "Carta in esaurimento").await;
+    let row = eventually("kiosk B's row", || async {
+        let rows = c.find_all(Locator::Css("#kiosks tr")).await.ok()?;
+        for row in rows {
+            if row.text().await.ok()?.contains("ingresso-2") {
+                return Some(row);
+            }
+        }
+        None
+    })
+    .await;
+    row.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#kiosks", "Fuori servizio").await;
+    if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("hub-fleet.png"), png).unwrap();
+    }
+    assert!(matches!(
+        kiosk_b.issue_ticket(&ticket("naspi")).await,
+        Err(ClientError::Disabled { .. })
+    ));
+    kiosk_a.issue_ticket(&ticket("naspi")).await.unwrap();
+
+    c.close().await.unwrap();
+    hub.stop().await;
+}

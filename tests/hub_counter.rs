@@ -1,0 +1,271 @@
+//! Counters against a real hub: races between clerks, queue order, the ticket's life,
+//! sessions.
+
+mod common;
+
+use std::collections::HashSet;
+
+use chrono::TimeDelta;
+use common::{Clerk, TestHub, ticket};
+use sportello::hub::api::TicketStatus;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clerks_calling_at_once_never_get_the_same_ticket() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    for _ in 0..40 {
+        kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for i in 1..=4 {
+        let clerk = hub.clerk(&format!("clerk{i}")).await;
+        clerk.setup(&format!("Sportello {i}"), &["naspi"]).await;
+        tasks.push(tokio::spawn(async move {
+            let mut called = Vec::new();
+            // Call, close, call again as fast as possible until nobody is waiting.
+            while let Some(number) = clerk.next().await.unwrap() {
+                called.push(number);
+                clerk
+                    .post("/counter/api/done", serde_json::json!({}))
+                    .await
+                    .unwrap();
+            }
+            called
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 40, "every ticket called once");
+    assert_eq!(unique.len(), 40, "no ticket called twice: {all:?}");
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_single_calls_split_two_tickets() {
+    // Many rounds of two clerks pressing "next" at the same instant over two tickets.
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let a = hub.clerk("anna").await;
+    let b = hub.clerk("bruno").await;
+    a.setup("Sportello 1", &["isee"]).await;
+    b.setup("Sportello 2", &["isee"]).await;
+    for _ in 0..15 {
+        kiosk.issue_ticket(&ticket("isee")).await.unwrap();
+        kiosk.issue_ticket(&ticket("isee")).await.unwrap();
+        let (x, y) = tokio::join!(a.next(), b.next());
+        let (x, y) = (x.unwrap().unwrap(), y.unwrap().unwrap());
+        assert_ne!(x, y);
+        a.post("/counter/api/done", serde_json::json!({}))
+            .await
+            .unwrap();
+        b.post("/counter/api/no-show", serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn priority_first_then_oldest_and_the_tickets_life() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let first = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    let second = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    let mut p = ticket("naspi");
+    p.priority = true;
+    let priority = kiosk.issue_ticket(&p).await.unwrap().ticket;
+    assert_eq!(priority.position, 1);
+
+    let clerk = hub.clerk("anna").await;
+    // No counter chosen yet.
+    assert_eq!(clerk.next().await.unwrap_err().code, "no_counter");
+    clerk.setup("Sportello 3", &["naspi"]).await;
+    assert_eq!(clerk.next().await.unwrap().as_deref(), Some("N003"));
+    let status = kiosk.ticket_status(priority.ticket_id).await.unwrap();
+    assert_eq!(status.status, TicketStatus::Called);
+    assert_eq!(status.counter.as_deref(), Some("Sportello 3"));
+    // One ticket at a time.
+    assert_eq!(clerk.next().await.unwrap_err().code, "finish_current");
+    clerk
+        .post("/counter/api/recall", serde_json::json!({}))
+        .await
+        .unwrap();
+    clerk
+        .post("/counter/api/serving", serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        kiosk
+            .ticket_status(priority.ticket_id)
+            .await
+            .unwrap()
+            .status,
+        TicketStatus::Serving
+    );
+    clerk
+        .post("/counter/api/done", serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        kiosk
+            .ticket_status(priority.ticket_id)
+            .await
+            .unwrap()
+            .status,
+        TicketStatus::Done
+    );
+    // Then the oldest.
+    assert_eq!(clerk.next().await.unwrap().as_deref(), Some("N001"));
+    clerk
+        .post("/counter/api/no-show", serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        kiosk.ticket_status(first.ticket_id).await.unwrap().status,
+        TicketStatus::NoShow
+    );
+    // Transfer N002 to ISEE: it keeps its number and waits there.
+    assert_eq!(clerk.next().await.unwrap().as_deref(), Some("N002"));
+    let err = clerk
+        .post(
+            "/counter/api/transfer",
+            serde_json::json!({ "service": "nope" }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "unknown_service");
+    clerk
+        .post(
+            "/counter/api/transfer",
+            serde_json::json!({ "service": "isee" }),
+        )
+        .await
+        .unwrap();
+    let moved = kiosk.ticket_status(second.ticket_id).await.unwrap();
+    assert_eq!(
+        (moved.status, moved.service.as_str(), moved.position),
+        (TicketStatus::Waiting, "isee", 1)
+    );
+    assert_eq!(clerk.next().await.unwrap(), None, "nobody left for naspi");
+    clerk.setup("Sportello 3", &["isee"]).await;
+    assert_eq!(clerk.next().await.unwrap().as_deref(), Some("N002"));
+    // The display board lists the calls, newest first, numbers and counters only.
+    let board: serde_json::Value = reqwest::get(format!("{}/display/state", hub.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let calls = board["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["number"], "N002");
+    assert_eq!(calls[0]["counter"], "Sportello 3");
+    for call in calls {
+        let keys: HashSet<_> = call.as_object().unwrap().keys().cloned().collect();
+        let allowed: HashSet<String> = ["number", "counter", "recall", "at"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        assert!(keys.is_subset(&allowed), "{keys:?}");
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn served_times_feed_the_estimate() {
+    let start = "2026-11-27T08:00:00Z".parse().unwrap();
+    let hub = TestHub::start_at(start).await;
+    let clock = hub.clock.clone().unwrap();
+    let kiosk = hub.kiosk("a").await;
+    let clerk = hub.clerk("anna").await;
+    clerk.setup("Sportello 1", &["naspi"]).await;
+    let before = kiosk.queues().await.unwrap();
+    let naspi = |q: &sportello::hub::api::QueuesResponse| {
+        q.services
+            .iter()
+            .find(|s| s.service == "naspi")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(naspi(&before).average_service_minutes, 10.0);
+    assert_eq!(naspi(&before).counters_open, 1);
+    for _ in 0..3 {
+        kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
+    }
+    for _ in 0..3 {
+        clerk.next().await.unwrap().unwrap();
+        clock.advance(TimeDelta::minutes(2));
+        clerk
+            .post("/counter/api/done", serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+    let after = naspi(&kiosk.queues().await.unwrap());
+    // 10 -> 8.4 -> 7.12 -> 6.096 minutes (alpha 0.2, samples of 2 minutes).
+    assert_eq!(after.average_service_minutes, 6.1);
+    for _ in 0..3 {
+        kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
+    }
+    let later = naspi(&kiosk.queues().await.unwrap());
+    assert_eq!(later.waiting, 3);
+    assert_eq!(later.eta_minutes, 19, "3 ahead x 6.096 min, one counter");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_are_cookies_that_expire() {
+    let start = "2026-11-27T08:00:00Z".parse().unwrap();
+    let hub = TestHub::start_with(
+        |c| c.sessions.minutes = 30,
+        Some(sportello::hub::clock::ManualClock::new(start)),
+    )
+    .await;
+    let clock = hub.clock.clone().unwrap();
+    sportello::hub::admin::add_operator(&hub.db(), "anna", "password123").unwrap();
+    let clerk = Clerk::new(&hub.url());
+    assert_eq!(
+        clerk
+            .login("anna", "wrong-password")
+            .await
+            .unwrap_err()
+            .code,
+        "bad_credentials"
+    );
+    assert_eq!(
+        clerk.login("nobody", "password123").await.unwrap_err().code,
+        "bad_credentials"
+    );
+    assert_eq!(
+        clerk.get("/counter/api/state").await.unwrap_err().status,
+        401
+    );
+    let cookie = clerk.login("anna", "password123").await.unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(cookie.contains("Max-Age=1800"), "{cookie}");
+    let state = clerk.get("/counter/api/state").await.unwrap();
+    assert_eq!(state["operator"], "anna");
+    clock.advance(TimeDelta::minutes(31));
+    assert_eq!(
+        clerk.get("/counter/api/state").await.unwrap_err().code,
+        "not_logged_in"
+    );
+    // Logging out ends the session on the hub, not just in the browser.
+    clerk.login("anna", "password123").await.unwrap();
+    clerk
+        .post("/counter/api/logout", serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        clerk.get("/counter/api/state").await.unwrap_err().status,
+        401
+    );
+    // The fleet needs a clerk too.
+    assert_eq!(
+        clerk.get("/fleet/api/kiosks").await.unwrap_err().status,
+        401
+    );
+    hub.stop().await;
+}

@@ -1,0 +1,319 @@
+//! Numbering against a real hub on loopback: concurrency, replays, midnight, bands,
+//! appointments.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeDelta, Utc};
+use common::{TestHub, ticket};
+use sportello::hub::admin;
+use sportello::hub::api::{BandsRequest, TicketStatus};
+use sportello::sync::ClientError;
+
+const SERVICES: [&str; 3] = ["naspi", "isee", "did-patto"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_kiosks_get_unique_gapless_numbers() {
+    let hub = TestHub::start().await;
+    let mut kiosks = Vec::new();
+    for i in 0..20 {
+        kiosks.push(hub.kiosk(&format!("kiosk-{i:02}")).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, kiosk) in kiosks.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for n in 0..12 {
+                let service = SERVICES[(i + n) % SERVICES.len()];
+                let issued = kiosk.issue_ticket(&ticket(service)).await.unwrap();
+                assert!(!issued.replayed);
+                got.push((service.to_string(), issued.ticket.number));
+            }
+            got
+        }));
+    }
+    let mut by_service: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for task in tasks {
+        for (service, number) in task.await.unwrap() {
+            by_service.entry(service).or_default().push(number);
+        }
+    }
+    assert_eq!(by_service.values().map(Vec::len).sum::<usize>(), 240);
+    let prefixes = [("naspi", 'N'), ("isee", 'I'), ("did-patto", 'D')];
+    for (service, prefix) in prefixes {
+        let mut numbers = by_service[service].clone();
+        numbers.sort();
+        let expected: Vec<String> = (1..=numbers.len())
+            .map(|n| format!("{prefix}{n:03}"))
+            .collect();
+        assert_eq!(numbers, expected, "{service}: duplicates or gaps");
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn replays_return_the_same_body_even_after_a_restart() {
+    let mut hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let request = ticket("naspi");
+    let first = kiosk.issue_ticket(&request).await.unwrap();
+    assert!(!first.replayed);
+    // Others arrive in between: the replay still carries the original position.
+    kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
+    let again = kiosk.issue_ticket(&request).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.ticket, first.ticket);
+
+    hub.restart().await;
+    let after_restart = kiosk.issue_ticket(&request).await.unwrap();
+    assert!(after_restart.replayed);
+    assert_eq!(after_restart.ticket, first.ticket);
+    // The op_id belongs to the kiosk that sent it.
+    let other = hub.kiosk("b").await;
+    match other.issue_ticket(&request).await {
+        Err(ClientError::Conflict { code, .. }) => assert_eq!(code, "op_id_reused"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn same_op_id_with_another_body_is_a_conflict() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let request = ticket("naspi");
+    let first = kiosk.issue_ticket(&request).await.unwrap();
+    let mut changed = request.clone();
+    changed.priority = true;
+    match kiosk.issue_ticket(&changed).await {
+        Err(ClientError::Conflict { code, .. }) => assert_eq!(code, "op_id_reused"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // Nothing was numbered by the refused request.
+    let next = kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
+    assert_eq!(first.ticket.number, "N001");
+    assert_eq!(next.ticket.number, "N002");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn the_day_turns_at_local_midnight() {
+    // 22:58 UTC on 27 November is 23:58 in Rome.
+    let start = "2026-11-27T22:58:00Z".parse().unwrap();
+    let hub = TestHub::start_at(start).await;
+    let clock = hub.clock.clone().unwrap();
+    let kiosk = hub.kiosk("a").await;
+    let a = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    let b = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!((a.number.as_str(), b.number.as_str()), ("N001", "N002"));
+    assert_eq!(a.day.to_string(), "2026-11-27");
+
+    // 23:59:59 in Rome: still the same day.
+    clock.set("2026-11-27T22:59:59Z".parse().unwrap());
+    let c = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(
+        (c.number.as_str(), c.day.to_string()),
+        ("N003", "2026-11-27".into())
+    );
+
+    // Midnight in Rome (23:00 UTC): numbers start again, the day is the 28th.
+    clock.set("2026-11-27T23:00:00Z".parse().unwrap());
+    let d = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(
+        (d.number.as_str(), d.day.to_string()),
+        ("N001", "2026-11-28".into())
+    );
+    let queues = kiosk.queues().await.unwrap();
+    assert_eq!(queues.day.to_string(), "2026-11-28");
+    let naspi = queues
+        .services
+        .iter()
+        .find(|q| q.service == "naspi")
+        .unwrap();
+    assert_eq!(
+        naspi.waiting, 1,
+        "yesterday's tickets are not in today's queue"
+    );
+    // Yesterday's ticket that never got called is cancelled; today's N001 is a
+    // different ticket with the same display number.
+    let old = kiosk.ticket_status(a.ticket_id).await.unwrap();
+    assert_eq!(old.status, TicketStatus::Cancelled);
+    let new = kiosk.ticket_status(d.ticket_id).await.unwrap();
+    assert_eq!((new.status, new.position), (TicketStatus::Waiting, 1));
+
+    // UTC midnight is not a turn: at 23:30 UTC it is still the 28th in Rome.
+    clock.advance(TimeDelta::minutes(90));
+    let e = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(
+        (e.number.as_str(), e.day.to_string()),
+        ("N002", "2026-11-28".into())
+    );
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn offline_numbers_come_only_from_the_kiosks_own_bands() {
+    let hub = TestHub::start().await;
+    let a = hub.kiosk("a").await;
+    let b = hub.kiosk("b").await;
+    let band_a = a
+        .lease_bands(&BandsRequest {
+            services: Some(vec!["naspi".into()]),
+        })
+        .await
+        .unwrap();
+    assert_eq!(band_a.bands.len(), 1);
+    let band = &band_a.bands[0];
+    assert_eq!((band.first, band.last), (990, 999));
+    // Asking again returns the same band while it has unused numbers.
+    let again = a.lease_bands(&BandsRequest::default()).await.unwrap();
+    assert_eq!(again.bands.len(), 12, "every service when none is named");
+    assert_eq!(again.bands[0], *band);
+    let band_b = b.lease_bands(&BandsRequest::default()).await.unwrap();
+    let naspi_b = band_b.bands.iter().find(|x| x.service == "naspi").unwrap();
+    assert_eq!(
+        (naspi_b.first, naspi_b.last),
+        (980, 989),
+        "never the same numbers"
+    );
+
+    // A uses a number of its band offline.
+    let mut offline = ticket("naspi");
+    offline.offline_number = Some("N995".into());
+    offline.issued_at = (Utc::now() - TimeDelta::minutes(20)).fixed_offset();
+    let t = a.issue_ticket(&offline).await.unwrap().ticket;
+    assert_eq!(t.number, "N995");
+    // B may not use A's numbers, nor anything outside its bands.
+    for number in ["N996", "N500", "N001"] {
+        let mut bad = ticket("naspi");
+        bad.offline_number = Some(number.into());
+        match b.issue_ticket(&bad).await {
+            Err(ClientError::Rejected {
+                status: 422, code, ..
+            }) => {
+                assert_eq!(code, "number_not_leased")
+            }
+            other => panic!("{number}: expected 422, got {other:?}"),
+        }
+    }
+    // The same number twice under different op_ids is a conflict.
+    let mut twice = ticket("naspi");
+    twice.offline_number = Some("N995".into());
+    assert!(matches!(
+        a.issue_ticket(&twice).await,
+        Err(ClientError::Conflict { code, .. }) if code == "number_taken"
+    ));
+    // Wrong prefix for the service.
+    let mut wrong = ticket("isee");
+    wrong.offline_number = Some("N994".into());
+    assert!(matches!(
+        a.issue_ticket(&wrong).await,
+        Err(ClientError::Rejected { status: 422, code, .. }) if code == "bad_offline_number"
+    ));
+    // The offline ticket waited 20 minutes, so it is ahead of a ticket issued now.
+    let online = a.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(online.number, "N001");
+    assert_eq!(online.position, 2);
+    // Online numbering never enters a leased band, however far it goes.
+    for _ in 0..20 {
+        let n = a
+            .issue_ticket(&ticket("naspi"))
+            .await
+            .unwrap()
+            .ticket
+            .number;
+        let seq: u16 = n[1..].parse().unwrap();
+        assert!(seq < 980, "{n}");
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn an_appointment_checks_in_ahead_of_walk_ins() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let csv = hub.dir.path().join("bookings.csv");
+    std::fs::write(
+        &csv,
+        "code,time,service,codice_fiscale\nAB12,09:30,naspi,RSSMRA45C12F205C\nCD34,10:00,isee,\n",
+    )
+    .unwrap();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Rome)
+        .date_naive();
+    let n = admin::import_appointments(
+        &hub.db(),
+        &sportello::catalogue::Catalogue::builtin(),
+        &csv,
+        today,
+    )
+    .unwrap();
+    assert_eq!(n, 2);
+    let walk_in = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(walk_in.position, 1);
+    // Checked in from the front-desk "appointment" service: it joins the booked queue.
+    let mut check_in = ticket("appuntamento");
+    check_in.appointment = Some("ab-12".into());
+    let booked = kiosk.issue_ticket(&check_in).await.unwrap().ticket;
+    assert_eq!(booked.service, "naspi");
+    assert_eq!(booked.number, "N002");
+    assert_eq!(booked.position, 1, "ahead of the walk-in");
+    let walk_in_now = kiosk.ticket_status(walk_in.ticket_id).await.unwrap();
+    assert_eq!(walk_in_now.position, 2);
+    // A replay is fine; a second check-in is not.
+    assert!(kiosk.issue_ticket(&check_in).await.unwrap().replayed);
+    let mut second = ticket("appuntamento");
+    second.appointment = Some("AB12".into());
+    assert!(matches!(
+        kiosk.issue_ticket(&second).await,
+        Err(ClientError::Conflict { code, .. }) if code == "appointment_used"
+    ));
+    let mut unknown = ticket("naspi");
+    unknown.appointment = Some("ZZ99".into());
+    assert!(matches!(
+        kiosk.issue_ticket(&unknown).await,
+        Err(ClientError::Rejected { status: 422, code, .. }) if code == "unknown_appointment"
+    ));
+    // Booked for isee, asked under naspi: refused.
+    let mut mismatch = ticket("naspi");
+    mismatch.appointment = Some("CD34".into());
+    assert!(matches!(
+        kiosk.issue_ticket(&mismatch).await,
+        Err(ClientError::Rejected { status: 422, code, .. }) if code == "appointment_service_mismatch"
+    ));
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_prefix_moved_to_another_service_mid_day_never_repeats_a_number() {
+    let mut hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    for expected in ["N001", "N002"] {
+        let t = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+        assert_eq!(t.number, expected);
+    }
+    // The office swaps the letters of NASpI and ISEE and restarts the hub.
+    let swapped = sportello::catalogue::DEFAULT_CATALOGUE
+        .replace(
+            "code = \"naspi\"\nprefix = \"N\"",
+            "code = \"naspi\"\nprefix = \"I\"",
+        )
+        .replace(
+            "code = \"isee\"\nprefix = \"I\"",
+            "code = \"isee\"\nprefix = \"N\"",
+        );
+    assert_ne!(swapped, sportello::catalogue::DEFAULT_CATALOGUE);
+    let file = hub.dir.path().join("catalogue.toml");
+    std::fs::write(&file, swapped).unwrap();
+    hub.config.services = Some(file);
+    hub.restart().await;
+    let isee = kiosk.issue_ticket(&ticket("isee")).await.unwrap().ticket;
+    assert_eq!(isee.number, "N003", "N001 and N002 are taken today");
+    let naspi = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(
+        naspi.number, "I003",
+        "NASpI goes on counting under its new letter"
+    );
+    hub.stop().await;
+}

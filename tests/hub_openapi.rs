@@ -1,0 +1,489 @@
+//! `docs/openapi.json` against the real server: the documented routes are exactly the
+//! router's, every documented status is produced, and every real body (and every request
+//! body the client sends) fits its documented schema, with no undocumented field.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{TestHub, ticket};
+use serde_json::{Value, json};
+use sportello::hub::admin;
+use sportello::hub::api::{BandsRequest, EnrollRequest, HeartbeatRequest, PrinterState};
+
+fn spec() -> Value {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let name = r.trim_start_matches("#/components/schemas/");
+            resolve(spec, &spec["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+/// A small validator for the subset of JSON Schema the document uses.
+fn validate(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let schema = resolve(spec, schema);
+    if value.is_null() {
+        if schema["nullable"] != true {
+            errors.push(format!("{at}: null but not nullable"));
+        }
+        return;
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        errors.push(format!("{at}: {value} not in {options:?}"));
+    }
+    let ty = schema.get("type").and_then(Value::as_str);
+    let ok = match ty {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        Some(other) => {
+            errors.push(format!("{at}: unsupported type {other}"));
+            true
+        }
+        None => true,
+    };
+    if !ok {
+        errors.push(format!("{at}: expected {ty:?}, got {value}"));
+        return;
+    }
+    let number = value.as_i64();
+    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), number)
+        && n < min
+    {
+        errors.push(format!("{at}: {n} < {min}"));
+    }
+    if let (Some(max), Some(n)) = (schema.get("maximum").and_then(Value::as_i64), number)
+        && n > max
+    {
+        errors.push(format!("{at}: {n} > {max}"));
+    }
+    if let Some(s) = value.as_str() {
+        let len = s.chars().count() as u64;
+        if schema
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len > m)
+            || schema
+                .get("minLength")
+                .and_then(Value::as_u64)
+                .is_some_and(|m| len < m)
+        {
+            errors.push(format!("{at}: length of {s:?}"));
+        }
+        match schema.get("format").and_then(Value::as_str) {
+            Some("uuid") if uuid::Uuid::parse_str(s).is_err() => {
+                errors.push(format!("{at}: {s} is not a uuid"))
+            }
+            Some("date-time") if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
+                errors.push(format!("{at}: {s} is not RFC 3339"))
+            }
+            Some("date") if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err() => {
+                errors.push(format!("{at}: {s} is not a date"))
+            }
+            _ => {}
+        }
+    }
+    if let Some(items) = value.as_array() {
+        for (i, item) in items.iter().enumerate() {
+            validate(spec, &schema["items"], item, &format!("{at}[{i}]"), errors);
+        }
+    }
+    if let Some(object) = value.as_object() {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let key = required.as_str().unwrap();
+            if !object.contains_key(key) {
+                errors.push(format!("{at}: required `{key}` missing"));
+            }
+        }
+        let properties = schema["properties"].as_object();
+        for (key, v) in object {
+            match properties.and_then(|p| p.get(key)) {
+                Some(s) => validate(spec, s, v, &format!("{at}.{key}"), errors),
+                None => match &schema["additionalProperties"] {
+                    Value::Bool(false) => errors.push(format!("{at}: undocumented `{key}`")),
+                    extra @ Value::Object(_) => {
+                        validate(spec, extra, v, &format!("{at}.{key}"), errors)
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+}
+
+fn assert_fits(spec: &Value, schema: &Value, value: &Value, what: &str) {
+    let mut errors = Vec::new();
+    validate(spec, schema, value, what, &mut errors);
+    assert!(errors.is_empty(), "{what}: {errors:#?}\n{value:#}");
+}
+
+#[test]
+fn documented_paths_are_exactly_the_routers() {
+    let spec = spec();
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let served: BTreeSet<(String, String)> = sportello::hub::documented_routes()
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented, served);
+}
+
+#[test]
+fn request_bodies_the_client_sends_fit_the_document() {
+    let spec = spec();
+    let schemas = &spec["components"]["schemas"];
+    let mut full = ticket("naspi");
+    full.appointment = Some("AB12".into());
+    full.offline_number = Some("N995".into());
+    for (name, value) in [
+        (
+            "IssueTicketRequest",
+            serde_json::to_value(ticket("naspi")).unwrap(),
+        ),
+        ("IssueTicketRequest", serde_json::to_value(full).unwrap()),
+        (
+            "EnrollRequest",
+            serde_json::to_value(EnrollRequest {
+                enrollment_token: "t".into(),
+                name: Some("k".into()),
+            })
+            .unwrap(),
+        ),
+        (
+            "BandsRequest",
+            serde_json::to_value(BandsRequest {
+                services: Some(vec!["naspi".into()]),
+            })
+            .unwrap(),
+        ),
+        (
+            "HeartbeatRequest",
+            serde_json::to_value(HeartbeatRequest {
+                version: "1".into(),
+                printer: PrinterState::PaperOut,
+                outbox_depth: 2,
+                printer_detail: Some("x".into()),
+                kiosk_time: Some(chrono::Utc::now()),
+            })
+            .unwrap(),
+        ),
+    ] {
+        assert_fits(&spec, &schemas[name], &value, name);
+    }
+}
+
+struct Call<'a> {
+    method: &'static str,
+    template: &'static str,
+    path: String,
+    token: Option<&'a str>,
+    content_type: Option<&'static str>,
+    headers: Vec<(&'static str, String)>,
+    body: Option<Vec<u8>>,
+}
+
+fn call<'a>(method: &'static str, template: &'static str, token: Option<&'a str>) -> Call<'a> {
+    Call {
+        method,
+        template,
+        path: template.to_string(),
+        token,
+        content_type: None,
+        headers: Vec::new(),
+        body: None,
+    }
+}
+
+impl<'a> Call<'a> {
+    fn json(mut self, body: Value) -> Self {
+        self.content_type = Some("application/json");
+        self.body = Some(serde_json::to_vec(&body).unwrap());
+        self
+    }
+    fn raw(mut self, content_type: Option<&'static str>, body: &[u8]) -> Self {
+        self.content_type = content_type;
+        self.body = Some(body.to_vec());
+        self
+    }
+    fn path(mut self, path: String) -> Self {
+        self.path = path;
+        self
+    }
+    fn header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+#[tokio::test]
+async fn every_documented_answer_is_produced_and_fits_its_schema() {
+    let spec = spec();
+    let hub = TestHub::start().await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let base = hub.url();
+
+    let enroll = |name: &str| {
+        let token = admin::create_enrollment_token(&hub.db()).unwrap();
+        json!({ "enrollment_token": token, "name": name })
+    };
+    let first_enroll = enroll("good");
+    let good: Value = http
+        .post(format!("{base}/api/v1/kiosks/enroll"))
+        .json(&first_enroll)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let good_token = good["token"].as_str().unwrap().to_string();
+    let off: Value = http
+        .post(format!("{base}/api/v1/kiosks/enroll"))
+        .json(&enroll("off"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let off_token = off["token"].as_str().unwrap().to_string();
+    rusqlite::Connection::open(hub.db())
+        .unwrap()
+        .execute(
+            "UPDATE kiosks SET disabled = 1 WHERE id = ?1",
+            [off["kiosk_id"].as_str().unwrap()],
+        )
+        .unwrap();
+    let g = Some(good_token.as_str());
+    let d = Some(off_token.as_str());
+
+    let request = serde_json::to_value(ticket("naspi")).unwrap();
+    let mut other_body = request.clone();
+    other_body["priority"] = json!(true);
+    let big = vec![b' '; 20_000];
+    let heartbeat =
+        json!({ "version": "1.0", "printer": "ok", "outbox_depth": 0, "future_field": 1 });
+    let enroll_tpl = "/api/v1/kiosks/enroll";
+    let tickets = "/api/v1/tickets";
+    let status_tpl = "/api/v1/tickets/{ticket_id}";
+    let mut calls = vec![
+        (call("POST", enroll_tpl, None).json(enroll("new")), 201),
+        (
+            call("POST", enroll_tpl, None).json(first_enroll.clone()),
+            401,
+        ),
+        (
+            call("POST", enroll_tpl, None).raw(Some("application/json"), b"{"),
+            400,
+        ),
+        (
+            call("POST", enroll_tpl, None).raw(Some("application/json"), &big),
+            413,
+        ),
+        (call("POST", enroll_tpl, None).raw(None, b"{}"), 415),
+        (call("POST", enroll_tpl, None).json(json!({})), 422),
+        (call("GET", "/api/v1/catalogue", g), 200),
+        (call("GET", "/api/v1/catalogue", None), 401),
+        (call("GET", "/api/v1/catalogue", d), 403),
+        (call("POST", tickets, g).json(request.clone()), 201),
+        (call("POST", tickets, g).json(request.clone()), 200),
+        (call("POST", tickets, g).json(other_body), 409),
+        (call("POST", tickets, None).json(request.clone()), 401),
+        (call("POST", tickets, d).json(request.clone()), 403),
+        (
+            call("POST", tickets, g).raw(Some("application/json"), b"{\"op_id\""),
+            400,
+        ),
+        (
+            call("POST", tickets, g).raw(Some("application/json"), &big),
+            413,
+        ),
+        (call("POST", tickets, g).raw(Some("text/plain"), b"{}"), 415),
+        (call("POST", tickets, g).json(json!({ "op_id": "x" })), 422),
+        (
+            call("GET", status_tpl, g).path("/api/v1/tickets/nope".into()),
+            400,
+        ),
+        (
+            call("GET", status_tpl, g).path(format!("/api/v1/tickets/{}", uuid::Uuid::new_v4())),
+            404,
+        ),
+        (
+            call("GET", status_tpl, None).path("/api/v1/tickets/nope".into()),
+            401,
+        ),
+        (
+            call("GET", status_tpl, d).path("/api/v1/tickets/nope".into()),
+            403,
+        ),
+        (call("GET", "/api/v1/queues", g), 200),
+        (call("GET", "/api/v1/queues", None), 401),
+        (call("GET", "/api/v1/queues", d), 403),
+        (
+            call("POST", "/api/v1/bands", g).json(json!({ "services": ["naspi"] })),
+            200,
+        ),
+        (call("POST", "/api/v1/bands", g).json(json!({})), 200),
+        (call("POST", "/api/v1/bands", None).json(json!({})), 401),
+        (call("POST", "/api/v1/bands", d).json(json!({})), 403),
+        (
+            call("POST", "/api/v1/bands", g).raw(Some("application/json"), b"{,}"),
+            400,
+        ),
+        (
+            call("POST", "/api/v1/bands", g).raw(Some("application/json"), &big),
+            413,
+        ),
+        (call("POST", "/api/v1/bands", g).raw(None, b"{}"), 415),
+        (
+            call("POST", "/api/v1/bands", g).json(json!({ "services": ["nope"] })),
+            422,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).json(heartbeat.clone()),
+            200,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", None).json(heartbeat.clone()),
+            401,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", d).json(heartbeat),
+            403,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).raw(Some("application/json"), b"["),
+            400,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).raw(Some("application/json"), &big),
+            413,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).raw(None, b"{}"),
+            415,
+        ),
+        (
+            call("POST", "/api/v1/kiosks/heartbeat", g).json(json!({ "version": "1" })),
+            422,
+        ),
+        (call("GET", "/healthz", None), 200),
+        (call("GET", "/metrics", None), 200),
+    ];
+
+    // Each ticket-specific call needs a real id: issue one and add its status call.
+    let issued: Value = http
+        .post(format!("{base}{tickets}"))
+        .bearer_auth(&good_token)
+        .json(&ticket("isee"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = issued["ticket_id"].as_str().unwrap().to_string();
+    calls.push((
+        call("GET", status_tpl, g).path(format!("/api/v1/tickets/{id}")),
+        200,
+    ));
+    // The ETag round trip.
+    let etag = http
+        .get(format!("{base}/api/v1/catalogue"))
+        .bearer_auth(&good_token)
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    calls.push((
+        call("GET", "/api/v1/catalogue", g).header("if-none-match", etag),
+        304,
+    ));
+
+    let mut produced = BTreeSet::new();
+    for (c, expected) in calls {
+        let method = reqwest::Method::from_bytes(c.method.as_bytes()).unwrap();
+        let mut request = http.request(method, format!("{base}{}", c.path));
+        if let Some(t) = c.token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(ct) = c.content_type {
+            request = request.header("content-type", ct);
+        }
+        for (name, value) in &c.headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = c.body {
+            request = request.body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let what = format!("{} {} -> {status}", c.method, c.path);
+        assert_eq!(status, expected, "{what}");
+        let documented =
+            &spec["paths"][c.template][c.method.to_lowercase()]["responses"][status.to_string()];
+        assert!(documented.is_object(), "{what}: status not documented");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string());
+        let bytes = response.bytes().await.unwrap();
+        match documented["content"].as_object() {
+            None => assert!(bytes.is_empty(), "{what}: undocumented body"),
+            Some(content) => {
+                let ct = content_type.unwrap_or_default();
+                if let Some(json_doc) = content.get("application/json") {
+                    assert!(ct.starts_with("application/json"), "{what}: {ct}");
+                    let value: Value = serde_json::from_slice(&bytes).unwrap();
+                    assert_fits(&spec, &json_doc["schema"], &value, &what);
+                } else {
+                    assert!(ct.starts_with("text/plain"), "{what}: {ct}");
+                }
+            }
+        }
+        produced.insert((
+            c.template.to_string(),
+            c.method.to_lowercase(),
+            status.to_string(),
+        ));
+    }
+
+    // Every documented answer was produced, except the ones a test cannot cause.
+    let not_exercised: BTreeSet<(String, String, String)> = [("/healthz", "get", "503")]
+        .into_iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for status in op["responses"].as_object().unwrap().keys() {
+                let key = (path.clone(), method.clone(), status.clone());
+                assert!(
+                    produced.contains(&key) || not_exercised.contains(&key),
+                    "documented but never produced: {key:?}"
+                );
+            }
+        }
+    }
+    hub.stop().await;
+}
