@@ -7,8 +7,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod cli;
-
 use sportello::catalogue::{Agency, Catalogue};
 use sportello::config::{self, HubConfig, KioskConfig};
 use sportello::identity::{CodiceFiscale, Sex, parse_health_card_scan};

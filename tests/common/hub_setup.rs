@@ -242,3 +242,4 @@ impl Clerk {
             .await?;
         Ok(v["ticket"]["number"].as_str().map(str::to_string))
     }
+}

@@ -62,3 +62,4 @@ pub fn noise(len: usize, seed: u32) -> Vec<u8> {
             (s >> 16) as u8
         })
         .collect()
+}
