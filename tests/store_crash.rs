@@ -29,7 +29,7 @@ fn crash_child() {
         let op = NewOp::new("ticket.issue", json!({ "service": "naspi", "i": i }))
             .with_personal(json!({ "codice_fiscale": "RSSMRA45C12F205C" }));
         store.enqueue(&op, Utc::now()).expect("enqueue");
-        writeln!(out, "E {}", op.op_id).unwrap();
+        writeln!(out, "@E {}", op.op_id).unwrap();
         out.flush().unwrap();
         if i % 3 == 0
             && let Some(first) = store.first_pending().expect("pending")
@@ -37,12 +37,12 @@ fn crash_child() {
             store
                 .acknowledge(first.op_id, &json!({ "number": i }), Utc::now())
                 .expect("ack");
-            writeln!(out, "A {}", first.op_id).unwrap();
+            writeln!(out, "@A {}", first.op_id).unwrap();
             out.flush().unwrap();
         }
         if i % 10 == 0 {
             // Announce before purging: after this line any acknowledged op may vanish.
-            writeln!(out, "P").unwrap();
+            writeln!(out, "@P").unwrap();
             out.flush().unwrap();
             store
                 .purge_acknowledged(Utc::now() + chrono::Duration::seconds(1))
@@ -78,12 +78,17 @@ fn run_child_until_killed(db: &Path, run_for: Duration, reported: &mut Reported)
     });
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
-        match line.split_once(' ') {
+        // libtest prints "test crash_child ... " without a newline before the test
+        // runs, so the child's first report shares its line: look for the marker.
+        let Some((_, report)) = line.rsplit_once('@') else {
+            continue;
+        };
+        match report.split_once(' ') {
             Some(("E", id)) => reported.enqueued.push(id.parse().unwrap()),
             Some(("A", id)) => {
                 reported.acked.insert(id.parse().unwrap());
             }
-            _ if line == "P" => reported.before_last_purge = reported.enqueued.len(),
+            _ if report == "P" => reported.before_last_purge = reported.enqueued.len(),
             _ => {}
         }
     }
@@ -133,6 +138,7 @@ fn check(db: &Path, reported: &Reported, rounds: usize) {
         .unwrap();
     let known: HashSet<String> = reported.enqueued.iter().map(Uuid::to_string).collect();
     let unreported = in_file.iter().filter(|id| !known.contains(*id)).count();
+
     assert!(
         unreported <= rounds,
         "{unreported} ops in the file were never reported, after {rounds} kills"
