@@ -133,6 +133,83 @@ pub struct KioskConfig {
     pub printer: PrinterConfig,
     /// The GPIO board (sensors, LED, printer relay).
     pub board: BoardConfig,
+    /// The touch panel: size, for physical text and target sizes.
+    pub display: DisplayConfig,
+    /// When the system clock may be trusted (a Pi has no battery clock).
+    pub clock: ClockConfig,
+    /// A barcode scanner on a serial line (USB scanners that type need nothing here).
+    pub scanner: ScannerConfig,
+}
+
+/// The panel the UI is drawn on. Sizes in the UI are physical (7 mm capitals, 15 mm
+/// targets), so the UI must know how many pixels make a millimetre.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisplayConfig {
+    /// Width of the UI in pixels (portrait: the short side).
+    pub width_px: u32,
+    /// Height of the UI in pixels.
+    pub height_px: u32,
+    /// Visible width of the panel in millimetres.
+    pub width_mm: f32,
+}
+
+impl Default for DisplayConfig {
+    fn default() -> Self {
+        // A 15.6" full-HD panel in portrait.
+        DisplayConfig {
+            width_px: 1080,
+            height_px: 1920,
+            width_mm: 194.0,
+        }
+    }
+}
+
+impl DisplayConfig {
+    /// Logical pixels per millimetre of the real panel.
+    pub fn px_per_mm(&self) -> f32 {
+        self.width_px as f32 / self.width_mm
+    }
+}
+
+/// Which clock the kiosk may use when the hub cannot tell it the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemClockTrust {
+    /// Only when the kernel says NTP has synchronised it (the default on a Pi).
+    #[default]
+    Ntp,
+    /// Always (a PC with a battery clock, the demo).
+    Always,
+    /// Never: offline tickets need a time from the hub since boot.
+    Never,
+}
+
+/// Clock policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockConfig {
+    /// When the system clock is trusted without the hub.
+    pub trust_system: SystemClockTrust,
+}
+
+/// A serial barcode scanner.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScannerConfig {
+    /// Serial device of the scanner, if any (e.g. `/dev/ttyACM0`).
+    pub serial_port: Option<String>,
+    /// Its baud rate.
+    pub baud: u32,
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        ScannerConfig {
+            serial_port: None,
+            baud: 9600,
+        }
+    }
 }
 
 impl Default for KioskConfig {
@@ -145,6 +222,9 @@ impl Default for KioskConfig {
             session: SessionConfig::default(),
             printer: PrinterConfig::default(),
             board: BoardConfig::default(),
+            display: DisplayConfig::default(),
+            clock: ClockConfig::default(),
+            scanner: ScannerConfig::default(),
         }
     }
 }
@@ -298,6 +378,8 @@ pub struct HubLink {
     pub certificate_sha256: Option<String>,
     /// One-time token used to enroll on first start.
     pub enrollment_token: Option<String>,
+    /// Base URL phones use to follow a ticket (the QR code); the hub URL when unset.
+    pub public_url: Option<String>,
 }
 
 impl Default for HubLink {
@@ -306,6 +388,7 @@ impl Default for HubLink {
             url: "http://127.0.0.1:8080".to_string(),
             certificate_sha256: None,
             enrollment_token: None,
+            public_url: None,
         }
     }
 }
@@ -375,6 +458,35 @@ impl Validate for KioskConfig {
             ));
         }
         check_hub_url(&self.hub.url).map_err(|p| Invalid::new("hub.url", p))?;
+        if let Some(url) = &self.hub.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(Invalid::new(
+                "hub.public_url",
+                format!("`{url}` must start with https:// or http://"),
+            ));
+        }
+        let d = &self.display;
+        if !(320..=8192).contains(&d.width_px) || !(320..=8192).contains(&d.height_px) {
+            return Err(Invalid::new(
+                "display.width_px",
+                "width_px and height_px must be between 320 and 8192",
+            ));
+        }
+        if !(50.0..=1000.0).contains(&d.width_mm) {
+            return Err(Invalid::new(
+                "display.width_mm",
+                format!("{} mm is not a plausible panel width (50-1000)", d.width_mm),
+            ));
+        }
+        if let Some(port) = &self.scanner.serial_port
+            && !port.starts_with("/dev/")
+        {
+            return Err(Invalid::new(
+                "scanner.serial_port",
+                format!("`{port}` must be a device path such as /dev/ttyACM0"),
+            ));
+        }
         if let Some(pin) = &self.hub.certificate_sha256 {
             let hex: String = pin.chars().filter(|c| *c != ':').collect();
             if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {

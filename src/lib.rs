@@ -7,6 +7,7 @@
 pub mod board;
 pub mod catalogue;
 pub mod config;
+pub mod demo;
 pub mod hub;
 pub mod identity;
 pub mod kiosk;

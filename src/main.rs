@@ -57,6 +57,33 @@ enum Command {
     },
     /// The office hub: serve (no subcommand), or set up clerks, kiosks and bookings.
     Hub(cli::hub::HubArgs),
+    /// The kiosk: touch UI, printer, board and sync with the hub.
+    Kiosk {
+        /// The kiosk's configuration; built-in defaults when omitted.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Check a kiosk: disk, store and outbox, clock, hub, printer. Exits 1 on a failure.
+    Doctor {
+        /// The kiosk's configuration; built-in defaults when omitted.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Ask the printer itself (only while the kiosk is stopped: it owns the port).
+        #[arg(long)]
+        printer: bool,
+    },
+    /// The whole product on this computer: hub, kiosk window, virtual printer.
+    Demo {
+        /// Working directory of the demo (wiped at start).
+        #[arg(long, default_value = "sportello-demo")]
+        dir: PathBuf,
+        /// Hub port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Do not open the counter page in a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -74,6 +101,17 @@ fn main() -> ExitCode {
         Command::CheckConfig { kind, file } => check_config(kind, &file),
         Command::Printer { command } => cli::printer::run(command),
         Command::Hub(args) => cli::hub::run(args),
+        Command::Kiosk { config } => run_kiosk(config),
+        Command::Doctor { config, printer } => doctor(config, printer),
+        Command::Demo {
+            dir,
+            port,
+            no_browser,
+        } => sportello::demo::run(sportello::demo::DemoOptions {
+            dir,
+            port,
+            no_browser,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,6 +119,40 @@ fn main() -> ExitCode {
             eprintln!("sportello: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn kiosk_config(path: Option<PathBuf>) -> Result<KioskConfig, String> {
+    match path {
+        Some(path) => config::load::<KioskConfig>(&path).map_err(|e| e.to_string()),
+        None => Ok(KioskConfig::default()),
+    }
+}
+
+fn run_kiosk(config: Option<PathBuf>) -> Result<(), String> {
+    sportello::kiosk::run::run(kiosk_config(config)?)
+}
+
+fn doctor(config: Option<PathBuf>, probe_printer: bool) -> Result<(), String> {
+    let config = match kiosk_config(config) {
+        Ok(config) => {
+            println!("ok    config    valid");
+            config
+        }
+        Err(err) => {
+            println!("FAIL  config    {err}");
+            return Err("the configuration is invalid".into());
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let checks = runtime.block_on(sportello::kiosk::doctor::run_checks(&config, probe_printer));
+    if sportello::kiosk::doctor::report(&checks) {
+        Ok(())
+    } else {
+        Err("some checks failed".into())
     }
 }
 

@@ -4,6 +4,13 @@
 //! input; the UI controller binds them to the Slint globals and the core does the I/O
 //! on tokio threads (invariant 6: the UI never blocks).
 
+pub mod clock;
+pub mod core;
+pub mod doctor;
 pub mod idle;
+pub mod printing;
+pub mod qr;
+pub mod run;
 pub mod scanner;
 pub mod session;
+pub mod ui;

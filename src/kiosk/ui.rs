@@ -205,7 +205,10 @@ impl Controller {
         });
     }
 
-    fn key_handler(self: &Rc<Self>, handler: fn(&mut Visit, &str)) -> impl FnMut(SharedString) {
+    fn key_handler(
+        self: &Rc<Self>,
+        handler: fn(&mut Visit, &str),
+    ) -> impl FnMut(SharedString) + use<> {
         let me = Rc::downgrade(self);
         move |key: SharedString| {
             if let Some(c) = me.upgrade() {
@@ -301,7 +304,7 @@ impl Controller {
         }
     }
 
-    fn ticket_result(&self, op_id: uuid::Uuid, result: Result<IssuedTicket, TicketProblem>) {
+    fn ticket_result(self: &Rc<Self>, op_id: uuid::Uuid, result: Result<IssuedTicket, TicketProblem>) {
         {
             let mut state = self.state.borrow_mut();
             match result {
@@ -364,13 +367,13 @@ impl Controller {
     }
 
     /// Shows the out-of-service screen until the core says the kiosk may work again.
-    pub fn out_of_service(&self) {
+    pub fn out_of_service(self: &Rc<Self>) {
         self.state.borrow_mut().visit = Visit::out_of_service(self.settings.default_lang);
         self.render();
     }
 
     /// Ends the visit: every trace of it leaves memory and screen.
-    pub fn wipe(&self) {
+    pub fn wipe(self: &Rc<Self>) {
         *self.state.borrow_mut() = State::new(&self.settings);
         if let Some(app) = self.window.upgrade() {
             let theme = app.global::<Theme>();
@@ -382,7 +385,7 @@ impl Controller {
     }
 
     /// Once a second: the clock, the kiosk's enabled state, and the idle timeout.
-    pub fn tick(&self, now: Instant) {
+    pub fn tick(self: &Rc<Self>, now: Instant) {
         let Some(app) = self.window.upgrade() else {
             return;
         };

@@ -5,6 +5,7 @@
 //! own column and is erased as soon as the hub acknowledges the operation that carried it.
 
 pub mod db;
+pub mod local;
 pub mod outbox;
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 pub use db::{DbError, Durability};
+pub use local::{Handover, LocalBand, LocalTicket};
 pub use outbox::{NewOp, OutboxStats, PendingOp};
 
 /// Schema migrations of the kiosk store, oldest first. Never edit a shipped entry: add one.
@@ -31,6 +33,35 @@ const MIGRATIONS: &[&str] = &[
         response        TEXT
     );
     CREATE INDEX outbox_pending ON outbox (acked_at, next_attempt_at, seq);",
+    // 2: credentials, offline bands, tickets handed over, cached hub data.
+    "CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE bands (
+        day     TEXT    NOT NULL,
+        service TEXT    NOT NULL,
+        prefix  TEXT    NOT NULL,
+        first   INTEGER NOT NULL,
+        last    INTEGER NOT NULL,
+        next    INTEGER NOT NULL,
+        PRIMARY KEY (day, service, first)
+    );
+    CREATE TABLE tickets (
+        op_id     TEXT    PRIMARY KEY,
+        day       TEXT    NOT NULL,
+        number    TEXT    NOT NULL,
+        service   TEXT    NOT NULL,
+        offline   INTEGER NOT NULL,
+        handover  TEXT    NOT NULL,
+        issued_at INTEGER NOT NULL
+    );
+    CREATE INDEX tickets_day ON tickets (day, number);
+    CREATE TABLE cache (
+        key        TEXT    PRIMARY KEY,
+        value      TEXT    NOT NULL,
+        fetched_at INTEGER NOT NULL
+    );",
 ];
 
 /// Errors from the store.

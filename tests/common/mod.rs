@@ -2,7 +2,9 @@
 #![allow(dead_code, unused_imports)]
 
 mod hub_setup;
+mod kiosk_setup;
 mod printing;
 
 pub use hub_setup::*;
+pub use kiosk_setup::*;
 pub use printing::*;

@@ -1,0 +1,164 @@
+//! `sportello demo`: the whole product on one laptop.
+//!
+//! A hub on loopback with a demo office (a clerk `demo` / `demo-password`, two bookings
+//! for today), a kiosk enrolled to it with the virtual printer and the simulated board,
+//! the kiosk window, and a window with each printed receipt. The hub's counter page
+//! (opened in the browser when one is available) calls the tickets.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use slint::ComponentHandle;
+
+use crate::ReceiptWindow;
+use crate::config::{HubConfig, KioskConfig, SystemClockTrust, TlsMode};
+use crate::hub::{self, admin, clock::SystemClock};
+use crate::kiosk::run;
+use crate::sync::worker::Intervals;
+
+/// Demo options from the command line.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Where the demo keeps its files (wiped at start).
+    pub dir: PathBuf,
+    /// Hub port on 127.0.0.1 (0 picks a free one).
+    pub port: u16,
+    /// Do not try to open the counter page in a browser.
+    pub no_browser: bool,
+}
+
+/// Bookings the demo office has today (code, time, service).
+const DEMO_BOOKINGS: &str = "DEMO1,09:00,naspi\nDEMO2,10:30,did-patto\n";
+
+/// Runs the demo until the kiosk window closes.
+pub fn run(options: DemoOptions) -> Result<(), String> {
+    let dir = &options.dir;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let hub_config = demo_hub_config(dir, options.port);
+    let (token, bookings_day) = prepare_office(&hub_config, dir)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let hub = runtime
+        .block_on(hub::start(hub_config, Arc::new(SystemClock)))
+        .map_err(|e| format!("demo hub: {e}"))?;
+    let hub_url = hub.url.clone();
+    let counter_url = format!("{hub_url}/counter");
+    println!("Sportello demo");
+    println!("  hub:      {hub_url} (bookings DEMO1, DEMO2 for {bookings_day})");
+    println!("  counter:  {counter_url}   (clerk demo / demo-password)");
+    println!("  display:  {hub_url}/display");
+    println!("  fleet:    {hub_url}/fleet");
+    println!("  receipts: {}", dir.join("kiosk/receipts").display());
+
+    let kiosk_config = demo_kiosk_config(dir, &hub_url, token);
+    let kiosk = run::start(kiosk_config, Intervals::default()).map_err(|e| e.to_string())?;
+    if !options.no_browser {
+        open_in_browser(&counter_url);
+    }
+    let (app, _controller) = kiosk.window()?;
+    let receipts = ReceiptWindow::new().map_err(|e| e.to_string())?;
+    receipts.set_counter_url(counter_url.into());
+    receipts.set_caption("Take a ticket on the kiosk: it appears here.".into());
+    let watcher = watch_receipts(&receipts, kiosk.receipts_dir.clone());
+    receipts.show().map_err(|e| e.to_string())?;
+    app.show().map_err(|e| e.to_string())?;
+    let result = slint::run_event_loop().map_err(|e| e.to_string());
+    drop(watcher);
+    runtime.block_on(hub.shutdown());
+    result
+}
+
+fn demo_hub_config(dir: &Path, port: u16) -> HubConfig {
+    let mut config = HubConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        database: dir.join("hub.sqlite"),
+        office_name: "Sportello integrato INPS - Centro per l'impiego (demo)".to_string(),
+        ..HubConfig::default()
+    };
+    config.tls.mode = TlsMode::Off;
+    config
+}
+
+/// Creates the clerk, the kiosk's enrollment token and today's bookings.
+fn prepare_office(config: &HubConfig, dir: &Path) -> Result<(String, String), String> {
+    let catalogue = hub::load_catalogue(config).map_err(|e| e.to_string())?;
+    admin::add_operator(&config.database, "demo", "demo-password").map_err(|e| e.to_string())?;
+    let token = admin::create_enrollment_token(&config.database).map_err(|e| e.to_string())?;
+    let tz: chrono_tz::Tz = config.time_zone.parse().unwrap_or(chrono_tz::Europe::Rome);
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let bookings = dir.join("bookings.csv");
+    std::fs::write(&bookings, DEMO_BOOKINGS).map_err(|e| e.to_string())?;
+    admin::import_appointments(&config.database, &catalogue, &bookings, today)
+        .map_err(|e| e.to_string())?;
+    Ok((token, today.to_string()))
+}
+
+fn demo_kiosk_config(dir: &Path, hub_url: &str, token: String) -> KioskConfig {
+    let mut config = KioskConfig {
+        kiosk_id: "demo-kiosk".to_string(),
+        data_dir: dir.join("kiosk"),
+        ..KioskConfig::default()
+    };
+    config.hub.url = hub_url.to_string();
+    config.hub.enrollment_token = Some(token);
+    // A laptop has a battery clock.
+    config.clock.trust_system = SystemClockTrust::Always;
+    config
+}
+
+fn open_in_browser(url: &str) {
+    let opened = std::process::Command::new("xdg-open")
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if opened.is_err() {
+        println!("  (open the counter page in a browser to call tickets)");
+    }
+}
+
+/// Shows the newest PNG of `dir` in the receipt window, checking twice a second.
+fn watch_receipts(window: &ReceiptWindow, dir: PathBuf) -> slint::Timer {
+    let timer = slint::Timer::default();
+    let weak = window.as_weak();
+    let mut shown: Option<PathBuf> = None;
+    timer.start(
+        slint::TimerMode::Repeated,
+        Duration::from_millis(500),
+        move || {
+            let newest = newest_png(&dir);
+            if newest.is_some() && newest != shown
+                && let (Some(path), Some(window)) = (&newest, weak.upgrade())
+                && let Ok(image) = slint::Image::load_from_path(path)
+            {
+                window.set_receipt(image);
+                window.set_caption(
+                    format!(
+                        "Printed: {}",
+                        path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+                    )
+                    .into(),
+                );
+                shown = newest;
+            }
+        },
+    );
+    timer
+}
+
+fn newest_png(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+}

@@ -1,0 +1,235 @@
+//! `sportello doctor`: what a maintainer checks first on a kiosk that misbehaves.
+//!
+//! Each check prints one line (ok / warn / FAIL and why). It reads the store the running
+//! kiosk writes (WAL allows a reader beside it) and never changes it; the printer is
+//! asked directly only on request, since the running kiosk owns the serial port.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::clock::kernel_clock_synchronised;
+use super::core::{META_KIOSK_ID, META_TOKEN};
+use crate::config::{KioskConfig, SystemClockTrust, VIRTUAL_PORT};
+use crate::printer::profile::Profile;
+use crate::printer::status;
+use crate::printer::transport::{SerialLink, SerialSettings};
+use crate::store::Store;
+use crate::sync::client::{HubClient, HubClientConfig};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Fine.
+    Ok,
+    /// Works, but needs attention soon.
+    Warn,
+    /// Does not work.
+    Fail,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// The verdict.
+    pub level: Level,
+    /// What was found.
+    pub detail: String,
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.level {
+            Level::Ok => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        };
+        write!(f, "{level}  {:<9} {}", self.name, self.detail)
+    }
+}
+
+fn check(name: &'static str, level: Level, detail: impl Into<String>) -> Check {
+    Check {
+        name,
+        level,
+        detail: detail.into(),
+    }
+}
+
+/// The name of the file that marks a data directory as used by a kiosk before; a
+/// missing database beside it means the outbox was lost or the partition not mounted.
+pub const MARKER: &str = ".sportello-kiosk";
+
+/// Free space below which the store may soon fail to commit.
+const LOW_DISK: u64 = 100 * 1024 * 1024;
+/// Age of the oldest pending operation that deserves a look.
+const OLD_PENDING: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// Runs every check. `probe_printer` asks the printer itself (only when the kiosk is
+/// stopped: it owns the port otherwise).
+pub async fn run_checks(config: &KioskConfig, probe_printer: bool) -> Vec<Check> {
+    let mut checks = vec![disk(&config.data_dir)];
+    let store = store_checks(config, &mut checks);
+    checks.push(clock(config));
+    checks.push(hub(config, store.as_ref()).await);
+    checks.push(printer(config, store.as_ref(), probe_printer));
+    checks
+}
+
+fn disk(dir: &Path) -> Check {
+    match nix::sys::statvfs::statvfs(dir) {
+        Ok(stat) => {
+            let free = stat.blocks_available() as u64 * stat.fragment_size() as u64;
+            let mb = free / (1024 * 1024);
+            if free < LOW_DISK / 10 {
+                check("disk", Level::Fail, format!("{} has {mb} MB free: the store cannot commit", dir.display()))
+            } else if free < LOW_DISK {
+                check("disk", Level::Warn, format!("{} has only {mb} MB free", dir.display()))
+            } else {
+                check("disk", Level::Ok, format!("{} has {mb} MB free", dir.display()))
+            }
+        }
+        Err(err) => check("disk", Level::Fail, format!("{}: {err}", dir.display())),
+    }
+}
+
+fn store_checks(config: &KioskConfig, checks: &mut Vec<Check>) -> Option<Store> {
+    let path = config.data_dir.join("kiosk.sqlite");
+    if !path.exists() {
+        let level = if config.data_dir.join(MARKER).exists() {
+            Level::Fail
+        } else {
+            Level::Warn
+        };
+        let detail = if level == Level::Fail {
+            format!("{} is missing although this kiosk ran before: data partition not mounted, or the file was removed (pending operations are lost)", path.display())
+        } else {
+            format!("{} does not exist yet (first start)", path.display())
+        };
+        checks.push(check("store", level, detail));
+        return None;
+    }
+    let store = match Store::open(&path) {
+        Ok(store) => store,
+        Err(err) => {
+            checks.push(check("store", Level::Fail, format!("{err}: keep the file for recovery")));
+            return None;
+        }
+    };
+    match store.integrity_check() {
+        Ok(()) => checks.push(check("store", Level::Ok, format!("{} is sound", path.display()))),
+        Err(problem) => checks.push(check("store", Level::Fail, format!("integrity check: {problem}"))),
+    }
+    match store.outbox_stats() {
+        Ok(stats) => {
+            let age = stats.oldest_pending_at.map(|at| Utc::now() - at);
+            let detail = match age {
+                Some(age) => format!(
+                    "{} pending, oldest {} min old",
+                    stats.pending,
+                    age.num_minutes()
+                ),
+                None => "empty: everything reached the hub".to_string(),
+            };
+            let level = if age.is_some_and(|a| a > OLD_PENDING) {
+                Level::Warn
+            } else {
+                Level::Ok
+            };
+            checks.push(check("outbox", level, detail));
+        }
+        Err(err) => checks.push(check("outbox", Level::Fail, err.to_string())),
+    }
+    Some(store)
+}
+
+fn clock(config: &KioskConfig) -> Check {
+    let synced = kernel_clock_synchronised();
+    match (synced, config.clock.trust_system) {
+        (true, _) => check("clock", Level::Ok, "synchronised by NTP"),
+        (false, SystemClockTrust::Always) => {
+            check("clock", Level::Ok, "not NTP-synchronised, trusted by config (trust_system = always)")
+        }
+        (false, _) => check(
+            "clock",
+            Level::Warn,
+            "not NTP-synchronised: offline tickets wait until the hub has told the time",
+        ),
+    }
+}
+
+async fn hub(config: &KioskConfig, store: Option<&Store>) -> Check {
+    let token = store.and_then(|s| s.meta(META_TOKEN).ok().flatten());
+    let kiosk_id = store.and_then(|s| s.meta(META_KIOSK_ID).ok().flatten());
+    let Some(token) = token else {
+        let level = if config.hub.enrollment_token.is_some() {
+            Level::Warn
+        } else {
+            Level::Fail
+        };
+        return check(
+            "hub",
+            level,
+            format!("not enrolled yet at {} (enrollment token {})", config.hub.url,
+                if level == Level::Warn { "configured" } else { "missing in kiosk.toml" }),
+        );
+    };
+    let client = HubClient::new(HubClientConfig {
+        certificate_sha256: config.hub.certificate_sha256.clone(),
+        token: Some(token),
+        timeout: Duration::from_secs(5),
+        ..HubClientConfig::new(config.hub.url.clone())
+    });
+    let client = match client {
+        Ok(client) => client,
+        Err(err) => return check("hub", Level::Fail, err.to_string()),
+    };
+    let id = kiosk_id.unwrap_or_else(|| "?".into());
+    match client.queues().await {
+        Ok(_) => check("hub", Level::Ok, format!("{} answers; enrolled as {id}", config.hub.url)),
+        Err(err) => check("hub", Level::Fail, format!("{}: {err}", config.hub.url)),
+    }
+}
+
+fn printer(config: &KioskConfig, store: Option<&Store>, probe: bool) -> Check {
+    if probe && config.printer.port != VIRTUAL_PORT {
+        let profile = match Profile::named(&config.printer.profile) {
+            Ok(p) => p,
+            Err(err) => return check("printer", Level::Fail, err.to_string()),
+        };
+        let Some(settings) = SerialSettings::from_config(&config.printer) else {
+            return check("printer", Level::Fail, "no serial port configured");
+        };
+        return match SerialLink::open(&settings) {
+            Ok(mut link) => {
+                let state = status::query(&mut link, Duration::from_millis(800));
+                let level = if state.can_print() { Level::Ok } else { Level::Fail };
+                check("printer", level, format!("{} on {}: {state}", profile.name, config.printer.port))
+            }
+            Err(err) => check("printer", Level::Fail, err.to_string()),
+        };
+    }
+    match store.and_then(|s| s.meta("printer_state").ok().flatten()) {
+        Some(state) => {
+            let level = match state.as_str() {
+                "ready" => Level::Ok,
+                "paper near end" => Level::Warn,
+                _ => Level::Fail,
+            };
+            check("printer", level, format!("last reported by the kiosk: {state} (--printer asks it now)"))
+        }
+        None => check("printer", Level::Warn, "no state reported yet (--printer asks it now)"),
+    }
+}
+
+/// Prints the report; the exit status is failure if any check failed.
+pub fn report(checks: &[Check]) -> bool {
+    for c in checks {
+        println!("{c}");
+    }
+    checks.iter().all(|c| c.level != Level::Fail)
+}

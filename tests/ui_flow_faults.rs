@@ -1,0 +1,157 @@
+//! What a citizen sees when things go wrong, through the real UI, core and hub: the hub
+//! unreachable (a look-up explains it; a ticket is still numbered offline from a band
+//! and reaches the hub after it returns), a service closed for the day, the kiosk
+//! disabled by the office and enabled again, and the idle timeout (warning, more time,
+//! then every trace of the visit wiped).
+//!
+//! One test per process: Slint's event loop can run once.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use common::{TestHub, UiKiosk, kiosk_config, run_flow, sleep, start_ui, wait_until};
+use sportello::store::{Handover, Store};
+use sportello::{LookupProblem, Page, Problem};
+
+const LONG: Duration = Duration::from_secs(20);
+
+fn today() -> chrono::NaiveDate {
+    Utc::now().with_timezone(&chrono_tz::Europe::Rome).date_naive()
+}
+
+fn local_store(ui: &UiKiosk) -> Store {
+    Store::open(&ui.data_dir.join("kiosk.sqlite")).unwrap()
+}
+
+#[test]
+fn faults_a_citizen_can_understand() {
+    i_slint_backend_testing::init_integration_test_with_system_time();
+    let hub_rt = tokio::runtime::Runtime::new().unwrap();
+    // ISEE closes at midnight: closed all day, whatever the time of the test run.
+    let mut hub = hub_rt.block_on(TestHub::start_with(
+        |config| {
+            config
+                .hours
+                .services
+                .insert("isee".to_string(), "00:00".to_string());
+        },
+        None,
+    ));
+    let kiosk_dir = tempfile::tempdir().unwrap();
+    let config = kiosk_config(kiosk_dir.path(), &hub.url(), &hub.db());
+    let ui = start_ui(config, Duration::from_secs(3), Duration::from_secs(2));
+    let handle = hub_rt.handle().clone();
+
+    run_flow(async move {
+        wait_until("online", LONG, || ui.kiosk().get_online()).await;
+        let store = local_store(&ui);
+        wait_until("bands leased", LONG, || {
+            store
+                .bands(today())
+                .unwrap()
+                .iter()
+                .any(|b| b.service == "naspi")
+        })
+        .await;
+
+        // 1. A closed service cannot be chosen; the hub would refuse it too.
+        ui.press("English");
+        ui.press("Take a ticket");
+        ui.press("INPS");
+        wait_until("figures", LONG, || {
+            ui.shows_text("Closed today")
+        })
+        .await;
+        ui.kiosk().invoke_choose_service("isee".into());
+        assert_eq!(ui.page(), Page::Problem);
+        assert_eq!(ui.kiosk().get_problem(), Problem::ServiceClosed);
+        assert!(ui.shows("This service is closed today"));
+        ui.press("Start over");
+
+        // 2. The hub goes away.
+        handle.block_on(common::pause_hub(&mut hub));
+        ui.press("English");
+        ui.press("Where is my turn?");
+        ui.type_keys("N001");
+        ui.press("Check");
+        wait_until("unreachable", LONG, || {
+            ui.kiosk().get_status_problem() == LookupProblem::Unreachable
+        })
+        .await;
+        assert!(ui.shows_text("cannot be reached right now"));
+        ui.press("Start over");
+
+        // ...but a ticket is still numbered, from this kiosk's band, and says so.
+        ui.press("English");
+        ui.press("Take a ticket");
+        ui.press("INPS");
+        ui.press("NASpI and DIS-COLL unemployment benefit");
+        ui.press("Skip");
+        ui.press("No");
+        ui.press("Print my ticket");
+        ui.wait_page(Page::Ticket, LONG).await;
+        let ticket = ui.kiosk().get_ticket();
+        assert!(ticket.offline, "numbered offline");
+        assert!(ticket.number.starts_with('N') && ticket.number.as_str() >= "N500", "{}", ticket.number);
+        assert!(ui.shows_text("Issued offline"));
+        assert!(!ui.kiosk().get_online(), "the header says offline");
+        let tickets = store.tickets(today()).unwrap();
+        assert_eq!(tickets.last().map(|t| t.handover), Some(Handover::Printed));
+        assert_eq!(store.outbox_stats().unwrap().pending, 1, "waiting for the hub");
+
+        // The hub returns: the worker delivers the offline ticket, once.
+        handle.block_on(hub.restart());
+        wait_until("outbox drained", LONG, || {
+            store.outbox_stats().unwrap().pending == 0
+        })
+        .await;
+        let conn = rusqlite::Connection::open(hub.db()).unwrap();
+        let (count, number): (i64, String) = conn
+            .query_row(
+                "SELECT count(*), max(number) FROM tickets WHERE offline = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((count, number.as_str()), (1, ticket.number.as_str()));
+        ui.press("Done");
+
+        // 3. The office disables the kiosk: out of service once it knows; then back.
+        let clerk = handle.block_on(hub.clerk("anna"));
+        let kiosk_id = store.meta("hub_kiosk_id").unwrap().unwrap();
+        handle
+            .block_on(clerk.post(
+                &format!("/fleet/api/kiosks/{kiosk_id}/disabled"),
+                serde_json::json!({ "disabled": true }),
+            ))
+            .unwrap();
+        ui.wait_page(Page::OutOfService, LONG).await;
+        assert!(ui.shows("Out of service") || ui.shows("Fuori servizio"));
+        handle
+            .block_on(clerk.post(
+                &format!("/fleet/api/kiosks/{kiosk_id}/disabled"),
+                serde_json::json!({ "disabled": false }),
+            ))
+            .unwrap();
+        ui.wait_page(Page::Welcome, LONG).await;
+
+        // 4. Idle: a warning after 3 s, more time on request, then the visit is wiped.
+        ui.press("English");
+        ui.press("Take a ticket");
+        ui.press("INPS");
+        ui.press("NASpI and DIS-COLL unemployment benefit");
+        ui.type_keys("RSSMRA");
+        wait_until("idle warning", LONG, || ui.kiosk().get_idle_warning()).await;
+        assert!(ui.shows("Do you need more time?"));
+        ui.press("More time");
+        assert!(!ui.kiosk().get_idle_warning());
+        assert_eq!(ui.kiosk().get_cf_text(), "RSSMRA", "more time keeps the visit");
+        sleep(Duration::from_millis(500)).await;
+        wait_until("wiped", LONG, || ui.page() == Page::Welcome).await;
+        assert_eq!(ui.kiosk().get_cf_text(), "", "nothing of the visit is left");
+        assert_eq!(ui.kiosk().get_language(), "it", "back to the default language");
+        assert!(!ui.kiosk().get_idle_warning());
+    });
+}
