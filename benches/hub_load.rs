@@ -78,6 +78,7 @@ async fn round(kiosks: usize, total: usize) -> Round {
                     priority: n % 10 == 0,
                     lang: "it".into(),
                     appointment: None,
+                    codice_fiscale: None,
                     offline_number: None,
                     issued_at: chrono::Utc::now().fixed_offset(),
                 };

@@ -58,6 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             priority: *priority,
             lang: "it".into(),
             appointment: appointment.map(str::to_string),
+            codice_fiscale: None,
             offline_number: None,
             issued_at: chrono::Utc::now().fixed_offset(),
         };

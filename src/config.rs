@@ -542,6 +542,8 @@ pub struct HubConfig {
     pub queue: QueueConfig,
     /// Clerk sessions on the counter and fleet pages.
     pub sessions: OperatorSessions,
+    /// The last time of day each service takes walk-in tickets.
+    pub hours: HoursConfig,
 }
 
 impl Default for HubConfig {
@@ -556,6 +558,7 @@ impl Default for HubConfig {
             tls: HubTls::default(),
             queue: QueueConfig::default(),
             sessions: OperatorSessions::default(),
+            hours: HoursConfig::default(),
         }
     }
 }
@@ -628,6 +631,94 @@ pub struct OperatorSessions {
 impl Default for OperatorSessions {
     fn default() -> Self {
         OperatorSessions { minutes: 9 * 60 }
+    }
+}
+
+/// A local time of day written `HH:MM` in a config file (e.g. `12:30`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimeOfDay(pub chrono::NaiveTime);
+
+impl<'de> Deserialize<'de> for TimeOfDay {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_time_of_day(&text).map(TimeOfDay).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a time of day written HH:MM (00:00-23:59), e.g. 12:30"
+            ))
+        })
+    }
+}
+
+/// `HH:MM` with two digits each; nothing else (no seconds, no `9.30`).
+fn parse_time_of_day(text: &str) -> Option<chrono::NaiveTime> {
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 5
+        && bytes[2] == b':'
+        && [0, 1, 3, 4].iter().all(|&i| bytes[i].is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    chrono::NaiveTime::parse_from_str(text, "%H:%M").ok()
+}
+
+/// Service hours (`[hours]`): after its last-ticket time a service takes no new walk-in
+/// tickets for the rest of the office day (appointment check-ins and tickets a kiosk
+/// already printed offline are still accepted).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HoursConfig {
+    /// Office-wide last time a walk-in ticket is taken (local time in `time_zone`);
+    /// tickets are taken through that minute. No limit when absent.
+    pub last_ticket: Option<TimeOfDay>,
+    /// Per-service overrides of `last_ticket`: service code -> `HH:MM`.
+    pub services: std::collections::BTreeMap<String, TimeOfDay>,
+}
+
+impl HoursConfig {
+    /// The last-ticket time of `service`: its override, else the office-wide one.
+    pub fn last_ticket_for(&self, service: &str) -> Option<chrono::NaiveTime> {
+        self.services
+            .get(service)
+            .or(self.last_ticket.as_ref())
+            .map(|t| t.0)
+    }
+
+    /// Whether `service` still takes walk-in tickets at local time `now`: open through
+    /// the minute of its last-ticket time, closed from the next minute to midnight.
+    pub fn is_open(&self, service: &str, now: chrono::NaiveTime) -> bool {
+        use chrono::Timelike;
+        match self.last_ticket_for(service) {
+            None => true,
+            Some(last) => (now.hour(), now.minute()) <= (last.hour(), last.minute()),
+        }
+    }
+
+    /// Checks that every service named in `[hours.services]` is in `catalogue`; the
+    /// error names the key. Called with the catalogue the hub actually serves.
+    pub fn check_services(&self, catalogue: &crate::catalogue::Catalogue) -> Result<(), Invalid> {
+        match self
+            .services
+            .keys()
+            .find(|code| catalogue.service(code).is_none())
+        {
+            Some(code) => Err(Invalid::new(
+                format!("hours.services.{code}"),
+                format!("`{code}` is not a service code of the catalogue"),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Invalid {
+    /// The dotted key at fault.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// What is wrong with it.
+    pub fn problem(&self) -> &str {
+        &self.problem
     }
 }
 
@@ -707,6 +798,11 @@ impl Validate for HubConfig {
                 "sessions.minutes",
                 "must be between 5 and 1440",
             ));
+        }
+        // With a `services` file the hub checks the codes against it when it starts.
+        if self.services.is_none() {
+            self.hours
+                .check_services(&crate::catalogue::Catalogue::builtin())?;
         }
         Ok(())
     }
@@ -819,6 +915,39 @@ mod tests {
         assert_eq!(err.key.as_deref(), Some("tls.mode"));
         let err = parse::<HubConfig>("[queue]\nband_size = 0\n", "hub.toml").unwrap_err();
         assert_eq!(err.key.as_deref(), Some("queue.band_size"));
+    }
+
+    #[test]
+    fn service_hours() {
+        let text = "[hours]\nlast_ticket = \"15:30\"\n[hours.services]\nnaspi = \"12:00\"\n";
+        let hub: HubConfig = parse(text, "hub.toml").unwrap();
+        let t = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M:%S").unwrap();
+        assert_eq!(hub.hours.last_ticket_for("naspi"), Some(t("12:00:00")));
+        assert_eq!(hub.hours.last_ticket_for("isee"), Some(t("15:30:00")));
+        assert!(hub.hours.is_open("naspi", t("12:00:59")));
+        assert!(!hub.hours.is_open("naspi", t("12:01:00")));
+        assert!(hub.hours.is_open("isee", t("15:30:00")));
+        assert!(!hub.hours.is_open("isee", t("23:59:59")));
+        assert!(HoursConfig::default().is_open("isee", t("23:59:59")));
+
+        let err = |text: &str| parse::<HubConfig>(text, "hub.toml").unwrap_err();
+        let e = err("[hours]\nlast_ticket = \"25:00\"\n");
+        assert_eq!(e.key.as_deref(), Some("hours.last_ticket"));
+        assert_eq!(e.line, Some(2));
+        assert!(e.problem.contains("HH:MM"), "{e}");
+        for bad in ["9:30", "09.30", "09:30:00", "noon", "12:60"] {
+            let e = err(&format!("[hours.services]\nisee = \"{bad}\"\n"));
+            assert_eq!(e.key.as_deref(), Some("hours.services.isee"), "{bad}");
+        }
+        let e = err("[hours.services]\nnaspi = \"12:00\"\npensioni = \"12:00\"\n");
+        assert_eq!(e.key.as_deref(), Some("hours.services.pensioni"));
+        assert!(e.problem.contains("not a service code"), "{e}");
+        let e = err("[hours]\nlast = \"12:00\"\n");
+        assert!(e.to_string().contains("last"), "{e}");
+        // With a services file the codes are checked by the hub against that file.
+        let custom =
+            "services = \"/etc/sportello/catalogue.toml\"\n[hours.services]\nx = \"12:00\"\n";
+        assert!(parse::<HubConfig>(custom, "hub.toml").is_ok());
     }
 
     #[test]

@@ -151,6 +151,7 @@ async fn set_up_serve_and_stop_from_the_command_line() {
             priority: false,
             lang: "en".into(),
             appointment: Some("A1".into()),
+            codice_fiscale: None,
             offline_number: None,
             issued_at: chrono::Utc::now().fixed_offset(),
         })

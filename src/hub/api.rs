@@ -72,7 +72,14 @@ pub struct IssueTicketRequest {
     /// Booking code for an appointment check-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment: Option<String>,
-    /// The display number the kiosk printed offline, from a band leased to it.
+    /// The citizen's codice fiscale, when they identified themselves: shown to the clerk
+    /// who calls the ticket (never on the board), matched against today's bookings when
+    /// there is no `appointment`, and erased by the hub after the office day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codice_fiscale: Option<String>,
+    /// The display number the kiosk printed offline, from a band leased to it for
+    /// `service`. Sent again for an op the hub applied online but whose answer was lost,
+    /// it renumbers that ticket to this number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline_number: Option<String>,
     /// When the kiosk issued the ticket (RFC 3339).
@@ -146,15 +153,22 @@ impl TicketStatus {
     }
 }
 
-/// `GET /api/v1/tickets/{ticket_id}`: what the citizen's ticket is doing now.
+/// `GET /api/v1/tickets/{ticket_id}` (a ticket id or the op_id that issued it) and
+/// `GET /api/v1/tickets/by-number/{number}`: what the citizen's ticket is doing now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketStatusResponse {
+    /// The hub's id for the ticket, whichever reference found it.
+    pub ticket_id: Uuid,
     /// Display number.
     pub number: String,
     /// Current state.
     pub status: TicketStatus,
+    /// Whether the ticket has priority access.
+    pub priority: bool,
     /// Place in the queue while waiting (1 = next); 0 otherwise.
     pub position: u32,
+    /// Estimated minutes until the ticket is called, while waiting; 0 otherwise.
+    pub eta_minutes: u32,
     /// The counter that called it, once called.
     pub counter: Option<String>,
     /// Service code of the queue it is in (changes on a transfer).
@@ -183,6 +197,9 @@ pub struct QueueInfo {
     pub average_service_minutes: f64,
     /// Counters currently serving this service.
     pub counters_open: u32,
+    /// Whether the service still takes walk-in tickets today (`[hours]` in hub.toml);
+    /// when `false` a walk-in ticket is refused with `service_closed`.
+    pub open: bool,
 }
 
 /// `POST /api/v1/bands`: ask for display numbers to use while the hub is unreachable.

@@ -27,6 +27,10 @@ pub struct CounterTicket {
     pub priority: bool,
     /// Appointment check-in.
     pub appointment: bool,
+    /// The citizen's codice fiscale, when given at the kiosk: only the clerk whose
+    /// counter holds the ticket sees it (this struct is never sent to the board).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codice_fiscale: Option<String>,
 }
 
 /// How a called ticket ends.
@@ -45,7 +49,8 @@ fn current_in(
 ) -> Result<Option<CounterTicket>, ApiError> {
     Ok(conn
         .query_row(
-            "SELECT id, number, service, status, priority, appointment IS NOT NULL
+            "SELECT id, number, service, status, priority, appointment IS NOT NULL,
+                 codice_fiscale
              FROM tickets WHERE day = ?1 AND counter = ?2 AND status IN ('called', 'serving')
              ORDER BY called_at DESC LIMIT 1",
             params![day.to_string(), counter],
@@ -57,6 +62,7 @@ fn current_in(
                     status: r.get(3)?,
                     priority: r.get(4)?,
                     appointment: r.get(5)?,
+                    codice_fiscale: r.get(6)?,
                 })
             },
         )

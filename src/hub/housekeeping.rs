@@ -1,18 +1,28 @@
-//! Keeping the hub's database small over years of service.
+//! Keeping the hub's database small over years of service, and personal data short-lived.
 //!
 //! Stored replies to kiosk operations are needed only while a kiosk might still retry
 //! (hours, at worst days), and expired clerk sessions are useless; both are pruned
-//! hourly. Tickets, bands and appointments are kept: they are the office's history.
+//! hourly. A ticket's codice fiscale is needed only while the ticket can still be called:
+//! it is erased (set to NULL, overwritten on disk by `secure_delete`) once the ticket's
+//! office day is over, and in any case 24 hours after issue; that check runs every five
+//! minutes, so a code outlives its day by at most five minutes. Tickets, bands and
+//! appointments are kept: they are the office's history.
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rusqlite::{Connection, params};
 
 use super::state::AppState;
 
 /// How long the reply to an operation is kept for replays.
 pub const KEEP_REPLIES: TimeDelta = TimeDelta::days(30);
+
+/// Longest time a ticket keeps its codice fiscale, whatever its day.
+pub const KEEP_PERSONAL: TimeDelta = TimeDelta::hours(24);
+
+/// How often personal data is looked for; the rest runs every twelfth time (hourly).
+pub const PERIOD: Duration = Duration::from_secs(300);
 
 /// Deletes replies older than [`KEEP_REPLIES`] and expired sessions; returns how many
 /// rows went.
@@ -26,16 +36,60 @@ pub fn prune(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
     Ok(replies + sessions)
 }
 
-/// Runs [`prune`] now and then every hour, for as long as the runtime lives.
+/// Erases the codice fiscale of tickets of days before `today` or issued more than
+/// [`KEEP_PERSONAL`] before `now`; returns how many tickets had one. When any did, the
+/// WAL is checkpointed so the old pages do not linger there either.
+pub fn purge_personal(
+    conn: &Connection,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    let cutoff = (now - KEEP_PERSONAL).to_rfc3339();
+    let purged = conn.execute(
+        "UPDATE tickets SET codice_fiscale = NULL
+         WHERE codice_fiscale IS NOT NULL
+           AND (day < ?1 OR julianday(issued_at) <= julianday(?2))",
+        params![today.to_string(), cutoff],
+    )?;
+    if purged > 0 {
+        // Best effort: a reader in the middle of a transaction only delays it.
+        let _: rusqlite::Result<(i64, i64, i64)> =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            });
+    }
+    Ok(purged)
+}
+
+/// Runs [`purge_personal`] now and every [`PERIOD`], and [`prune`] now and hourly, for as
+/// long as the runtime lives.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let mut tick = tokio::time::interval(PERIOD);
+        let mut round: u64 = 0;
         loop {
             tick.tick().await;
             let now = state.now();
-            match state.db.write(move |conn| Ok(prune(conn, now)?)).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "housekeeping pruned old rows"),
+            let today = state.today();
+            let hourly = round.is_multiple_of(12);
+            round += 1;
+            let result = state
+                .db
+                .write(move |conn| {
+                    let personal = purge_personal(conn, today, now)?;
+                    let pruned = if hourly { prune(conn, now)? } else { 0 };
+                    Ok((personal, pruned))
+                })
+                .await;
+            match result {
+                Ok((personal, pruned)) => {
+                    if personal > 0 {
+                        tracing::info!(tickets = personal, "housekeeping erased codici fiscali");
+                    }
+                    if pruned > 0 {
+                        tracing::info!(rows = pruned, "housekeeping pruned old rows");
+                    }
+                }
                 Err(e) => tracing::warn!(code = e.code, "housekeeping failed"),
             }
         }
@@ -88,5 +142,40 @@ mod tests {
             .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
             .unwrap();
         assert_eq!(sessions, 1);
+    }
+
+    #[test]
+    fn codici_fiscali_go_after_their_day_or_24_hours() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let now: DateTime<Utc> = "2026-11-27T10:00:00Z".parse().unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        // (id, day, issued_at): yesterday's; today's but 25 h old (a long DST day, a
+        // wrong day); today's from this morning, with nanoseconds as chrono writes them.
+        let rows = [
+            ("yesterday", "2026-11-26", "2026-11-26T16:00:00+00:00"),
+            ("stale", "2026-11-27", "2026-11-26T09:00:00.123456789+00:00"),
+            ("fresh", "2026-11-27", "2026-11-27T08:00:00.5+00:00"),
+        ];
+        for (n, (id, day, issued)) in rows.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
+                     lang, kiosk_id, offline, status, issued_at, queued_at, codice_fiscale)
+                 VALUES (?1, ?2, ?3, ?4, 'naspi', 'naspi', 0, 'it', 'k', 0, 'done', ?5, 0,
+                     'RSSMRA45C12F205C')",
+                params![id, day, format!("N{n:03}"), n as i64, issued],
+            )
+            .unwrap();
+        }
+        assert_eq!(purge_personal(&conn, today, now).unwrap(), 2);
+        let kept: Vec<String> = conn
+            .prepare("SELECT id FROM tickets WHERE codice_fiscale IS NOT NULL")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(kept, ["fresh"]);
+        assert_eq!(purge_personal(&conn, today, now).unwrap(), 0);
     }
 }

@@ -18,7 +18,7 @@ use super::bands;
 use super::error::{ApiError, ApiJson};
 use super::queue;
 use super::state::AppState;
-use super::tickets::{self, IssueContext};
+use super::tickets::{self, IssueContext, StatusContext};
 
 /// `POST /api/v1/kiosks/enroll`.
 pub async fn enroll(
@@ -112,7 +112,7 @@ pub async fn catalogue(
     (StatusCode::OK, [(ETAG, etag)], Json(body)).into_response()
 }
 
-/// `POST /api/v1/tickets`: 201 when issued now, 200 for a replay.
+/// `POST /api/v1/tickets`: 201 when issued now, 200 for a replay (or a renumbering).
 pub async fn issue_ticket(
     State(state): State<AppState>,
     kiosk: KioskAuth,
@@ -128,6 +128,7 @@ pub async fn issue_ticket(
                 tz: st.tz,
                 now: st.now(),
                 default_minutes: st.config.queue.default_service_minutes,
+                hours: &st.config.hours,
             };
             tickets::issue(conn, &ctx, &req)
         })
@@ -141,20 +142,71 @@ pub async fn issue_ticket(
     Ok((status, Json(issued.ticket)).into_response())
 }
 
-/// `GET /api/v1/tickets/{ticket_id}`.
+/// The context of a status look-up now.
+pub fn status_context(state: &AppState) -> StatusContext {
+    StatusContext {
+        today: state.today(),
+        now: state.now(),
+        default_minutes: state.config.queue.default_service_minutes,
+    }
+}
+
+/// A ticket's state by ticket id or op_id; `None` when no ticket has that reference.
+pub async fn status_by_ref(
+    state: &AppState,
+    reference: Uuid,
+) -> Result<Option<TicketStatusResponse>, ApiError> {
+    let ctx = status_context(state);
+    state
+        .db
+        .read(move |conn| match tickets::find_by_ref(conn, reference)? {
+            Some(id) => Ok(Some(tickets::status(conn, &id, ctx)?)),
+            None => Ok(None),
+        })
+        .await
+}
+
+fn unknown_ticket() -> ApiError {
+    ApiError::not_found("unknown_ticket", "no ticket with this reference")
+}
+
+/// `GET /api/v1/tickets/{ticket_id}`: by ticket id or by the op_id that issued it.
 pub async fn ticket_status(
     State(state): State<AppState>,
     _kiosk: KioskAuth,
-    Path(ticket_id): Path<String>,
+    Path(reference): Path<String>,
 ) -> Result<Json<TicketStatusResponse>, ApiError> {
-    let id = Uuid::parse_str(&ticket_id)
-        .map_err(|_| ApiError::bad_request("bad_ticket_id", "the ticket id must be a UUID"))?;
-    let today = state.today();
-    let status = state
+    let reference = Uuid::parse_str(&reference).map_err(|_| {
+        ApiError::bad_request(
+            "bad_ticket_id",
+            "the ticket reference must be a UUID (ticket id or op_id)",
+        )
+    })?;
+    status_by_ref(&state, reference)
+        .await?
+        .map(Json)
+        .ok_or_else(unknown_ticket)
+}
+
+/// `GET /api/v1/tickets/by-number/{number}`: today's ticket with that display number.
+pub async fn ticket_by_number(
+    State(state): State<AppState>,
+    _kiosk: KioskAuth,
+    Path(number): Path<String>,
+) -> Result<Json<TicketStatusResponse>, ApiError> {
+    let number = tickets::parse_display_number(&number)?;
+    let ctx = status_context(&state);
+    state
         .db
-        .read(move |conn| tickets::status(conn, id, today))
-        .await?;
-    Ok(Json(status))
+        .read(
+            move |conn| match tickets::find_by_number(conn, ctx.today, &number)? {
+                Some(id) => Ok(Some(tickets::status(conn, &id, ctx)?)),
+                None => Ok(None),
+            },
+        )
+        .await?
+        .map(Json)
+        .ok_or_else(unknown_ticket)
 }
 
 /// `GET /api/v1/queues`.
@@ -170,6 +222,7 @@ pub async fn queues(
 /// Waiting counts and estimates for every service now.
 pub fn queues_now(conn: &rusqlite::Connection, st: &AppState) -> Result<QueuesResponse, ApiError> {
     let day = st.today();
+    let local = st.now().with_timezone(&st.tz).time();
     let now = st.now().timestamp();
     let default = st.config.queue.default_service_minutes;
     let mut services = Vec::new();
@@ -183,6 +236,7 @@ pub fn queues_now(conn: &rusqlite::Connection, st: &AppState) -> Result<QueuesRe
             eta_minutes: queue::eta_minutes(waiting + 1, average, counters),
             average_service_minutes: (average * 10.0).round() / 10.0,
             counters_open: counters,
+            open: st.config.hours.is_open(&s.code, local),
         });
     }
     Ok(QueuesResponse { day, services })

@@ -26,6 +26,7 @@ pub mod state;
 pub mod store;
 pub mod tickets;
 pub mod tls;
+pub mod tracking;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -73,6 +74,15 @@ pub enum HubError {
     /// The time zone in the config is unknown (normally caught by validation).
     #[error("unknown time zone `{0}`")]
     TimeZone(String),
+    /// A config key does not fit the catalogue the hub serves (e.g. `[hours.services]`
+    /// naming a service the `services` file does not have).
+    #[error("config key `{key}`: {problem}")]
+    Config {
+        /// The dotted key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 /// The documented kiosk API and service endpoints: (method, path, handler). The router
@@ -86,6 +96,11 @@ fn documented() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "GET",
             "/api/v1/tickets/{ticket_id}",
             get(kiosk_api::ticket_status),
+        ),
+        (
+            "GET",
+            "/api/v1/tickets/by-number/{number}",
+            get(kiosk_api::ticket_by_number),
         ),
         ("GET", "/api/v1/queues", get(kiosk_api::queues)),
         ("POST", "/api/v1/bands", post(kiosk_api::lease_bands)),
@@ -130,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/counter", get(pages::counter))
         .route("/display", get(pages::display))
         .route("/fleet", get(pages::fleet))
+        .route("/t/{reference}", get(tracking::tracking_page))
         .route("/assets/{file}", get(pages::asset))
         .route("/display/state", get(display::display_state))
         .route("/display/events", get(display::display_events))
@@ -197,6 +213,13 @@ pub async fn start(config: HubConfig, clock: Arc<dyn Clock>) -> Result<RunningHu
         .parse()
         .map_err(|_| HubError::TimeZone(config.time_zone.clone()))?;
     let catalogue = load_catalogue(&config)?;
+    config
+        .hours
+        .check_services(&catalogue)
+        .map_err(|invalid| HubError::Config {
+            key: invalid.key().to_string(),
+            problem: invalid.problem().to_string(),
+        })?;
     let db = store::Db::open(&config.database)?;
     let tls = tls::identity(&config)?;
     let (_, etag) = kiosk_api::catalogue_body(&CatalogueResponse {

@@ -114,6 +114,25 @@ pub const MIGRATIONS: &[&str] = &[
         key     TEXT PRIMARY KEY,
         value   TEXT NOT NULL
     );",
+    // 2: a ticket's optional codice fiscale (purged after its day) and its op_id (the
+    // kiosk's tracking id); the request hash without `offline_number`, to recognise an
+    // online answer lost in flight; online numbers retired by such a renumbering.
+    "ALTER TABLE tickets ADD COLUMN codice_fiscale TEXT;
+    ALTER TABLE tickets ADD COLUMN op_id TEXT;
+    UPDATE tickets SET op_id = (
+        SELECT ops.op_id FROM ops
+        WHERE json_valid(ops.response) AND json_extract(ops.response, '$.ticket_id') = tickets.id
+    );
+    CREATE INDEX tickets_by_op ON tickets (op_id) WHERE op_id IS NOT NULL;
+    CREATE INDEX tickets_personal ON tickets (day) WHERE codice_fiscale IS NOT NULL;
+    ALTER TABLE ops ADD COLUMN base_hash TEXT;
+    CREATE TABLE retired_numbers (
+        day         TEXT NOT NULL,
+        number      TEXT NOT NULL,
+        ticket_id   TEXT NOT NULL,
+        retired_at  TEXT NOT NULL,
+        PRIMARY KEY (day, number)
+    );",
 ];
 
 /// Opens (creating and migrating) the hub's database with full durability.

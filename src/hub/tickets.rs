@@ -3,21 +3,28 @@
 //! One write transaction does everything for an `op_id`: the replay check, the number,
 //! the ticket row, the appointment link and the stored response. A replay therefore gets
 //! the very same body, and a crash between two steps leaves nothing half-done.
+//!
+//! One difference from the stored request is accepted: an op applied online whose answer
+//! was lost, sent again with the `offline_number` the kiosk then printed. The ticket takes
+//! that number (see [`issue`]); any other difference is a conflict.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::api::{IssueTicketRequest, TicketResponse, TicketStatus, TicketStatusResponse};
+use super::appointments::cf_hash;
 use super::auth::hex;
 use super::clock::office_day;
 use super::error::ApiError;
 use super::numbering::{format_number, next_online, parse_number};
 use super::queue;
-use crate::catalogue::{Agency, Catalogue};
-
+use crate::catalogue::{Agency, Catalogue, Service};
+use crate::config::HoursConfig;
+use crate::identity::codice_fiscale::Expected;
+use crate::identity::{CfError, CodiceFiscale};
 /// What issuing needs besides the request.
 pub struct IssueContext<'a> {
     /// The kiosk sending the request.
@@ -30,6 +37,8 @@ pub struct IssueContext<'a> {
     pub now: DateTime<Utc>,
     /// Default minutes per citizen, before real data.
     pub default_minutes: u32,
+    /// Until when each service takes walk-in tickets.
+    pub hours: &'a HoursConfig,
 }
 
 /// A ticket issued now (`replayed == false`, 201) or an earlier answer to the same op (200).
@@ -38,6 +47,8 @@ pub struct Issued {
     pub ticket: TicketResponse,
     /// Whether this op_id had already been applied.
     pub replayed: bool,
+    /// The online number this answer replaced with the kiosk's offline number, if any.
+    pub renumbered_from: Option<String>,
 }
 
 /// Normalises an appointment code as printed on a booking (case and spaces ignored).
@@ -48,9 +59,26 @@ pub fn normalise_code(code: &str) -> String {
         .collect()
 }
 
-fn request_hash(req: &IssueTicketRequest) -> Result<String, ApiError> {
-    let bytes = serde_json::to_vec(req).map_err(|e| ApiError::internal("request hash", e))?;
-    Ok(hex(&Sha256::digest(bytes)))
+/// The request's hash and the hash of the same request without `offline_number`.
+///
+/// A codice fiscale enters them only as its keyed hash, so the stored hashes cannot be
+/// searched for a code by someone without the database's key. `offline_number` is left
+/// out of the serialised body when absent, so the two hashes are equal exactly when the
+/// request had no offline number.
+fn request_hashes(
+    req: &IssueTicketRequest,
+    cf_key: Option<&str>,
+) -> Result<(String, String), ApiError> {
+    let mut hashed = req.clone();
+    hashed.codice_fiscale = cf_key.map(str::to_string);
+    let digest = |r: &IssueTicketRequest| -> Result<String, ApiError> {
+        let bytes = serde_json::to_vec(r).map_err(|e| ApiError::internal("request hash", e))?;
+        Ok(hex(&Sha256::digest(bytes)))
+    };
+    let full = digest(&hashed)?;
+    hashed.offline_number = None;
+    let base = digest(&hashed)?;
+    Ok((full, base))
 }
 
 fn check_lang(lang: &str) -> Result<(), ApiError> {
@@ -65,37 +93,119 @@ fn check_lang(lang: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Applies `req` once; see the module documentation.
+/// Parses the request's codice fiscale; the error says what is wrong without repeating
+/// any character of it (error bodies end up in kiosk logs).
+fn check_codice_fiscale(text: &str) -> Result<CodiceFiscale, ApiError> {
+    text.parse::<CodiceFiscale>().map_err(|e| {
+        let problem = match e {
+            CfError::Empty => "it is empty".to_string(),
+            CfError::TooShort { len } | CfError::TooLong { len } => {
+                format!("it has {len} letters and digits instead of 16")
+            }
+            CfError::NotAlphanumeric { position, .. } => {
+                format!("character {position} is not a letter or a digit")
+            }
+            CfError::WrongCharacter {
+                position, expected, ..
+            } => format!(
+                "character {position} must be {}",
+                match expected {
+                    Expected::Letter => "a letter",
+                    Expected::Digit => "a digit (or an omocode letter)",
+                    Expected::MonthLetter => "a month letter",
+                }
+            ),
+            CfError::InvalidDay { .. } => {
+                "characters 10-11 are not a day of birth (01-31, or 41-71 for women)".to_string()
+            }
+            CfError::CheckLetter => "the check letter (character 16) does not match".to_string(),
+        };
+        ApiError::unprocessable(
+            "bad_codice_fiscale",
+            format!("`codice_fiscale` is not valid: {problem}"),
+        )
+    })
+}
+
+/// A booking of `day` made with this codice fiscale (keyed hash) and not yet checked in,
+/// for `requested`, or for any service when `requested` is the front desk: (code, service).
+fn booking_by_cf(
+    tx: &Transaction<'_>,
+    day: NaiveDate,
+    requested: &Service,
+    cf_key: &str,
+) -> Result<Option<(String, String)>, ApiError> {
+    let any_service = requested.agency == Agency::Office;
+    Ok(tx
+        .query_row(
+            "SELECT code, service FROM appointments
+             WHERE day = ?1 AND cf_hash = ?2 AND ticket_id IS NULL AND (?3 OR service = ?4)
+             ORDER BY time, code LIMIT 1",
+            params![day.to_string(), cf_key, any_service, requested.code],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Applies `req` once.
+///
+/// Order of checks: the codice fiscale's form; the replay (same op_id: the stored body,
+/// or a renumbering, or 409); language and service; the appointment, by code or else by
+/// codice fiscale; service hours (walk-ins only: a check-in or a ticket already printed
+/// offline is accepted after closing); then the number.
 pub fn issue(
     conn: &mut Connection,
     ctx: &IssueContext<'_>,
     req: &IssueTicketRequest,
 ) -> Result<Issued, ApiError> {
-    let hash = request_hash(req)?;
+    let codice_fiscale = req
+        .codice_fiscale
+        .as_deref()
+        .map(check_codice_fiscale)
+        .transpose()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let previous: Option<(String, String, String)> = tx
+    let cf_key = match &codice_fiscale {
+        Some(cf) => Some(cf_hash(&tx, cf)?),
+        None => None,
+    };
+    let (hash, base_hash) = request_hashes(req, cf_key.as_deref())?;
+    let previous: Option<(String, String, Option<String>, String)> = tx
         .query_row(
-            "SELECT kiosk_id, request_hash, response FROM ops WHERE op_id = ?1",
+            "SELECT kiosk_id, request_hash, base_hash, response FROM ops WHERE op_id = ?1",
             [req.op_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    if let Some((kiosk, previous_hash, response)) = previous {
-        if kiosk != ctx.kiosk_id || previous_hash != hash {
-            return Err(ApiError::conflict(
-                "op_id_reused",
-                format!(
-                    "operation {} was already applied with a different body",
-                    req.op_id
-                ),
-            ));
+    if let Some((kiosk, previous_hash, previous_base, response)) = previous {
+        let same_kiosk = kiosk == ctx.kiosk_id;
+        if same_kiosk && previous_hash == hash {
+            let ticket: TicketResponse = serde_json::from_str(&response)
+                .map_err(|e| ApiError::internal("stored response", e))?;
+            return Ok(Issued {
+                ticket,
+                replayed: true,
+                renumbered_from: None,
+            });
         }
-        let ticket: TicketResponse = serde_json::from_str(&response)
-            .map_err(|e| ApiError::internal("stored response", e))?;
-        return Ok(Issued {
-            ticket,
-            replayed: true,
-        });
+        // Applied online (its hash equals its base hash), now sent with an offline
+        // number and otherwise the same body: the answer was lost and the kiosk printed
+        // a number from its band. The citizen holds that number, so the ticket takes it.
+        let lost_online_answer = same_kiosk
+            && req.offline_number.is_some()
+            && previous_base.as_deref() == Some(previous_hash.as_str())
+            && previous_base.as_deref() == Some(base_hash.as_str());
+        if lost_online_answer {
+            let stored: TicketResponse = serde_json::from_str(&response)
+                .map_err(|e| ApiError::internal("stored response", e))?;
+            return renumber(tx, ctx, req, stored, &hash);
+        }
+        return Err(ApiError::conflict(
+            "op_id_reused",
+            format!(
+                "operation {} was already applied with a different body",
+                req.op_id
+            ),
+        ));
     }
 
     check_lang(&req.lang)?;
@@ -145,9 +255,37 @@ pub fn issue(
         }
         service = booked_service;
         appointment = Some(code);
+    } else if let Some(key) = &cf_key {
+        // Identified without a code: a booking of today with the same codice fiscale
+        // makes this a check-in, exactly as if the code had been typed.
+        if let Some((code, booked)) = booking_by_cf(&tx, today, requested, key)?
+            && let Some(booked_service) = ctx.catalogue.service(&booked)
+        {
+            service = booked_service;
+            appointment = Some(code);
+        }
     }
 
-    let (day, seq, offline, issued_at, queued_at) = match &req.offline_number {
+    let local = ctx.now.with_timezone(&ctx.tz).time();
+    if appointment.is_none()
+        && req.offline_number.is_none()
+        && !ctx.hours.is_open(&requested.code, local)
+    {
+        let last = ctx
+            .hours
+            .last_ticket_for(&requested.code)
+            .map(|t| t.format("%H:%M").to_string())
+            .unwrap_or_default();
+        return Err(ApiError::unprocessable(
+            "service_closed",
+            format!(
+                "service `{}` takes no more tickets today (last ticket at {last})",
+                requested.code
+            ),
+        ));
+    }
+
+    let (number_service, day, seq, offline, issued_at, queued_at) = match &req.offline_number {
         None => {
             // A number can only be taken already if the catalogue gave this prefix to
             // another service earlier today (a config change and a restart): skip it.
@@ -157,29 +295,33 @@ pub fn issue(
                     break seq;
                 }
             };
-            (today, seq, false, ctx.now, ctx.now)
+            (service, today, seq, false, ctx.now, ctx.now)
         }
         Some(number) => {
             let issued_at = req.issued_at.with_timezone(&Utc);
             let day = office_day(issued_at, ctx.tz);
-            let seq = offline_seq(&tx, ctx.kiosk_id, day, service, number)?;
+            // The kiosk printed the number from its band of the service it was asked
+            // for; a check-in from the front desk still queues for the booked service.
+            let seq = offline_seq(&tx, ctx.kiosk_id, day, requested, number)?;
             // The citizen has waited since the kiosk printed the ticket, but the kiosk
             // clock is not trusted further than half a day back and never ahead.
             let queued_at = issued_at.clamp(ctx.now - TimeDelta::hours(12), ctx.now);
-            (day, seq, true, issued_at, queued_at)
+            (requested, day, seq, true, issued_at, queued_at)
         }
     };
-    let number = format_number(service.prefix, seq);
+    let number = format_number(number_service.prefix, seq);
     let ticket_id = Uuid::new_v4();
     tx.execute(
         "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
-             appointment, lang, kiosk_id, offline, status, issued_at, queued_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, 'waiting', ?11, ?12)",
+             appointment, lang, kiosk_id, offline, status, issued_at, queued_at,
+             codice_fiscale, op_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'waiting', ?12, ?13, ?14, ?15)",
         params![
             ticket_id.to_string(),
             day.to_string(),
             number,
             seq,
+            number_service.code,
             service.code,
             req.priority,
             appointment,
@@ -188,6 +330,8 @@ pub fn issue(
             offline,
             issued_at.to_rfc3339(),
             queued_at.timestamp_millis(),
+            codice_fiscale.as_ref().map(CodiceFiscale::as_str),
+            req.op_id.to_string(),
         ],
     )?;
     if let Some(code) = &appointment {
@@ -196,27 +340,26 @@ pub fn issue(
             params![today.to_string(), code, ticket_id.to_string()],
         )?;
     }
-    let position = queue::position(&tx, &ticket_id.to_string())?;
-    let average = queue::average_minutes(&tx, &service.code, ctx.default_minutes)?;
-    let counters = queue::counters_open(&tx, &service.code, ctx.now.timestamp())?;
+    let (position, eta_minutes) = estimate(&tx, ctx, &ticket_id.to_string(), &service.code)?;
     let ticket = TicketResponse {
         ticket_id,
         number,
         service: service.code.clone(),
         priority: req.priority,
         position,
-        eta_minutes: queue::eta_minutes(position, average, counters),
+        eta_minutes,
         issued_at,
         day,
     };
     let response = serde_json::to_string(&ticket).map_err(|e| ApiError::internal("response", e))?;
     tx.execute(
-        "INSERT INTO ops (op_id, kiosk_id, request_hash, response, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO ops (op_id, kiosk_id, request_hash, base_hash, response, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             req.op_id.to_string(),
             ctx.kiosk_id,
             hash,
+            base_hash,
             response,
             ctx.now.to_rfc3339()
         ],
@@ -225,6 +368,99 @@ pub fn issue(
     Ok(Issued {
         ticket,
         replayed: false,
+        renumbered_from: None,
+    })
+}
+
+/// Position and estimated wait of a ticket now.
+fn estimate(
+    tx: &Transaction<'_>,
+    ctx: &IssueContext<'_>,
+    ticket_id: &str,
+    service: &str,
+) -> Result<(u32, u32), ApiError> {
+    let position = queue::position(tx, ticket_id)?;
+    let average = queue::average_minutes(tx, service, ctx.default_minutes)?;
+    let counters = queue::counters_open(tx, service, ctx.now.timestamp())?;
+    Ok((position, queue::eta_minutes(position, average, counters)))
+}
+
+/// Gives the ticket of an op applied online the offline number the kiosk printed after
+/// the answer was lost (see [`issue`]).
+///
+/// The number is checked like any offline number (this kiosk's band, the ticket's day,
+/// the requested service, unused). The online number is retired: it is already below the
+/// day's online counter and `retired_numbers` keeps any other path from reusing it. A
+/// ticket called or marked no-show under the number nobody held waits again, keeping
+/// its place in time. The stored answer and hash become the new ones, so replays of the
+/// new body get this answer.
+fn renumber(
+    tx: Transaction<'_>,
+    ctx: &IssueContext<'_>,
+    req: &IssueTicketRequest,
+    stored: TicketResponse,
+    hash: &str,
+) -> Result<Issued, ApiError> {
+    let Some(number) = req.offline_number.as_deref() else {
+        return Err(ApiError::internal("renumber", "no offline number"));
+    };
+    let requested = ctx.catalogue.service(&req.service).ok_or_else(|| {
+        ApiError::unprocessable(
+            "unknown_service",
+            format!("service `{}` is not in the catalogue", req.service),
+        )
+    })?;
+    let ticket_id = stored.ticket_id.to_string();
+    let row: Option<(String, String, String)> = tx
+        .query_row(
+            "SELECT day, number, service FROM tickets WHERE id = ?1",
+            [&ticket_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let (day_text, online_number, service) =
+        row.ok_or_else(|| ApiError::internal("renumber", "the op's ticket is missing"))?;
+    let day: NaiveDate = day_text
+        .parse()
+        .map_err(|e| ApiError::internal("ticket day", e))?;
+    let seq = offline_seq(&tx, ctx.kiosk_id, day, requested, number)?;
+    tx.execute(
+        "INSERT INTO retired_numbers (day, number, ticket_id, retired_at) VALUES (?1, ?2, ?3, ?4)",
+        params![day_text, online_number, ticket_id, ctx.now.to_rfc3339()],
+    )?;
+    // SET expressions read the row as it was, so every CASE sees the old status.
+    tx.execute(
+        "UPDATE tickets SET number = ?2, seq = ?3, number_service = ?4, offline = 1,
+             status = CASE WHEN status IN ('called', 'no_show') THEN 'waiting' ELSE status END,
+             counter = CASE WHEN status IN ('called', 'no_show') THEN NULL ELSE counter END,
+             called_at = CASE WHEN status IN ('called', 'no_show') THEN NULL ELSE called_at END,
+             finished_at = CASE WHEN status IN ('called', 'no_show') THEN NULL ELSE finished_at END
+         WHERE id = ?1",
+        params![ticket_id, number, seq, requested.code],
+    )?;
+    let (position, eta_minutes) = estimate(&tx, ctx, &ticket_id, &service)?;
+    let ticket = TicketResponse {
+        number: number.to_string(),
+        position,
+        eta_minutes,
+        ..stored
+    };
+    let response = serde_json::to_string(&ticket).map_err(|e| ApiError::internal("response", e))?;
+    tx.execute(
+        "UPDATE ops SET request_hash = ?2, response = ?3 WHERE op_id = ?1",
+        params![req.op_id.to_string(), hash, response],
+    )?;
+    tx.commit()?;
+    tracing::info!(
+        kiosk = ctx.kiosk_id,
+        from = %online_number,
+        to = %number,
+        "online answer lost: ticket renumbered to the kiosk's offline number"
+    );
+    Ok(Issued {
+        ticket,
+        replayed: true,
+        renumbered_from: Some(online_number),
     })
 }
 
@@ -233,7 +469,7 @@ fn offline_seq(
     tx: &rusqlite::Transaction<'_>,
     kiosk_id: &str,
     day: NaiveDate,
-    service: &crate::catalogue::Service,
+    service: &Service,
     number: &str,
 ) -> Result<u16, ApiError> {
     let (prefix, seq) = parse_number(number).ok_or_else(|| {
@@ -272,48 +508,119 @@ fn offline_seq(
     Ok(seq)
 }
 
+/// Whether `number` was used on `day`: by a ticket, or retired by a renumbering.
 fn number_taken(
     tx: &rusqlite::Transaction<'_>,
     day: NaiveDate,
     number: &str,
 ) -> Result<bool, ApiError> {
     Ok(tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)",
+        "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)
+             OR EXISTS (SELECT 1 FROM retired_numbers WHERE day = ?1 AND number = ?2)",
         params![day.to_string(), number],
         |r| r.get(0),
     )?)
 }
 
+/// The ticket a reference names: a ticket id, or the op_id of the kiosk operation that
+/// issued it (the kiosk's tracking id, known even for a ticket printed offline).
+pub fn find_by_ref(conn: &Connection, reference: Uuid) -> Result<Option<String>, ApiError> {
+    let reference = reference.to_string();
+    Ok(conn
+        .query_row(
+            "SELECT id FROM tickets WHERE id = ?1
+             UNION ALL SELECT id FROM tickets WHERE op_id = ?1
+             LIMIT 1",
+            [reference],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Parses a display number typed by a person (`n007` is `N007`); 400 when malformed.
+pub fn parse_display_number(text: &str) -> Result<String, ApiError> {
+    let upper = text.trim().to_ascii_uppercase();
+    match parse_number(&upper) {
+        Some((prefix, seq)) => Ok(format_number(prefix, seq)),
+        None => Err(ApiError::bad_request(
+            "bad_number",
+            "a ticket number is a letter and three digits, e.g. N007",
+        )),
+    }
+}
+
+/// The ticket with display number `number` (already normalised) on `day`.
+pub fn find_by_number(
+    conn: &Connection,
+    day: NaiveDate,
+    number: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM tickets WHERE day = ?1 AND number = ?2",
+            params![day.to_string(), number],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// What a status look-up needs besides the ticket.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusContext {
+    /// Today's office day (older tickets still waiting read as cancelled).
+    pub today: NaiveDate,
+    /// The hub's current time (which counters are open).
+    pub now: DateTime<Utc>,
+    /// Default minutes per citizen, before real data.
+    pub default_minutes: u32,
+}
+
 /// A ticket's current state. A ticket still waiting when its day is over is `cancelled`.
 pub fn status(
     conn: &Connection,
-    ticket_id: Uuid,
-    today: NaiveDate,
+    ticket_id: &str,
+    ctx: StatusContext,
 ) -> Result<TicketStatusResponse, ApiError> {
-    let row: Option<(String, String, String, Option<String>, String)> = conn
+    let unknown = || ApiError::not_found("unknown_ticket", "no such ticket");
+    let row: Option<(String, String, String, Option<String>, String, bool)> = conn
         .query_row(
-            "SELECT number, status, service, counter, day FROM tickets WHERE id = ?1",
-            [ticket_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            "SELECT number, status, service, counter, day, priority FROM tickets WHERE id = ?1",
+            [ticket_id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )
         .optional()?;
-    let (number, status, service, counter, day) =
-        row.ok_or_else(|| ApiError::not_found("unknown_ticket", "no ticket with this id"))?;
+    let (number, status, service, counter, day, priority) = row.ok_or_else(unknown)?;
+    let id = Uuid::parse_str(ticket_id).map_err(|e| ApiError::internal("ticket id", e))?;
     let mut status = TicketStatus::parse(&status)
         .ok_or_else(|| ApiError::internal("ticket status", format!("stored `{status}`")))?;
-    let past = day < today.to_string();
+    let past = day < ctx.today.to_string();
     if past && matches!(status, TicketStatus::Waiting | TicketStatus::Called) {
         status = TicketStatus::Cancelled;
     }
-    let position = if status == TicketStatus::Waiting {
-        queue::position(conn, &ticket_id.to_string())?
+    let (position, eta_minutes) = if status == TicketStatus::Waiting {
+        let position = queue::position(conn, ticket_id)?;
+        let average = queue::average_minutes(conn, &service, ctx.default_minutes)?;
+        let counters = queue::counters_open(conn, &service, ctx.now.timestamp())?;
+        (position, queue::eta_minutes(position, average, counters))
     } else {
-        0
+        (0, 0)
     };
     Ok(TicketStatusResponse {
+        ticket_id: id,
         number,
         status,
+        priority,
         position,
+        eta_minutes,
         counter,
         service,
     })

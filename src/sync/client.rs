@@ -295,6 +295,31 @@ impl HubClient {
             .await
     }
 
+    /// `GET /api/v1/tickets/{reference}` with a ticket id or the op_id that issued the
+    /// ticket, as text (the kiosk's tracking id, e.g. read back from a QR code). An
+    /// unknown reference is `Rejected { status: 404, .. }`; one that is not a UUID,
+    /// `Rejected { status: 400, .. }`.
+    pub async fn ticket_status_by_ref(
+        &self,
+        reference: &str,
+    ) -> Result<TicketStatusResponse, ClientError> {
+        let segment = path_segment(reference, "bad_ticket_id")?;
+        self.call::<(), _>(Method::GET, &format!("/api/v1/tickets/{segment}"), None)
+            .await
+    }
+
+    /// `GET /api/v1/tickets/by-number/{number}`: today's ticket with a display number
+    /// such as `N007` (any case). Unknown: `Rejected { status: 404, .. }`; not a letter
+    /// and three digits: `Rejected { status: 400, .. }`.
+    pub async fn ticket_by_number(
+        &self,
+        number: &str,
+    ) -> Result<TicketStatusResponse, ClientError> {
+        let segment = path_segment(number, "bad_number")?;
+        let path = format!("/api/v1/tickets/by-number/{segment}");
+        self.call::<(), _>(Method::GET, &path, None).await
+    }
+
     /// `GET /api/v1/queues`.
     pub async fn queues(&self) -> Result<QueuesResponse, ClientError> {
         self.call::<(), _>(Method::GET, "/api/v1/queues", None)
@@ -315,6 +340,30 @@ impl HubClient {
         self.call(Method::POST, "/api/v1/kiosks/heartbeat", Some(request))
             .await
     }
+}
+
+/// Percent-encodes `text` (trimmed) as one URL path segment: everything but letters,
+/// digits, `-`, `_` and `~`, so text typed or scanned by someone cannot change the path.
+/// Empty text and dot segments (which URL parsing would resolve, encoded or not, to
+/// another endpoint) are refused here with the 400 the hub gives any malformed reference.
+fn path_segment(text: &str, code: &str) -> Result<String, ClientError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().all(|c| c == '.') {
+        return Err(ClientError::Rejected {
+            status: 400,
+            code: code.to_string(),
+            message: "not a ticket reference".to_string(),
+        });
+    }
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

@@ -127,6 +127,7 @@ pub fn ticket(service: &str) -> IssueTicketRequest {
         priority: false,
         lang: "it".to_string(),
         appointment: None,
+        codice_fiscale: None,
         offline_number: None,
         issued_at: Utc::now().fixed_offset(),
     }
