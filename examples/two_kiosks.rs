@@ -81,6 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     PrinterState::Ok
                 },
                 outbox_depth: 0,
+                oldest_pending_seconds: None,
                 printer_detail: None,
                 kiosk_time: Some(chrono::Utc::now()),
             })

@@ -135,7 +135,8 @@ fn watch_receipts(window: &ReceiptWindow, dir: PathBuf) -> slint::Timer {
         Duration::from_millis(500),
         move || {
             let newest = newest_png(&dir);
-            if newest.is_some() && newest != shown
+            if newest.is_some()
+                && newest != shown
                 && let (Some(path), Some(window)) = (&newest, weak.upgrade())
                 && let Ok(image) = slint::Image::load_from_path(path)
             {

@@ -96,6 +96,7 @@ async fn a_disabled_kiosk_gets_403_and_the_fleet_page_shows_heartbeats() {
             version: "1.2.3".into(),
             printer: PrinterState::PaperNearEnd,
             outbox_depth: 4,
+            oldest_pending_seconds: Some(720),
             printer_detail: Some("roll low".into()),
             kiosk_time: Some(chrono::Utc::now()),
         })
@@ -110,6 +111,7 @@ async fn a_disabled_kiosk_gets_403_and_the_fleet_page_shows_heartbeats() {
     assert_eq!(row["version"], "1.2.3");
     assert_eq!(row["printer"], "paper_near_end");
     assert_eq!(row["outbox_depth"], 4);
+    assert_eq!(row["oldest_pending_seconds"], 720);
     assert_eq!(row["online"], true);
     assert_eq!(row["disabled"], false);
     let id = row["kiosk_id"].as_str().unwrap().to_string();
@@ -129,6 +131,7 @@ async fn a_disabled_kiosk_gets_403_and_the_fleet_page_shows_heartbeats() {
                 version: "1.2.3".into(),
                 printer: PrinterState::Ok,
                 outbox_depth: 0,
+                oldest_pending_seconds: None,
                 printer_detail: None,
                 kiosk_time: None,
             })

@@ -276,6 +276,7 @@ async fn morning() {
             version: "0.1.0".into(),
             printer: PrinterState::PaperNearEnd,
             outbox_depth: 2,
+            oldest_pending_seconds: None,
             printer_detail: None,
             kiosk_time: None,
         })

@@ -180,6 +180,7 @@ fn request_bodies_the_client_sends_fit_the_document() {
                 version: "1".into(),
                 printer: PrinterState::PaperOut,
                 outbox_depth: 2,
+                oldest_pending_seconds: None,
                 printer_detail: Some("x".into()),
                 kiosk_time: Some(chrono::Utc::now()),
             })

@@ -18,7 +18,9 @@ use sportello::{LookupProblem, Page, Problem};
 const LONG: Duration = Duration::from_secs(20);
 
 fn today() -> chrono::NaiveDate {
-    Utc::now().with_timezone(&chrono_tz::Europe::Rome).date_naive()
+    Utc::now()
+        .with_timezone(&chrono_tz::Europe::Rome)
+        .date_naive()
 }
 
 fn local_store(ui: &UiKiosk) -> Store {
@@ -32,10 +34,10 @@ fn faults_a_citizen_can_understand() {
     // ISEE closes at midnight: closed all day, whatever the time of the test run.
     let mut hub = hub_rt.block_on(TestHub::start_with(
         |config| {
-            config
-                .hours
-                .services
-                .insert("isee".to_string(), "00:00".to_string());
+            config.hours.services.insert(
+                "isee".to_string(),
+                sportello::config::TimeOfDay(chrono::NaiveTime::MIN),
+            );
         },
         None,
     ));
@@ -60,8 +62,12 @@ fn faults_a_citizen_can_understand() {
         ui.press("English");
         ui.press("Take a ticket");
         ui.press("INPS");
-        wait_until("figures", LONG, || {
-            ui.shows_text("Closed today")
+        wait_until("ISEE shown closed", LONG, || {
+            use slint::Model;
+            ui.kiosk()
+                .get_services()
+                .iter()
+                .any(|s| s.code == "isee" && !s.open)
         })
         .await;
         ui.kiosk().invoke_choose_service("isee".into());
@@ -94,12 +100,20 @@ fn faults_a_citizen_can_understand() {
         ui.wait_page(Page::Ticket, LONG).await;
         let ticket = ui.kiosk().get_ticket();
         assert!(ticket.offline, "numbered offline");
-        assert!(ticket.number.starts_with('N') && ticket.number.as_str() >= "N500", "{}", ticket.number);
+        assert!(
+            ticket.number.starts_with('N') && ticket.number.as_str() >= "N500",
+            "{}",
+            ticket.number
+        );
         assert!(ui.shows_text("Issued offline"));
-        assert!(!ui.kiosk().get_online(), "the header says offline");
+        wait_until("the header says offline", LONG, || !ui.kiosk().get_online()).await;
         let tickets = store.tickets(today()).unwrap();
         assert_eq!(tickets.last().map(|t| t.handover), Some(Handover::Printed));
-        assert_eq!(store.outbox_stats().unwrap().pending, 1, "waiting for the hub");
+        assert_eq!(
+            store.outbox_stats().unwrap().pending,
+            1,
+            "waiting for the hub"
+        );
 
         // The hub returns: the worker delivers the offline ticket, once.
         handle.block_on(hub.restart());
@@ -147,11 +161,19 @@ fn faults_a_citizen_can_understand() {
         assert!(ui.shows("Do you need more time?"));
         ui.press("More time");
         assert!(!ui.kiosk().get_idle_warning());
-        assert_eq!(ui.kiosk().get_cf_text(), "RSSMRA", "more time keeps the visit");
+        assert_eq!(
+            ui.kiosk().get_cf_text(),
+            "RSSMRA",
+            "more time keeps the visit"
+        );
         sleep(Duration::from_millis(500)).await;
         wait_until("wiped", LONG, || ui.page() == Page::Welcome).await;
         assert_eq!(ui.kiosk().get_cf_text(), "", "nothing of the visit is left");
-        assert_eq!(ui.kiosk().get_language(), "it", "back to the default language");
+        assert_eq!(
+            ui.kiosk().get_language(),
+            "it",
+            "back to the default language"
+        );
         assert!(!ui.kiosk().get_idle_warning());
     });
 }

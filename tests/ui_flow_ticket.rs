@@ -20,7 +20,9 @@ use sportello::{CfProblem, Page, PrintNote};
 const LONG: Duration = Duration::from_secs(20);
 
 fn today() -> chrono::NaiveDate {
-    Utc::now().with_timezone(&chrono_tz::Europe::Rome).date_naive()
+    Utc::now()
+        .with_timezone(&chrono_tz::Europe::Rome)
+        .date_naive()
 }
 
 fn local_store(ui: &UiKiosk) -> Store {
@@ -77,7 +79,10 @@ fn citizen_visits_end_to_end() {
         let store = local_store(&ui);
         let tickets = store.tickets(today()).unwrap();
         assert_eq!(tickets.len(), 1);
-        assert_eq!((tickets[0].number.as_str(), tickets[0].handover), ("N001", Handover::Printed));
+        assert_eq!(
+            (tickets[0].number.as_str(), tickets[0].handover),
+            ("N001", Handover::Printed)
+        );
         let op = store.operation(tickets[0].op_id).unwrap().unwrap();
         assert!(op.acked_at.is_some(), "acknowledged by the hub");
         assert_eq!(op.personal, None, "personal data erased once acknowledged");
@@ -89,8 +94,14 @@ fn citizen_visits_end_to_end() {
         assert!(text.contains("N001") && text.contains("NASpI"), "{text}");
         let url = format!("{}/t/{}", hub.url(), tickets[0].op_id);
         assert_eq!(receipts[0].qr_payloads, vec![url.clone()]);
-        let png = image::open(receipts[0].png.as_ref().unwrap()).unwrap().to_luma8();
-        assert_eq!(decode_qr(&png), vec![url], "the printed QR decodes to the tracking link");
+        let png = image::open(receipts[0].png.as_ref().unwrap())
+            .unwrap()
+            .to_luma8();
+        assert_eq!(
+            decode_qr(&png),
+            vec![url],
+            "the printed QR decodes to the tracking link"
+        );
 
         // The hub: exactly one ticket (the double tap), priority, with the codice fiscale
         // for the clerk who calls it.
@@ -99,7 +110,10 @@ fn citizen_visits_end_to_end() {
         let called = rt.block_on(clerk.next()).unwrap();
         assert_eq!(called.as_deref(), Some("N001"));
         let state = rt.block_on(clerk.get("/counter/api/state")).unwrap();
-        assert_eq!(state["current"]["codice_fiscale"], "RSSMRA45C12F205C", "{state}");
+        assert_eq!(
+            state["current"]["codice_fiscale"], "RSSMRA45C12F205C",
+            "{state}"
+        );
         let conn = rusqlite::Connection::open(hub.db()).unwrap();
         let count: i64 = conn
             .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
@@ -109,7 +123,10 @@ fn citizen_visits_end_to_end() {
         // 2. Where is my turn: typed number, after the clerk called it.
         ui.press("Done");
         assert_eq!(ui.page(), Page::Welcome);
-        assert!(ui.shows("Prendi il numero"), "a new visit starts in Italian");
+        assert!(
+            ui.shows("Prendi il numero"),
+            "a new visit starts in Italian"
+        );
         ui.press("English");
         ui.press("Where is my turn?");
         ui.type_keys("N001");
@@ -136,7 +153,10 @@ fn citizen_visits_end_to_end() {
         ui.type_keys("BOOK42");
         ui.press("Registra il mio arrivo");
         ui.wait_page(Page::Ticket, LONG).await;
-        assert!(ui.shows("Il tuo numero è I001"), "the booked service's queue");
+        assert!(
+            ui.shows("Il tuo numero è I001"),
+            "the booked service's queue"
+        );
         ui.press("Fine");
         ui.press("Ho un appuntamento");
         ui.type_keys("NOPE99");
@@ -164,7 +184,10 @@ fn citizen_visits_end_to_end() {
         assert!(ui.shows("Codice QR per seguire il turno sul telefono"));
         let tickets = local_store(&ui).tickets(today()).unwrap();
         let last = tickets.last().unwrap();
-        assert_eq!((last.number.as_str(), last.handover), ("B001", Handover::ScreenPaperOut));
+        assert_eq!(
+            (last.number.as_str(), last.handover),
+            ("B001", Handover::ScreenPaperOut)
+        );
         emulator.set_state(VirtualState::default());
     });
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use slint::platform::WindowEvent;
-use slint::{ComponentHandle, LogicalSize, ModelRc, VecModel};
+use slint::{ComponentHandle, ModelRc, VecModel};
 use sportello::catalogue::{Agency as CatAgency, Catalogue};
 use sportello::lang::Lang;
 use sportello::{
@@ -75,7 +75,10 @@ fn prepare(app: &KioskWindow, screen: &str, lang: Lang) {
     k.set_figures_age("".into());
     k.set_language(lang.code().into());
     k.set_agency(Agency::Inps);
-    k.set_services(ModelRc::new(VecModel::from(services(lang, CatAgency::Inps))));
+    k.set_services(ModelRc::new(VecModel::from(services(
+        lang,
+        CatAgency::Inps,
+    ))));
     let naspi = services(lang, CatAgency::Inps).remove(0);
     k.set_selected(naspi);
     k.set_cf_text("".into());
@@ -93,9 +96,7 @@ fn prepare(app: &KioskWindow, screen: &str, lang: Lang) {
     let page = match screen {
         "welcome" | "welcome-high-contrast" => Page::Welcome,
         "agency" => Page::Agency,
-        "services" | "services-offline" | "services-large-text" | "idle-warning" => {
-            Page::Services
-        }
+        "services" | "services-offline" | "services-large-text" | "idle-warning" => Page::Services,
         "services-cpi" => Page::Services,
         "identify-typing-error" | "identify-valid" => Page::Identify,
         "priority" => Page::Priority,
@@ -210,8 +211,10 @@ fn every_screen_matches_its_reference_in_both_languages() {
     .expect("platform");
     let app = KioskWindow::new().unwrap();
     app.window()
-        .dispatch_event(WindowEvent::ScaleFactorChanged { scale_factor: SCALE });
-    app.window().set_size(LogicalSize::new(1080.0, 1920.0));
+        .dispatch_event(WindowEvent::ScaleFactorChanged {
+            scale_factor: SCALE,
+        });
+    app.window().set_size(slint::PhysicalSize::new(540, 960));
     let k = app.global::<Kiosk>();
     k.set_office_name("Sportello integrato INPS - Centro per l'impiego di Roma Tuscolano".into());
     k.set_clock("10:42".into());
@@ -235,8 +238,9 @@ fn every_screen_matches_its_reference_in_both_languages() {
         for screen in SCREENS {
             prepare(&app, screen, lang);
             let shot = app.window().take_snapshot().unwrap();
-            let image = image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec())
-                .unwrap();
+            let image =
+                image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec())
+                    .unwrap();
             assert_eq!(
                 image.dimensions(),
                 ((1080.0 * SCALE) as u32, (1920.0 * SCALE) as u32),
@@ -253,7 +257,8 @@ fn every_screen_matches_its_reference_in_both_languages() {
             let reference = image::open(&path).unwrap().to_rgba8();
             let share = differing_share(&image, &reference);
             if share > 0.005 {
-                let actual = std::env::temp_dir().join(format!("actual-{screen}-{}.png", lang.code()));
+                let actual =
+                    std::env::temp_dir().join(format!("actual-{screen}-{}.png", lang.code()));
                 image.save(&actual).unwrap();
                 failures.push(format!(
                     "{}: {:.2}% of pixels differ (actual saved to {})",
@@ -264,7 +269,11 @@ fn every_screen_matches_its_reference_in_both_languages() {
             }
         }
     }
-    assert!(failures.is_empty(), "screenshots differ:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "screenshots differ:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -267,6 +267,9 @@ pub struct HeartbeatRequest {
     pub printer: PrinterState,
     /// Operations not yet acknowledged by the hub.
     pub outbox_depth: u32,
+    /// Age in seconds of the oldest of them (none when the outbox is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_pending_seconds: Option<u64>,
     /// Free-text detail about the printer (e.g. "cover open").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub printer_detail: Option<String>,

@@ -30,6 +30,8 @@ pub struct KioskRow {
     pub printer_detail: Option<String>,
     /// Unsent operations at the last heartbeat.
     pub outbox_depth: Option<u32>,
+    /// Age in seconds of the oldest of them.
+    pub oldest_pending_seconds: Option<i64>,
     /// The kiosk's clock at the last heartbeat.
     pub kiosk_time: Option<String>,
     /// Whether the office disabled it.
@@ -46,7 +48,7 @@ pub async fn kiosks(
         .read(|conn| {
             let mut stmt = conn.prepare(
                 "SELECT id, name, version, last_heartbeat, printer, printer_detail,
-                        outbox_depth, kiosk_time, disabled
+                        outbox_depth, kiosk_time, disabled, oldest_pending_seconds
                  FROM kiosks ORDER BY name, id",
             )?;
             let rows = stmt
@@ -63,6 +65,7 @@ pub async fn kiosks(
                         outbox_depth: r.get(6)?,
                         kiosk_time: r.get(7)?,
                         disabled: r.get(8)?,
+                        oldest_pending_seconds: r.get(9)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;

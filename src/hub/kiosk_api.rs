@@ -287,7 +287,8 @@ pub async fn heartbeat(
         .write(move |conn| {
             conn.execute(
                 "UPDATE kiosks SET version = ?2, printer = ?3, printer_detail = ?4,
-                     outbox_depth = ?5, kiosk_time = ?6, last_heartbeat = ?7
+                     outbox_depth = ?5, kiosk_time = ?6, last_heartbeat = ?7,
+                     oldest_pending_seconds = ?8
                  WHERE id = ?1",
                 params![
                     kiosk.kiosk_id,
@@ -296,7 +297,9 @@ pub async fn heartbeat(
                     detail,
                     req.outbox_depth,
                     kiosk_time,
-                    now.to_rfc3339()
+                    now.to_rfc3339(),
+                    req.oldest_pending_seconds
+                        .map(|s| s.min(i64::MAX as u64) as i64)
                 ],
             )?;
             Ok(())

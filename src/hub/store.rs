@@ -133,6 +133,8 @@ pub const MIGRATIONS: &[&str] = &[
         retired_at  TEXT NOT NULL,
         PRIMARY KEY (day, number)
     );",
+    // 3: how long the oldest unsent operation of each kiosk has waited.
+    "ALTER TABLE kiosks ADD COLUMN oldest_pending_seconds INTEGER;",
 ];
 
 /// Opens (creating and migrating) the hub's database with full durability.

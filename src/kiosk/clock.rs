@@ -95,11 +95,17 @@ mod tests {
     #[test]
     fn the_hub_anchor_wins_over_a_wrong_system_clock() {
         let clock = TrustedClock::with_probe(SystemClockTrust::Ntp, || false);
-        assert_eq!(clock.now(), None, "unsynchronised and no hub: no trusted time");
+        assert_eq!(
+            clock.now(),
+            None,
+            "unsynchronised and no hub: no trusted time"
+        );
         let hub = Utc::now() + TimeDelta::days(400);
         clock.observe_hub(hub, Duration::from_millis(100));
         let now = clock.now().unwrap();
-        let drift = (now - hub - TimeDelta::milliseconds(50)).num_milliseconds().abs();
+        let drift = (now - hub - TimeDelta::milliseconds(50))
+            .num_milliseconds()
+            .abs();
         assert!(drift < 1000, "{drift} ms");
         let offset = clock.system_offset().unwrap();
         assert!((offset.num_days() - 400).abs() <= 1);
@@ -107,9 +113,21 @@ mod tests {
 
     #[test]
     fn policy_decides_about_the_system_clock() {
-        assert!(TrustedClock::with_probe(SystemClockTrust::Always, || false).now().is_some());
-        assert!(TrustedClock::with_probe(SystemClockTrust::Never, || true).now().is_none());
-        assert!(TrustedClock::with_probe(SystemClockTrust::Ntp, || true).now().is_some());
+        assert!(
+            TrustedClock::with_probe(SystemClockTrust::Always, || false)
+                .now()
+                .is_some()
+        );
+        assert!(
+            TrustedClock::with_probe(SystemClockTrust::Never, || true)
+                .now()
+                .is_none()
+        );
+        assert!(
+            TrustedClock::with_probe(SystemClockTrust::Ntp, || true)
+                .now()
+                .is_some()
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! sync worker (`crate::sync::worker`) sends whatever the direct attempt could not.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -23,8 +23,7 @@ use crate::board::Board;
 use crate::catalogue::{Agency, Catalogue, Service};
 use crate::config::KioskConfig;
 use crate::hub::api::{
-    CatalogueResponse, IssueTicketRequest, QueueInfo, QueuesResponse, TicketResponse,
-    TicketStatus,
+    CatalogueResponse, IssueTicketRequest, QueueInfo, QueuesResponse, TicketResponse, TicketStatus,
 };
 use crate::lang::Lang;
 use crate::printer::job::PrintOutcome;
@@ -189,6 +188,7 @@ pub struct KioskCore {
     office: RwLock<Office>,
     online: AtomicBool,
     disabled: AtomicBool,
+    figures_version: AtomicU64,
     store_failed: AtomicBool,
     /// Wakes the sync worker (new operation, state change).
     pub(crate) wake: Notify,
@@ -244,6 +244,7 @@ impl KioskCore {
             office: RwLock::new(office),
             online: AtomicBool::new(false),
             disabled: AtomicBool::new(false),
+            figures_version: AtomicU64::new(0),
             store_failed: AtomicBool::new(false),
             wake: Notify::new(),
         }
@@ -315,6 +316,17 @@ impl KioskCore {
         read(&self.office).figures.clone()
     }
 
+    /// Changes whenever the figures or the catalogue change, so the UI redraws the
+    /// service list only then.
+    pub fn figures_version(&self) -> u64 {
+        self.figures_version.load(Ordering::Relaxed)
+    }
+
+    fn set_figures(&self, figures: QueueFigures) {
+        write(&self.office).figures = figures;
+        self.figures_version.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// "HH:MM" in the office's time zone, for the header.
     pub fn clock_text(&self) -> String {
         let tz = self.time_zone();
@@ -372,6 +384,7 @@ impl KioskCore {
             }
         }
         apply_catalogue(&mut write(&self.office), catalogue, etag);
+        self.figures_version.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The ETag of the catalogue in use.
@@ -392,7 +405,7 @@ impl KioskCore {
                 if let Ok(value) = serde_json::to_value(&queues) {
                     let _ = self.store().cache_put(CACHE_QUEUES, &value, Utc::now());
                 }
-                write(&self.office).figures = figures_from(&queues, None);
+                self.set_figures(figures_from(&queues, None));
             }
             Err(_) => {
                 let cached = self.store().cache_get(CACHE_QUEUES).ok().flatten();
@@ -400,7 +413,7 @@ impl KioskCore {
                 if let Some((value, at)) = cached
                     && let Ok(queues) = serde_json::from_value::<QueuesResponse>(value)
                 {
-                    write(&self.office).figures = figures_from(&queues, Some(local_hhmm(at, tz)));
+                    self.set_figures(figures_from(&queues, Some(local_hhmm(at, tz))));
                 }
             }
         }
@@ -596,7 +609,9 @@ impl KioskCore {
                     ClientError::Rejected { code, .. } | ClientError::Conflict { code, .. } => {
                         TicketProblem::Rejected(code)
                     }
-                    other => TicketProblem::Rejected(format!("{other:?}").chars().take(40).collect()),
+                    other => {
+                        TicketProblem::Rejected(format!("{other:?}").chars().take(40).collect())
+                    }
                 })
             }
         }
@@ -621,7 +636,11 @@ impl KioskCore {
                     self.store_error(&err);
                 }
                 self.wake.notify_one();
-                Ok(Numbered::Offline { number, day, at: now })
+                Ok(Numbered::Offline {
+                    number,
+                    day,
+                    at: now,
+                })
             }
             Ok(None) => {
                 let _ = store.abandon(op_id);

@@ -83,14 +83,29 @@ pub async fn run_checks(config: &KioskConfig, probe_printer: bool) -> Vec<Check>
 fn disk(dir: &Path) -> Check {
     match nix::sys::statvfs::statvfs(dir) {
         Ok(stat) => {
-            let free = stat.blocks_available() as u64 * stat.fragment_size() as u64;
+            let free: u64 = stat.blocks_available().saturating_mul(stat.fragment_size());
             let mb = free / (1024 * 1024);
             if free < LOW_DISK / 10 {
-                check("disk", Level::Fail, format!("{} has {mb} MB free: the store cannot commit", dir.display()))
+                check(
+                    "disk",
+                    Level::Fail,
+                    format!(
+                        "{} has {mb} MB free: the store cannot commit",
+                        dir.display()
+                    ),
+                )
             } else if free < LOW_DISK {
-                check("disk", Level::Warn, format!("{} has only {mb} MB free", dir.display()))
+                check(
+                    "disk",
+                    Level::Warn,
+                    format!("{} has only {mb} MB free", dir.display()),
+                )
             } else {
-                check("disk", Level::Ok, format!("{} has {mb} MB free", dir.display()))
+                check(
+                    "disk",
+                    Level::Ok,
+                    format!("{} has {mb} MB free", dir.display()),
+                )
             }
         }
         Err(err) => check("disk", Level::Fail, format!("{}: {err}", dir.display())),
@@ -106,7 +121,10 @@ fn store_checks(config: &KioskConfig, checks: &mut Vec<Check>) -> Option<Store> 
             Level::Warn
         };
         let detail = if level == Level::Fail {
-            format!("{} is missing although this kiosk ran before: data partition not mounted, or the file was removed (pending operations are lost)", path.display())
+            format!(
+                "{} is missing although this kiosk ran before: data partition not mounted, or the file was removed (pending operations are lost)",
+                path.display()
+            )
         } else {
             format!("{} does not exist yet (first start)", path.display())
         };
@@ -116,13 +134,25 @@ fn store_checks(config: &KioskConfig, checks: &mut Vec<Check>) -> Option<Store> 
     let store = match Store::open(&path) {
         Ok(store) => store,
         Err(err) => {
-            checks.push(check("store", Level::Fail, format!("{err}: keep the file for recovery")));
+            checks.push(check(
+                "store",
+                Level::Fail,
+                format!("{err}: keep the file for recovery"),
+            ));
             return None;
         }
     };
     match store.integrity_check() {
-        Ok(()) => checks.push(check("store", Level::Ok, format!("{} is sound", path.display()))),
-        Err(problem) => checks.push(check("store", Level::Fail, format!("integrity check: {problem}"))),
+        Ok(()) => checks.push(check(
+            "store",
+            Level::Ok,
+            format!("{} is sound", path.display()),
+        )),
+        Err(problem) => checks.push(check(
+            "store",
+            Level::Fail,
+            format!("integrity check: {problem}"),
+        )),
     }
     match store.outbox_stats() {
         Ok(stats) => {
@@ -151,9 +181,11 @@ fn clock(config: &KioskConfig) -> Check {
     let synced = kernel_clock_synchronised();
     match (synced, config.clock.trust_system) {
         (true, _) => check("clock", Level::Ok, "synchronised by NTP"),
-        (false, SystemClockTrust::Always) => {
-            check("clock", Level::Ok, "not NTP-synchronised, trusted by config (trust_system = always)")
-        }
+        (false, SystemClockTrust::Always) => check(
+            "clock",
+            Level::Ok,
+            "not NTP-synchronised, trusted by config (trust_system = always)",
+        ),
         (false, _) => check(
             "clock",
             Level::Warn,
@@ -174,8 +206,15 @@ async fn hub(config: &KioskConfig, store: Option<&Store>) -> Check {
         return check(
             "hub",
             level,
-            format!("not enrolled yet at {} (enrollment token {})", config.hub.url,
-                if level == Level::Warn { "configured" } else { "missing in kiosk.toml" }),
+            format!(
+                "not enrolled yet at {} (enrollment token {})",
+                config.hub.url,
+                if level == Level::Warn {
+                    "configured"
+                } else {
+                    "missing in kiosk.toml"
+                }
+            ),
         );
     };
     let client = HubClient::new(HubClientConfig {
@@ -190,7 +229,11 @@ async fn hub(config: &KioskConfig, store: Option<&Store>) -> Check {
     };
     let id = kiosk_id.unwrap_or_else(|| "?".into());
     match client.queues().await {
-        Ok(_) => check("hub", Level::Ok, format!("{} answers; enrolled as {id}", config.hub.url)),
+        Ok(_) => check(
+            "hub",
+            Level::Ok,
+            format!("{} answers; enrolled as {id}", config.hub.url),
+        ),
         Err(err) => check("hub", Level::Fail, format!("{}: {err}", config.hub.url)),
     }
 }
@@ -207,8 +250,16 @@ fn printer(config: &KioskConfig, store: Option<&Store>, probe: bool) -> Check {
         return match SerialLink::open(&settings) {
             Ok(mut link) => {
                 let state = status::query(&mut link, Duration::from_millis(800));
-                let level = if state.can_print() { Level::Ok } else { Level::Fail };
-                check("printer", level, format!("{} on {}: {state}", profile.name, config.printer.port))
+                let level = if state.can_print() {
+                    Level::Ok
+                } else {
+                    Level::Fail
+                };
+                check(
+                    "printer",
+                    level,
+                    format!("{} on {}: {state}", profile.name, config.printer.port),
+                )
             }
             Err(err) => check("printer", Level::Fail, err.to_string()),
         };
@@ -220,9 +271,17 @@ fn printer(config: &KioskConfig, store: Option<&Store>, probe: bool) -> Check {
                 "paper near end" => Level::Warn,
                 _ => Level::Fail,
             };
-            check("printer", level, format!("last reported by the kiosk: {state} (--printer asks it now)"))
+            check(
+                "printer",
+                level,
+                format!("last reported by the kiosk: {state} (--printer asks it now)"),
+            )
         }
-        None => check("printer", Level::Warn, "no state reported yet (--printer asks it now)"),
+        None => check(
+            "printer",
+            Level::Warn,
+            "no state reported yet (--printer asks it now)",
+        ),
     }
 }
 

@@ -141,8 +141,12 @@ impl RunningKiosk {
             warn_for: Duration::from_secs(config.session.warning_seconds.into()),
             px_per_mm: config.display.px_per_mm(),
         };
-        let controller =
-            Controller::attach(&app, self.core.clone(), self.runtime.handle().clone(), settings);
+        let controller = Controller::attach(
+            &app,
+            self.core.clone(),
+            self.runtime.handle().clone(),
+            settings,
+        );
         if let Some(port) = config.scanner.serial_port.clone() {
             spawn_serial_scanner(port, config.scanner.baud, app.as_weak());
         }

@@ -27,8 +27,8 @@ use crate::identity::CfError;
 use crate::identity::codice_fiscale::Expected;
 use crate::lang::Lang;
 use crate::{
-    Activity, Agency as UiAgency, CfProblem, Kiosk, KioskWindow, LanguageItem, LookupProblem,
-    Page, PrintNote, Problem as UiProblem, ServiceItem, Theme, TicketView,
+    Activity, Agency as UiAgency, CfProblem, Kiosk, KioskWindow, LanguageItem, LookupProblem, Page,
+    PrintNote, Problem as UiProblem, ServiceItem, Theme, TicketView,
 };
 
 /// What the controller needs to know about this kiosk's screen and policies.
@@ -78,6 +78,7 @@ pub struct Controller {
     settings: UiSettings,
     state: RefCell<State>,
     timer: slint::Timer,
+    rendered_figures: std::cell::Cell<u64>,
 }
 
 impl Controller {
@@ -95,9 +96,11 @@ impl Controller {
             runtime,
             settings,
             timer: slint::Timer::default(),
+            rendered_figures: std::cell::Cell::new(u64::MAX),
         });
         controller.wire(app);
-        app.global::<Theme>().set_px_per_mm(controller.settings.px_per_mm);
+        app.global::<Theme>()
+            .set_px_per_mm(controller.settings.px_per_mm);
         let languages: Vec<LanguageItem> = Lang::ALL
             .iter()
             .map(|l| LanguageItem {
@@ -231,6 +234,9 @@ impl Controller {
 
     fn activity(&self) {
         self.state.borrow_mut().idle.activity(Instant::now());
+        if let Some(app) = self.window.upgrade() {
+            app.global::<Kiosk>().set_idle_warning(false);
+        }
         self.render();
     }
 
@@ -304,7 +310,11 @@ impl Controller {
         }
     }
 
-    fn ticket_result(self: &Rc<Self>, op_id: uuid::Uuid, result: Result<IssuedTicket, TicketProblem>) {
+    fn ticket_result(
+        self: &Rc<Self>,
+        op_id: uuid::Uuid,
+        result: Result<IssuedTicket, TicketProblem>,
+    ) {
         {
             let mut state = self.state.borrow_mut();
             match result {
@@ -379,6 +389,7 @@ impl Controller {
             let theme = app.global::<Theme>();
             theme.set_large_text(false);
             theme.set_high_contrast(false);
+            app.global::<Kiosk>().set_idle_warning(false);
         }
         self.refresh_figures();
         self.render();
@@ -404,7 +415,11 @@ impl Controller {
             return;
         }
         let theme = app.global::<Theme>();
-        let pristine = self.state.borrow().visit.is_pristine(self.settings.default_lang)
+        let pristine = self
+            .state
+            .borrow()
+            .visit
+            .is_pristine(self.settings.default_lang)
             && !theme.get_large_text()
             && !theme.get_high_contrast();
         if pristine {
@@ -421,6 +436,9 @@ impl Controller {
                 kiosk.set_idle_seconds_left(seconds_left as i32);
             }
             IdleState::Active => kiosk.set_idle_warning(false),
+        }
+        if self.core.figures_version() != self.rendered_figures.get() {
+            self.render();
         }
     }
 
@@ -445,6 +463,7 @@ impl Controller {
         }
         let kiosk = app.global::<Kiosk>();
         kiosk.set_language(lang.code().into());
+        kiosk.set_online(self.core.is_online());
         let (page, problem) = match visit.step() {
             Step::Welcome => (Page::Welcome, None),
             Step::Agency => (Page::Agency, None),
@@ -471,6 +490,7 @@ impl Controller {
         }
         kiosk.set_problem_reference(state.problem_reference.as_str().into());
 
+        self.rendered_figures.set(self.core.figures_version());
         let figures = self.core.queue_figures();
         let catalogue = self.core.catalogue();
         let agency = visit.agency();
@@ -607,7 +627,11 @@ fn ticket_view(ticket: &IssuedTicket) -> TicketView {
     }
 }
 
-fn lookup_view(found: &TicketLookup, catalogue: &crate::catalogue::Catalogue, lang: Lang) -> TicketView {
+fn lookup_view(
+    found: &TicketLookup,
+    catalogue: &crate::catalogue::Catalogue,
+    lang: Lang,
+) -> TicketView {
     TicketView {
         number: found.number.as_str().into(),
         service: catalogue

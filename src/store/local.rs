@@ -295,8 +295,14 @@ impl Store {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (op_id, day, number, service, offline, handover): (String, String, _, _, _, String) =
-                row?;
+            let (op_id, day, number, service, offline, handover): (
+                String,
+                String,
+                _,
+                _,
+                _,
+                String,
+            ) = row?;
             let (Ok(op_id), Ok(day), Some(handover)) = (
                 Uuid::parse_str(&op_id),
                 day.parse(),
@@ -407,7 +413,9 @@ mod tests {
         assert_eq!(store.bands(day).unwrap()[0].remaining(), 0);
         // Bands of a past day are dropped when today's arrive.
         let tomorrow = day.succ_opt().unwrap();
-        store.save_bands(tomorrow, &[band(tomorrow, 990, 999)]).unwrap();
+        store
+            .save_bands(tomorrow, &[band(tomorrow, 990, 999)])
+            .unwrap();
         assert!(store.bands(day).unwrap().is_empty());
     }
 
@@ -434,7 +442,10 @@ mod tests {
         };
         store.record_ticket(&ticket, now).unwrap();
         assert_eq!(store.tickets(day).unwrap(), vec![ticket]);
-        assert_eq!(store.purge_tickets_before(day.succ_opt().unwrap()).unwrap(), 1);
+        assert_eq!(
+            store.purge_tickets_before(day.succ_opt().unwrap()).unwrap(),
+            1
+        );
     }
 
     #[test]
@@ -446,7 +457,9 @@ mod tests {
         store.enqueue(&b, Utc::now()).unwrap();
         store.abandon(a.op_id).unwrap();
         assert!(store.operation(a.op_id).unwrap().is_none());
-        store.settle_rejected(b.op_id, "number_not_leased", Utc::now()).unwrap();
+        store
+            .settle_rejected(b.op_id, "number_not_leased", Utc::now())
+            .unwrap();
         let settled = store.operation(b.op_id).unwrap().unwrap();
         assert!(settled.acked_at.is_some() && settled.personal.is_none());
         assert_eq!(store.outbox_stats().unwrap().pending, 0);

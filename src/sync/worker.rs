@@ -300,19 +300,33 @@ pub async fn drain(core: &KioskCore, intervals: &Intervals) -> Option<Instant> {
             }
             Err(ClientError::Disabled { .. }) => {
                 // Keep it: the office may enable the kiosk again.
-                let retry = Utc::now() + TimeDelta::from_std(intervals.max_backoff).unwrap_or_default();
-                let _ = core.store().record_failure(head.op_id, "kiosk disabled", retry);
+                let retry =
+                    Utc::now() + TimeDelta::from_std(intervals.max_backoff).unwrap_or_default();
+                let _ = core
+                    .store()
+                    .record_failure(head.op_id, "kiosk disabled", retry);
                 return Some(Instant::now() + intervals.max_backoff);
             }
-            Err(err) if err.retry_later() || matches!(err, ClientError::PinMismatch | ClientError::Config(_)) => {
-                let delay = backoff(head.attempts + 1, intervals.base_backoff, intervals.max_backoff);
+            Err(err)
+                if err.retry_later()
+                    || matches!(err, ClientError::PinMismatch | ClientError::Config(_)) =>
+            {
+                let delay = backoff(
+                    head.attempts + 1,
+                    intervals.base_backoff,
+                    intervals.max_backoff,
+                );
                 let retry = Utc::now() + TimeDelta::from_std(delay).unwrap_or_default();
-                let _ = core.store().record_failure(head.op_id, &err.to_string(), retry);
+                let _ = core
+                    .store()
+                    .record_failure(head.op_id, &err.to_string(), retry);
                 return Some(Instant::now() + delay);
             }
             Err(err) => {
                 tracing::warn!(op_id = %head.op_id, %err, "hub refused an operation for good");
-                let _ = core.store().settle_rejected(head.op_id, &err.to_string(), Utc::now());
+                let _ = core
+                    .store()
+                    .settle_rejected(head.op_id, &err.to_string(), Utc::now());
             }
         }
     }
@@ -329,7 +343,10 @@ mod tests {
         for attempt in 1..40 {
             let d = backoff(attempt, base, max);
             let nominal = base.saturating_mul(1 << (attempt - 1).min(16)).min(max);
-            assert!(d >= nominal.mul_f64(0.75) && d <= nominal.mul_f64(1.25), "{attempt}: {d:?}");
+            assert!(
+                d >= nominal.mul_f64(0.75) && d <= nominal.mul_f64(1.25),
+                "{attempt}: {d:?}"
+            );
         }
         let spread: std::collections::HashSet<u128> =
             (0..20).map(|_| backoff(3, base, max).as_millis()).collect();

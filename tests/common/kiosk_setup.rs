@@ -115,7 +115,9 @@ impl UiKiosk {
         let element = found
             .iter()
             .find(|e| e.accessible_enabled() != Some(false))
-            .unwrap_or_else(|| panic!("no enabled element labelled {label:?} on {:?}", self.page()));
+            .unwrap_or_else(|| {
+                panic!("no enabled element labelled {label:?} on {:?}", self.page())
+            });
         element.invoke_accessible_default_action();
     }
 
@@ -160,13 +162,18 @@ pub fn run_flow<F: Future<Output = ()> + 'static>(flow: F) {
     let outcome = Rc::new(std::cell::RefCell::new(None::<bool>));
     let done = outcome.clone();
     slint::spawn_local(async move {
-        let result = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(flow)).await;
+        let result =
+            futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(flow)).await;
         *done.borrow_mut() = Some(result.is_ok());
         let _ = slint::quit_event_loop();
     })
     .expect("spawn flow");
     slint::run_event_loop_until_quit().expect("event loop");
-    assert_eq!(*outcome.borrow(), Some(true), "the flow failed (see the panic above)");
+    assert_eq!(
+        *outcome.borrow(),
+        Some(true),
+        "the flow failed (see the panic above)"
+    );
 }
 
 /// Stops a test hub's server but keeps its database and port for `restart`.

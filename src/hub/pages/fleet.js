@@ -41,8 +41,11 @@
         var p = k.printer || '';
         cell(row, (printerText[p] || '-') + (k.printer_detail ? ' (' + k.printer_detail + ')' : ''),
           p === 'paper_near_end' ? 'warn' : (p && p !== 'ok' ? 'bad' : ''));
-        cell(row, k.outbox_depth === null || k.outbox_depth === undefined ? '-' : String(k.outbox_depth),
-          k.outbox_depth > 0 ? 'warn' : '');
+        var depth = k.outbox_depth === null || k.outbox_depth === undefined ? '-' : String(k.outbox_depth);
+        if (k.outbox_depth > 0 && k.oldest_pending_seconds !== null && k.oldest_pending_seconds !== undefined) {
+          depth += ' (da ' + Math.round(k.oldest_pending_seconds / 60) + ' min)';
+        }
+        cell(row, depth, k.outbox_depth > 0 ? 'warn' : '');
         cell(row, k.disabled ? 'Fuori servizio' : (k.online ? 'In linea' : 'Non in linea'),
           k.disabled ? 'bad' : '');
         var td = cell(row, '');
