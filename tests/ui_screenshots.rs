@@ -233,10 +233,12 @@ fn every_screen_matches_its_reference_in_both_languages() {
     let dir = reference_dir();
     std::fs::create_dir_all(&dir).unwrap();
     let mut failures = Vec::new();
+    let mut problems = Vec::new();
     for lang in Lang::ALL {
         slint::select_bundled_translation(lang.code()).unwrap();
         for screen in SCREENS {
             prepare(&app, screen, lang);
+            problems.extend(accessibility_problems(&app, screen, lang));
             let shot = app.window().take_snapshot().unwrap();
             let image =
                 image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec())
