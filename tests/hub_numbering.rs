@@ -621,3 +621,47 @@ async fn hours_for_a_service_the_catalogue_lacks_stop_the_hub() {
         Ok(_) => panic!("the hub started with hours for an unknown service"),
     }
 }
+
+#[tokio::test]
+async fn an_offline_front_desk_check_in_keeps_its_number_and_joins_the_booked_queue() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    kiosk.lease_bands(&BandsRequest::default()).await.unwrap();
+    common::book(
+        &hub,
+        common::today_in_rome(),
+        "AB12,09:30,naspi,\nCD34,10:00,isee,RSSMRA45C12F205C\n",
+    );
+    let walk_in = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    // Offline, the kiosk cannot know the booked service: it printed from the front
+    // desk's band.
+    let mut by_code = ticket("appuntamento");
+    by_code.appointment = Some("AB12".into());
+    by_code.offline_number = Some("P999".into());
+    let t = kiosk.issue_ticket(&by_code).await.unwrap().ticket;
+    assert_eq!(
+        (t.number.as_str(), t.service.as_str(), t.position),
+        ("P999", "naspi", 1)
+    );
+    assert_eq!(
+        kiosk
+            .ticket_status(walk_in.ticket_id)
+            .await
+            .unwrap()
+            .position,
+        2
+    );
+    let mut by_cf = ticket("appuntamento");
+    by_cf.codice_fiscale = Some("RSSMRA45C12F205C".into());
+    by_cf.offline_number = Some("P998".into());
+    let t = kiosk.issue_ticket(&by_cf).await.unwrap().ticket;
+    assert_eq!((t.number.as_str(), t.service.as_str()), ("P998", "isee"));
+    // The number must still come from the band of the service asked for.
+    let mut wrong = ticket("appuntamento");
+    wrong.offline_number = Some("N999".into());
+    assert!(matches!(
+        kiosk.issue_ticket(&wrong).await,
+        Err(ClientError::Rejected { status: 422, code, .. }) if code == "bad_offline_number"
+    ));
+    hub.stop().await;
+}
