@@ -176,6 +176,8 @@ async fn only_the_clerk_holding_the_ticket_sees_the_codice_fiscale() {
     assert!(state["current"].is_null(), "{state}");
     assert!(!state.to_string().contains(CF));
     assert_ne!(anonymous.ticket_id, identified.ticket_id);
+    // Close the board's stream, or the graceful stop waits for it.
+    drop(events);
     hub.stop().await;
 }
 

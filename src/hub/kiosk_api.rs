@@ -143,7 +143,7 @@ pub async fn issue_ticket(
     Ok((status, Json(issued.ticket)).into_response())
 }
 
-/// The context of a status look-up now.
+/// The context of a status look-up now; shared by the kiosk look-ups and the tracking page.
 pub fn status_context(state: &AppState) -> StatusContext {
     StatusContext {
         today: state.today(),
@@ -152,7 +152,8 @@ pub fn status_context(state: &AppState) -> StatusContext {
     }
 }
 
-/// A ticket's state by ticket id or op_id; `None` when no ticket has that reference.
+/// A ticket's state by ticket id or op_id (the kiosk API and `/t/{id}` use the same
+/// rule); `None` when no ticket has that reference.
 pub async fn status_by_ref(
     state: &AppState,
     reference: Uuid,
