@@ -951,6 +951,19 @@ mod tests {
     }
 
     #[test]
+    fn the_hours_example_in_the_hub_template_is_valid() {
+        let template = include_str!("../board/hub.toml");
+        let start = template.find("# [hours]").unwrap();
+        let example: Vec<&str> = template[start..]
+            .lines()
+            .map(|l| l.trim_start_matches("# "))
+            .collect();
+        let hub: HubConfig = parse(&example.join("\n"), "board/hub.toml").unwrap();
+        assert!(hub.hours.last_ticket.is_some());
+        assert_eq!(hub.hours.services.len(), 2);
+    }
+
+    #[test]
     fn hub_urls() {
         assert!(check_hub_url("https://hub.ufficio.local:8443").is_ok());
         assert!(check_hub_url("http://127.0.0.1:8080").is_ok());

@@ -300,13 +300,20 @@ async fn hostile_input_gets_a_4xx_json_error_never_a_500() {
         "/api/v1/tickets/not-a-uuid",
         "/api/v1/tickets/5f0c7b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f",
         "/api/v1/tickets/%00",
+        "/api/v1/tickets/%FF",
+        "/api/v1/tickets/by-number/%00",
+        "/api/v1/tickets/by-number/N0011",
+        "/api/v1/tickets/by-number/%FF",
+        "/api/v1/tickets/by-number/N001",
+        "/t/%FF",
+        "/t/..%2F..%2Fetc",
         "/api/v1/nothing",
         "/assets/../../etc/passwd",
         "/fleet/api/kiosks",
         "/counter/api/state",
     ];
     for path in gets {
-        let (status, _) = raw(
+        let (status, json) = raw(
             &http,
             reqwest::Method::GET,
             &format!("{base}{path}"),
@@ -316,6 +323,10 @@ async fn hostile_input_gets_a_4xx_json_error_never_a_500() {
         )
         .await;
         assert!((400..500).contains(&status), "{path} -> {status}");
+        if path.starts_with("/api/") {
+            let json = json.unwrap_or_else(|| panic!("{path}: not JSON"));
+            assert!(json["error"]["code"].is_string(), "{path}: {json}");
+        }
         checked += 1;
     }
     let (status, json) = raw(

@@ -146,6 +146,7 @@ async fn morning() {
     let i1 = kiosk_a.issue_ticket(&ticket("isee")).await.unwrap().ticket;
     let mut p = ticket("naspi");
     p.priority = true;
+    p.codice_fiscale = Some("RSSMRA45C12F205C".into());
     let n3 = kiosk_b.issue_ticket(&p).await.unwrap().ticket;
     assert_eq!(
         [&n1.number, &n2.number, &i1.number, &n3.number],
@@ -199,6 +200,8 @@ async fn morning() {
     // First call: the priority ticket goes first.
     click(&c, "#next").await;
     wait_text(&c, "#current", "N003").await;
+    // The clerk sees the code the citizen gave at the kiosk.
+    wait_text(&c, "#current-cf", "Codice fiscale: RSSMRA45C12F205C").await;
     if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
         let png = c.screenshot().await.unwrap();
         std::fs::write(Path::new(&dir).join("hub-counter.png"), png).unwrap();
@@ -230,6 +233,7 @@ async fn morning() {
     wait_text(&c, "#current-info", "allo sportello").await;
     click(&c, "#done").await;
     wait_text(&c, "#current", "-").await;
+    assert_eq!(text(&c, "#current-cf").await, "");
     assert_eq!(
         kiosk_b.ticket_status(n3.ticket_id).await.unwrap().status,
         TicketStatus::Done
@@ -269,6 +273,20 @@ async fn morning() {
     wait_text(&c, "#now-number", "N002").await;
     wait_text(&c, "#calls", "N001").await;
     wait_text(&c, "#calls", "N003").await;
+    assert!(!text(&c, "body").await.contains("RSSMRA45C12F205C"));
+
+    // The citizen's phone: the tracking page from the QR code (the kiosk's op_id).
+    c.goto(&format!("{base}/t/{}?lang=it", p.op_id))
+        .await
+        .unwrap();
+    wait_text(&c, ".number", "N003").await;
+    wait_text(&c, ".state", "Servito").await;
+    c.goto(&format!("{base}/t/{}?lang=en", n2.ticket_id))
+        .await
+        .unwrap();
+    wait_text(&c, ".state", "Waiting").await;
+    // Transferred to ISEE with its place in time: ahead of I001.
+    wait_text(&c, "main", "You are next!").await;
 
     // The fleet page: both kiosks, A's printer warning, and kiosk B taken out of service.
     kiosk_a

@@ -9,6 +9,7 @@ use chrono::{TimeDelta, Utc};
 use common::{TestHub, ticket};
 use sportello::hub::admin;
 use sportello::hub::api::{BandsRequest, TicketStatus};
+use sportello::hub::clock::Clock;
 use sportello::sync::ClientError;
 
 const SERVICES: [&str; 3] = ["naspi", "isee", "did-patto"];
@@ -315,5 +316,352 @@ async fn a_prefix_moved_to_another_service_mid_day_never_repeats_a_number() {
         naspi.number, "I003",
         "NASpI goes on counting under its new letter"
     );
+    hub.stop().await;
+}
+
+fn expect_conflict(result: Result<sportello::sync::Issued, ClientError>, expected: &str) {
+    match result {
+        Err(ClientError::Conflict { code, .. }) => assert_eq!(code, expected),
+        other => panic!("expected a conflict `{expected}`, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_answer_lost_in_flight_then_an_offline_number_renumbers_the_ticket() {
+    let mut hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let band = kiosk
+        .lease_bands(&BandsRequest {
+            services: Some(vec!["naspi".into()]),
+        })
+        .await
+        .unwrap();
+    assert_eq!((band.bands[0].first, band.bands[0].last), (990, 999));
+    for _ in 0..2 {
+        kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
+    }
+    // Op X is applied as N003, but its answer never reaches the kiosk, which prints
+    // N999 from its band; the outbox later sends op X again with that number.
+    let request = ticket("naspi");
+    let lost = kiosk.issue_ticket(&request).await.unwrap().ticket;
+    assert_eq!(lost.number, "N003");
+    let mut offline = request.clone();
+    offline.offline_number = Some("N999".into());
+
+    // Any other difference is still a conflict, and changes nothing.
+    let mut other_body = offline.clone();
+    other_body.priority = true;
+    expect_conflict(kiosk.issue_ticket(&other_body).await, "op_id_reused");
+    let other_kiosk = hub.kiosk("b").await;
+    other_kiosk
+        .lease_bands(&BandsRequest::default())
+        .await
+        .unwrap();
+    expect_conflict(other_kiosk.issue_ticket(&offline).await, "op_id_reused");
+    // The number is checked like any offline number.
+    let mut not_leased = request.clone();
+    not_leased.offline_number = Some("N500".into());
+    assert!(matches!(
+        kiosk.issue_ticket(&not_leased).await,
+        Err(ClientError::Rejected { status: 422, code, .. }) if code == "number_not_leased"
+    ));
+    let mut used_offline = ticket("naspi");
+    used_offline.offline_number = Some("N998".into());
+    kiosk.issue_ticket(&used_offline).await.unwrap();
+    let mut taken = request.clone();
+    taken.offline_number = Some("N998".into());
+    expect_conflict(kiosk.issue_ticket(&taken).await, "number_taken");
+    assert_eq!(
+        kiosk.ticket_status(lost.ticket_id).await.unwrap().number,
+        "N003"
+    );
+
+    let renumbered = kiosk.issue_ticket(&offline).await.unwrap();
+    assert!(renumbered.replayed, "answered 200, not 201");
+    let t = &renumbered.ticket;
+    assert_eq!(t.number, "N999");
+    assert_eq!(
+        (t.ticket_id, t.service.as_str(), t.day),
+        (lost.ticket_id, "naspi", lost.day)
+    );
+    // Replays of the new body get the same body, also after a second look.
+    for _ in 0..2 {
+        let again = kiosk.issue_ticket(&offline).await.unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.ticket, renumbered.ticket);
+    }
+    // The old body, or yet another number, is now a conflict.
+    expect_conflict(kiosk.issue_ticket(&request).await, "op_id_reused");
+    let mut another = request.clone();
+    another.offline_number = Some("N997".into());
+    expect_conflict(kiosk.issue_ticket(&another).await, "op_id_reused");
+
+    // One ticket, under its new number; N003 is retired for the day.
+    let status = kiosk.ticket_status(lost.ticket_id).await.unwrap();
+    assert_eq!(
+        (status.number.as_str(), status.status),
+        ("N999", TicketStatus::Waiting)
+    );
+    assert_eq!(
+        kiosk.ticket_by_number("N999").await.unwrap().ticket_id,
+        lost.ticket_id
+    );
+    assert!(matches!(
+        kiosk.ticket_by_number("N003").await,
+        Err(ClientError::Rejected { status: 404, .. })
+    ));
+    let mut later = Vec::new();
+    for _ in 0..3 {
+        later.push(
+            kiosk
+                .issue_ticket(&ticket("naspi"))
+                .await
+                .unwrap()
+                .ticket
+                .number,
+        );
+    }
+    assert_eq!(later, ["N004", "N005", "N006"]);
+    let queues = kiosk.queues().await.unwrap();
+    let naspi = queues
+        .services
+        .iter()
+        .find(|q| q.service == "naspi")
+        .unwrap();
+    assert_eq!(naspi.waiting, 7, "N001-N002, N999, N998, N004-N006");
+
+    // Not even a service that takes over the letter N mid-day gets N003.
+    let swapped = sportello::catalogue::DEFAULT_CATALOGUE
+        .replace(
+            "code = \"naspi\"\nprefix = \"N\"",
+            "code = \"naspi\"\nprefix = \"I\"",
+        )
+        .replace(
+            "code = \"isee\"\nprefix = \"I\"",
+            "code = \"isee\"\nprefix = \"N\"",
+        );
+    let file = hub.dir.path().join("catalogue.toml");
+    std::fs::write(&file, swapped).unwrap();
+    hub.config.services = Some(file);
+    hub.restart().await;
+    let isee = kiosk.issue_ticket(&ticket("isee")).await.unwrap().ticket;
+    assert_eq!(isee.number, "N007", "N001-N006 are used or retired today");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_renumbered_ticket_that_was_called_waits_again_in_its_place() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    kiosk.lease_bands(&BandsRequest::default()).await.unwrap();
+    let request = ticket("isee");
+    let lost = kiosk.issue_ticket(&request).await.unwrap().ticket;
+    let behind = kiosk.issue_ticket(&ticket("isee")).await.unwrap().ticket;
+    assert_eq!(
+        (lost.number.as_str(), behind.number.as_str()),
+        ("I001", "I002")
+    );
+    // The board calls I001; nobody holds it, the citizen has I999.
+    let clerk = hub.clerk("anna").await;
+    clerk.setup("Sportello 1", &["isee"]).await;
+    assert_eq!(clerk.next().await.unwrap().as_deref(), Some("I001"));
+    clerk
+        .post("/counter/api/no-show", serde_json::json!({}))
+        .await
+        .unwrap();
+    let mut offline = request.clone();
+    offline.offline_number = Some("I999".into());
+    let renumbered = kiosk.issue_ticket(&offline).await.unwrap().ticket;
+    assert_eq!(
+        (renumbered.number.as_str(), renumbered.position),
+        ("I999", 1)
+    );
+    let status = kiosk.ticket_status(lost.ticket_id).await.unwrap();
+    assert_eq!(
+        (status.status, status.position, status.counter),
+        (TicketStatus::Waiting, 1, None)
+    );
+    // Still ahead of the later ticket: it keeps its time in the queue.
+    assert_eq!(clerk.next().await.unwrap().as_deref(), Some("I999"));
+    hub.stop().await;
+}
+
+fn at_rome(hub: &TestHub, local: &str) {
+    let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S").unwrap();
+    let at = naive
+        .and_local_timezone(chrono_tz::Europe::Rome)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc);
+    hub.clock.as_ref().unwrap().set(at);
+}
+
+fn is_open(queues: &sportello::hub::api::QueuesResponse, service: &str) -> bool {
+    queues
+        .services
+        .iter()
+        .find(|q| q.service == service)
+        .unwrap()
+        .open
+}
+
+fn expect_closed(result: Result<sportello::sync::Issued, ClientError>) {
+    match result {
+        Err(ClientError::Rejected {
+            status: 422,
+            code,
+            message,
+        }) => {
+            assert_eq!(code, "service_closed");
+            assert!(message.contains("12:00"), "{message}");
+        }
+        other => panic!("expected service_closed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn after_its_last_ticket_time_a_service_takes_no_walk_ins() {
+    let start = "2026-11-27T08:00:00Z".parse().unwrap();
+    let hub = TestHub::start_with(
+        |c| {
+            let time = |s: &str| {
+                sportello::config::TimeOfDay(chrono::NaiveTime::parse_from_str(s, "%H:%M").unwrap())
+            };
+            c.hours.last_ticket = Some(time("15:30"));
+            c.hours.services.insert("naspi".into(), time("12:00"));
+        },
+        Some(sportello::hub::clock::ManualClock::new(start)),
+    )
+    .await;
+    let kiosk = hub.kiosk("a").await;
+    kiosk.lease_bands(&BandsRequest::default()).await.unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    common::book(
+        &hub,
+        day,
+        "AB12,12:30,naspi,\nCD34,12:45,naspi,RSSMRA45C12F205C\n",
+    );
+
+    // 12:00:59 in Rome: the last minute NASpI takes tickets.
+    at_rome(&hub, "2026-11-27 12:00:59");
+    let queues = kiosk.queues().await.unwrap();
+    assert!(queues.services.iter().all(|q| q.open));
+    let before = ticket("naspi");
+    kiosk.issue_ticket(&before).await.unwrap();
+
+    // 12:01: NASpI is closed; the others follow the office-wide 15:30.
+    at_rome(&hub, "2026-11-27 12:01:00");
+    let queues = kiosk.queues().await.unwrap();
+    assert!(!is_open(&queues, "naspi"));
+    assert!(is_open(&queues, "isee"));
+    expect_closed(kiosk.issue_ticket(&ticket("naspi")).await);
+    kiosk.issue_ticket(&ticket("isee")).await.unwrap();
+    // An op applied before closing still replays.
+    assert!(kiosk.issue_ticket(&before).await.unwrap().replayed);
+    // Appointment check-ins, by code or by codice fiscale, are accepted.
+    let mut by_code = ticket("naspi");
+    by_code.appointment = Some("AB12".into());
+    let booked = kiosk.issue_ticket(&by_code).await.unwrap().ticket;
+    assert_eq!(booked.position, 1);
+    let mut by_cf = ticket("appuntamento");
+    by_cf.codice_fiscale = Some("RSSMRA45C12F205C".into());
+    let booked = kiosk.issue_ticket(&by_cf).await.unwrap().ticket;
+    assert_eq!(booked.service, "naspi");
+    // The same codice fiscale without a booking left is a walk-in: refused.
+    let mut walk_in = ticket("naspi");
+    walk_in.codice_fiscale = Some("RSSMRA45C12F205C".into());
+    expect_closed(kiosk.issue_ticket(&walk_in).await);
+    // A ticket the kiosk already printed offline is accepted.
+    let mut offline = ticket("naspi");
+    offline.offline_number = Some("N999".into());
+    offline.issued_at = (hub.clock.as_ref().unwrap().now() - TimeDelta::minutes(5)).fixed_offset();
+    assert_eq!(
+        kiosk.issue_ticket(&offline).await.unwrap().ticket.number,
+        "N999"
+    );
+
+    // 15:31: everything is closed.
+    at_rome(&hub, "2026-11-27 15:31:00");
+    let queues = kiosk.queues().await.unwrap();
+    assert!(queues.services.iter().all(|q| !q.open));
+    assert!(matches!(
+        kiosk.issue_ticket(&ticket("isee")).await,
+        Err(ClientError::Rejected { status: 422, code, .. }) if code == "service_closed"
+    ));
+    // The next morning all open again.
+    at_rome(&hub, "2026-11-28 08:00:00");
+    let queues = kiosk.queues().await.unwrap();
+    assert!(queues.services.iter().all(|q| q.open));
+    assert_eq!(
+        kiosk
+            .issue_ticket(&ticket("naspi"))
+            .await
+            .unwrap()
+            .ticket
+            .number,
+        "N001"
+    );
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn hours_for_a_service_the_catalogue_lacks_stop_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config_in(dir.path());
+    config.hours.services.insert(
+        "pensioni".into(),
+        sportello::config::TimeOfDay(chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap()),
+    );
+    let clock = std::sync::Arc::new(sportello::hub::clock::SystemClock);
+    match sportello::hub::start(config, clock).await {
+        Err(e) => {
+            let text = e.to_string();
+            assert!(text.contains("hours.services.pensioni"), "{text}");
+        }
+        Ok(_) => panic!("the hub started with hours for an unknown service"),
+    }
+}
+
+#[tokio::test]
+async fn an_offline_front_desk_check_in_keeps_its_number_and_joins_the_booked_queue() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    kiosk.lease_bands(&BandsRequest::default()).await.unwrap();
+    common::book(
+        &hub,
+        common::today_in_rome(),
+        "AB12,09:30,naspi,\nCD34,10:00,isee,RSSMRA45C12F205C\n",
+    );
+    let walk_in = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    // Offline, the kiosk cannot know the booked service: it printed from the front
+    // desk's band.
+    let mut by_code = ticket("appuntamento");
+    by_code.appointment = Some("AB12".into());
+    by_code.offline_number = Some("P999".into());
+    let t = kiosk.issue_ticket(&by_code).await.unwrap().ticket;
+    assert_eq!(
+        (t.number.as_str(), t.service.as_str(), t.position),
+        ("P999", "naspi", 1)
+    );
+    assert_eq!(
+        kiosk
+            .ticket_status(walk_in.ticket_id)
+            .await
+            .unwrap()
+            .position,
+        2
+    );
+    let mut by_cf = ticket("appuntamento");
+    by_cf.codice_fiscale = Some("RSSMRA45C12F205C".into());
+    by_cf.offline_number = Some("P998".into());
+    let t = kiosk.issue_ticket(&by_cf).await.unwrap().ticket;
+    assert_eq!((t.number.as_str(), t.service.as_str()), ("P998", "isee"));
+    // The number must still come from the band of the service asked for.
+    let mut wrong = ticket("appuntamento");
+    wrong.offline_number = Some("N999".into());
+    assert!(matches!(
+        kiosk.issue_ticket(&wrong).await,
+        Err(ClientError::Rejected { status: 422, code, .. }) if code == "bad_offline_number"
+    ));
     hub.stop().await;
 }

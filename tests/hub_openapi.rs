@@ -153,6 +153,7 @@ fn request_bodies_the_client_sends_fit_the_document() {
     let mut full = ticket("naspi");
     full.appointment = Some("AB12".into());
     full.offline_number = Some("N995".into());
+    full.codice_fiscale = Some("RSSMRA45C12F205C".into());
     for (name, value) in [
         (
             "IssueTicketRequest",
@@ -406,6 +407,25 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         call("GET", status_tpl, g).path(format!("/api/v1/tickets/{id}")),
         200,
     ));
+    // By the op_id that issued it, and by its number.
+    calls.push((
+        call("GET", status_tpl, g).path(format!(
+            "/api/v1/tickets/{}",
+            request["op_id"].as_str().unwrap()
+        )),
+        200,
+    ));
+    let by_number = "/api/v1/tickets/by-number/{number}";
+    let number = issued["number"].as_str().unwrap().to_lowercase();
+    for (token, path, status) in [
+        (g, format!("/api/v1/tickets/by-number/{number}"), 200),
+        (g, "/api/v1/tickets/by-number/I999".to_string(), 404),
+        (g, "/api/v1/tickets/by-number/I99".to_string(), 400),
+        (None, "/api/v1/tickets/by-number/I001".to_string(), 401),
+        (d, "/api/v1/tickets/by-number/I001".to_string(), 403),
+    ] {
+        calls.push((call("GET", by_number, token).path(path), status));
+    }
     // The ETag round trip.
     let etag = http
         .get(format!("{base}/api/v1/catalogue"))

@@ -1,6 +1,7 @@
 //! Handlers of the kiosk API under `/api/v1` (bodies in [`super::api`]).
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::header::{ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, StatusCode};
@@ -142,7 +143,7 @@ pub async fn issue_ticket(
     Ok((status, Json(issued.ticket)).into_response())
 }
 
-/// The context of a status look-up now.
+/// The context of a status look-up now; shared by the kiosk look-ups and the tracking page.
 pub fn status_context(state: &AppState) -> StatusContext {
     StatusContext {
         today: state.today(),
@@ -151,7 +152,8 @@ pub fn status_context(state: &AppState) -> StatusContext {
     }
 }
 
-/// A ticket's state by ticket id or op_id; `None` when no ticket has that reference.
+/// A ticket's state by ticket id or op_id (the kiosk API and `/t/{id}` use the same
+/// rule); `None` when no ticket has that reference.
 pub async fn status_by_ref(
     state: &AppState,
     reference: Uuid,
@@ -174,14 +176,17 @@ fn unknown_ticket() -> ApiError {
 pub async fn ticket_status(
     State(state): State<AppState>,
     _kiosk: KioskAuth,
-    Path(reference): Path<String>,
+    reference: Result<Path<String>, PathRejection>,
 ) -> Result<Json<TicketStatusResponse>, ApiError> {
-    let reference = Uuid::parse_str(&reference).map_err(|_| {
-        ApiError::bad_request(
-            "bad_ticket_id",
-            "the ticket reference must be a UUID (ticket id or op_id)",
-        )
-    })?;
+    let reference = reference
+        .ok()
+        .and_then(|Path(text)| Uuid::parse_str(&text).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_ticket_id",
+                "the ticket reference must be a UUID (ticket id or op_id)",
+            )
+        })?;
     status_by_ref(&state, reference)
         .await?
         .map(Json)
@@ -192,9 +197,11 @@ pub async fn ticket_status(
 pub async fn ticket_by_number(
     State(state): State<AppState>,
     _kiosk: KioskAuth,
-    Path(number): Path<String>,
+    number: Result<Path<String>, PathRejection>,
 ) -> Result<Json<TicketStatusResponse>, ApiError> {
-    let number = tickets::parse_display_number(&number)?;
+    // Text that is not UTF-8 once decoded is as malformed as any other bad number.
+    let text = number.map(|Path(text)| text).unwrap_or_default();
+    let number = tickets::parse_display_number(&text)?;
     let ctx = status_context(&state);
     state
         .db

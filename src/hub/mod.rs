@@ -145,6 +145,8 @@ pub fn router(state: AppState) -> Router {
         .route("/counter", get(pages::counter))
         .route("/display", get(pages::display))
         .route("/fleet", get(pages::fleet))
+        .route("/t", get(tracking::tracking_page))
+        .route("/t/", get(tracking::tracking_page))
         .route("/t/{reference}", get(tracking::tracking_page))
         .route("/assets/{file}", get(pages::asset))
         .route("/display/state", get(display::display_state))

@@ -193,3 +193,49 @@ where
     .await
     .map_err(|e| ApiError::internal("database task", e))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_file_gains_op_ids_for_its_tickets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let conn = db::open(&path, Durability::Full, &MIGRATIONS[..1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
+                 lang, kiosk_id, offline, status, issued_at, queued_at)
+             VALUES ('t1', '2026-11-27', 'N001', 1, 'naspi', 'naspi', 0, 'it', 'k', 0,
+                 'waiting', '2026-11-27T09:00:00+00:00', 0),
+                    ('t2', '2026-11-27', 'N002', 2, 'naspi', 'naspi', 0, 'it', 'k', 0,
+                 'waiting', '2026-11-27T09:00:00+00:00', 0);
+             INSERT INTO ops (op_id, kiosk_id, request_hash, response, created_at)
+             VALUES ('op-1', 'k', 'h', '{\"ticket_id\":\"t1\",\"number\":\"N001\"}', 'x'),
+                    ('op-x', 'k', 'h', 'not json', 'x');",
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open(&path).unwrap();
+        let op_ids: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT id, op_id FROM tickets ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            op_ids,
+            [
+                ("t1".to_string(), Some("op-1".to_string())),
+                ("t2".to_string(), None)
+            ]
+        );
+        let base: Option<String> = conn
+            .query_row("SELECT base_hash FROM ops WHERE op_id = 'op-1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(base, None, "old ops are never renumbered");
+    }
+}

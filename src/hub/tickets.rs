@@ -45,10 +45,9 @@ pub struct IssueContext<'a> {
 pub struct Issued {
     /// The response body.
     pub ticket: TicketResponse,
-    /// Whether this op_id had already been applied.
+    /// Whether this op_id had already been applied (also when this answer renumbered
+    /// its ticket).
     pub replayed: bool,
-    /// The online number this answer replaced with the kiosk's offline number, if any.
-    pub renumbered_from: Option<String>,
 }
 
 /// Normalises an appointment code as printed on a booking (case and spaces ignored).
@@ -184,7 +183,6 @@ pub fn issue(
             return Ok(Issued {
                 ticket,
                 replayed: true,
-                renumbered_from: None,
             });
         }
         // Applied online (its hash equals its base hash), now sent with an offline
@@ -368,7 +366,6 @@ pub fn issue(
     Ok(Issued {
         ticket,
         replayed: false,
-        renumbered_from: None,
     })
 }
 
@@ -460,7 +457,6 @@ fn renumber(
     Ok(Issued {
         ticket,
         replayed: true,
-        renumbered_from: Some(online_number),
     })
 }
 

@@ -119,6 +119,30 @@ async fn launch(config: &HubConfig, clock: Option<&ManualClock>) -> RunningHub {
     hub::start(config.clone(), clock).await.unwrap()
 }
 
+/// Imports bookings (`code,time,service[,codice_fiscale]` lines) for `day`.
+pub fn book(hub: &TestHub, day: chrono::NaiveDate, lines: &str) {
+    let csv = hub
+        .dir
+        .path()
+        .join(format!("bookings-{}.csv", Uuid::new_v4()));
+    std::fs::write(&csv, format!("code,time,service,codice_fiscale\n{lines}")).unwrap();
+    let catalogue = sportello::catalogue::Catalogue::builtin();
+    admin::import_appointments(&hub.db(), &catalogue, &csv, day).unwrap();
+}
+
+/// A valid codice fiscale: `first15` and its check letter.
+pub fn codice_fiscale(first15: &str) -> String {
+    let letter = sportello::identity::codice_fiscale::check_letter(first15.as_bytes());
+    format!("{first15}{letter}")
+}
+
+/// Today's office day in Rome by the system clock.
+pub fn today_in_rome() -> chrono::NaiveDate {
+    Utc::now()
+        .with_timezone(&chrono_tz::Europe::Rome)
+        .date_naive()
+}
+
 /// A ticket request for `service` with a fresh op_id.
 pub fn ticket(service: &str) -> IssueTicketRequest {
     IssueTicketRequest {

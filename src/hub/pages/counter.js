@@ -70,6 +70,8 @@
     S.text('current-info', c ? ((names[c.service] || c.service) + (c.priority ? ' - priorità' : '') +
       (c.appointment ? ' - appuntamento' : '') + ' - ' +
       (c.status === 'called' ? 'chiamato' : 'allo sportello')) : 'Nessun biglietto in corso');
+    // Given at the kiosk to identify the citizen; only this counter's ticket carries it.
+    S.text('current-cf', c && c.codice_fiscale ? 'Codice fiscale: ' + c.codice_fiscale : '');
     S.byId('next').disabled = !!c;
     S.byId('recall').disabled = !c || c.status !== 'called';
     S.byId('serving').disabled = !c || c.status !== 'called';
