@@ -128,3 +128,33 @@ fn every_text_and_background_pair_reaches_the_minimum() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn text_and_targets_have_physical_sizes_for_arm_length() {
+    i_slint_backend_testing::init_no_event_loop();
+    let app = KioskWindow::new().unwrap();
+    let theme = app.global::<Theme>();
+    // Two panels: the default 15.6" and a 10.1" 1280x800 one in portrait.
+    for px_per_mm in [1080.0 / 194.0, 800.0 / 135.0] {
+        theme.set_px_per_mm(px_per_mm);
+        for large in [false, true] {
+            theme.set_large_text(large);
+            // DejaVu Sans capitals are 0.729 em: the capital height in millimetres.
+            let cap_mm = |size: f32| size * 0.729 / px_per_mm;
+            let body = cap_mm(theme.get_body_size());
+            assert!(
+                body >= 7.0,
+                "body capitals {body:.2} mm at {px_per_mm} px/mm"
+            );
+            assert!(cap_mm(theme.get_title_size()) > body);
+            if large {
+                assert!(
+                    body >= 9.0,
+                    "large text mode is clearly larger: {body:.2} mm"
+                );
+            }
+        }
+        let target = theme.get_target() / px_per_mm;
+        assert!(target >= 15.0, "touch target {target:.1} mm");
+    }
+}

@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
+use i_slint_backend_testing::{
+    AccessibleRole, ElementQuery, TestingBackend, TestingBackendOptions,
+};
 use slint::platform::WindowEvent;
 use slint::{ComponentHandle, ModelRc, VecModel};
 use sportello::catalogue::{Agency as CatAgency, Catalogue};
@@ -276,6 +278,48 @@ fn every_screen_matches_its_reference_in_both_languages() {
         "screenshots differ:\n{}",
         failures.join("\n")
     );
+    assert!(
+        problems.is_empty(),
+        "accessibility:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Every control on the screen is announced with a role and a label, and is a touch
+/// target of at least 15 mm on the reference panel (5.56 px/mm).
+fn accessibility_problems(app: &KioskWindow, screen: &str, lang: Lang) -> Vec<String> {
+    let min = 15.0 * 5.56 - 0.5;
+    let mut problems = Vec::new();
+    let controls = ElementQuery::from_root(app)
+        .match_descendants()
+        .match_predicate(|e| {
+            matches!(
+                e.accessible_role(),
+                Some(AccessibleRole::Button | AccessibleRole::Checkbox | AccessibleRole::TextInput)
+            )
+        })
+        .find_all();
+    assert!(!controls.is_empty(), "{screen}: no controls found at all");
+    for control in controls {
+        let label = control.accessible_label().unwrap_or_default();
+        let size = control.size();
+        let at = format!(
+            "{screen} ({}) {:?} {label:?}",
+            lang.code(),
+            control.accessible_role()
+        );
+        if label.trim().is_empty() {
+            problems.push(format!("{at}: no accessible label"));
+        }
+        // Hidden elements (zero size, e.g. in a scrolled-out area) are not targets.
+        if size.width > 0.0 && (size.width < min || size.height < min) {
+            problems.push(format!(
+                "{at}: {}x{} px is under 15 mm",
+                size.width, size.height
+            ));
+        }
+    }
+    problems
 }
 
 #[test]
