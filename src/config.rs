@@ -380,6 +380,10 @@ pub struct HubLink {
     pub enrollment_token: Option<String>,
     /// Base URL phones use to follow a ticket (the QR code); the hub URL when unset.
     pub public_url: Option<String>,
+    /// How long a citizen's ticket waits for the hub before it is numbered offline.
+    pub ticket_timeout_ms: u64,
+    /// Upper bound of any other request to the hub (sync, heartbeat, look-ups).
+    pub request_timeout_ms: u64,
 }
 
 impl Default for HubLink {
@@ -389,6 +393,8 @@ impl Default for HubLink {
             certificate_sha256: None,
             enrollment_token: None,
             public_url: None,
+            ticket_timeout_ms: 4000,
+            request_timeout_ms: 10_000,
         }
     }
 }
@@ -464,6 +470,18 @@ impl Validate for KioskConfig {
             return Err(Invalid::new(
                 "hub.public_url",
                 format!("`{url}` must start with https:// or http://"),
+            ));
+        }
+        if !(200..=30_000).contains(&self.hub.ticket_timeout_ms) {
+            return Err(Invalid::new(
+                "hub.ticket_timeout_ms",
+                "must be between 200 and 30000: a citizen is waiting",
+            ));
+        }
+        if !(500..=120_000).contains(&self.hub.request_timeout_ms) {
+            return Err(Invalid::new(
+                "hub.request_timeout_ms",
+                "must be between 500 and 120000",
             ));
         }
         let d = &self.display;

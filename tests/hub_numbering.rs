@@ -665,3 +665,48 @@ async fn an_offline_front_desk_check_in_keeps_its_number_and_joins_the_booked_qu
     ));
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn emergency_numbers_carry_the_kiosks_tag_and_are_used_once() {
+    let hub = TestHub::start().await;
+    // The TestHub's `kiosk` helper keeps only the token; enroll by hand to see the tags.
+    let mut enrolled = Vec::new();
+    for name in ["a", "b"] {
+        let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
+        let mut client = hub.client();
+        let answer = client
+            .enroll(&sportello::hub::api::EnrollRequest {
+                enrollment_token: token,
+                name: Some(name.into()),
+            })
+            .await
+            .unwrap();
+        client.set_token(answer.token);
+        enrolled.push((client, answer.tag));
+    }
+    let [(a, tag_a), (b, tag_b)] = [enrolled.remove(0), enrolled.remove(0)];
+    assert_eq!((tag_a.as_str(), tag_b.as_str()), ("A", "B"));
+
+    let mut emergency = ticket("naspi");
+    emergency.offline_number = Some("N-A01".into());
+    let t = a.issue_ticket(&emergency).await.unwrap().ticket;
+    assert_eq!(t.number, "N-A01");
+    // Another kiosk's tag, or the same number again, is refused.
+    let mut wrong = ticket("naspi");
+    wrong.offline_number = Some("N-A02".into());
+    assert!(matches!(
+        b.issue_ticket(&wrong).await,
+        Err(ClientError::Rejected { status: 422, code, .. }) if code == "number_not_leased"
+    ));
+    let mut again = ticket("naspi");
+    again.offline_number = Some("N-A01".into());
+    assert!(matches!(
+        a.issue_ticket(&again).await,
+        Err(ClientError::Conflict { code, .. }) if code == "number_taken"
+    ));
+    // It can be looked up like any number, and online numbering is untouched.
+    let found = b.ticket_by_number("n-a01").await.unwrap();
+    assert_eq!(found.number, "N-A01");
+    let online = a.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(online.number, "N001");
+}

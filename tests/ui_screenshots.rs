@@ -61,6 +61,7 @@ fn ticket(printed: bool, offline: bool) -> TicketView {
         qr: sportello::kiosk::qr::image("https://hub.ufficio.local/t/5f0c7b9e-1d2a-4c3b-9e8f"),
         printed,
         offline,
+        emergency: false,
         status: "waiting".into(),
         counter: "".into(),
     }
@@ -104,7 +105,7 @@ fn prepare(app: &KioskWindow, screen: &str, lang: Lang) {
         "priority" => Page::Priority,
         "confirm" => Page::Confirm,
         "printing" => Page::Printing,
-        "ticket" | "ticket-paper-out-offline" => Page::Ticket,
+        "ticket" | "ticket-paper-out-offline" | "ticket-emergency" => Page::Ticket,
         "status-called" => Page::Status,
         "appointment-not-found" => Page::Appointment,
         "problem-hub-unreachable" => Page::Problem,
@@ -146,6 +147,13 @@ fn prepare(app: &KioskWindow, screen: &str, lang: Lang) {
             k.set_ticket(ticket(false, true));
             k.set_print_note(PrintNote::PaperOut);
         }
+        "ticket-emergency" => {
+            k.set_online(false);
+            let mut t = ticket(true, true);
+            t.number = "N-A01".into();
+            t.emergency = true;
+            k.set_ticket(t);
+        }
         "status-called" => {
             k.set_status_text("N012".into());
             k.set_status_found(true);
@@ -184,6 +192,7 @@ const SCREENS: &[&str] = &[
     "printing",
     "ticket",
     "ticket-paper-out-offline",
+    "ticket-emergency",
     "status-called",
     "appointment-not-found",
     "problem-hub-unreachable",

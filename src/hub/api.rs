@@ -44,6 +44,9 @@ pub struct EnrollResponse {
     pub kiosk_id: String,
     /// Bearer token for every later call; keep it secret.
     pub token: String,
+    /// Short tag (`A`, `B`, ... `AA`) in this kiosk's emergency numbers (`N-A01`), which
+    /// it gives when it is offline and has no band left.
+    pub tag: String,
 }
 
 /// `GET /api/v1/catalogue`: the services this office offers, with an ETag header.

@@ -17,6 +17,7 @@ use super::api::{
 use super::auth::{KioskAuth, new_token, token_hash};
 use super::bands;
 use super::error::{ApiError, ApiJson};
+use super::numbering::kiosk_tag;
 use super::queue;
 use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
@@ -39,7 +40,7 @@ pub async fn enroll(
     let kiosk_token_hash = token_hash(&token);
     let kiosk_id = format!("k-{}", &new_token()[..10]);
     let id = kiosk_id.clone();
-    state
+    let tag = state
         .db
         .write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -63,23 +64,46 @@ pub async fn enroll(
             } else {
                 name
             };
+            let tagged: i64 = tx.query_row(
+                "SELECT count(*) FROM kiosks WHERE tag IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut index = usize::try_from(tagged).unwrap_or(0);
+            let tag = loop {
+                let tag = kiosk_tag(index);
+                let used: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
+                    [&tag],
+                    |r| r.get(0),
+                )?;
+                if !used {
+                    break tag;
+                }
+                index += 1;
+            };
             tx.execute(
-                "INSERT INTO kiosks (id, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, name, kiosk_token_hash, now],
+                "INSERT INTO kiosks (id, name, token_hash, enrolled_at, tag)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, name, kiosk_token_hash, now, tag],
             )?;
             tx.execute(
                 "UPDATE enrollment_tokens SET used_at = ?2, kiosk_id = ?3 WHERE token_hash = ?1",
                 params![hash, now, id],
             )?;
             tx.commit()?;
-            Ok(())
+            Ok(tag)
         })
         .await?;
-    tracing::info!(kiosk = %kiosk_id, "kiosk enrolled");
+    tracing::info!(kiosk = %kiosk_id, %tag, "kiosk enrolled");
     state.saw_kiosk(&kiosk_id);
     Ok((
         StatusCode::CREATED,
-        Json(EnrollResponse { kiosk_id, token }),
+        Json(EnrollResponse {
+            kiosk_id,
+            token,
+            tag,
+        }),
     )
         .into_response())
 }

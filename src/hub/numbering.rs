@@ -18,6 +18,53 @@ pub const MAX_NUMBER: u16 = 999;
 /// Bands are leased from 999 down to this number at the lowest.
 pub const BAND_ZONE_START: u16 = 500;
 
+/// Emergency numbers are stored with this added to their own sequence (1-99), so they
+/// sort after and never collide with the three-digit numbers.
+pub const EMERGENCY_SEQ_BASE: u16 = 1000;
+
+/// `N`, `A`, 1 -> `N-A01`: a number a kiosk gives when it is offline and its bands are
+/// used up. The dash and the kiosk's tag make it look different from every normal number,
+/// and the tag keeps two kiosks' emergency numbers apart.
+pub fn format_emergency(prefix: char, tag: &str, n: u16) -> String {
+    format!("{prefix}-{tag}{n:02}")
+}
+
+/// `N-A01` -> (`N`, `A`, 1); `None` unless prefix letter, dash, a tag of one or two
+/// letters and two digits 01-99.
+pub fn parse_emergency(text: &str) -> Option<(char, String, u16)> {
+    let (prefix, rest) = text.split_once('-')?;
+    let mut p = prefix.chars();
+    let prefix = p.next().filter(char::is_ascii_uppercase)?;
+    if p.next().is_some() || rest.len() < 3 {
+        return None;
+    }
+    let (tag, digits) = rest.split_at(rest.len() - 2);
+    let tag_ok = (1..=2).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_uppercase());
+    if !tag_ok || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u16 = digits.parse().ok()?;
+    (1..=99).contains(&n).then(|| (prefix, tag.to_string(), n))
+}
+
+/// Letters used in kiosk tags: no I or O, which read as 1 and 0.
+const TAG_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// The tag of the `index`-th kiosk enrolled (0-based): A..Z, then AA, AB...
+pub fn kiosk_tag(index: usize) -> String {
+    let n = TAG_LETTERS.len();
+    if index < n {
+        char::from(TAG_LETTERS[index]).to_string()
+    } else {
+        let i = (index - n) % (n * n);
+        format!(
+            "{}{}",
+            char::from(TAG_LETTERS[i / n]),
+            char::from(TAG_LETTERS[i % n])
+        )
+    }
+}
+
 /// `N` and 7 -> `N007`.
 pub fn format_number(prefix: char, seq: u16) -> String {
     format!("{prefix}{seq:03}")
@@ -101,6 +148,29 @@ pub fn reserve_band(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emergency_numbers_and_kiosk_tags() {
+        assert_eq!(format_emergency('N', "A", 1), "N-A01");
+        assert_eq!(parse_emergency("N-A01"), Some(('N', "A".to_string(), 1)));
+        assert_eq!(parse_emergency("N-AB99"), Some(('N', "AB".to_string(), 99)));
+        for bad in [
+            "N-A00", "N-A100", "N001", "NN-A01", "N-a01", "N-ABC01", "N-01", "-A01",
+        ] {
+            assert_eq!(parse_emergency(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_number("N-A01"),
+            None,
+            "never confused with a normal number"
+        );
+        assert_eq!(kiosk_tag(0), "A");
+        assert_eq!(kiosk_tag(7), "H");
+        assert_eq!(kiosk_tag(8), "J", "no I");
+        assert_eq!(kiosk_tag(24), "AA");
+        let tags: std::collections::HashSet<String> = (0..600).map(kiosk_tag).collect();
+        assert_eq!(tags.len(), 600);
+    }
 
     #[test]
     fn numbers_format_and_parse() {

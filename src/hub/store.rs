@@ -135,6 +135,8 @@ pub const MIGRATIONS: &[&str] = &[
     );",
     // 3: how long the oldest unsent operation of each kiosk has waited.
     "ALTER TABLE kiosks ADD COLUMN oldest_pending_seconds INTEGER;",
+    // 4: a short tag per kiosk (A, B, ... AA), part of its emergency numbers (N-A01).
+    "ALTER TABLE kiosks ADD COLUMN tag TEXT;",
 ];
 
 /// Opens (creating and migrating) the hub's database with full durability.

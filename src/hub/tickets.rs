@@ -19,7 +19,9 @@ use super::appointments::cf_hash;
 use super::auth::hex;
 use super::clock::office_day;
 use super::error::ApiError;
-use super::numbering::{format_number, next_online, parse_number};
+use super::numbering::{
+    EMERGENCY_SEQ_BASE, format_emergency, format_number, next_online, parse_emergency, parse_number,
+};
 use super::queue;
 use crate::catalogue::{Agency, Catalogue, Service};
 use crate::config::HoursConfig;
@@ -283,31 +285,40 @@ pub fn issue(
         ));
     }
 
-    let (number_service, day, seq, offline, issued_at, queued_at) = match &req.offline_number {
-        None => {
-            // A number can only be taken already if the catalogue gave this prefix to
-            // another service earlier today (a config change and a restart): skip it.
-            let seq = loop {
-                let seq = next_online(&tx, today, &service.code)?;
-                if !number_taken(&tx, today, &format_number(service.prefix, seq))? {
-                    break seq;
-                }
-            };
-            (service, today, seq, false, ctx.now, ctx.now)
-        }
-        Some(number) => {
-            let issued_at = req.issued_at.with_timezone(&Utc);
-            let day = office_day(issued_at, ctx.tz);
-            // The kiosk printed the number from its band of the service it was asked
-            // for; a check-in from the front desk still queues for the booked service.
-            let seq = offline_seq(&tx, ctx.kiosk_id, day, requested, number)?;
-            // The citizen has waited since the kiosk printed the ticket, but the kiosk
-            // clock is not trusted further than half a day back and never ahead.
-            let queued_at = issued_at.clamp(ctx.now - TimeDelta::hours(12), ctx.now);
-            (requested, day, seq, true, issued_at, queued_at)
-        }
-    };
-    let number = format_number(number_service.prefix, seq);
+    let (number_service, day, seq, offline, issued_at, queued_at, number) =
+        match &req.offline_number {
+            None => {
+                // A number can only be taken already if the catalogue gave this prefix to
+                // another service earlier today (a config change and a restart): skip it.
+                let seq = loop {
+                    let seq = next_online(&tx, today, &service.code)?;
+                    if !number_taken(&tx, today, &format_number(service.prefix, seq))? {
+                        break seq;
+                    }
+                };
+                let number = format_number(service.prefix, seq);
+                (service, today, seq, false, ctx.now, ctx.now, number)
+            }
+            Some(number) => {
+                let issued_at = req.issued_at.with_timezone(&Utc);
+                let day = office_day(issued_at, ctx.tz);
+                // The kiosk printed the number from its band of the service it was asked
+                // for; a check-in from the front desk still queues for the booked service.
+                let seq = offline_seq(&tx, ctx.kiosk_id, day, requested, number)?;
+                // The citizen has waited since the kiosk printed the ticket, but the kiosk
+                // clock is not trusted further than half a day back and never ahead.
+                let queued_at = issued_at.clamp(ctx.now - TimeDelta::hours(12), ctx.now);
+                (
+                    requested,
+                    day,
+                    seq,
+                    true,
+                    issued_at,
+                    queued_at,
+                    number.clone(),
+                )
+            }
+        };
     let ticket_id = Uuid::new_v4();
     tx.execute(
         "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
@@ -468,10 +479,14 @@ fn offline_seq(
     service: &Service,
     number: &str,
 ) -> Result<u16, ApiError> {
+    if let Some((prefix, tag, n)) = parse_emergency(number) {
+        return emergency_seq(tx, kiosk_id, day, service, number, prefix, &tag, n);
+    }
     let (prefix, seq) = parse_number(number).ok_or_else(|| {
         ApiError::unprocessable(
             "bad_offline_number",
-            "`offline_number` must be a prefix letter and three digits, e.g. N995",
+            "`offline_number` must be a prefix letter and three digits (e.g. N995), \
+             or an emergency number (e.g. N-A01)",
         )
     })?;
     if prefix != service.prefix {
@@ -502,6 +517,49 @@ fn offline_seq(
         ));
     }
     Ok(seq)
+}
+
+/// Checks an emergency number (`N-A01`: the kiosk had no band left) and returns the
+/// sequence stored for it: 1000 + n, outside every band and every online number.
+#[allow(clippy::too_many_arguments)]
+fn emergency_seq(
+    tx: &rusqlite::Transaction<'_>,
+    kiosk_id: &str,
+    day: NaiveDate,
+    service: &Service,
+    number: &str,
+    prefix: char,
+    tag: &str,
+    n: u16,
+) -> Result<u16, ApiError> {
+    if prefix != service.prefix {
+        return Err(ApiError::unprocessable(
+            "bad_offline_number",
+            format!(
+                "`{number}` does not have the prefix `{}` of service `{}`",
+                service.prefix, service.code
+            ),
+        ));
+    }
+    let own: Option<String> = tx
+        .query_row("SELECT tag FROM kiosks WHERE id = ?1", [kiosk_id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    if own.as_deref() != Some(tag) {
+        return Err(ApiError::unprocessable(
+            "number_not_leased",
+            format!("`{number}` does not carry this kiosk's tag"),
+        ));
+    }
+    if number_taken(tx, day, number)? {
+        return Err(ApiError::conflict(
+            "number_taken",
+            format!("`{number}` was already used on {day} by another operation"),
+        ));
+    }
+    Ok(EMERGENCY_SEQ_BASE + n)
 }
 
 /// Whether `number` was used on `day`: by a ticket, or retired by a renumbering.
@@ -536,11 +594,14 @@ pub fn find_by_ref(conn: &Connection, reference: Uuid) -> Result<Option<String>,
 /// Parses a display number typed by a person (`n007` is `N007`); 400 when malformed.
 pub fn parse_display_number(text: &str) -> Result<String, ApiError> {
     let upper = text.trim().to_ascii_uppercase();
+    if let Some((prefix, tag, n)) = parse_emergency(&upper) {
+        return Ok(format_emergency(prefix, &tag, n));
+    }
     match parse_number(&upper) {
         Some((prefix, seq)) => Ok(format_number(prefix, seq)),
         None => Err(ApiError::bad_request(
             "bad_number",
-            "a ticket number is a letter and three digits, e.g. N007",
+            "a ticket number is a letter and three digits (e.g. N007), or an emergency number (e.g. N-A01)",
         )),
     }
 }

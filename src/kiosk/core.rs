@@ -32,9 +32,7 @@ use crate::printer::status::PrinterState;
 use crate::store::{Handover, LocalTicket, NewOp, Store, StoreError};
 use crate::sync::client::{ClientError, HubClient};
 
-/// How long the ticket flow waits for the hub before numbering offline.
-pub const DIRECT_TIMEOUT: Duration = Duration::from_secs(4);
-/// How long a look-up (status, check-in) waits for the hub.
+/// Longest a look-up (status, check-in, queue figures) waits for the hub.
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The sync worker leaves an operation alone this long while the ticket flow sends it.
 pub const HOLD: Duration = Duration::from_secs(60);
@@ -101,6 +99,8 @@ pub struct IssuedTicket {
     pub print: PrintResult,
     /// Numbered offline from a band.
     pub offline: bool,
+    /// Numbered offline with an emergency number (`N-A01`): no band was left.
+    pub emergency: bool,
 }
 
 /// Why no ticket was issued.
@@ -176,6 +176,7 @@ pub(crate) const CACHE_CATALOGUE: &str = "catalogue";
 pub(crate) const CACHE_QUEUES: &str = "queues";
 pub(crate) const META_TOKEN: &str = "hub_token";
 pub(crate) const META_KIOSK_ID: &str = "hub_kiosk_id";
+pub(crate) const META_TAG: &str = "hub_tag";
 
 /// Everything the kiosk does beyond the screen.
 pub struct KioskCore {
@@ -266,11 +267,17 @@ impl KioskCore {
     }
 
     /// Installs the token got by enrolling, in memory and in the store.
-    pub(crate) fn set_token(&self, kiosk_id: &str, token: &str) -> Result<(), StoreError> {
+    pub(crate) fn set_token(
+        &self,
+        kiosk_id: &str,
+        token: &str,
+        tag: &str,
+    ) -> Result<(), StoreError> {
         {
             let mut store = self.store();
             store.set_meta(META_TOKEN, token)?;
             store.set_meta(META_KIOSK_ID, kiosk_id)?;
+            store.set_meta(META_TAG, tag)?;
         }
         write(&self.hub).set_token(token);
         Ok(())
@@ -396,7 +403,7 @@ impl KioskCore {
     /// their age.
     pub async fn refresh_queue_figures(&self) {
         let hub = self.hub();
-        let result = tokio::time::timeout(LOOKUP_TIMEOUT, hub.queues())
+        let result = tokio::time::timeout(self.lookup_timeout(), hub.queues())
             .await
             .unwrap_or_else(|_| Err(ClientError::Unreachable("timeout".into())));
         self.observe(&result);
@@ -417,6 +424,10 @@ impl KioskCore {
                 }
             }
         }
+    }
+
+    fn lookup_timeout(&self) -> Duration {
+        LOOKUP_TIMEOUT.min(Duration::from_millis(self.config.hub.request_timeout_ms))
     }
 
     fn tracking_url(&self, op_id: Uuid) -> String {
@@ -508,7 +519,7 @@ impl KioskCore {
                 hub.ticket_by_number(reference).await
             }
         };
-        let result = tokio::time::timeout(LOOKUP_TIMEOUT, call)
+        let result = tokio::time::timeout(self.lookup_timeout(), call)
             .await
             .unwrap_or_else(|_| Err(ClientError::Unreachable("timeout".into())));
         self.observe(&result);
@@ -579,7 +590,8 @@ impl KioskCore {
 
     async fn send_direct(&self, request: &IssueTicketRequest) -> Direct {
         let hub = self.hub();
-        let result = tokio::time::timeout(DIRECT_TIMEOUT, hub.issue_ticket(request))
+        let limit = Duration::from_millis(self.config.hub.ticket_timeout_ms);
+        let result = tokio::time::timeout(limit, hub.issue_ticket(request))
             .await
             .unwrap_or_else(|_| Err(ClientError::Unreachable("timeout".into())));
         self.observe(&result);
@@ -640,12 +652,42 @@ impl KioskCore {
                     number,
                     day,
                     at: now,
+                    emergency: false,
                 })
             }
             Ok(None) => {
-                let _ = store.abandon(op_id);
-                tracing::warn!(service = %service.code, "offline and no band left");
-                Err(TicketProblem::NoNumber)
+                // No band left: an emergency number, different in form, still callable.
+                let tag = store.meta(META_TAG).ok().flatten();
+                let emergency = match &tag {
+                    Some(tag) => {
+                        store.take_emergency_number(op_id, &service.code, service.prefix, tag, day)
+                    }
+                    None => Ok(None),
+                };
+                match emergency {
+                    Ok(Some(number)) => {
+                        let _ = store.release(op_id, Utc::now());
+                        drop(store);
+                        self.wake.notify_one();
+                        tracing::warn!(service = %service.code, %number, "no band left: emergency number");
+                        Ok(Numbered::Offline {
+                            number,
+                            day,
+                            at: now,
+                            emergency: true,
+                        })
+                    }
+                    Ok(None) => {
+                        let _ = store.abandon(op_id);
+                        tracing::warn!(service = %service.code, "offline, no band and no emergency number left");
+                        Err(TicketProblem::NoNumber)
+                    }
+                    Err(err) => {
+                        drop(store);
+                        self.store_error(&err);
+                        Err(TicketProblem::Store)
+                    }
+                }
             }
             Err(err) => {
                 drop(store);
@@ -665,7 +707,7 @@ impl KioskCore {
     ) -> IssuedTicket {
         let tz = self.time_zone();
         let figures = self.queue_figures();
-        let (number, day, issued_at, people_ahead, eta, offline) = match numbered {
+        let (number, day, issued_at, people_ahead, eta, offline, emergency) = match numbered {
             Numbered::Online(t) => (
                 t.number,
                 t.day,
@@ -673,8 +715,14 @@ impl KioskCore {
                 Some(t.position.saturating_sub(1)),
                 Some(t.eta_minutes),
                 false,
+                false,
             ),
-            Numbered::Offline { number, day, at } => {
+            Numbered::Offline {
+                number,
+                day,
+                at,
+                emergency,
+            } => {
                 let queue = figures.queue(&service.code);
                 (
                     number,
@@ -683,6 +731,7 @@ impl KioskCore {
                     queue.map(|q| q.waiting),
                     queue.map(|q| q.eta_minutes),
                     true,
+                    emergency,
                 )
             }
         };
@@ -747,6 +796,7 @@ impl KioskCore {
             url,
             print,
             offline,
+            emergency,
         }
     }
 
@@ -777,6 +827,7 @@ enum Numbered {
         number: String,
         day: NaiveDate,
         at: DateTime<Utc>,
+        emergency: bool,
     },
 }
 

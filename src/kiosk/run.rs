@@ -106,6 +106,8 @@ pub fn start(config: KioskConfig, intervals: Intervals) -> Result<RunningKiosk, 
     };
     let hub = HubClient::new(HubClientConfig {
         certificate_sha256: config.hub.certificate_sha256.clone(),
+        timeout: Duration::from_millis(config.hub.request_timeout_ms),
+        connect_timeout: Duration::from_millis(config.hub.request_timeout_ms.min(5000)),
         ..HubClientConfig::new(config.hub.url.clone())
     })
     .map_err(|e| StartError::Hub(e.to_string()))?;

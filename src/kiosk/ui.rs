@@ -622,6 +622,7 @@ fn ticket_view(ticket: &IssuedTicket) -> TicketView {
         qr: qr::image(&ticket.url),
         printed: ticket.print == PrintResult::Printed,
         offline: ticket.offline,
+        emergency: ticket.emergency,
         status: "waiting".into(),
         counter: SharedString::new(),
     }

@@ -212,6 +212,58 @@ impl Store {
         Ok(Some(number))
     }
 
+    /// Takes the next emergency number of `service` for `day` (`N-A01`: used only when
+    /// offline with no band left) and writes it into the pending operation `op_id`, in one
+    /// transaction. `None` after 99 of them in a day for a service.
+    pub fn take_emergency_number(
+        &mut self,
+        op_id: Uuid,
+        service: &str,
+        prefix: char,
+        tag: &str,
+        day: NaiveDate,
+    ) -> Result<Option<String>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let key = format!("emergency:{day}:{service}");
+        let used: Option<String> = tx
+            .query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let next = used.and_then(|v| v.parse::<u16>().ok()).unwrap_or(0) + 1;
+        if next > 99 {
+            return Ok(None);
+        }
+        let number = crate::hub::numbering::format_emergency(prefix, tag, next);
+        let payload: Option<String> = tx
+            .query_row(
+                "SELECT payload FROM outbox WHERE op_id = ?1 AND acked_at IS NULL",
+                [op_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(payload) = payload else {
+            return Err(StoreError::UnknownOp(op_id));
+        };
+        let mut payload: Value = serde_json::from_str(&payload)?;
+        if let Some(object) = payload.as_object_mut() {
+            object.insert("offline_number".into(), Value::String(number.clone()));
+        }
+        tx.execute(
+            "UPDATE outbox SET payload = ?2 WHERE op_id = ?1",
+            params![op_id.to_string(), payload.to_string()],
+        )?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, next.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(Some(number))
+    }
+
     /// Makes a pending operation due now (the direct attempt gave it up to the worker).
     pub fn release(&mut self, op_id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn.execute(
@@ -417,6 +469,26 @@ mod tests {
             .save_bands(tomorrow, &[band(tomorrow, 990, 999)])
             .unwrap();
         assert!(store.bands(day).unwrap().is_empty());
+    }
+
+    #[test]
+    fn emergency_numbers_count_per_day_and_service() {
+        let (_dir, mut store) = store();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let mut take = |service: &str| {
+            let op = NewOp::new("ticket.issue", json!({ "service": service }));
+            store.enqueue(&op, Utc::now()).unwrap();
+            let n = store
+                .take_emergency_number(op.op_id, service, 'N', "B", day)
+                .unwrap();
+            (op.op_id, n)
+        };
+        assert_eq!(take("naspi").1.as_deref(), Some("N-B01"));
+        assert_eq!(take("naspi").1.as_deref(), Some("N-B02"));
+        assert_eq!(take("isee").1.as_deref(), Some("N-B01"), "per service");
+        let (op_id, _) = take("naspi");
+        let stored = store.operation(op_id).unwrap().unwrap();
+        assert_eq!(stored.payload["offline_number"], json!("N-B03"));
     }
 
     #[test]

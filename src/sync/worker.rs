@@ -134,7 +134,7 @@ async fn enroll(core: &KioskCore) {
     let result = core.hub().enroll(&request).await;
     core.observe(&result);
     match result {
-        Ok(enrolled) => match core.set_token(&enrolled.kiosk_id, &enrolled.token) {
+        Ok(enrolled) => match core.set_token(&enrolled.kiosk_id, &enrolled.token, &enrolled.tag) {
             Ok(()) => tracing::info!(kiosk = %enrolled.kiosk_id, "enrolled at the hub"),
             Err(err) => tracing::error!(%err, "enrolled but cannot store the token"),
         },
