@@ -74,7 +74,10 @@ pub fn start(config: KioskConfig, intervals: Intervals) -> Result<RunningKiosk, 
             db_path.display()
         )));
     }
-    let store = Store::open(&db_path).map_err(|e| StartError::Store(e.to_string()))?;
+    let mut store = Store::open(&db_path).map_err(|e| StartError::Store(e.to_string()))?;
+    store
+        .release_all(chrono::Utc::now())
+        .map_err(|e| StartError::Store(e.to_string()))?;
     store
         .integrity_check()
         .map_err(|problem| StartError::Store(format!("{}: {problem}", db_path.display())))?;

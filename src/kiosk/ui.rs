@@ -408,6 +408,10 @@ impl Controller {
         let on_oos = self.state.borrow().visit.step() == Step::OutOfService;
         if disabled && !on_oos {
             self.out_of_service();
+            if self.core.store_failed() {
+                self.state.borrow_mut().problem_reference = "local_store_failed".into();
+                self.render();
+            }
             return;
         }
         if !disabled && on_oos {

@@ -273,6 +273,15 @@ impl Store {
         Ok(())
     }
 
+    /// Makes every pending operation due now: at start, after a crash, nothing is held by
+    /// a ticket flow any more and earlier backoff delays are moot.
+    pub fn release_all(&mut self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET next_attempt_at = ?1 WHERE acked_at IS NULL AND next_attempt_at > ?1",
+            [ms(now)],
+        )?)
+    }
+
     /// Holds a pending operation back from the sync worker until `until`, while the
     /// ticket flow sends it itself.
     pub fn hold(&mut self, op_id: Uuid, until: DateTime<Utc>) -> Result<(), StoreError> {

@@ -152,6 +152,10 @@ impl HubClient {
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .no_proxy()
+            // A fresh connection per request: a kiosk sends a few requests a minute, and
+            // office networks and Wi-Fi drop idle connections without telling anyone, which
+            // would turn the next request into a timeout.
+            .pool_max_idle_per_host(0)
             .user_agent(concat!("sportello-kiosk/", env!("CARGO_PKG_VERSION")));
         if let Some(text) = &config.certificate_sha256 {
             if !base.starts_with("https://") {

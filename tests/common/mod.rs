@@ -1,10 +1,14 @@
 //! Helpers shared by the integration tests; each test binary uses only part of them.
 #![allow(dead_code, unused_imports)]
 
+mod fault_proxy;
 mod hub_setup;
+mod invariants;
 mod kiosk_setup;
 mod printing;
 
+pub use fault_proxy::*;
 pub use hub_setup::*;
+pub use invariants::*;
 pub use kiosk_setup::*;
 pub use printing::*;

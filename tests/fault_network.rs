@@ -1,0 +1,136 @@
+//! Tickets through a network that fails on purpose: a proxy between kiosk and hub
+//! refuses, delays, resets mid-answer and black-holes connections at random, and the hub
+//! is restarted in the middle of the run. Afterwards every ticket the kiosk handed over is
+//! on the hub exactly once with the number on the paper, no number is used twice, and
+//! nothing is stuck in the outbox.
+//!
+//! `SPORTELLO_SOAK_TICKETS` sets the number of tickets (default 40, a few seconds);
+//! `scripts/soak` runs thousands and reports the figures.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{FaultProxy, Handed, Plan, TestHub, fast_intervals, kiosk_config, pause_hub, verdict};
+use sportello::kiosk::core::TicketProblem;
+use sportello::kiosk::run;
+use sportello::kiosk::session::TicketRequest;
+use sportello::lang::Lang;
+use sportello::store::Store;
+use uuid::Uuid;
+
+fn wait(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn tickets_survive_a_flaky_network_and_a_hub_restart() {
+    let tickets: usize = std::env::var("SPORTELLO_SOAK_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let seed: u64 = std::env::var("SPORTELLO_SOAK_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    let restarts: usize = std::env::var("SPORTELLO_SOAK_RESTARTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let restart_every = (tickets * 3 / 4 / (restarts + 1)).max(1);
+    let hub_rt = tokio::runtime::Runtime::new().unwrap();
+    let mut hub = hub_rt.block_on(TestHub::start_with(|c| c.queue.band_size = 20, None));
+    let hub_addr = hub.hub.as_ref().unwrap().addr;
+    let proxy = hub_rt.block_on(FaultProxy::start(
+        hub_addr,
+        Plan::Always(common::Fault::Pass),
+        seed,
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = kiosk_config(dir.path(), &proxy.url(), &hub.db());
+    config.hub.ticket_timeout_ms = 300;
+    config.hub.request_timeout_ms = 800;
+    let kiosk = run::start(config, fast_intervals()).unwrap();
+    let store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    wait("enrolled, with bands", Duration::from_secs(30), || {
+        let today = kiosk.core.today();
+        today.is_some_and(|d| store.bands(d).map(|b| b.len() >= 3).unwrap_or(false))
+    });
+
+    proxy.set_plan(Plan::Random {
+        refuse: 20,
+        delay: 15,
+        reset: 15,
+        black_hole: 10,
+        max_delay: Duration::from_millis(600),
+    });
+    let services = ["naspi", "did-patto", "imprese", "isee"];
+    let mut handed = Vec::new();
+    let mut refused = 0;
+    let started = Instant::now();
+    for i in 0..tickets {
+        if i > 0 && i % restart_every == 0 && i / restart_every <= restarts {
+            hub_rt.block_on(pause_hub(&mut hub));
+            hub_rt.block_on(hub.restart());
+        }
+        if i == tickets * 3 / 4 {
+            // The last quarter with the hub unreachable: a backlog to drain.
+            proxy.set_plan(Plan::Always(common::Fault::Refuse));
+        }
+        let request = TicketRequest {
+            op_id: Uuid::new_v4(),
+            service: services[i % services.len()].to_string(),
+            priority: i % 7 == 0,
+            lang: Lang::It,
+            codice_fiscale: None,
+        };
+        match kiosk
+            .runtime
+            .block_on(kiosk.core.issue_ticket(request.clone()))
+        {
+            Ok(ticket) => handed.push(Handed {
+                op_id: request.op_id,
+                number: ticket.number,
+            }),
+            // No band and no emergency number left: refused, and nothing reached the hub.
+            Err(TicketProblem::NoNumber) => refused += 1,
+            Err(other) => panic!("ticket {i}: {other:?}"),
+        }
+    }
+    let issuing = started.elapsed();
+    let counts = proxy.counts();
+    let faults = proxy.faults_injected();
+    let backlog = store.outbox_stats().unwrap().pending;
+    proxy.set_plan(Plan::Always(common::Fault::Pass));
+    let drain = wait("outbox drained", Duration::from_secs(120), || {
+        store.outbox_stats().unwrap().pending == 0
+    });
+    let v = verdict(&hub.db(), &dir.path().join("kiosk.sqlite"), &handed);
+    println!(
+        "fault run: {tickets} tickets asked, {} handed over, {refused} refused (no number), \
+         {faults} faults injected {counts:?}, {restarts} hub restarts, issuing took {issuing:.1?}, \
+         backlog of {backlog} drained {drain:.1?} after reconnect; lost {}, duplicated or wrong {}, numbers reused {}, stuck {}",
+        handed.len(),
+        v.lost.len(),
+        v.duplicated_or_wrong.len(),
+        v.numbers_reused.len(),
+        v.stuck.len()
+    );
+    assert!(v.clean(0), "{v:#?}");
+    assert!(faults > 0, "the proxy injected faults");
+    assert!(
+        backlog > 0,
+        "the unreachable stretch left operations to drain"
+    );
+    assert!(
+        handed.len() * 10 >= tickets * 9,
+        "nearly every citizen got a ticket: {} of {tickets}",
+        handed.len()
+    );
+}
