@@ -407,6 +407,8 @@ pub struct SessionConfig {
     pub idle_seconds: u32,
     /// Seconds the warning stays up before the visit is wiped (at least 20).
     pub warning_seconds: u32,
+    /// Whether the warning also sounds a chime on the kiosk's speaker.
+    pub warning_sound: bool,
 }
 
 impl Default for SessionConfig {
@@ -414,6 +416,7 @@ impl Default for SessionConfig {
         SessionConfig {
             idle_seconds: 60,
             warning_seconds: 30,
+            warning_sound: true,
         }
     }
 }

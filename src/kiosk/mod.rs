@@ -13,4 +13,5 @@ pub mod qr;
 pub mod run;
 pub mod scanner;
 pub mod session;
+pub mod sound;
 pub mod ui;

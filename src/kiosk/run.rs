@@ -145,6 +145,7 @@ impl RunningKiosk {
             idle_after: Duration::from_secs(config.session.idle_seconds.into()),
             warn_for: Duration::from_secs(config.session.warning_seconds.into()),
             px_per_mm: config.display.px_per_mm(),
+            warning_sound: config.session.warning_sound,
         };
         let controller = Controller::attach(
             &app,

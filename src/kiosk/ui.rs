@@ -42,6 +42,8 @@ pub struct UiSettings {
     pub warn_for: Duration,
     /// Logical pixels per millimetre of the real panel.
     pub px_per_mm: f32,
+    /// Whether the idle warning also sounds a chime.
+    pub warning_sound: bool,
 }
 
 struct State {
@@ -436,6 +438,9 @@ impl Controller {
                 self.wipe();
             }
             IdleState::Warning { seconds_left } => {
+                if !kiosk.get_idle_warning() && self.settings.warning_sound {
+                    super::sound::play_warning();
+                }
                 kiosk.set_idle_warning(true);
                 kiosk.set_idle_seconds_left(seconds_left as i32);
             }

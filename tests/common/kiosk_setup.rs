@@ -67,6 +67,7 @@ pub fn start_ui(config: KioskConfig, idle_after: Duration, warn_for: Duration) -
             idle_after,
             warn_for,
             px_per_mm: 5.56,
+            warning_sound: false,
         },
     );
     app.show().expect("show");
