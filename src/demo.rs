@@ -68,8 +68,21 @@ pub fn run(options: DemoOptions) -> Result<(), String> {
     receipts.set_counter_url(counter_url.into());
     receipts.set_caption("Take a ticket on the kiosk: it appears here.".into());
     let watcher = watch_receipts(&receipts, kiosk.receipts_dir.clone());
+    // The receipts first, so the kiosk window is shown last and has the keyboard focus
+    // (a USB barcode scanner types into it).
     receipts.show().map_err(|e| e.to_string())?;
     app.show().map_err(|e| e.to_string())?;
+    // Beside the kiosk, as the paper comes out beside the screen; sizes are settled once
+    // the windows are mapped.
+    let (kiosk, beside) = (app.as_weak(), receipts.as_weak());
+    slint::Timer::single_shot(Duration::from_millis(300), move || {
+        if let (Some(kiosk), Some(beside)) = (kiosk.upgrade(), beside.upgrade()) {
+            let width = kiosk.window().size().width as i32;
+            beside
+                .window()
+                .set_position(slint::PhysicalPosition::new(width + 16, 0));
+        }
+    });
     let result = slint::run_event_loop().map_err(|e| e.to_string());
     drop(watcher);
     runtime.block_on(hub.shutdown());
