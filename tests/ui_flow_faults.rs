@@ -10,22 +10,11 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::Utc;
-use common::{TestHub, UiKiosk, kiosk_config, run_flow, sleep, start_ui, wait_until};
-use sportello::store::{Handover, Store};
+use common::{TestHub, kiosk_config, run_flow, sleep, start_ui, wait_until};
+use sportello::store::Handover;
 use sportello::{LookupProblem, Page, Problem};
 
 const LONG: Duration = Duration::from_secs(20);
-
-fn today() -> chrono::NaiveDate {
-    Utc::now()
-        .with_timezone(&chrono_tz::Europe::Rome)
-        .date_naive()
-}
-
-fn local_store(ui: &UiKiosk) -> Store {
-    Store::open(&ui.data_dir.join("kiosk.sqlite")).unwrap()
-}
 
 #[test]
 fn faults_a_citizen_can_understand() {
@@ -48,10 +37,10 @@ fn faults_a_citizen_can_understand() {
 
     run_flow(async move {
         wait_until("online", LONG, || ui.kiosk().get_online()).await;
-        let store = local_store(&ui);
+        let store = ui.store();
         wait_until("bands leased", LONG, || {
             store
-                .bands(today())
+                .bands(common::today())
                 .unwrap()
                 .iter()
                 .any(|b| b.service == "naspi")
@@ -107,7 +96,7 @@ fn faults_a_citizen_can_understand() {
         );
         assert!(ui.shows_text("Issued offline"));
         wait_until("the header says offline", LONG, || !ui.kiosk().get_online()).await;
-        let tickets = store.tickets(today()).unwrap();
+        let tickets = store.tickets(common::today()).unwrap();
         assert_eq!(tickets.last().map(|t| t.handover), Some(Handover::Printed));
         assert_eq!(
             store.outbox_stats().unwrap().pending,

@@ -10,24 +10,13 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::Utc;
-use common::{TestHub, UiKiosk, decode_qr, kiosk_config, run_flow, start_ui, wait_until};
+use common::{TestHub, decode_qr, kiosk_config, run_flow, start_ui, wait_until};
 use sportello::hub::admin;
 use sportello::printer::emulator::{Paper, VirtualState};
-use sportello::store::{Handover, Store};
+use sportello::store::Handover;
 use sportello::{CfProblem, Page, PrintNote};
 
 const LONG: Duration = Duration::from_secs(20);
-
-fn today() -> chrono::NaiveDate {
-    Utc::now()
-        .with_timezone(&chrono_tz::Europe::Rome)
-        .date_naive()
-}
-
-fn local_store(ui: &UiKiosk) -> Store {
-    Store::open(&ui.data_dir.join("kiosk.sqlite")).unwrap()
-}
 
 #[test]
 fn citizen_visits_end_to_end() {
@@ -37,7 +26,7 @@ fn citizen_visits_end_to_end() {
     let catalogue = sportello::catalogue::Catalogue::builtin();
     let bookings = hub.dir.path().join("bookings.csv");
     std::fs::write(&bookings, "BOOK42,09:00,isee\n").unwrap();
-    admin::import_appointments(&hub.db(), &catalogue, &bookings, today()).unwrap();
+    admin::import_appointments(&hub.db(), &catalogue, &bookings, common::today()).unwrap();
     let kiosk_dir = tempfile::tempdir().unwrap();
     let config = kiosk_config(kiosk_dir.path(), &hub.url(), &hub.db());
     let ui = start_ui(config, Duration::from_secs(600), Duration::from_secs(30));
@@ -76,8 +65,8 @@ fn citizen_visits_end_to_end() {
         assert!(ui.shows_text("Take your ticket from the slot below the screen."));
 
         // The store: handed over as printed; the outbox acknowledged, personal data gone.
-        let store = local_store(&ui);
-        let tickets = store.tickets(today()).unwrap();
+        let store = ui.store();
+        let tickets = store.tickets(common::today()).unwrap();
         assert_eq!(tickets.len(), 1);
         assert_eq!(
             (tickets[0].number.as_str(), tickets[0].handover),
@@ -182,7 +171,7 @@ fn citizen_visits_end_to_end() {
         assert_eq!(ui.kiosk().get_print_note(), PrintNote::PaperOut);
         assert!(ui.shows_text("La stampante è senza carta"));
         assert!(ui.shows("Codice QR per seguire il turno sul telefono"));
-        let tickets = local_store(&ui).tickets(today()).unwrap();
+        let tickets = ui.store().tickets(common::today()).unwrap();
         let last = tickets.last().unwrap();
         assert_eq!(
             (last.number.as_str(), last.handover),

@@ -85,6 +85,34 @@ pub struct LocalTicket {
     pub handover: Handover,
 }
 
+/// Writes `number` as the `offline_number` of the pending operation `op_id`, inside the
+/// caller's transaction (the number is taken in the same one).
+fn write_offline_number(
+    tx: &rusqlite::Transaction<'_>,
+    op_id: Uuid,
+    number: &str,
+) -> Result<(), StoreError> {
+    let payload: Option<String> = tx
+        .query_row(
+            "SELECT payload FROM outbox WHERE op_id = ?1 AND acked_at IS NULL",
+            [op_id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(payload) = payload else {
+        return Err(StoreError::UnknownOp(op_id));
+    };
+    let mut payload: Value = serde_json::from_str(&payload)?;
+    if let Some(object) = payload.as_object_mut() {
+        object.insert("offline_number".into(), Value::String(number.to_string()));
+    }
+    tx.execute(
+        "UPDATE outbox SET payload = ?2 WHERE op_id = ?1",
+        params![op_id.to_string(), payload.to_string()],
+    )?;
+    Ok(())
+}
+
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -186,24 +214,7 @@ impl Store {
             return Ok(None);
         };
         let number = format!("{prefix}{next:03}");
-        let payload: Option<String> = tx
-            .query_row(
-                "SELECT payload FROM outbox WHERE op_id = ?1 AND acked_at IS NULL",
-                [op_id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(payload) = payload else {
-            return Err(StoreError::UnknownOp(op_id));
-        };
-        let mut payload: Value = serde_json::from_str(&payload)?;
-        if let Some(object) = payload.as_object_mut() {
-            object.insert("offline_number".into(), Value::String(number.clone()));
-        }
-        tx.execute(
-            "UPDATE outbox SET payload = ?2 WHERE op_id = ?1",
-            params![op_id.to_string(), payload.to_string()],
-        )?;
+        write_offline_number(&tx, op_id, &number)?;
         tx.execute(
             "UPDATE bands SET next = next + 1 WHERE day = ?1 AND service = ?2 AND first = ?3",
             params![day.to_string(), service, first],
@@ -237,24 +248,7 @@ impl Store {
             return Ok(None);
         }
         let number = crate::hub::numbering::format_emergency(prefix, tag, next);
-        let payload: Option<String> = tx
-            .query_row(
-                "SELECT payload FROM outbox WHERE op_id = ?1 AND acked_at IS NULL",
-                [op_id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(payload) = payload else {
-            return Err(StoreError::UnknownOp(op_id));
-        };
-        let mut payload: Value = serde_json::from_str(&payload)?;
-        if let Some(object) = payload.as_object_mut() {
-            object.insert("offline_number".into(), Value::String(number.clone()));
-        }
-        tx.execute(
-            "UPDATE outbox SET payload = ?2 WHERE op_id = ?1",
-            params![op_id.to_string(), payload.to_string()],
-        )?;
+        write_offline_number(&tx, op_id, &number)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",

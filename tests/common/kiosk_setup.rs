@@ -97,7 +97,19 @@ pub async fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut()
     }
 }
 
+/// Today's office day in Rome.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Rome)
+        .date_naive()
+}
+
 impl UiKiosk {
+    /// A second connection to the kiosk's store, to check what it recorded.
+    pub fn store(&self) -> sportello::store::Store {
+        sportello::store::Store::open(&self.data_dir.join("kiosk.sqlite")).unwrap()
+    }
+
     /// The `Kiosk` global.
     pub fn kiosk(&self) -> Kiosk<'_> {
         self.app.global::<Kiosk>()
