@@ -3,8 +3,10 @@
 
 mod hub_setup;
 mod kiosk_setup;
+mod oidc;
 mod printing;
 
 pub use hub_setup::*;
 pub use kiosk_setup::*;
+pub use oidc::*;
 pub use printing::*;
