@@ -482,6 +482,33 @@ async fn a_link_works_once_and_only_in_the_browser_that_opened_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_naming_another_issuer_is_refused() {
+    let auth = AuthHub::start(|_| {}, None).await;
+    let kiosk = auth.hub.kiosk("totem").await;
+    let (id, login_url) = start_login(&kiosk, Lang::It).await;
+    let phone = Phone::without_redirects();
+    let response = phone.http.get(&login_url).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let to_provider = url::Url::parse(&location).unwrap();
+    let state = to_provider
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let forged = phone
+        .open(&format!(
+            "{}/login/callback?code=stolen&state={state}&iss=https%3A%2F%2Fevil.example",
+            auth.url()
+        ))
+        .await;
+    assert_eq!(forged.status, 403, "{forged:?}");
+    let status = kiosk.login_session(id).await.unwrap();
+    assert_eq!(status.state, LoginState::Failed);
+    assert_eq!(status.failure.as_deref(), Some("provider_rejected"));
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_sign_ins_are_explained_and_rate_limited_per_kiosk() {
     let clock = ManualClock::new(Utc::now());
     let auth = AuthHub::start(
@@ -665,4 +692,101 @@ async fn without_an_identity_provider_logins_are_unavailable() {
     assert_eq!(page.status, 404);
     assert!(page.body.contains("non è un sigillo"), "{}", page.body);
     hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_to_logins_certificates_and_pages_never_gets_a_5xx() {
+    let auth = AuthHub::start(|c| c.auth.logins_per_minute = 60, None).await;
+    let kiosk = auth.hub.kiosk("totem").await;
+    let token = admin_token(&auth.hub).await;
+    let (id, _) = start_login(&kiosk, Lang::It).await;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = auth.url();
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"{".to_vec(),
+        b"null".to_vec(),
+        b"[1,2]".to_vec(),
+        br#"{"lang":"xx"}"#.to_vec(),
+        br#"{"lang":"it","extra":true}"#.to_vec(),
+        br#"{"kind":"../../etc/passwd","lang":"it"}"#.to_vec(),
+        br#"{"kind":"did","lang":"it","x":1}"#.to_vec(),
+        "{\"kind\":\"\u{0}\",\"lang\":\"en\"}".as_bytes().to_vec(),
+        vec![0xff, 0xfe, 0x00],
+        vec![b'{'; 20_000],
+    ];
+    let posts = [
+        "/api/v1/auth/sessions".to_string(),
+        format!("/api/v1/auth/sessions/{id}/certificates"),
+        "/api/v1/auth/sessions/not-a-uuid/certificates".to_string(),
+    ];
+    for path in &posts {
+        for body in &bodies {
+            for ct in [Some("application/json"), None] {
+                let mut request = http
+                    .post(format!("{base}{path}"))
+                    .bearer_auth(&token)
+                    .body(body.clone());
+                if let Some(ct) = ct {
+                    request = request.header("content-type", ct);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let shown = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+                assert!(status < 500, "{path} {ct:?} {shown:?} -> {status}");
+                if status >= 400 {
+                    let json: serde_json::Value = response.json().await.unwrap();
+                    assert!(json["error"]["code"].is_string(), "{path}: {json}");
+                }
+            }
+        }
+    }
+    let gets = [
+        format!("/api/v1/auth/sessions/{id}/applications?lang=%FF"),
+        "/api/v1/auth/sessions/%FF".to_string(),
+        "/api/v1/auth/sessions/..%2F..%2Fkiosks".to_string(),
+        "/login/%FF".to_string(),
+        format!("/login/{}", "z".repeat(64)),
+        format!("/login/{}", "a".repeat(64)),
+        "/login/callback".to_string(),
+        "/login/callback?state=%FF&code=x".to_string(),
+        "/login/callback?state=nope&error=access_denied".to_string(),
+        "/verify".to_string(),
+        "/verify?seal=%FF%FE".to_string(),
+        format!("/verify?seal=SPV1.{}.x.y", "A".repeat(16)),
+        format!("/verify?seal={}", "SPV1.".repeat(1000)),
+        "/verify/api?seal=".to_string(),
+        "/audit/api/events?limit=999999999999".to_string(),
+    ];
+    for path in &gets {
+        let response = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert!(status < 500, "{path} -> {status}");
+        if !path.starts_with("/verify/api") {
+            assert!(status >= 400, "{path} -> {status}");
+        }
+    }
+    auth.stop().await;
+}
+
+/// A kiosk token, straight from enrollment (for raw requests).
+async fn admin_token(hub: &TestHub) -> String {
+    let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
+    hub.client()
+        .enroll(&sportello::hub::api::EnrollRequest {
+            enrollment_token: token,
+            name: Some("raw".into()),
+        })
+        .await
+        .unwrap()
+        .token
 }

@@ -92,7 +92,7 @@ impl Session {
     /// The signed-in person, while authenticated.
     pub fn identity(&self) -> Option<Identity> {
         Some(Identity {
-            codice_fiscale: self.codice_fiscale.clone()?,
+            codice_fiscale: self.codice_fiscale?,
             given_name: self.given_name.clone(),
             family_name: self.family_name.clone(),
         })
@@ -951,7 +951,7 @@ enum Callback {
     Gone(Lang),
     Failed(Lang, &'static str),
     Proceed {
-        session: Session,
+        session: Box<Session>,
         nonce: String,
         pkce_verifier: String,
     },
@@ -990,6 +990,8 @@ pub async fn login_callback(
     };
     let code = query_param(Some(&query), "code");
     let error = query_param(Some(&query), "error");
+    // RFC 9207: an answer naming another issuer is not this provider's.
+    let wrong_issuer = query_param(Some(&query), "iss").is_some_and(|iss| !oidc.is_issuer(&iss));
     let browser = cookie_value(&headers, LOGIN_COOKIE).map(|c| token_hash(&c));
     let now = state.now();
     let state_hash = token_hash(&oidc_state);
@@ -1023,6 +1025,8 @@ pub async fn login_callback(
                 (LoginState::SigningIn, Some(nonce), Some(pkce_verifier)) => {
                     let failure = if stored_browser.is_none() || stored_browser != browser {
                         Some("other_browser")
+                    } else if wrong_issuer {
+                        Some("provider_rejected")
                     } else if let Some(error) = &error {
                         Some(if error == "access_denied" {
                             "cancelled"
@@ -1065,7 +1069,7 @@ pub async fn login_callback(
                                 [&session.id],
                             )?;
                             Callback::Proceed {
-                                session,
+                                session: Box::new(session),
                                 nonce,
                                 pkce_verifier,
                             }

@@ -217,6 +217,11 @@ impl Oidc {
         })
     }
 
+    /// Whether `iss` (the authorization response's issuer, RFC 9207) names this provider.
+    pub fn is_issuer(&self, iss: &str) -> bool {
+        iss.trim_end_matches('/') == self.issuer.as_str().trim_end_matches('/')
+    }
+
     /// The redirect URI registered at the provider.
     pub fn redirect_uri(&self) -> &str {
         self.redirect.as_str()

@@ -876,7 +876,7 @@ fn check(
                         "must be at most 40 letters, digits, `-`, `_`, `/` or `.`".to_string(),
                     );
                 }
-                match (code.clone(), app_kind, status, last_change) {
+                match (code, app_kind, status, last_change) {
                     (Some(codice_fiscale), Some(k), Some(s), Some(last_change)) => {
                         Some(Record::Application {
                             codice_fiscale,
@@ -916,7 +916,7 @@ fn check(
                         found
                     }
                 };
-                match (code.clone(), status, as_of) {
+                match (code, status, as_of) {
                     (Some(codice_fiscale), Some(status), Some(as_of)) => Some(Record::Employment {
                         codice_fiscale,
                         employment: Employment {
@@ -973,7 +973,7 @@ fn check(
                 {
                     fault("period_to", "is after `as_of`".to_string());
                 }
-                match (code.clone(), from, to, weeks, as_of) {
+                match (code, from, to, weeks, as_of) {
                     (Some(codice_fiscale), Some(from), Some(to), Some(weeks), Some(as_of))
                         if !fund.is_empty() =>
                     {
