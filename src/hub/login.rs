@@ -309,7 +309,8 @@ fn too_many(code: &'static str, message: String) -> ApiError {
 }
 
 /// Refuses a new session when the kiosk started too many in the last minute or too many
-/// of its sign-ins failed within the window.
+/// of its sign-ins failed within the window (an unreachable provider is not the
+/// citizen's failure and does not count).
 fn check_rate(
     conn: &Connection,
     kiosk_id: &str,
@@ -334,7 +335,8 @@ fn check_rate(
     let window = i64::from(auth.failed_login_window_minutes) * 60;
     let failed: i64 = conn.query_row(
         "SELECT count(*) FROM auth_sessions
-         WHERE kiosk_id = ?1 AND state = 'failed' AND finished_at > ?2",
+         WHERE kiosk_id = ?1 AND state = 'failed' AND finished_at > ?2
+           AND failure <> 'provider_unavailable'",
         params![kiosk_id, t - window],
         |r| r.get(0),
     )?;
@@ -361,7 +363,8 @@ pub async fn create_session(
     }
     let now = state.now();
     let auth = state.config.auth.clone();
-    let id = Uuid::new_v4().to_string();
+    let session_id = Uuid::new_v4();
+    let id = session_id.to_string();
     let token = new_token();
     let link_hash = token_hash(&token);
     let lang = req.lang.unwrap_or_default();
@@ -390,7 +393,7 @@ pub async fn create_session(
         })
         .await?;
     let body = LoginSessionCreated {
-        session_id: Uuid::parse_str(&id).unwrap_or_default(),
+        session_id,
         login_url: format!("{}/login/{token}", state.public_base),
         expires_at: at(expires),
     };

@@ -5,6 +5,11 @@
   var names = { login_started: 'Accesso avviato', login_succeeded: 'Accesso riuscito',
     login_failed: 'Accesso non riuscito', certificate_issued: 'Certificato rilasciato',
     session_ended: 'Sessione terminata' };
+  var details = { finished: 'terminata dal totem', expired: 'scaduta', link_reused: 'link già usato',
+    link_expired: 'link scaduto', other_browser: 'completato in un altro browser', cancelled: 'annullato',
+    no_fiscal_number: 'codice fiscale assente', invalid_fiscal_number: 'codice fiscale non valido',
+    insufficient_level: 'livello di autenticazione insufficiente', provider_rejected: 'rifiutato dal gestore',
+    provider_unavailable: 'gestore non raggiungibile' };
   var oldest = null;
 
   function cell(row, text) {
@@ -49,7 +54,7 @@
         cell(row, e.kiosk_name ? e.kiosk_name + ' (' + e.kiosk_id + ')' : (e.kiosk_id || '-'));
         cell(row, e.subject || '-');
         cell(row, e.certificate_id || '-');
-        cell(row, e.detail || '');
+        cell(row, e.detail ? (details[e.detail] || e.detail) : '');
         body.appendChild(row);
         oldest = e.id;
       }
