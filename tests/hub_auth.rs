@@ -425,6 +425,21 @@ async fn an_expired_link_is_refused() {
     let events = clerk.get("/audit/api/events").await.unwrap();
     assert_eq!(events["events"][0]["event"], "login_failed");
     assert_eq!(events["events"][0]["detail"], "link_expired");
+
+    // A session the kiosk already ended ("finish" before the phone scanned): its link is
+    // dead too, and the session stays ended.
+    let (id, login_url) = start_login(&kiosk, Lang::It).await;
+    kiosk.end_login_session(id).await.unwrap();
+    let page = phone.open(&login_url).await;
+    assert_eq!(page.status, 410, "{page:?}");
+    assert!(
+        page.url.starts_with(&auth.url()),
+        "never sent to the provider"
+    );
+    assert_eq!(
+        kiosk.login_session(id).await.unwrap().state,
+        LoginState::Ended
+    );
     auth.stop().await;
 }
 
