@@ -565,6 +565,11 @@ pub struct HubConfig {
     pub sessions: OperatorSessions,
     /// The last time of day each service takes walk-in tickets.
     pub hours: HoursConfig,
+    /// The identity provider citizens sign in with on their phone (`[oidc]`); without
+    /// it the "my documents" flows are off and the kiosk API answers `login_unavailable`.
+    pub oidc: Option<OidcConfig>,
+    /// Lifetimes, rate limits and retention of citizen logins and certificates.
+    pub auth: AuthConfig,
 }
 
 impl Default for HubConfig {
@@ -580,8 +585,196 @@ impl Default for HubConfig {
             queue: QueueConfig::default(),
             sessions: OperatorSessions::default(),
             hours: HoursConfig::default(),
+            oidc: None,
+            auth: AuthConfig::default(),
         }
     }
+}
+
+/// The OpenID Connect provider the office is federated with (`[oidc]`): the hub is the
+/// relying party (authorization code flow with PKCE, nonce and state).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The provider's issuer URL (its discovery document is at
+    /// `<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// The hub's client id at the provider.
+    pub client_id: String,
+    /// The client secret, inline; or use `client_secret_file`.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// A file holding the client secret (first line), readable by the hub only.
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// The hub's base URL as phones reach it (login links, the callback
+    /// `<redirect_base>/login/callback`, the verification URL on certificates); the URL
+    /// the hub listens on when absent.
+    #[serde(default)]
+    pub redirect_base: Option<String>,
+    /// Scopes requested; must include `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// The claim holding the codice fiscale (SPID and CIE: `fiscal_number`, as
+    /// `TINIT-<code>`; the prefix is removed).
+    #[serde(default = "default_fiscal_number_claim")]
+    pub fiscal_number_claim: String,
+    /// Authentication context classes to request (e.g.
+    /// `https://www.spid.gov.it/SpidL2`); when set, a login whose ID token carries
+    /// another `acr` is refused.
+    #[serde(default)]
+    pub acr_values: Vec<String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".to_string(), "profile".to_string()]
+}
+
+fn default_fiscal_number_claim() -> String {
+    "fiscal_number".to_string()
+}
+
+/// Citizen logins and certificates (`[auth]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Seconds a login link (the QR on the kiosk) can be opened.
+    pub link_seconds: u32,
+    /// Seconds the phone has, once it opened the link, to finish signing in.
+    pub sign_in_seconds: u32,
+    /// Seconds an authenticated kiosk session lasts at most (the kiosk ends it sooner:
+    /// after printing, on "finish" or when idle).
+    pub session_seconds: u32,
+    /// Login sessions one kiosk may start per minute.
+    pub logins_per_minute: u32,
+    /// Failed sign-ins of one kiosk's sessions, within `failed_login_window_minutes`,
+    /// after which the kiosk may start no login until the window has passed.
+    pub failed_logins: u32,
+    /// The window of `failed_logins`, in minutes.
+    pub failed_login_window_minutes: u32,
+    /// Days the hub keeps an issued certificate's content for `/verify` (the id, kind,
+    /// date and digest stay).
+    pub certificate_retention_days: u32,
+    /// Days the audit log is kept.
+    pub audit_retention_days: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            link_seconds: 180,
+            sign_in_seconds: 300,
+            session_seconds: 300,
+            logins_per_minute: 6,
+            failed_logins: 5,
+            failed_login_window_minutes: 15,
+            certificate_retention_days: 190,
+            audit_retention_days: 400,
+        }
+    }
+}
+
+fn validate_oidc(o: &OidcConfig) -> Result<(), Invalid> {
+    check_hub_url(&o.issuer).map_err(|p| Invalid::new("oidc.issuer", p))?;
+    if o.client_id.trim().is_empty() || o.client_id.chars().any(char::is_control) {
+        return Err(Invalid::new("oidc.client_id", "must not be blank"));
+    }
+    match (&o.client_secret, &o.client_secret_file) {
+        (Some(_), Some(_)) => {
+            return Err(Invalid::new(
+                "oidc.client_secret_file",
+                "give either `client_secret` or `client_secret_file`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(Invalid::new(
+                "oidc.client_secret",
+                "the provider's client secret is needed (`client_secret` or `client_secret_file`)",
+            ));
+        }
+        (Some(secret), None) if secret.trim().is_empty() => {
+            return Err(Invalid::new("oidc.client_secret", "must not be blank"));
+        }
+        _ => {}
+    }
+    if let Some(base) = &o.redirect_base {
+        check_hub_url(base).map_err(|p| Invalid::new("oidc.redirect_base", p))?;
+        if base.trim_end_matches('/').matches('/').count() > 2 || base.contains(['?', '#']) {
+            return Err(Invalid::new(
+                "oidc.redirect_base",
+                format!(
+                    "`{base}` must be a scheme, host and port only, e.g. https://hub.ufficio.it:8443"
+                ),
+            ));
+        }
+    }
+    if !o.scopes.iter().any(|s| s == "openid") {
+        return Err(Invalid::new("oidc.scopes", "must include `openid`"));
+    }
+    if let Some(bad) = o.scopes.iter().find(|s| {
+        s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+    }) {
+        return Err(Invalid::new(
+            "oidc.scopes",
+            format!("`{bad}` is not a scope (printable ASCII, no spaces)"),
+        ));
+    }
+    if o.fiscal_number_claim.trim().is_empty() {
+        return Err(Invalid::new(
+            "oidc.fiscal_number_claim",
+            "must not be blank",
+        ));
+    }
+    if o.acr_values
+        .iter()
+        .any(|v| v.trim().is_empty() || v.contains(' '))
+    {
+        return Err(Invalid::new(
+            "oidc.acr_values",
+            "each value must be non-empty, without spaces",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_auth(a: &AuthConfig) -> Result<(), Invalid> {
+    let ranges: [(&str, u32, u32, u32); 8] = [
+        ("auth.link_seconds", a.link_seconds, 30, 900),
+        ("auth.sign_in_seconds", a.sign_in_seconds, 60, 1800),
+        ("auth.session_seconds", a.session_seconds, 60, 1800),
+        ("auth.logins_per_minute", a.logins_per_minute, 1, 60),
+        ("auth.failed_logins", a.failed_logins, 1, 100),
+        (
+            "auth.failed_login_window_minutes",
+            a.failed_login_window_minutes,
+            1,
+            1440,
+        ),
+        (
+            "auth.certificate_retention_days",
+            a.certificate_retention_days,
+            1,
+            3650,
+        ),
+        (
+            "auth.audit_retention_days",
+            a.audit_retention_days,
+            30,
+            3650,
+        ),
+    ];
+    for (key, value, min, max) in ranges {
+        if !(min..=max).contains(&value) {
+            return Err(Invalid::new(
+                key,
+                format!("{value} must be between {min} and {max}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where the hub's TLS certificate comes from.
@@ -820,6 +1013,10 @@ impl Validate for HubConfig {
                 "must be between 5 and 1440",
             ));
         }
+        if let Some(oidc) = &self.oidc {
+            validate_oidc(oidc)?;
+        }
+        validate_auth(&self.auth)?;
         // With a `services` file the hub checks the codes against it when it starts.
         if self.services.is_none() {
             self.hours
@@ -982,6 +1179,96 @@ mod tests {
         let hub: HubConfig = parse(&example.join("\n"), "board/hub.toml").unwrap();
         assert!(hub.hours.last_ticket.is_some());
         assert_eq!(hub.hours.services.len(), 2);
+    }
+
+    #[test]
+    fn oidc_and_auth_sections_name_their_keys() {
+        let good = "[oidc]\nissuer = \"https://id.example.it\"\nclient_id = \"hub\"\nclient_secret = \"s3cret\"\n[auth]\nlink_seconds = 120\n";
+        let hub: HubConfig = parse(good, "hub.toml").unwrap();
+        let oidc = hub.oidc.unwrap();
+        assert_eq!(oidc.scopes, ["openid", "profile"]);
+        assert_eq!(oidc.fiscal_number_claim, "fiscal_number");
+        assert_eq!(hub.auth.link_seconds, 120);
+        assert_eq!(hub.auth.session_seconds, 300);
+        let key = |text: &str| parse::<HubConfig>(text, "hub.toml").unwrap_err().key;
+        let oidc = |extra: &str| {
+            format!("[oidc]\nissuer = \"https://id.example.it\"\nclient_id = \"hub\"\n{extra}")
+        };
+        assert_eq!(
+            key(&oidc("")).as_deref(),
+            Some("oidc.client_secret"),
+            "a secret is needed"
+        );
+        assert_eq!(
+            key(&oidc(
+                "client_secret = \"a\"\nclient_secret_file = \"/x\"\n"
+            ))
+            .as_deref(),
+            Some("oidc.client_secret_file")
+        );
+        assert_eq!(
+            key(&oidc("client_secret = \"a\"\nscopes = [\"profile\"]\n")).as_deref(),
+            Some("oidc.scopes")
+        );
+        assert_eq!(
+            key(&oidc(
+                "client_secret = \"a\"\nscopes = [\"openid\", \"a b\"]\n"
+            ))
+            .as_deref(),
+            Some("oidc.scopes")
+        );
+        assert_eq!(
+            key(&oidc(
+                "client_secret = \"a\"\nredirect_base = \"http://10.0.0.1\"\n"
+            ))
+            .as_deref(),
+            Some("oidc.redirect_base")
+        );
+        assert_eq!(
+            key(&oidc(
+                "client_secret = \"a\"\nredirect_base = \"https://h.it/x/y\"\n"
+            ))
+            .as_deref(),
+            Some("oidc.redirect_base")
+        );
+        assert_eq!(
+            key(&oidc("client_secret = \"a\"\nsecret = 1\n")).as_deref(),
+            Some("oidc.secret")
+        );
+        assert_eq!(
+            key("[oidc]\nissuer = \"http://id.example.it\"\nclient_id = \"h\"\nclient_secret = \"a\"\n")
+                .as_deref(),
+            Some("oidc.issuer")
+        );
+        let err = parse::<HubConfig>("[oidc]\nclient_id = \"h\"\n", "hub.toml").unwrap_err();
+        assert!(err.to_string().contains("issuer"), "{err}");
+        assert_eq!(
+            key("[auth]\nlink_seconds = 5\n").as_deref(),
+            Some("auth.link_seconds")
+        );
+        assert_eq!(
+            key("[auth]\nlogins_per_minute = 0\n").as_deref(),
+            Some("auth.logins_per_minute")
+        );
+        assert_eq!(
+            key("[auth]\naudit_retention_days = 1\n").as_deref(),
+            Some("auth.audit_retention_days")
+        );
+    }
+
+    #[test]
+    fn the_oidc_example_in_the_hub_template_is_valid() {
+        let template = include_str!("../board/hub.toml");
+        let start = template.find("# [oidc]").unwrap();
+        let end = template[start..]
+            .find("\n\n")
+            .map_or(template.len(), |e| start + e);
+        let example: Vec<&str> = template[start..end]
+            .lines()
+            .map(|l| l.trim_start_matches("# "))
+            .collect();
+        let hub: HubConfig = parse(&example.join("\n"), "board/hub.toml").unwrap();
+        assert!(hub.oidc.is_some());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod kiosk;
 pub mod lang;
 pub mod logging;
 pub mod printer;
+pub mod seal;
 pub mod store;
 pub mod sync;
 

@@ -72,6 +72,9 @@ enum Command {
         #[arg(long)]
         printer: bool,
     },
+    /// Is a printed certificate genuine? Checks its QR seal with the hub's public key
+    /// (offline with --key). Exit status: 0 genuine, 1 not genuine, 2 cannot tell.
+    Verify(cli::verify::VerifyArgs),
     /// The whole product on this computer: hub, kiosk window, virtual printer.
     Demo {
         /// Working directory of the demo (wiped at start).
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
     sportello::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Verify(args) => return cli::verify::run(args),
         Command::Catalogue { file, lang } => show_catalogue(file, lang),
         Command::Identity { code, scan, lang } => show_identity(&code, scan, lang),
         Command::CheckConfig { kind, file } => check_config(kind, &file),

@@ -1,6 +1,8 @@
 //! A morning at the office in a real browser: two kiosks take tickets through
 //! `HubClient`, a clerk works the counter page in headless Chromium, the display board
-//! shows each call live, and the fleet page takes a kiosk out of service.
+//! shows each call live, and the fleet page takes a kiosk out of service. And a citizen
+//! signing in on a phone's browser (the local OpenID Connect provider), the certificate
+//! check page, and the audit page.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (installed by `scripts/test` through
 //! `scripts/setup`); without them the test fails saying so.
@@ -12,10 +14,14 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{TestHub, ticket};
+use common::{AuthHub, TestHub, ticket};
 use fantoccini::{Client, ClientBuilder, Locator};
 use sportello::hub::admin;
-use sportello::hub::api::{HeartbeatRequest, PrinterState, TicketStatus};
+use sportello::hub::api::{
+    CreateLoginSessionRequest, HeartbeatRequest, IssueCertificateRequest, LoginState, PrinterState,
+    TicketStatus,
+};
+use sportello::lang::Lang;
 use sportello::sync::ClientError;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -334,4 +340,124 @@ async fn morning() {
 
     c.close().await.unwrap();
     hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_signs_in_in_a_phone_browser_and_the_audit_page_shows_it() {
+    tokio::time::timeout(Duration::from_secs(240), citizen())
+        .await
+        .expect("the browser test took over 4 minutes");
+}
+
+async fn citizen() {
+    let auth = AuthHub::start(|_| {}, None).await;
+    let hub = &auth.hub;
+    let base = hub.url();
+    sportello::hub::records::import_file(
+        &hub.db(),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv"),
+        chrono::Utc::now().date_naive(),
+        false,
+        false,
+    )
+    .unwrap();
+    let kiosk = hub.kiosk("totem-documenti").await;
+    admin::add_operator(&hub.db(), "revisore", "password123").unwrap();
+    let session = kiosk
+        .create_login_session(&CreateLoginSessionRequest {
+            lang: Some(Lang::It),
+        })
+        .await
+        .unwrap();
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    // The phone opens the QR's link: the provider's sign-in form.
+    c.goto(&session.login_url).await.unwrap();
+    let login = eventually("the provider's sign-in form", || async {
+        c.find(Locator::Css("input[name=login]")).await.ok()
+    })
+    .await;
+    login.send_keys("giulia").await.unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("giulia-password")
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Back at the hub: "go back to the kiosk", with the initials.
+    wait_text(&c, "h1", "Accesso eseguito").await;
+    wait_text(&c, ".initials", "G.V.").await;
+    let status = kiosk.login_session(session.session_id).await.unwrap();
+    assert_eq!(status.state, LoginState::Authenticated);
+    assert_eq!(status.initials.as_deref(), Some("G.V."));
+
+    let issued = kiosk
+        .issue_certificate(
+            session.session_id,
+            &IssueCertificateRequest {
+                kind: "did".into(),
+                lang: Lang::It,
+            },
+        )
+        .await
+        .unwrap();
+    kiosk.end_login_session(session.session_id).await.unwrap();
+    // Whoever receives the paper opens its QR (this browser asks for English).
+    c.goto(&issued.seal).await.unwrap();
+    wait_text(&c, "main", "Genuine certificate").await;
+    c.goto(&format!("{}&lang=it", issued.seal)).await.unwrap();
+    wait_text(&c, "main", "Certificato autentico").await;
+    wait_text(&c, ".original", "Giulia Verdi").await;
+    c.find(Locator::Css("a[lang=en]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "main", "Genuine certificate").await;
+
+    // The audit page, for a clerk: the events, then one person's by her code.
+    c.goto(&format!("{base}/audit")).await.unwrap();
+    let name = eventually("the login form", || async {
+        c.find(Locator::Css("#login:not(.hidden) #name")).await.ok()
+    })
+    .await;
+    name.send_keys("revisore").await.unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("password123")
+        .await
+        .unwrap();
+    click(&c, "#login button[type=submit]").await;
+    wait_text(&c, "#events", "Certificato rilasciato").await;
+    wait_text(&c, "#events", "Accesso riuscito").await;
+    wait_text(&c, "#events", &issued.certificate_id).await;
+    wait_text(&c, "#events", "totem-documenti").await;
+    assert!(!text(&c, "body").await.contains("Verdi"));
+    if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("hub-audit.png"), png).unwrap();
+    }
+    c.find(Locator::Css("#cf"))
+        .await
+        .unwrap()
+        .send_keys("BNCMRC85S02F205A")
+        .await
+        .unwrap();
+    click(&c, "#filter button[type=submit]").await;
+    eventually("no events for another person", || async {
+        let rows = c.find_all(Locator::Css("#events tr")).await.ok()?;
+        rows.is_empty().then_some(())
+    })
+    .await;
+    c.close().await.unwrap();
+    auth.stop().await;
 }

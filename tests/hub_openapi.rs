@@ -6,10 +6,14 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{TestHub, ticket};
+use common::{AuthHub, Phone, TestHub, ticket};
 use serde_json::{Value, json};
 use sportello::hub::admin;
-use sportello::hub::api::{BandsRequest, EnrollRequest, HeartbeatRequest, PrinterState};
+use sportello::hub::api::{
+    BandsRequest, CreateLoginSessionRequest, EnrollRequest, HeartbeatRequest,
+    IssueCertificateRequest, PrinterState,
+};
+use sportello::lang::Lang;
 
 fn spec() -> Value {
     let text =
@@ -176,6 +180,25 @@ fn request_bodies_the_client_sends_fit_the_document() {
             .unwrap(),
         ),
         (
+            "CreateLoginSessionRequest",
+            serde_json::to_value(CreateLoginSessionRequest::default()).unwrap(),
+        ),
+        (
+            "CreateLoginSessionRequest",
+            serde_json::to_value(CreateLoginSessionRequest {
+                lang: Some(Lang::En),
+            })
+            .unwrap(),
+        ),
+        (
+            "IssueCertificateRequest",
+            serde_json::to_value(IssueCertificateRequest {
+                kind: "did".into(),
+                lang: Lang::It,
+            })
+            .unwrap(),
+        ),
+        (
             "HeartbeatRequest",
             serde_json::to_value(HeartbeatRequest {
                 version: "1".into(),
@@ -193,6 +216,7 @@ fn request_bodies_the_client_sends_fit_the_document() {
 }
 
 struct Call<'a> {
+    base: Option<String>,
     method: &'static str,
     template: &'static str,
     path: String,
@@ -204,6 +228,7 @@ struct Call<'a> {
 
 fn call<'a>(method: &'static str, template: &'static str, token: Option<&'a str>) -> Call<'a> {
     Call {
+        base: None,
         method,
         template,
         path: template.to_string(),
@@ -233,14 +258,30 @@ impl<'a> Call<'a> {
         self.headers.push((name, value));
         self
     }
+    /// Sends the call to another hub.
+    fn on(mut self, base: String) -> Self {
+        self.base = Some(base);
+        self
+    }
 }
 
 #[tokio::test]
 async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let spec = spec();
-    let hub = TestHub::start().await;
+    let auth = AuthHub::start(|_| {}, None).await;
+    let hub = &auth.hub;
+    // A hub without an identity provider, for `login_unavailable`.
+    let plain = TestHub::start().await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let base = hub.url();
+    sportello::hub::records::import_file(
+        &hub.db(),
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv"),
+        chrono::Utc::now().date_naive(),
+        false,
+        false,
+    )
+    .unwrap();
 
     let enroll = |name: &str| {
         let token = admin::create_enrollment_token(&hub.db()).unwrap();
@@ -442,10 +483,209 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         304,
     ));
 
+    // Citizen logins: a pending session, an ended one, a signed-in one, and a kiosk
+    // that has used up its logins for this minute.
+    let new_session = |token: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let v: Value = http
+                .post(format!("{base}/api/v1/auth/sessions"))
+                .bearer_auth(token)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (
+                v["session_id"].as_str().unwrap().to_string(),
+                v["login_url"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    let (pending, _) = new_session(good_token.clone()).await;
+    let (ended, _) = new_session(good_token.clone()).await;
+    http.delete(format!("{base}/api/v1/auth/sessions/{ended}"))
+        .bearer_auth(&good_token)
+        .send()
+        .await
+        .unwrap();
+    let (signed_in, login_url) = new_session(good_token.clone()).await;
+    let landed = Phone::new()
+        .sign_in(&login_url, "giulia", "giulia-password")
+        .await;
+    assert_eq!(landed.status, 200, "{landed:?}");
+    let busy: Value = http
+        .post(format!("{base}/api/v1/kiosks/enroll"))
+        .json(&enroll("busy"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let busy_token = busy["token"].as_str().unwrap().to_string();
+    for _ in 0..6 {
+        new_session(busy_token.clone()).await;
+    }
+    let plain_token = {
+        let token = admin::create_enrollment_token(&plain.db()).unwrap();
+        let v: Value = http
+            .post(format!("{}/api/v1/kiosks/enroll", plain.url()))
+            .json(&json!({ "enrollment_token": token }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["token"].as_str().unwrap().to_string()
+    };
+    let sessions = "/api/v1/auth/sessions";
+    let one = "/api/v1/auth/sessions/{session_id}";
+    let apps = "/api/v1/auth/sessions/{session_id}/applications";
+    let certs = "/api/v1/auth/sessions/{session_id}/certificates";
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let at = |template: &str, id: &str, query: &str| {
+        format!("{}{query}", template.replace("{session_id}", id))
+    };
+    calls.extend([
+        (call("POST", sessions, g).json(json!({})), 201),
+        (call("POST", sessions, g).json(json!({ "lang": "en" })), 201),
+        (
+            call("POST", sessions, g).raw(Some("application/json"), b"{"),
+            400,
+        ),
+        (call("POST", sessions, None).json(json!({})), 401),
+        (call("POST", sessions, d).json(json!({})), 403),
+        (
+            call("POST", sessions, g).raw(Some("application/json"), &big),
+            413,
+        ),
+        (call("POST", sessions, g).raw(None, b"{}"), 415),
+        (call("POST", sessions, g).json(json!({ "lang": "fr" })), 422),
+        (
+            call("POST", sessions, Some(&busy_token)).json(json!({})),
+            429,
+        ),
+        (
+            call("POST", sessions, Some(&plain_token))
+                .json(json!({}))
+                .on(plain.url()),
+            503,
+        ),
+        (call("GET", one, g).path(at(one, &pending, "")), 200),
+        (call("GET", one, g).path(at(one, "nope", "")), 400),
+        (call("GET", one, None).path(at(one, &pending, "")), 401),
+        (call("GET", one, d).path(at(one, &pending, "")), 403),
+        (call("GET", one, g).path(at(one, &unknown, "")), 404),
+        (call("DELETE", one, g).path(at(one, &ended, "")), 204),
+        (call("DELETE", one, g).path(at(one, "nope", "")), 400),
+        (call("DELETE", one, None).path(at(one, &ended, "")), 401),
+        (call("DELETE", one, d).path(at(one, &ended, "")), 403),
+        (call("DELETE", one, g).path(at(one, &unknown, "")), 404),
+    ]);
+    for template in [apps, certs] {
+        calls.extend([
+            (
+                call("GET", template, g).path(at(template, &signed_in, "?lang=en")),
+                200,
+            ),
+            (
+                call("GET", template, g).path(at(template, &signed_in, "?lang=fr")),
+                400,
+            ),
+            (
+                call("GET", template, None).path(at(template, &signed_in, "")),
+                401,
+            ),
+            (
+                call("GET", template, d).path(at(template, &signed_in, "")),
+                403,
+            ),
+            (
+                call("GET", template, g).path(at(template, &unknown, "")),
+                404,
+            ),
+            (
+                call("GET", template, g).path(at(template, &pending, "")),
+                409,
+            ),
+            (call("GET", template, g).path(at(template, &ended, "")), 410),
+        ]);
+    }
+    let did = json!({ "kind": "did", "lang": "it" });
+    calls.extend([
+        (
+            call("POST", certs, g)
+                .path(at(certs, &signed_in, ""))
+                .json(did.clone()),
+            201,
+        ),
+        (
+            call("POST", certs, g)
+                .path(at(certs, &signed_in, ""))
+                .raw(Some("application/json"), b"{\"kind\""),
+            400,
+        ),
+        (
+            call("POST", certs, None)
+                .path(at(certs, &signed_in, ""))
+                .json(did.clone()),
+            401,
+        ),
+        (
+            call("POST", certs, d)
+                .path(at(certs, &signed_in, ""))
+                .json(did.clone()),
+            403,
+        ),
+        (
+            call("POST", certs, g)
+                .path(at(certs, &unknown, ""))
+                .json(did.clone()),
+            404,
+        ),
+        (
+            call("POST", certs, g)
+                .path(at(certs, &pending, ""))
+                .json(did.clone()),
+            409,
+        ),
+        (
+            call("POST", certs, g)
+                .path(at(certs, &ended, ""))
+                .json(did.clone()),
+            410,
+        ),
+        (
+            call("POST", certs, g)
+                .path(at(certs, &signed_in, ""))
+                .raw(Some("application/json"), &big),
+            413,
+        ),
+        (
+            call("POST", certs, g)
+                .path(at(certs, &signed_in, ""))
+                .raw(None, b"{}"),
+            415,
+        ),
+        (
+            call("POST", certs, g)
+                .path(at(certs, &signed_in, ""))
+                .json(json!({ "kind": "pensione", "lang": "it" })),
+            422,
+        ),
+        (call("GET", "/api/v1/keys", None), 200),
+    ]);
+
     let mut produced = BTreeSet::new();
     for (c, expected) in calls {
         let method = reqwest::Method::from_bytes(c.method.as_bytes()).unwrap();
-        let mut request = http.request(method, format!("{base}{}", c.path));
+        let target = c.base.clone().unwrap_or_else(|| base.clone());
+        let mut request = http.request(method, format!("{target}{}", c.path));
         if let Some(t) = c.token {
             request = request.bearer_auth(t);
         }
@@ -506,5 +746,6 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
             }
         }
     }
-    hub.stop().await;
+    plain.stop().await;
+    auth.stop().await;
 }

@@ -36,6 +36,28 @@ enum HubCommand {
         #[command(subcommand)]
         command: AppointmentsCommand,
     },
+    /// What the agencies' back-office systems export: application status, data for
+    /// certificates.
+    Records {
+        #[command(subcommand)]
+        command: RecordsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecordsCommand {
+    /// Imports a CSV or JSON export (by extension); every row is checked and, if any is
+    /// rejected, the report lists them and nothing is imported.
+    Import {
+        /// The export file (`.csv` or `.json`).
+        file: PathBuf,
+        /// Empty the stored records first (the file is a full export).
+        #[arg(long)]
+        replace: bool,
+        /// Check the file and report, without importing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,6 +119,54 @@ pub fn run(args: HubArgs) -> Result<(), String> {
             println!("imported {n} appointments for {day}");
             Ok(())
         }
+        Some(HubCommand::Records {
+            command:
+                RecordsCommand::Import {
+                    file,
+                    replace,
+                    dry_run,
+                },
+        }) => import_records(&config, &file, replace, dry_run),
+    }
+}
+
+/// The most rejected rows listed; the count says how many more there are.
+const MAX_REPORTED: usize = 200;
+
+fn import_records(
+    config: &HubConfig,
+    file: &Path,
+    replace: bool,
+    dry_run: bool,
+) -> Result<(), String> {
+    let tz: chrono_tz::Tz = config.time_zone.parse().map_err(|_| "bad time zone")?;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    match hub::records::import_file(&config.database, file, today, replace, dry_run) {
+        Ok(summary) => {
+            let verb = if dry_run { "would import" } else { "imported" };
+            println!(
+                "{}: {verb} {} application, {} employment and {} contribution rows",
+                file.display(),
+                summary.applications,
+                summary.employment,
+                summary.contributions
+            );
+            Ok(())
+        }
+        Err(hub::records::ImportError::Rejected(rejected)) => {
+            eprintln!("{}: rejected rows:", file.display());
+            for r in rejected.iter().take(MAX_REPORTED) {
+                eprintln!("  {r}");
+            }
+            if rejected.len() > MAX_REPORTED {
+                eprintln!("  ... and {} more", rejected.len() - MAX_REPORTED);
+            }
+            Err(format!(
+                "{} rejected row(s): nothing was imported",
+                rejected.len()
+            ))
+        }
+        Err(e) => Err(format!("{}: {e}", file.display())),
     }
 }
 

@@ -8,7 +8,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::catalogue::Service;
+use crate::catalogue::{Agency, Service};
+use crate::lang::Lang;
 
 /// Every error the hub returns: `{"error":{"code","message"}}` with a 4xx or 5xx status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,3 +292,140 @@ pub struct HeartbeatResponse {
     /// ETag of the current catalogue, so the kiosk knows when to fetch it.
     pub catalogue_etag: String,
 }
+
+/// `POST /api/v1/auth/sessions`: start a citizen login for "my documents".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLoginSessionRequest {
+    /// The language on the kiosk's screen: the phone's pages start in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Lang>,
+}
+
+/// A login session: show `login_url` as a QR code and poll the session's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSessionCreated {
+    /// The session's id, for the other `/api/v1/auth/sessions/{session_id}` calls (only
+    /// this kiosk may use it).
+    pub session_id: Uuid,
+    /// The one-time link the citizen opens on their phone (unguessable; works once).
+    pub login_url: String,
+    /// Until when the link can be opened.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where a login session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginState {
+    /// Waiting for the phone to open the link.
+    Pending,
+    /// The phone opened the link and is signing in at the identity provider.
+    SigningIn,
+    /// Signed in: the citizen's applications and certificates are readable until
+    /// `expires_at`.
+    Authenticated,
+    /// The sign-in did not succeed (cancelled, refused, no valid codice fiscale); start
+    /// a new session to try again.
+    Failed,
+    /// The link, the sign-in or the authenticated session ran out of time.
+    Expired,
+    /// The kiosk ended it.
+    Ended,
+}
+
+/// `GET /api/v1/auth/sessions/{session_id}`: what the kiosk polls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSessionStatus {
+    /// The state.
+    pub state: LoginState,
+    /// The person's initials (`M.R.`) once authenticated; never the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initials: Option<String>,
+    /// When the current state runs out: the link while pending, the sign-in while
+    /// signing in, the session while authenticated; when it ended otherwise.
+    pub expires_at: DateTime<Utc>,
+    /// Why a sign-in failed (stable code, e.g. `cancelled`, `no_fiscal_number`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// One of the authenticated person's applications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationStatus {
+    /// Stable kind code, e.g. `naspi`, `dis-coll`, `isee`, `did`.
+    pub kind: String,
+    /// The agency handling it.
+    pub agency: Agency,
+    /// The kind's name in the requested language.
+    pub title: String,
+    /// Stable status code, e.g. `in_review`, `needs_documents`, `approved`.
+    pub status: String,
+    /// The status in the requested language.
+    pub status_text: String,
+    /// When the status last changed.
+    pub last_change: NaiveDate,
+    /// What the citizen should do next, in the requested language.
+    pub next_step: String,
+    /// The agency's protocol number, when the export has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// A certificate the authenticated person can print.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateOffer {
+    /// Stable kind code: `stato-occupazionale`, `did`, `estratto-contributivo`.
+    pub kind: String,
+    /// The issuing agency.
+    pub agency: Agency,
+    /// The title in the requested language.
+    pub title: String,
+}
+
+/// `POST /api/v1/auth/sessions/{session_id}/certificates`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCertificateRequest {
+    /// One of the kinds offered for this person.
+    pub kind: String,
+    /// The language to issue it in (the statutory sentence is always in Italian too).
+    pub lang: Lang,
+}
+
+/// A signed certificate, ready to print: `title`, `issuer_lines` (the header), `body`
+/// (paragraphs), `footer_lines` and the QR `seal`. The kiosk prints it and keeps no copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCertificate {
+    /// The unique certificate id (also in the body and the seal).
+    pub certificate_id: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// The title.
+    pub title: String,
+    /// Issuing agency and office.
+    pub issuer_lines: Vec<String>,
+    /// Paragraphs: the citizen's name and codice fiscale, the content, date and time,
+    /// the certificate id and the statutory sentence.
+    pub body: Vec<String>,
+    /// Lines at the bottom (how to verify).
+    pub footer_lines: Vec<String>,
+    /// The QR text: `<hub>/verify?seal=SPV1.<id>.<digest>.<signature>`.
+    pub seal: String,
+}
+
+impl IssuedCertificate {
+    /// The document the kiosk prints with `printer::layout::document`.
+    pub fn to_document(&self) -> crate::printer::layout::DocumentData {
+        crate::printer::layout::DocumentData {
+            title: self.title.clone(),
+            header_lines: self.issuer_lines.clone(),
+            paragraphs: self.body.clone(),
+            footer_lines: self.footer_lines.clone(),
+            qr_payload: Some(self.seal.clone()),
+        }
+    }
+}
+
+/// `GET /api/v1/keys`: the public keys certificate seals are signed with (JWK Set).
+pub type KeysResponse = crate::seal::JwkSet;

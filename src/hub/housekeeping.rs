@@ -7,6 +7,12 @@
 //! office day is over, and in any case 24 hours after issue; that check runs every five
 //! minutes, so a code outlives its day by at most five minutes. Tickets, bands and
 //! appointments are kept: they are the office's history.
+//!
+//! Citizen logins: every five minutes sessions past their deadline are expired, which
+//! erases the person's code and names from them (requests expire them on sight too);
+//! hourly, finished sessions older than two days are deleted, the content of
+//! certificates older than `auth.certificate_retention_days` is erased (id, kind, date
+//! and digest stay) and audit rows older than `auth.audit_retention_days` are deleted.
 
 use std::time::Duration;
 
@@ -14,6 +20,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rusqlite::{Connection, params};
 
 use super::state::AppState;
+use super::{audit, certificates, login};
 
 /// How long the reply to an operation is kept for replays.
 pub const KEEP_REPLIES: TimeDelta = TimeDelta::days(30);
@@ -73,18 +80,34 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             let today = state.today();
             let hourly = round.is_multiple_of(12);
             round += 1;
+            let auth = state.config.auth.clone();
             let result = state
                 .db
                 .write(move |conn| {
-                    let personal = purge_personal(conn, today, now)?;
-                    let pruned = if hourly { prune(conn, now)? } else { 0 };
+                    let mut personal = purge_personal(conn, today, now)?;
+                    personal += login::expire_due(conn, now)?;
+                    let pruned = if hourly {
+                        prune(conn, now)?
+                            + login::prune(conn, now)?
+                            + certificates::erase_old_content(
+                                conn,
+                                now - TimeDelta::days(i64::from(auth.certificate_retention_days)),
+                                now,
+                            )?
+                            + audit::prune(
+                                conn,
+                                now - TimeDelta::days(i64::from(auth.audit_retention_days)),
+                            )?
+                    } else {
+                        0
+                    };
                     Ok((personal, pruned))
                 })
                 .await;
             match result {
                 Ok((personal, pruned)) => {
                     if personal > 0 {
-                        tracing::info!(tickets = personal, "housekeeping erased codici fiscali");
+                        tracing::info!(rows = personal, "housekeeping erased personal data");
                     }
                     if pruned > 0 {
                         tracing::info!(rows = pruned, "housekeeping pruned old rows");

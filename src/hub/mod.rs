@@ -7,8 +7,10 @@
 pub mod admin;
 pub mod api;
 pub mod appointments;
+pub mod audit;
 pub mod auth;
 pub mod bands;
+pub mod certificates;
 pub mod clock;
 pub mod counter;
 pub mod counter_api;
@@ -18,15 +20,20 @@ pub mod events;
 pub mod fleet;
 pub mod housekeeping;
 pub mod kiosk_api;
+pub mod login;
 pub mod metrics;
 pub mod numbering;
+pub mod oidc;
 pub mod pages;
 pub mod queue;
+pub mod records;
+pub mod signing;
 pub mod state;
 pub mod store;
 pub mod tickets;
 pub mod tls;
 pub mod tracking;
+pub mod verify;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -35,7 +42,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 
@@ -71,6 +78,9 @@ pub enum HubError {
         #[source]
         source: std::io::Error,
     },
+    /// The certificate sealing key could not be loaded or created.
+    #[error(transparent)]
+    Signing(#[from] signing::SigningError),
     /// The time zone in the config is unknown (normally caught by validation).
     #[error("unknown time zone `{0}`")]
     TimeZone(String),
@@ -109,9 +119,43 @@ fn documented() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "/api/v1/kiosks/heartbeat",
             post(kiosk_api::heartbeat),
         ),
+        ("POST", "/api/v1/auth/sessions", post(login::create_session)),
+        (
+            "GET",
+            "/api/v1/auth/sessions/{session_id}",
+            get(login::session_status),
+        ),
+        (
+            "DELETE",
+            "/api/v1/auth/sessions/{session_id}",
+            delete(login::end_session),
+        ),
+        (
+            "GET",
+            "/api/v1/auth/sessions/{session_id}/applications",
+            get(login::applications),
+        ),
+        (
+            "GET",
+            "/api/v1/auth/sessions/{session_id}/certificates",
+            get(login::certificate_offers),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/sessions/{session_id}/certificates",
+            post(login::issue_certificate),
+        ),
+        ("GET", "/api/v1/keys", get(keys)),
         ("GET", "/healthz", get(healthz)),
         ("GET", "/metrics", get(metrics::metrics)),
     ]
+}
+
+/// `GET /api/v1/keys`: the public key(s) of certificate seals, as a JWK Set.
+async fn keys(State(state): State<AppState>) -> axum::Json<api::KeysResponse> {
+    axum::Json(api::KeysResponse {
+        keys: vec![state.seal_key.public().jwk()],
+    })
 }
 
 /// (method, path) of every route `docs/openapi.json` must describe.
@@ -137,14 +181,31 @@ async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json:
 
 /// Builds the whole router over `state`.
 pub fn router(state: AppState) -> Router {
-    let mut app = Router::new();
+    // Several documented entries may share a path (one per method): merge them.
+    let mut routes: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for (_, path, handler) in documented() {
+        match routes.iter().position(|(p, _)| *p == path) {
+            Some(i) => {
+                let (p, existing) = routes.remove(i);
+                routes.insert(i, (p, existing.merge(handler)));
+            }
+            None => routes.push((path, handler)),
+        }
+    }
+    let mut app = Router::new();
+    for (path, handler) in routes {
         app = app.route(path, handler);
     }
     app.route("/", get(pages::index))
         .route("/counter", get(pages::counter))
         .route("/display", get(pages::display))
         .route("/fleet", get(pages::fleet))
+        .route("/audit", get(pages::audit))
+        .route("/audit/api/events", get(audit::events))
+        .route("/login/callback", get(login::login_callback))
+        .route("/login/{token}", get(login::login_link))
+        .route("/verify", get(verify::verify_page))
+        .route("/verify/api", get(verify::verify_api))
         .route("/t", get(tracking::tracking_page))
         .route("/t/", get(tracking::tracking_page))
         .route("/t/{reference}", get(tracking::tracking_page))
@@ -208,8 +269,23 @@ impl RunningHub {
     }
 }
 
-/// Opens everything `config` names and starts serving.
+/// Opens everything `config` names and starts serving on `config.listen`.
 pub async fn start(config: HubConfig, clock: Arc<dyn Clock>) -> Result<RunningHub, HubError> {
+    let listen = config.listen;
+    let listener = std::net::TcpListener::bind(listen).map_err(|source| HubError::Listen {
+        addr: listen,
+        source,
+    })?;
+    start_on(config, clock, listener).await
+}
+
+/// Like [`start`], on a listener already bound (tests bind first to learn the port, e.g.
+/// to register the login callback with an identity provider before the hub starts).
+pub async fn start_on(
+    config: HubConfig,
+    clock: Arc<dyn Clock>,
+    listener: std::net::TcpListener,
+) -> Result<RunningHub, HubError> {
     let tz: chrono_tz::Tz = config
         .time_zone
         .parse()
@@ -222,8 +298,55 @@ pub async fn start(config: HubConfig, clock: Arc<dyn Clock>) -> Result<RunningHu
             key: invalid.key().to_string(),
             problem: invalid.problem().to_string(),
         })?;
+    let listen = config.listen;
+    let addr = listener.local_addr().map_err(|source| HubError::Listen {
+        addr: listen,
+        source,
+    })?;
     let db = store::Db::open(&config.database)?;
     let tls = tls::identity(&config)?;
+    let seal_key = signing::load_or_create(&signing::key_path(&config))?;
+    let url = match tls {
+        Some(_) => format!("https://{addr}"),
+        None => format!("http://{addr}"),
+    };
+    let public_base: String = config
+        .oidc
+        .as_ref()
+        .and_then(|o| o.redirect_base.clone())
+        .unwrap_or_else(|| url.clone())
+        .trim_end_matches('/')
+        .to_string();
+    let oidc = match &config.oidc {
+        None => None,
+        Some(o) => {
+            let secret = match (&o.client_secret, &o.client_secret_file) {
+                (Some(secret), _) => secret.clone(),
+                (None, Some(file)) => std::fs::read_to_string(file)
+                    .map_err(|e| HubError::Config {
+                        key: "oidc.client_secret_file".to_string(),
+                        problem: format!("cannot read {}: {e}", file.display()),
+                    })?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+                (None, None) => String::new(),
+            };
+            if secret.is_empty() {
+                return Err(HubError::Config {
+                    key: "oidc.client_secret_file".to_string(),
+                    problem: "the client secret is empty".to_string(),
+                });
+            }
+            let rp = oidc::Oidc::new(o, secret, &public_base).map_err(|e| HubError::Config {
+                key: "oidc".to_string(),
+                problem: e.to_string(),
+            })?;
+            Some(Arc::new(rp))
+        }
+    };
     let (_, etag) = kiosk_api::catalogue_body(&CatalogueResponse {
         office_name: config.office_name.clone(),
         time_zone: config.time_zone.clone(),
@@ -240,21 +363,15 @@ pub async fn start(config: HubConfig, clock: Arc<dyn Clock>) -> Result<RunningHu
         metrics: Arc::new(metrics::Metrics::default()),
         secure_cookies: tls.is_some(),
         last_seen: Arc::new(Mutex::new(HashMap::new())),
+        oidc,
+        seal_key: Arc::new(seal_key),
+        public_base: public_base.into(),
     };
     let housekeeping = housekeeping::spawn(state.clone());
     let app = router(state);
-    let listen = config.listen;
-    let listener = std::net::TcpListener::bind(listen).map_err(|source| HubError::Listen {
-        addr: listen,
-        source,
-    })?;
-    let addr = listener.local_addr().map_err(|source| HubError::Listen {
-        addr: listen,
-        source,
-    })?;
     let handle = Handle::new();
     let service = app.into_make_service();
-    let (url, fingerprint, certificate_path, task) = match tls {
+    let (fingerprint, certificate_path, task) = match tls {
         Some(identity) => {
             let rustls = RustlsConfig::from_config(identity.server_config.clone());
             let server = axum_server::from_tcp_rustls(listener, rustls)
@@ -264,7 +381,6 @@ pub async fn start(config: HubConfig, clock: Arc<dyn Clock>) -> Result<RunningHu
                 })?
                 .handle(handle.clone());
             (
-                format!("https://{addr}"),
                 Some(identity.fingerprint),
                 Some(identity.certificate_path),
                 tokio::spawn(server.serve(service)),
@@ -277,12 +393,7 @@ pub async fn start(config: HubConfig, clock: Arc<dyn Clock>) -> Result<RunningHu
                     source,
                 })?
                 .handle(handle.clone());
-            (
-                format!("http://{addr}"),
-                None,
-                None,
-                tokio::spawn(server.serve(service)),
-            )
+            (None, None, tokio::spawn(server.serve(service)))
         }
     };
     Ok(RunningHub {

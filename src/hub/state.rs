@@ -9,6 +9,8 @@ use chrono_tz::Tz;
 use super::clock::{Clock, office_day};
 use super::events::Events;
 use super::metrics::Metrics;
+use super::oidc::Oidc;
+use super::signing::SealKey;
 use super::store::Db;
 use crate::catalogue::Catalogue;
 use crate::config::HubConfig;
@@ -36,6 +38,13 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// When each kiosk was last heard from (any authenticated request).
     pub last_seen: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
+    /// The identity provider's relying party, when `[oidc]` is configured.
+    pub oidc: Option<Arc<Oidc>>,
+    /// The key certificate seals are signed with.
+    pub seal_key: Arc<SealKey>,
+    /// The hub's base URL as phones reach it (login links, verification URLs), no
+    /// trailing slash.
+    pub public_base: Arc<str>,
 }
 
 impl AppState {

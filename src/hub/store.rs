@@ -135,7 +135,87 @@ pub const MIGRATIONS: &[&str] = &[
     );",
     // 3: how long the oldest unsent operation of each kiosk has waited.
     "ALTER TABLE kiosks ADD COLUMN oldest_pending_seconds INTEGER;",
-    // 4: a short tag per kiosk (A, B, ... AA), part of its emergency numbers (N-A01).
+    // 4: citizen logins (a kiosk's login session, its one-time link and the OIDC flow
+    // state; the person's code and names only while authenticated), back-office records
+    // (keyed by the keyed hash of the codice fiscale, never the code), issued
+    // certificates (content kept for /verify, erased after the retention) and the audit
+    // log (no names, no codes: the keyed hash).
+    "CREATE TABLE auth_sessions (
+        id              TEXT PRIMARY KEY,
+        kiosk_id        TEXT NOT NULL,
+        link_hash       TEXT NOT NULL UNIQUE,
+        lang            TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        link_expires_at INTEGER NOT NULL,
+        link_used_at    INTEGER,
+        sign_in_expires_at INTEGER,
+        oidc_state_hash TEXT UNIQUE,
+        oidc_nonce      TEXT,
+        pkce_verifier   TEXT,
+        browser_hash    TEXT,
+        authenticated_at INTEGER,
+        expires_at      INTEGER,
+        finished_at     INTEGER,
+        failure         TEXT,
+        cf_hash         TEXT,
+        codice_fiscale  TEXT,
+        given_name      TEXT,
+        family_name     TEXT,
+        initials        TEXT
+    );
+    CREATE INDEX auth_sessions_by_kiosk ON auth_sessions (kiosk_id, created_at);
+    CREATE TABLE record_applications (
+        cf_hash     TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        reference   TEXT NOT NULL DEFAULT '',
+        status      TEXT NOT NULL,
+        last_change TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        PRIMARY KEY (cf_hash, kind, reference)
+    );
+    CREATE TABLE record_employment (
+        cf_hash     TEXT PRIMARY KEY,
+        status      TEXT NOT NULL,
+        did_date    TEXT,
+        as_of       TEXT NOT NULL,
+        imported_at TEXT NOT NULL
+    );
+    CREATE TABLE record_contributions (
+        cf_hash     TEXT NOT NULL,
+        fund        TEXT NOT NULL,
+        period_from TEXT NOT NULL,
+        period_to   TEXT NOT NULL,
+        weeks       INTEGER NOT NULL,
+        as_of       TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        PRIMARY KEY (cf_hash, fund, period_from)
+    );
+    CREATE TABLE certificates (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        kiosk_id    TEXT NOT NULL,
+        session_id  TEXT NOT NULL,
+        cf_hash     TEXT NOT NULL,
+        issued_at   TEXT NOT NULL,
+        key_id      TEXT NOT NULL,
+        digest      TEXT NOT NULL,
+        content     TEXT,
+        content_erased_at TEXT
+    );
+    CREATE INDEX certificates_by_time ON certificates (issued_at) WHERE content IS NOT NULL;
+    CREATE TABLE audit (
+        id              INTEGER PRIMARY KEY,
+        at              TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        kiosk_id        TEXT,
+        session_id      TEXT,
+        subject         TEXT,
+        certificate_id  TEXT,
+        detail          TEXT
+    );
+    CREATE INDEX audit_by_time ON audit (at);",
+    // 5: a short tag per kiosk (A, B, ... AA), part of its emergency numbers (N-A01).
     "ALTER TABLE kiosks ADD COLUMN tag TEXT;",
 ];
 

@@ -56,7 +56,7 @@ pub fn choose_lang(query: Option<&str>, accept_language: Option<&str>) -> Lang {
 }
 
 /// Escapes text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

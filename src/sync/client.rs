@@ -18,10 +18,13 @@ use uuid::Uuid;
 use super::pin;
 use crate::config::check_hub_url;
 use crate::hub::api::{
-    BandsRequest, BandsResponse, CatalogueResponse, EnrollRequest, EnrollResponse, ErrorBody,
-    HeartbeatRequest, HeartbeatResponse, IssueTicketRequest, QueuesResponse, TicketResponse,
+    ApplicationStatus, BandsRequest, BandsResponse, CatalogueResponse, CertificateOffer,
+    CreateLoginSessionRequest, EnrollRequest, EnrollResponse, ErrorBody, HeartbeatRequest,
+    HeartbeatResponse, IssueCertificateRequest, IssueTicketRequest, IssuedCertificate,
+    KeysResponse, LoginSessionCreated, LoginSessionStatus, QueuesResponse, TicketResponse,
     TicketStatusResponse,
 };
+use crate::lang::Lang;
 
 /// How to reach a hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,6 +346,79 @@ impl HubClient {
     ) -> Result<HeartbeatResponse, ClientError> {
         self.call(Method::POST, "/api/v1/kiosks/heartbeat", Some(request))
             .await
+    }
+
+    /// `POST /api/v1/auth/sessions`: starts a citizen login; show `login_url` as a QR
+    /// code and poll [`HubClient::login_session`]. Too many logins from this kiosk:
+    /// `Rejected { status: 429, code: "too_many_logins" | "too_many_failed_logins" }`;
+    /// no identity provider configured: `Server { status: 503, .. }`.
+    pub async fn create_login_session(
+        &self,
+        request: &CreateLoginSessionRequest,
+    ) -> Result<LoginSessionCreated, ClientError> {
+        self.call(Method::POST, "/api/v1/auth/sessions", Some(request))
+            .await
+    }
+
+    /// `GET /api/v1/auth/sessions/{id}`: the session's state (poll every second or two).
+    /// Another kiosk's or an unknown session: `Rejected { status: 404, .. }`.
+    pub async fn login_session(&self, session_id: Uuid) -> Result<LoginSessionStatus, ClientError> {
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/api/v1/auth/sessions/{session_id}"),
+            None,
+        )
+        .await
+    }
+
+    /// `GET /api/v1/auth/sessions/{id}/applications?lang=`: the signed-in person's
+    /// applications. Not signed in yet: `Conflict { code: "not_authenticated" }`; ended,
+    /// expired or failed: `Rejected { status: 410, code: "session_ended" |
+    /// "session_expired" | "login_failed" }`.
+    pub async fn applications(
+        &self,
+        session_id: Uuid,
+        lang: Lang,
+    ) -> Result<Vec<ApplicationStatus>, ClientError> {
+        let path = format!("/api/v1/auth/sessions/{session_id}/applications?lang={lang}");
+        self.call::<(), _>(Method::GET, &path, None).await
+    }
+
+    /// `GET /api/v1/auth/sessions/{id}/certificates?lang=`: what the person can print
+    /// (same errors as [`HubClient::applications`]).
+    pub async fn certificates(
+        &self,
+        session_id: Uuid,
+        lang: Lang,
+    ) -> Result<Vec<CertificateOffer>, ClientError> {
+        let path = format!("/api/v1/auth/sessions/{session_id}/certificates?lang={lang}");
+        self.call::<(), _>(Method::GET, &path, None).await
+    }
+
+    /// `POST /api/v1/auth/sessions/{id}/certificates`: issues and signs a certificate to
+    /// print (`IssuedCertificate::to_document`). A kind not offered for this person:
+    /// `Rejected { status: 422, code: "certificate_unavailable" | "unknown_certificate" }`.
+    /// Print it, keep no copy, then call [`HubClient::end_login_session`].
+    pub async fn issue_certificate(
+        &self,
+        session_id: Uuid,
+        request: &IssueCertificateRequest,
+    ) -> Result<IssuedCertificate, ClientError> {
+        let path = format!("/api/v1/auth/sessions/{session_id}/certificates");
+        self.call(Method::POST, &path, Some(request)).await
+    }
+
+    /// `DELETE /api/v1/auth/sessions/{id}`: ends the session (finish, idle, after
+    /// printing); ending an ended or expired session is fine.
+    pub async fn end_login_session(&self, session_id: Uuid) -> Result<(), ClientError> {
+        let path = format!("/api/v1/auth/sessions/{session_id}");
+        self.send(self.request(Method::DELETE, &path)).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/keys`: the public keys of certificate seals (no token needed).
+    pub async fn seal_keys(&self) -> Result<KeysResponse, ClientError> {
+        self.call::<(), _>(Method::GET, "/api/v1/keys", None).await
     }
 }
 

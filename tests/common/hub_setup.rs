@@ -59,6 +59,31 @@ impl TestHub {
         }
     }
 
+    /// On a listener bound beforehand (its port is then known before the hub starts).
+    pub async fn start_on(
+        listener: std::net::TcpListener,
+        change: impl FnOnce(&mut HubConfig),
+        clock: Option<ManualClock>,
+    ) -> TestHub {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config_in(dir.path());
+        config.listen = listener.local_addr().unwrap();
+        change(&mut config);
+        let clock_arc: Arc<dyn Clock> = match &clock {
+            Some(c) => Arc::new(c.clone()),
+            None => Arc::new(SystemClock),
+        };
+        let running = hub::start_on(config.clone(), clock_arc, listener)
+            .await
+            .unwrap();
+        TestHub {
+            hub: Some(running),
+            config,
+            dir,
+            clock,
+        }
+    }
+
     pub fn url(&self) -> String {
         self.hub.as_ref().unwrap().url.clone()
     }

@@ -5,10 +5,12 @@ mod fault_proxy;
 mod hub_setup;
 mod invariants;
 mod kiosk_setup;
+mod oidc;
 mod printing;
 
 pub use fault_proxy::*;
 pub use hub_setup::*;
 pub use invariants::*;
 pub use kiosk_setup::*;
+pub use oidc::*;
 pub use printing::*;

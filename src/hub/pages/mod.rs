@@ -19,7 +19,7 @@ fn page(body: &'static str) -> Response {
         .into_response()
 }
 
-/// `GET /`: links to the three pages.
+/// `GET /`: links to the pages.
 pub async fn index() -> Response {
     page(include_str!("index.html"))
 }
@@ -39,6 +39,11 @@ pub async fn fleet() -> Response {
     page(include_str!("fleet.html"))
 }
 
+/// `GET /audit`: the log of citizen logins and certificates (clerks only).
+pub async fn audit() -> Response {
+    page(include_str!("audit.html"))
+}
+
 /// `GET /assets/{file}`: the shared stylesheet and scripts.
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (kind, body) = match file.as_str() {
@@ -47,6 +52,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "counter.js" => ("text/javascript; charset=utf-8", include_str!("counter.js")),
         "display.js" => ("text/javascript; charset=utf-8", include_str!("display.js")),
         "fleet.js" => ("text/javascript; charset=utf-8", include_str!("fleet.js")),
+        "audit.js" => ("text/javascript; charset=utf-8", include_str!("audit.js")),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     ([(CONTENT_TYPE, kind), (CACHE_CONTROL, "no-cache")], body).into_response()

@@ -1,0 +1,325 @@
+//! The audit log of citizen logins and certificates: who, when, which kiosk.
+//!
+//! "Who" is the keyed hash of the codice fiscale (the key lives in the database, as for
+//! bookings), never a name or a code: an operator finds a person's events by typing
+//! their code into the audit page, which hashes it. Rows are kept
+//! `auth.audit_retention_days` days. Readable by a logged-in clerk at `/audit` and
+//! `GET /audit/api/events`.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use super::appointments::cf_hash;
+use super::auth::OperatorAuth;
+use super::error::ApiError;
+use super::state::AppState;
+use crate::identity::CodiceFiscale;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEvent {
+    /// A phone opened a kiosk's login link and was sent to the identity provider.
+    LoginStarted,
+    /// The provider signed the person in; the kiosk session is authenticated.
+    LoginSucceeded,
+    /// A sign-in did not complete (cancelled, refused, bad claims, link reused...).
+    LoginFailed,
+    /// A certificate was issued to the authenticated person.
+    CertificateIssued,
+    /// An authenticated session ended (finish, after printing, idle, expiry).
+    SessionEnded,
+}
+
+impl AuditEvent {
+    /// The stored and wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::LoginStarted => "login_started",
+            AuditEvent::LoginSucceeded => "login_succeeded",
+            AuditEvent::LoginFailed => "login_failed",
+            AuditEvent::CertificateIssued => "certificate_issued",
+            AuditEvent::SessionEnded => "session_ended",
+        }
+    }
+
+    /// Every event, for filters.
+    pub const ALL: [AuditEvent; 5] = [
+        AuditEvent::LoginStarted,
+        AuditEvent::LoginSucceeded,
+        AuditEvent::LoginFailed,
+        AuditEvent::CertificateIssued,
+        AuditEvent::SessionEnded,
+    ];
+}
+
+/// One row to write.
+#[derive(Debug, Clone, Default)]
+pub struct Entry<'a> {
+    /// The kiosk involved.
+    pub kiosk_id: Option<&'a str>,
+    /// The login session.
+    pub session_id: Option<&'a str>,
+    /// Keyed hash of the person's codice fiscale.
+    pub subject: Option<&'a str>,
+    /// The certificate issued.
+    pub certificate_id: Option<&'a str>,
+    /// A short code saying why (e.g. `link_used`, `expired`, `finished`).
+    pub detail: Option<&'a str>,
+}
+
+/// Appends an event (inside the caller's transaction, when there is one).
+pub fn record(
+    conn: &Connection,
+    at: DateTime<Utc>,
+    event: AuditEvent,
+    entry: &Entry<'_>,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO audit (at, event, kiosk_id, session_id, subject, certificate_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            event.as_str(),
+            entry.kiosk_id,
+            entry.session_id,
+            entry.subject,
+            entry.certificate_id,
+            entry.detail
+        ],
+    )?;
+    Ok(())
+}
+
+/// An audit row as the operator reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    /// Row id (increasing; page with `before`).
+    pub id: i64,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// What.
+    pub event: String,
+    /// Which kiosk.
+    pub kiosk_id: Option<String>,
+    /// The kiosk's name.
+    pub kiosk_name: Option<String>,
+    /// The login session.
+    pub session_id: Option<String>,
+    /// The person: first 16 hex digits of the keyed hash of their code.
+    pub subject: Option<String>,
+    /// The certificate.
+    pub certificate_id: Option<String>,
+    /// Why.
+    pub detail: Option<String>,
+}
+
+/// `GET /audit/api/events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// Newest first.
+    pub events: Vec<AuditRow>,
+}
+
+/// The filters of `GET /audit/api/events`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// At most this many rows (1-500, default 100).
+    pub limit: u32,
+    /// Rows with a smaller id only.
+    pub before: Option<i64>,
+    /// One event type.
+    pub event: Option<AuditEvent>,
+    /// One kiosk.
+    pub kiosk_id: Option<String>,
+    /// One person's keyed hash.
+    pub subject: Option<String>,
+}
+
+/// Reads rows newest first.
+pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<AuditRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT a.id, a.at, a.event, a.kiosk_id, k.name, a.session_id, a.subject,
+                a.certificate_id, a.detail
+         FROM audit a LEFT JOIN kiosks k ON k.id = a.kiosk_id
+         WHERE (?1 IS NULL OR a.id < ?1)
+           AND (?2 IS NULL OR a.event = ?2)
+           AND (?3 IS NULL OR a.kiosk_id = ?3)
+           AND (?4 IS NULL OR a.subject = ?4)
+         ORDER BY a.id DESC LIMIT ?5",
+    )?;
+    let rows = stmt
+        .query_map(
+            params![
+                filter.before,
+                filter.event.map(AuditEvent::as_str),
+                filter.kiosk_id,
+                filter.subject,
+                filter.limit
+            ],
+            |r| {
+                Ok(AuditRow {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    event: r.get(2)?,
+                    kiosk_id: r.get(3)?,
+                    kiosk_name: r.get(4)?,
+                    session_id: r.get(5)?,
+                    subject: r
+                        .get::<_, Option<String>>(6)?
+                        .map(|s| s.chars().take(16).collect()),
+                    certificate_id: r.get(7)?,
+                    detail: r.get(8)?,
+                })
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Deletes rows older than `cutoff`; returns how many.
+pub fn prune(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM audit WHERE at < ?1",
+        [cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
+    )
+}
+
+fn parse_filter(query: Option<&str>) -> Result<(Filter, Option<String>), ApiError> {
+    let mut filter = Filter {
+        limit: 100,
+        ..Filter::default()
+    };
+    let mut code = None;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let value = value.trim().to_string();
+        if value.is_empty() {
+            continue;
+        }
+        match key.as_ref() {
+            "limit" => {
+                filter.limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=500).contains(n))
+                    .ok_or_else(|| ApiError::bad_request("bad_limit", "`limit` must be 1-500"))?;
+            }
+            "before" => {
+                filter.before = Some(value.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request("bad_before", "`before` must be a row id")
+                })?);
+            }
+            "event" => {
+                filter.event = Some(
+                    AuditEvent::ALL
+                        .into_iter()
+                        .find(|e| e.as_str() == value)
+                        .ok_or_else(|| ApiError::bad_request("bad_event", "unknown event type"))?,
+                );
+            }
+            "kiosk" => filter.kiosk_id = Some(value.chars().take(64).collect()),
+            "codice_fiscale" => code = Some(value),
+            _ => {}
+        }
+    }
+    Ok((filter, code))
+}
+
+/// `GET /audit/api/events?limit=&before=&event=&kiosk=&codice_fiscale=`: newest first.
+/// A codice fiscale filter is hashed with the hub's key; the code is not kept or logged.
+pub async fn events(
+    State(state): State<AppState>,
+    _op: OperatorAuth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<AuditPage>, ApiError> {
+    let (mut filter, code) = parse_filter(query.as_deref())?;
+    let code = match code {
+        Some(text) => Some(text.parse::<CodiceFiscale>().map_err(|_| {
+            ApiError::unprocessable(
+                "bad_codice_fiscale",
+                "the codice fiscale of the filter is not valid",
+            )
+        })?),
+        None => None,
+    };
+    let events = state
+        .db
+        .write(move |conn| {
+            if let Some(code) = &code {
+                filter.subject = Some(cf_hash(conn, code)?);
+            }
+            Ok(list(conn, &filter)?)
+        })
+        .await?;
+    Ok(Json(AuditPage { events }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let now = Utc::now();
+        for (i, event) in AuditEvent::ALL.iter().enumerate() {
+            record(
+                &conn,
+                now,
+                *event,
+                &Entry {
+                    kiosk_id: Some(if i % 2 == 0 { "k1" } else { "k2" }),
+                    subject: Some("ab".repeat(32).as_str()),
+                    ..Entry::default()
+                },
+            )
+            .unwrap();
+        }
+        let all = list(
+            &conn,
+            &Filter {
+                limit: 100,
+                ..Filter::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(all.len(), 5);
+        assert_eq!(all[0].event, "session_ended");
+        assert_eq!(all[0].subject.as_deref(), Some("abababababababab"));
+        let k1 = list(
+            &conn,
+            &Filter {
+                limit: 100,
+                kiosk_id: Some("k1".into()),
+                ..Filter::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(k1.len(), 3);
+        let page = list(
+            &conn,
+            &Filter {
+                limit: 2,
+                before: Some(all[1].id),
+                ..Filter::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(page.len(), 2);
+        assert_eq!(page[0].id, all[2].id);
+        assert_eq!(
+            prune(&conn, now + chrono::TimeDelta::seconds(1)).unwrap(),
+            5
+        );
+        assert!(parse_filter(Some("limit=0")).is_err());
+        assert!(parse_filter(Some("event=nope")).is_err());
+        assert!(parse_filter(Some("before=x")).is_err());
+        let (f, code) = parse_filter(Some("event=login_failed&codice_fiscale=X&other=1")).unwrap();
+        assert_eq!(f.event, Some(AuditEvent::LoginFailed));
+        assert_eq!(code.as_deref(), Some("X"));
+    }
+}

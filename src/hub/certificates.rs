@@ -1,0 +1,337 @@
+//! Issuing certificates: the text from imported records and the signed-in identity, the
+//! seal (see [`crate::seal`]), the stored copy for `/verify` and the audit row.
+//!
+//! Every certificate says who it is for (full name and codice fiscale from the identity
+//! provider), what is certified, when and where it was issued, its id, and the sentence
+//! L. 183/2011 art. 15 requires on certificates for private parties (DPR 445/2000 art. 40
+//! c. 02): «Il presente certificato non può essere prodotto agli organi della pubblica
+//! amministrazione o ai privati gestori di pubblici servizi» — always in Italian, with a
+//! translation on English certificates.
+//!
+//! The hub keeps each certificate's canonical content for
+//! `auth.certificate_retention_days` (certificates for private parties are valid six
+//! months), then erases it; the id, kind, date and digest stay, so `/verify` can still
+//! tell a genuine seal from a forged one.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use rusqlite::{Connection, params};
+
+use super::api::{IssueCertificateRequest, IssuedCertificate};
+use super::audit::{self, AuditEvent, Entry};
+use super::error::ApiError;
+use super::login::Session;
+use super::records::{self, CertificateKind, fund_name};
+use super::state::AppState;
+use crate::catalogue::Agency;
+use crate::lang::Lang;
+use crate::seal::{self, CertificateContent};
+
+/// The statutory sentence (L. 183/2011 art. 15), printed on every certificate.
+pub const STATUTORY_IT: &str = "Il presente certificato non può essere prodotto agli organi della pubblica amministrazione o ai privati gestori di pubblici servizi.";
+
+/// Its English translation, printed before the Italian text on English certificates.
+pub const STATUTORY_EN: &str = "This certificate cannot be presented to public administrations or to private operators of public services.";
+
+/// The printed lines of a certificate, before sealing.
+struct Text {
+    title: String,
+    issuer_lines: Vec<String>,
+    body: Vec<String>,
+    footer_lines: Vec<String>,
+}
+
+fn issuer_lines(agency: Agency, lang: Lang, office: &str) -> Vec<String> {
+    let agency = match (agency, lang) {
+        (Agency::Inps, Lang::It) => "INPS - Istituto Nazionale della Previdenza Sociale",
+        (Agency::Inps, Lang::En) => "INPS - Italian National Social Security Institute",
+        (_, Lang::It) => "Centro per l'impiego",
+        (_, Lang::En) => "Centro per l'impiego (public job centre)",
+    };
+    vec![agency.to_string(), office.to_string()]
+}
+
+fn date(d: chrono::NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// Who: "Giulia Verdi, codice fiscale VRD…" (or only the code when no name was sent).
+fn who(session_name: Option<String>, code: &str, lang: Lang) -> String {
+    match (session_name, lang) {
+        (Some(name), Lang::It) => format!("{name}, codice fiscale {code},"),
+        (Some(name), Lang::En) => format!("{name}, codice fiscale (tax code) {code},"),
+        (None, Lang::It) => format!("la persona con codice fiscale {code}"),
+        (None, Lang::En) => format!("the person with codice fiscale (tax code) {code}"),
+    }
+}
+
+/// Builds the text of `kind` for the signed-in person; `None` when the records do not
+/// support it.
+#[allow(clippy::too_many_arguments)]
+fn render(
+    conn: &Connection,
+    kind: &CertificateKind,
+    lang: Lang,
+    session: &Session,
+    certificate_id: &str,
+    issued_local: DateTime<chrono_tz::Tz>,
+    office: &str,
+) -> Result<Option<Text>, ApiError> {
+    let subject = session.subject.clone().unwrap_or_default();
+    let Some(identity) = session.identity() else {
+        return Ok(None);
+    };
+    let code = identity.codice_fiscale.as_str().to_string();
+    let person = who(identity.full_name(), &code, lang);
+    let mut body = Vec::new();
+    match kind.code {
+        "stato-occupazionale" => {
+            let Some(e) = records::employment(conn, &subject)? else {
+                return Ok(None);
+            };
+            body.push(match lang {
+                Lang::It => format!(
+                    "Si certifica che {person} alla data del {} risulta {}.",
+                    date(e.as_of),
+                    e.status.text(lang)
+                ),
+                Lang::En => format!(
+                    "This is to certify that {person} on {} was {}.",
+                    date(e.as_of),
+                    e.status.text(lang)
+                ),
+            });
+            if let Some(did) = e.did_date {
+                body.push(match lang {
+                    Lang::It => format!(
+                        "Dichiarazione di immediata disponibilità al lavoro (DID) resa il {}.",
+                        date(did)
+                    ),
+                    Lang::En => format!(
+                        "Declaration of immediate availability for work (DID) made on {}.",
+                        date(did)
+                    ),
+                });
+            }
+        }
+        "did" => {
+            let Some(e) = records::employment(conn, &subject)? else {
+                return Ok(None);
+            };
+            let Some(did) = e.did_date else {
+                return Ok(None);
+            };
+            body.push(match lang {
+                Lang::It => format!(
+                    "Si attesta che {person} ha reso la dichiarazione di immediata disponibilità al lavoro (DID, art. 19 del D.Lgs. 150/2015) il {}.",
+                    date(did)
+                ),
+                Lang::En => format!(
+                    "This is to certify that {person} made the declaration of immediate availability for work (DID, art. 19 of Legislative Decree 150/2015) on {}.",
+                    date(did)
+                ),
+            });
+            body.push(match lang {
+                Lang::It => format!(
+                    "Stato occupazionale alla data del {}: {}.",
+                    date(e.as_of),
+                    e.status.text(lang)
+                ),
+                Lang::En => format!(
+                    "Employment status on {}: {}.",
+                    date(e.as_of),
+                    e.status.text(lang)
+                ),
+            });
+        }
+        "estratto-contributivo" => {
+            let rows = records::contributions(conn, &subject)?;
+            let Some(as_of) = rows.iter().map(|r| r.as_of).max() else {
+                return Ok(None);
+            };
+            let person = person.trim_end_matches(',');
+            body.push(match lang {
+                Lang::It => format!("Intestatario: {person}."),
+                Lang::En => format!("Insured person: {person}."),
+            });
+            body.push(match lang {
+                Lang::It => format!(
+                    "Contributi registrati negli archivi dell'INPS alla data del {}:",
+                    date(as_of)
+                ),
+                Lang::En => format!("Contributions recorded by INPS as of {}:", date(as_of)),
+            });
+            for r in &rows {
+                body.push(match lang {
+                    Lang::It => format!(
+                        "{}: dal {} al {}, {} settimane.",
+                        fund_name(&r.fund, lang),
+                        date(r.from),
+                        date(r.to),
+                        r.weeks
+                    ),
+                    Lang::En => format!(
+                        "{}: {} to {}, {} weeks.",
+                        fund_name(&r.fund, lang),
+                        date(r.from),
+                        date(r.to),
+                        r.weeks
+                    ),
+                });
+            }
+            let total: u64 = rows.iter().map(|r| u64::from(r.weeks)).sum();
+            body.push(match lang {
+                Lang::It => format!("Totale: {total} settimane."),
+                Lang::En => format!("Total: {total} weeks."),
+            });
+        }
+        _ => return Ok(None),
+    }
+    let day = issued_local.format("%d/%m/%Y");
+    let time = issued_local.format("%H:%M");
+    body.push(match lang {
+        Lang::It => format!(
+            "Certificato n. {certificate_id} rilasciato il {day} alle {time} presso {office}, su richiesta della persona interessata, identificata con identità digitale."
+        ),
+        Lang::En => format!(
+            "Certificate no. {certificate_id} issued on {day} at {time} at {office}, at the request of the person concerned, identified by digital identity."
+        ),
+    });
+    match lang {
+        Lang::It => body.push(STATUTORY_IT.to_string()),
+        Lang::En => {
+            body.push(STATUTORY_EN.to_string());
+            body.push(format!("«{STATUTORY_IT}»"));
+        }
+    }
+    let footer_lines = match lang {
+        Lang::It => vec![
+            format!("Rilasciato il {day} alle {time}"),
+            "Per verificarne l'autenticità inquadri il codice QR.".to_string(),
+        ],
+        Lang::En => vec![
+            format!("Issued on {day} at {time}"),
+            "To check that it is genuine, scan the QR code.".to_string(),
+        ],
+    };
+    Ok(Some(Text {
+        title: kind.title(lang).to_string(),
+        issuer_lines: issuer_lines(kind.agency, lang, office),
+        body,
+        footer_lines,
+    }))
+}
+
+/// Issues a certificate of `request.kind` to the session's person (inside the caller's
+/// transaction): renders, seals, stores, audits.
+pub fn issue(
+    conn: &Connection,
+    st: &AppState,
+    session: &Session,
+    request: &IssueCertificateRequest,
+    now: DateTime<Utc>,
+) -> Result<IssuedCertificate, ApiError> {
+    let kind = CertificateKind::find(&request.kind).ok_or_else(|| {
+        ApiError::unprocessable(
+            "unknown_certificate",
+            format!(
+                "`{}` is not a certificate kind (stato-occupazionale, did, estratto-contributivo)",
+                request.kind.chars().take(40).collect::<String>()
+            ),
+        )
+    })?;
+    let issued_at = now.trunc_subsecs(0);
+    let mut certificate_id = seal::new_certificate_id();
+    for _ in 0..5 {
+        let taken: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM certificates WHERE id = ?1)",
+            [&certificate_id],
+            |r| r.get(0),
+        )?;
+        if !taken {
+            break;
+        }
+        certificate_id = seal::new_certificate_id();
+    }
+    let text = render(
+        conn,
+        kind,
+        request.lang,
+        session,
+        &certificate_id,
+        issued_at.with_timezone(&st.tz),
+        &st.config.office_name,
+    )?
+    .ok_or_else(|| {
+        ApiError::unprocessable(
+            "certificate_unavailable",
+            "the records hold no data for this certificate for this person",
+        )
+    })?;
+    let content = CertificateContent {
+        seal_version: seal::VERSION.to_string(),
+        certificate_id: certificate_id.clone(),
+        kind: kind.code.to_string(),
+        lang: request.lang.code().to_string(),
+        issued_at: issued_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        title: text.title,
+        issuer_lines: text.issuer_lines,
+        body: text.body,
+        footer_lines: text.footer_lines,
+    };
+    let seal = st.seal_key.seal(&content);
+    let subject = session.subject.clone().unwrap_or_default();
+    conn.execute(
+        "INSERT INTO certificates (id, kind, kiosk_id, session_id, cf_hash, issued_at, key_id,
+             digest, content)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            certificate_id,
+            kind.code,
+            session.kiosk_id,
+            session.id,
+            subject,
+            content.issued_at,
+            st.seal_key.public().kid,
+            seal.digest_text(),
+            content.canonical()
+        ],
+    )?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::CertificateIssued,
+        &Entry {
+            kiosk_id: Some(&session.kiosk_id),
+            session_id: Some(&session.id),
+            subject: Some(&subject),
+            certificate_id: Some(&certificate_id),
+            detail: Some(kind.code),
+        },
+    )?;
+    Ok(IssuedCertificate {
+        certificate_id,
+        issued_at,
+        title: content.title,
+        issuer_lines: content.issuer_lines,
+        body: content.body,
+        footer_lines: content.footer_lines,
+        seal: format!("{}/verify?seal={}", st.public_base, seal.text()),
+    })
+}
+
+/// Erases the content of certificates issued before `cutoff` (the id, kind, date and
+/// digest stay); returns how many.
+pub fn erase_old_content(
+    conn: &Connection,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE certificates SET content = NULL, content_erased_at = ?2
+         WHERE content IS NOT NULL AND issued_at < ?1",
+        params![
+            cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ],
+    )
+}

@@ -1,0 +1,1251 @@
+//! Cross-device citizen login: the kiosk shows a one-time link as a QR code, the citizen
+//! opens it on their phone and signs in with the office's identity provider, and the
+//! kiosk's session becomes authenticated for that person, for a few minutes.
+//!
+//! Kiosk side (bearer token, `/api/v1/auth/sessions...`): create a session, poll its
+//! state (pending → signing_in → authenticated, or failed / expired / ended), read the
+//! person's applications and certificates, issue one, end the session. Only the kiosk that
+//! created a session can see it (another kiosk gets 404). Nothing is readable before the
+//! sign-in completes (409 `not_authenticated`) or after the session ended or expired (410).
+//!
+//! Phone side (plain HTML, Italian or English, no JavaScript): `GET /login/{token}` uses
+//! the link (once; an expired or used link gets a page saying so), sets a cookie that
+//! binds the sign-in to this browser and redirects to the provider; `GET /login/callback`
+//! checks state, cookie and deadline, completes the code flow and says "go back to the
+//! kiosk".
+//!
+//! Stored: the link token and OIDC state and cookie as SHA-256 hashes; nonce and PKCE
+//! verifier until the callback; the person's code, names and initials only while the
+//! session is authenticated (erased when it ends, fails or expires — on sight and by
+//! housekeeping). Nothing here logs a code or a name.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{
+    ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, REFERRER_POLICY, SET_COOKIE,
+};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::api::{
+    ApplicationStatus, CertificateOffer, CreateLoginSessionRequest, IssueCertificateRequest,
+    IssuedCertificate, LoginSessionCreated, LoginSessionStatus, LoginState,
+};
+use super::appointments::cf_hash;
+use super::audit::{self, AuditEvent, Entry};
+use super::auth::{KioskAuth, new_token, token_hash};
+use super::certificates;
+use super::error::{ApiError, ApiJson};
+use super::oidc::{Identity, OidcError};
+use super::records;
+use super::state::AppState;
+use super::tracking::{choose_lang, escape};
+use crate::config::AuthConfig;
+use crate::identity::CodiceFiscale;
+use crate::lang::Lang;
+
+/// Name of the cookie binding a sign-in to the phone's browser.
+pub const LOGIN_COOKIE: &str = "sportello_login";
+
+/// A login session as stored, with its state as of now.
+#[derive(Clone)]
+pub struct Session {
+    /// The id.
+    pub id: String,
+    /// The kiosk that created it.
+    pub kiosk_id: String,
+    /// The kiosk's language when it was created.
+    pub lang: Lang,
+    /// The state now (expiry applied).
+    pub state: LoginState,
+    /// When the current state runs out, or when it ended.
+    pub deadline: DateTime<Utc>,
+    /// Why a sign-in failed.
+    pub failure: Option<String>,
+    /// Keyed hash of the person's code, once signed in.
+    pub subject: Option<String>,
+    /// The person's code, while authenticated.
+    pub codice_fiscale: Option<CodiceFiscale>,
+    /// Names, while authenticated.
+    pub given_name: Option<String>,
+    /// Names, while authenticated.
+    pub family_name: Option<String>,
+    /// `M.R.`, while authenticated.
+    pub initials: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("kiosk_id", &self.kiosk_id)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// The signed-in person, while authenticated.
+    pub fn identity(&self) -> Option<Identity> {
+        Some(Identity {
+            codice_fiscale: self.codice_fiscale?,
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+        })
+    }
+}
+
+fn parse_state(code: &str) -> LoginState {
+    match code {
+        "pending" => LoginState::Pending,
+        "signing_in" => LoginState::SigningIn,
+        "authenticated" => LoginState::Authenticated,
+        "failed" => LoginState::Failed,
+        "ended" => LoginState::Ended,
+        _ => LoginState::Expired,
+    }
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(seconds, 0).single().unwrap_or_default()
+}
+
+const SESSION_COLUMNS: &str = "id, kiosk_id, lang, state, link_expires_at, sign_in_expires_at,
+    expires_at, finished_at, failure, cf_hash, codice_fiscale, given_name, family_name, initials";
+
+fn read_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Session, i64)> {
+    let state = parse_state(&r.get::<_, String>(3)?);
+    let link: i64 = r.get(4)?;
+    let sign_in: Option<i64> = r.get(5)?;
+    let expires: Option<i64> = r.get(6)?;
+    let finished: Option<i64> = r.get(7)?;
+    let deadline = match state {
+        LoginState::Pending => link,
+        LoginState::SigningIn => sign_in.unwrap_or(link),
+        LoginState::Authenticated => expires.unwrap_or(link),
+        _ => finished.or(expires).or(sign_in).unwrap_or(link),
+    };
+    let lang = r.get::<_, String>(2)?.parse::<Lang>().unwrap_or_default();
+    Ok((
+        Session {
+            id: r.get(0)?,
+            kiosk_id: r.get(1)?,
+            lang,
+            state,
+            deadline: at(deadline),
+            failure: r.get(8)?,
+            subject: r.get(9)?,
+            codice_fiscale: r.get::<_, Option<String>>(10)?.and_then(|c| c.parse().ok()),
+            given_name: r.get(11)?,
+            family_name: r.get(12)?,
+            initials: r.get(13)?,
+        },
+        deadline,
+    ))
+}
+
+const ERASE: &str = "codice_fiscale = NULL, given_name = NULL, family_name = NULL,
+    initials = NULL, oidc_nonce = NULL, pkce_verifier = NULL, browser_hash = NULL";
+
+/// Marks a live session whose deadline has passed as expired (erasing its personal data
+/// and secrets); an authenticated one gets a `session_ended` audit row.
+fn expire(
+    conn: &Connection,
+    session: &mut Session,
+    deadline: i64,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let live = matches!(
+        session.state,
+        LoginState::Pending | LoginState::SigningIn | LoginState::Authenticated
+    );
+    if !live || now.timestamp() < deadline {
+        return Ok(());
+    }
+    conn.execute(
+        &format!(
+            "UPDATE auth_sessions SET state = 'expired', finished_at = ?2, {ERASE} WHERE id = ?1"
+        ),
+        params![session.id, deadline],
+    )?;
+    if session.state == LoginState::Authenticated {
+        audit::record(
+            conn,
+            now,
+            AuditEvent::SessionEnded,
+            &Entry {
+                kiosk_id: Some(&session.kiosk_id),
+                session_id: Some(&session.id),
+                subject: session.subject.as_deref(),
+                detail: Some("expired"),
+                ..Entry::default()
+            },
+        )?;
+    }
+    session.state = LoginState::Expired;
+    session.deadline = at(deadline);
+    session.codice_fiscale = None;
+    session.given_name = None;
+    session.family_name = None;
+    session.initials = None;
+    Ok(())
+}
+
+/// Expires every live session past its deadline; returns how many. Run by housekeeping,
+/// so personal data does not wait for the next request.
+pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    let t = now.timestamp();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SESSION_COLUMNS} FROM auth_sessions
+         WHERE (state = 'pending' AND link_expires_at <= ?1)
+            OR (state = 'signing_in' AND sign_in_expires_at <= ?1)
+            OR (state = 'authenticated' AND expires_at <= ?1)"
+    ))?;
+    let due = stmt
+        .query_map([t], read_session)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let n = due.len();
+    for (mut session, deadline) in due {
+        expire(conn, &mut session, deadline, now)?;
+    }
+    Ok(n)
+}
+
+/// Deletes finished sessions older than two days (they only serve rate limits and the
+/// "already used" page); returns how many.
+pub fn prune(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM auth_sessions WHERE created_at < ?1
+           AND state NOT IN ('pending', 'signing_in', 'authenticated')",
+        [(now - TimeDelta::days(2)).timestamp()],
+    )
+}
+
+/// Loads a session of `kiosk_id` by id, with expiry applied (and written back).
+pub fn load(
+    conn: &Connection,
+    id: &str,
+    kiosk_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Session, ApiError> {
+    let row = conn
+        .query_row(
+            &format!("SELECT {SESSION_COLUMNS} FROM auth_sessions WHERE id = ?1 AND kiosk_id = ?2"),
+            params![id, kiosk_id],
+            read_session,
+        )
+        .optional()?;
+    let (mut session, deadline) = row.ok_or_else(unknown_session)?;
+    expire(conn, &mut session, deadline, now)?;
+    Ok(session)
+}
+
+fn unknown_session() -> ApiError {
+    ApiError::not_found(
+        "unknown_session",
+        "no login session with this id for this kiosk",
+    )
+}
+
+/// The session if it is authenticated; otherwise the error that says why not.
+pub fn require_authenticated(session: &Session) -> Result<(), ApiError> {
+    match session.state {
+        LoginState::Authenticated => Ok(()),
+        LoginState::Pending | LoginState::SigningIn => Err(ApiError::conflict(
+            "not_authenticated",
+            "the citizen has not signed in yet",
+        )),
+        LoginState::Expired => Err(ApiError::new(
+            StatusCode::GONE,
+            "session_expired",
+            "the login session expired: start a new one",
+        )),
+        LoginState::Ended => Err(ApiError::new(
+            StatusCode::GONE,
+            "session_ended",
+            "the login session was ended",
+        )),
+        LoginState::Failed => Err(ApiError::new(
+            StatusCode::GONE,
+            "login_failed",
+            "the sign-in failed: start a new session to try again",
+        )),
+    }
+}
+
+fn session_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.ok()
+        .and_then(|Path(text)| Uuid::parse_str(text.trim()).ok())
+        .map(|id| id.to_string())
+        .ok_or_else(|| ApiError::bad_request("bad_session_id", "the session id must be a UUID"))
+}
+
+fn lang_query(query: Option<&str>) -> Result<Lang, ApiError> {
+    let asked = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "lang")
+        .map(|(_, v)| v.into_owned());
+    match asked {
+        None => Ok(Lang::It),
+        Some(code) => code
+            .parse::<Lang>()
+            .map_err(|_| ApiError::bad_request("bad_lang", "`lang` must be one of it, en")),
+    }
+}
+
+fn login_unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "login_unavailable",
+        "this hub has no identity provider configured ([oidc] in hub.toml)",
+    )
+}
+
+fn too_many(code: &'static str, message: String) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+}
+
+/// Refuses a new session when the kiosk started too many in the last minute or too many
+/// of its sign-ins failed within the window (an unreachable provider is not the
+/// citizen's failure and does not count).
+fn check_rate(
+    conn: &Connection,
+    kiosk_id: &str,
+    now: DateTime<Utc>,
+    auth: &AuthConfig,
+) -> Result<(), ApiError> {
+    let t = now.timestamp();
+    let recent: i64 = conn.query_row(
+        "SELECT count(*) FROM auth_sessions WHERE kiosk_id = ?1 AND created_at > ?2",
+        params![kiosk_id, t - 60],
+        |r| r.get(0),
+    )?;
+    if recent >= i64::from(auth.logins_per_minute) {
+        return Err(too_many(
+            "too_many_logins",
+            format!(
+                "this kiosk started {recent} logins in the last minute (limit {}): wait a minute",
+                auth.logins_per_minute
+            ),
+        ));
+    }
+    let window = i64::from(auth.failed_login_window_minutes) * 60;
+    let failed: i64 = conn.query_row(
+        "SELECT count(*) FROM auth_sessions
+         WHERE kiosk_id = ?1 AND state = 'failed' AND finished_at > ?2
+           AND failure <> 'provider_unavailable'",
+        params![kiosk_id, t - window],
+        |r| r.get(0),
+    )?;
+    if failed >= i64::from(auth.failed_logins) {
+        return Err(too_many(
+            "too_many_failed_logins",
+            format!(
+                "{failed} sign-ins at this kiosk failed in the last {} minutes: logins are paused",
+                auth.failed_login_window_minutes
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/auth/sessions`: 201 with the one-time link.
+pub async fn create_session(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    ApiJson(req): ApiJson<CreateLoginSessionRequest>,
+) -> Result<Response, ApiError> {
+    if state.oidc.is_none() {
+        return Err(login_unavailable());
+    }
+    let now = state.now();
+    let auth = state.config.auth.clone();
+    let session_id = Uuid::new_v4();
+    let id = session_id.to_string();
+    let token = new_token();
+    let link_hash = token_hash(&token);
+    let lang = req.lang.unwrap_or_default();
+    let expires = now.timestamp() + i64::from(auth.link_seconds);
+    let sid = id.clone();
+    state
+        .db
+        .write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            check_rate(&tx, &kiosk.kiosk_id, now, &auth)?;
+            tx.execute(
+                "INSERT INTO auth_sessions (id, kiosk_id, link_hash, lang, state, created_at,
+                     link_expires_at)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
+                params![
+                    sid,
+                    kiosk.kiosk_id,
+                    link_hash,
+                    lang.code(),
+                    now.timestamp(),
+                    expires
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    let body = LoginSessionCreated {
+        session_id,
+        login_url: format!("{}/login/{token}", state.public_base),
+        expires_at: at(expires),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET /api/v1/auth/sessions/{session_id}`: the state the kiosk polls.
+pub async fn session_status(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<LoginSessionStatus>, ApiError> {
+    let id = session_id(path)?;
+    let now = state.now();
+    let session = state
+        .db
+        .write(move |conn| load(conn, &id, &kiosk.kiosk_id, now))
+        .await?;
+    Ok(Json(LoginSessionStatus {
+        state: session.state,
+        initials: session
+            .initials
+            .clone()
+            .filter(|_| session.state == LoginState::Authenticated),
+        expires_at: session.deadline,
+        failure: session
+            .failure
+            .clone()
+            .filter(|_| session.state == LoginState::Failed),
+    }))
+}
+
+/// `GET /api/v1/auth/sessions/{session_id}/applications?lang=`.
+pub async fn applications(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<ApplicationStatus>>, ApiError> {
+    let id = session_id(path)?;
+    let lang = lang_query(query.as_deref())?;
+    let now = state.now();
+    let catalogue = state.catalogue.clone();
+    let list = state
+        .db
+        .write(move |conn| {
+            let session = load(conn, &id, &kiosk.kiosk_id, now)?;
+            require_authenticated(&session)?;
+            let subject = session.subject.unwrap_or_default();
+            Ok(records::applications(conn, &subject, lang, &catalogue)?)
+        })
+        .await?;
+    Ok(Json(list))
+}
+
+/// `GET /api/v1/auth/sessions/{session_id}/certificates?lang=`.
+pub async fn certificate_offers(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<CertificateOffer>>, ApiError> {
+    let id = session_id(path)?;
+    let lang = lang_query(query.as_deref())?;
+    let now = state.now();
+    let list = state
+        .db
+        .write(move |conn| {
+            let session = load(conn, &id, &kiosk.kiosk_id, now)?;
+            require_authenticated(&session)?;
+            let subject = session.subject.unwrap_or_default();
+            Ok(records::certificate_offers(conn, &subject, lang)?)
+        })
+        .await?;
+    Ok(Json(list))
+}
+
+/// `POST /api/v1/auth/sessions/{session_id}/certificates`: 201 with the signed
+/// certificate. The session stays open; the kiosk ends it after printing.
+pub async fn issue_certificate(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(req): ApiJson<IssueCertificateRequest>,
+) -> Result<Response, ApiError> {
+    let id = session_id(path)?;
+    let now = state.now();
+    let st = state.clone();
+    let issued = state
+        .db
+        .write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let session = load(&tx, &id, &kiosk.kiosk_id, now)?;
+            require_authenticated(&session)?;
+            let issued = certificates::issue(&tx, &st, &session, &req, now)?;
+            tx.commit()?;
+            Ok(issued)
+        })
+        .await?;
+    tracing::info!(certificate = %issued.certificate_id, "certificate issued");
+    Ok((StatusCode::CREATED, Json::<IssuedCertificate>(issued)).into_response())
+}
+
+/// `DELETE /api/v1/auth/sessions/{session_id}`: 204; ends the session (idempotent) and
+/// erases the person's data from it.
+pub async fn end_session(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = session_id(path)?;
+    let now = state.now();
+    state
+        .db
+        .write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let session = load(&tx, &id, &kiosk.kiosk_id, now)?;
+            if matches!(
+                session.state,
+                LoginState::Pending | LoginState::SigningIn | LoginState::Authenticated
+            ) {
+                tx.execute(
+                    &format!(
+                        "UPDATE auth_sessions SET state = 'ended', finished_at = ?2, {ERASE}
+                         WHERE id = ?1"
+                    ),
+                    params![session.id, now.timestamp()],
+                )?;
+                if session.state == LoginState::Authenticated {
+                    audit::record(
+                        &tx,
+                        now,
+                        AuditEvent::SessionEnded,
+                        &Entry {
+                            kiosk_id: Some(&session.kiosk_id),
+                            session_id: Some(&session.id),
+                            subject: session.subject.as_deref(),
+                            detail: Some("finished"),
+                            ..Entry::default()
+                        },
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------
+// The phone's pages.
+
+struct Words {
+    title: &'static str,
+    unknown_link: &'static str,
+    expired_link: &'static str,
+    used_link: &'static str,
+    unavailable: &'static str,
+    signed_in_title: &'static str,
+    signed_in: &'static str,
+    initials: &'static str,
+    failed_title: &'static str,
+    cancelled: &'static str,
+    other_browser: &'static str,
+    no_fiscal_number: &'static str,
+    insufficient_level: &'static str,
+    rejected: &'static str,
+    ended: &'static str,
+    bad_callback: &'static str,
+    back: &'static str,
+    other_lang: &'static str,
+}
+
+const IT: Words = Words {
+    title: "Accesso al totem",
+    unknown_link: "Questo link di accesso non è valido. Inquadri il codice QR mostrato dal totem.",
+    expired_link: "Questo link di accesso è scaduto. Torni al totem e scelga di nuovo «I miei documenti» per avere un nuovo codice QR.",
+    used_link: "Questo link di accesso è già stato usato e non vale più. Torni al totem e chieda un nuovo codice QR.",
+    unavailable: "Il servizio di accesso non risponde in questo momento. Riprovi tra qualche minuto dal totem.",
+    signed_in_title: "Accesso eseguito",
+    signed_in: "Ha eseguito l'accesso. Torni al totem: sullo schermo compariranno le sue iniziali.",
+    initials: "Le sue iniziali:",
+    failed_title: "Accesso non riuscito",
+    cancelled: "L'accesso è stato annullato. Se vuole riprovare, torni al totem.",
+    other_browser: "L'accesso è stato completato in un browser diverso da quello che ha aperto il link: per sicurezza non è valido. Riprovi dal totem aprendo il link su questo telefono.",
+    no_fiscal_number: "Il gestore dell'identità non ha comunicato il suo codice fiscale: non è possibile mostrare i suoi documenti.",
+    insufficient_level: "Il livello di sicurezza dell'accesso non è sufficiente (serve almeno SPID livello 2 o CIE).",
+    rejected: "Il gestore dell'identità non ha confermato l'accesso. Riprovi dal totem.",
+    ended: "La sessione al totem è già terminata o scaduta. Se vuole riprovare, torni al totem.",
+    bad_callback: "Questa pagina non corrisponde a un accesso in corso.",
+    back: "Può chiudere questa pagina.",
+    other_lang: "English",
+};
+
+const EN: Words = Words {
+    title: "Kiosk sign-in",
+    unknown_link: "This sign-in link is not valid. Please scan the QR code shown on the kiosk.",
+    expired_link: "This sign-in link has expired. Go back to the kiosk and choose “My documents” again for a new QR code.",
+    used_link: "This sign-in link has already been used and is no longer valid. Go back to the kiosk for a new QR code.",
+    unavailable: "The sign-in service is not answering right now. Please try again from the kiosk in a few minutes.",
+    signed_in_title: "Signed in",
+    signed_in: "You are signed in. Go back to the kiosk: your initials will appear on the screen.",
+    initials: "Your initials:",
+    failed_title: "Sign-in failed",
+    cancelled: "The sign-in was cancelled. To try again, go back to the kiosk.",
+    other_browser: "The sign-in was completed in a different browser from the one that opened the link, so for safety it is not valid. Try again from the kiosk, opening the link on this phone.",
+    no_fiscal_number: "The identity provider did not send your codice fiscale, so your documents cannot be shown.",
+    insufficient_level: "The sign-in's security level is not high enough (SPID level 2 or CIE is needed).",
+    rejected: "The identity provider did not confirm the sign-in. Please try again from the kiosk.",
+    ended: "The kiosk session has already ended or expired. To try again, go back to the kiosk.",
+    bad_callback: "This page does not match a sign-in in progress.",
+    back: "You can close this page.",
+    other_lang: "Italiano",
+};
+
+fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::It => &IT,
+        Lang::En => &EN,
+    }
+}
+
+const STYLE: &str = "html,body{margin:0;padding:0;background:#fff;color:#111;\
+font-family:\"DejaVu Sans\",Arial,Helvetica,sans-serif;font-size:22px;line-height:1.4}\
+header{background:#036;color:#fff;padding:12px 16px;font-size:20px}\
+main{padding:16px;max-width:640px}h1{font-size:30px}\
+.initials{font-size:64px;font-weight:bold;margin:8px 0}a{color:#036}";
+
+/// A phone page: status, language, title and body (already escaped HTML).
+pub fn phone_page(
+    status: StatusCode,
+    lang: Lang,
+    office: &str,
+    title: &str,
+    body: &str,
+    other_lang_href: Option<&str>,
+) -> Response {
+    let other = match lang {
+        Lang::It => Lang::En,
+        Lang::En => Lang::It,
+    };
+    let switch = other_lang_href
+        .map(|href| {
+            format!(
+                "<p><a href=\"{}\" lang=\"{}\">{}</a></p>\n",
+                escape(href),
+                other.code(),
+                words(lang).other_lang
+            )
+        })
+        .unwrap_or_default();
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"{code}\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<meta name=\"robots\" content=\"noindex\">\n<title>{title}</title>\n<style>{STYLE}</style>\n\
+</head>\n<body>\n<header>{office}</header>\n<main>\n<h1>{title}</h1>\n{body}{switch}</main>\n\
+</body>\n</html>\n",
+        code = lang.code(),
+        title = escape(title),
+        office = escape(office),
+    );
+    (
+        status,
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CACHE_CONTROL, "no-store"),
+            (REFERRER_POLICY, "no-referrer"),
+            (HeaderName::from_static("x-robots-tag"), "noindex"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn message_page(
+    state: &AppState,
+    status: StatusCode,
+    lang: Lang,
+    title: &str,
+    text: &str,
+) -> Response {
+    let body = format!(
+        "<p>{}</p>\n<p>{}</p>\n",
+        escape(text),
+        escape(words(lang).back)
+    );
+    phone_page(status, lang, &state.config.office_name, title, &body, None)
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Outcome of using a login link, decided in one transaction.
+enum LinkUse {
+    Unknown,
+    Expired(Lang),
+    Used(Lang),
+    Fresh(Session),
+}
+
+/// `GET /login/{token}`: uses the one-time link and sends the phone to the provider.
+pub async fn login_link(
+    State(state): State<AppState>,
+    token: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let asked = query_param(query.as_deref(), "lang").and_then(|l| l.parse::<Lang>().ok());
+    let fallback = choose_lang(query.as_deref(), accept);
+    let token = token
+        .ok()
+        .map(|Path(t)| t)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+    let Some(token) = token else {
+        let w = words(fallback);
+        return message_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            fallback,
+            w.title,
+            w.unknown_link,
+        );
+    };
+    let Some(oidc) = state.oidc.clone() else {
+        let w = words(fallback);
+        return message_page(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            fallback,
+            w.title,
+            w.unavailable,
+        );
+    };
+    let now = state.now();
+    let sign_in = i64::from(state.config.auth.sign_in_seconds);
+    let hash = token_hash(&token);
+    let used = state
+        .db
+        .write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let row = tx
+                .query_row(
+                    &format!("SELECT {SESSION_COLUMNS}, link_used_at FROM auth_sessions WHERE link_hash = ?1"),
+                    [&hash],
+                    |r| Ok((read_session(r)?, r.get::<_, Option<i64>>(14)?)),
+                )
+                .optional()?;
+            let Some(((mut session, deadline), used_at)) = row else {
+                return Ok(LinkUse::Unknown);
+            };
+            let (kiosk_id, sid) = (session.kiosk_id.clone(), session.id.clone());
+            let refuse = |tx: &Connection, detail: &str| {
+                audit::record(
+                    tx,
+                    now,
+                    AuditEvent::LoginFailed,
+                    &Entry {
+                        kiosk_id: Some(&kiosk_id),
+                        session_id: Some(&sid),
+                        detail: Some(detail),
+                        ..Entry::default()
+                    },
+                )
+            };
+            let outcome = if used_at.is_some() {
+                refuse(&tx, "link_reused")?;
+                LinkUse::Used(session.lang)
+            } else if session.state != LoginState::Pending || now.timestamp() >= deadline {
+                expire(&tx, &mut session, deadline, now)?;
+                refuse(&tx, "link_expired")?;
+                LinkUse::Expired(session.lang)
+            } else {
+                tx.execute(
+                    "UPDATE auth_sessions SET state = 'signing_in', link_used_at = ?2,
+                         sign_in_expires_at = ?3 WHERE id = ?1",
+                    params![session.id, now.timestamp(), now.timestamp() + sign_in],
+                )?;
+                session.state = LoginState::SigningIn;
+                LinkUse::Fresh(session)
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await;
+    let session = match used {
+        Err(e) => {
+            tracing::warn!(code = e.code, "login link: database error");
+            let w = words(fallback);
+            return message_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                fallback,
+                w.title,
+                w.unavailable,
+            );
+        }
+        Ok(LinkUse::Unknown) => {
+            let w = words(fallback);
+            return message_page(
+                &state,
+                StatusCode::NOT_FOUND,
+                fallback,
+                w.title,
+                w.unknown_link,
+            );
+        }
+        Ok(LinkUse::Expired(lang)) => {
+            let lang = asked.unwrap_or(lang);
+            let w = words(lang);
+            return message_page(&state, StatusCode::GONE, lang, w.title, w.expired_link);
+        }
+        Ok(LinkUse::Used(lang)) => {
+            let lang = asked.unwrap_or(lang);
+            let w = words(lang);
+            return message_page(&state, StatusCode::GONE, lang, w.title, w.used_link);
+        }
+        Ok(LinkUse::Fresh(session)) => session,
+    };
+    let lang = asked.unwrap_or(session.lang);
+    let started = match oidc.start(lang).await {
+        Ok(started) => started,
+        Err(e) => {
+            tracing::warn!(error = %e, "login: cannot reach the identity provider");
+            let _ = fail(&state, &session.id, e.code()).await;
+            let w = words(lang);
+            return message_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                w.title,
+                w.unavailable,
+            );
+        }
+    };
+    let browser = new_token();
+    let browser_hash = token_hash(&browser);
+    let state_hash = token_hash(&started.state);
+    let id = session.id.clone();
+    let kiosk_id = session.kiosk_id.clone();
+    let stored = state
+        .db
+        .write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "UPDATE auth_sessions SET oidc_state_hash = ?2, oidc_nonce = ?3,
+                     pkce_verifier = ?4, browser_hash = ?5, lang = ?6
+                 WHERE id = ?1 AND state = 'signing_in'",
+                params![
+                    id,
+                    state_hash,
+                    started.nonce,
+                    started.pkce_verifier,
+                    browser_hash,
+                    lang.code()
+                ],
+            )?;
+            audit::record(
+                &tx,
+                now,
+                AuditEvent::LoginStarted,
+                &Entry {
+                    kiosk_id: Some(&kiosk_id),
+                    session_id: Some(&id),
+                    ..Entry::default()
+                },
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await;
+    if let Err(e) = stored {
+        tracing::warn!(code = e.code, "login link: database error");
+        let w = words(lang);
+        return message_page(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang,
+            w.title,
+            w.unavailable,
+        );
+    }
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{LOGIN_COOKIE}={browser}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={sign_in}{secure}"
+    );
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (LOCATION, started.url),
+            (SET_COOKIE, cookie),
+            (CACHE_CONTROL, "no-store".to_string()),
+            (REFERRER_POLICY, "no-referrer".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+/// Marks a signing-in session failed (erasing its secrets) with an audit row.
+async fn fail(state: &AppState, id: &str, code: &'static str) -> Result<(), ApiError> {
+    let now = state.now();
+    let id = id.to_string();
+    state
+        .db
+        .write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let kiosk: Option<String> = tx
+                .query_row(
+                    "SELECT kiosk_id FROM auth_sessions WHERE id = ?1 AND state = 'signing_in'",
+                    [&id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(kiosk) = kiosk {
+                tx.execute(
+                    &format!(
+                        "UPDATE auth_sessions SET state = 'failed', failure = ?2, finished_at = ?3,
+                             {ERASE} WHERE id = ?1"
+                    ),
+                    params![id, code, now.timestamp()],
+                )?;
+                audit::record(
+                    &tx,
+                    now,
+                    AuditEvent::LoginFailed,
+                    &Entry {
+                        kiosk_id: Some(&kiosk),
+                        session_id: Some(&id),
+                        detail: Some(code),
+                        ..Entry::default()
+                    },
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+}
+
+/// What the callback found, decided in one transaction.
+enum Callback {
+    Unknown,
+    Gone(Lang),
+    Failed(Lang, &'static str),
+    Proceed {
+        session: Box<Session>,
+        nonce: String,
+        pkce_verifier: String,
+    },
+}
+
+fn failure_text(w: &Words, code: &str) -> &'static str {
+    match code {
+        "cancelled" => w.cancelled,
+        "other_browser" => w.other_browser,
+        "no_fiscal_number" | "invalid_fiscal_number" => w.no_fiscal_number,
+        "insufficient_level" => w.insufficient_level,
+        "provider_unavailable" => w.unavailable,
+        _ => w.rejected,
+    }
+}
+
+/// `GET /login/callback`: completes the code flow and authenticates the kiosk session.
+pub async fn login_callback(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let fallback = choose_lang(None, accept);
+    let query = query.unwrap_or_default();
+    let (Some(oidc), Some(oidc_state)) = (state.oidc.clone(), query_param(Some(&query), "state"))
+    else {
+        let w = words(fallback);
+        return message_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            fallback,
+            w.title,
+            w.bad_callback,
+        );
+    };
+    let code = query_param(Some(&query), "code");
+    let error = query_param(Some(&query), "error");
+    // RFC 9207: an answer naming another issuer is not this provider's.
+    let wrong_issuer = query_param(Some(&query), "iss").is_some_and(|iss| !oidc.is_issuer(&iss));
+    let browser = cookie_value(&headers, LOGIN_COOKIE).map(|c| token_hash(&c));
+    let now = state.now();
+    let state_hash = token_hash(&oidc_state);
+    let found = state
+        .db
+        .write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let row = tx
+                .query_row(
+                    &format!(
+                        "SELECT {SESSION_COLUMNS}, oidc_nonce, pkce_verifier, browser_hash
+                         FROM auth_sessions WHERE oidc_state_hash = ?1"
+                    ),
+                    [&state_hash],
+                    |r| {
+                        Ok((
+                            read_session(r)?,
+                            r.get::<_, Option<String>>(14)?,
+                            r.get::<_, Option<String>>(15)?,
+                            r.get::<_, Option<String>>(16)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some(((mut session, deadline), nonce, pkce, stored_browser)) = row else {
+                return Ok(Callback::Unknown);
+            };
+            expire(&tx, &mut session, deadline, now)?;
+            let lang = session.lang;
+            let outcome = match (session.state, nonce, pkce) {
+                (LoginState::SigningIn, Some(nonce), Some(pkce_verifier)) => {
+                    let failure = if stored_browser.is_none() || stored_browser != browser {
+                        Some("other_browser")
+                    } else if wrong_issuer {
+                        Some("provider_rejected")
+                    } else if let Some(error) = &error {
+                        Some(if error == "access_denied" {
+                            "cancelled"
+                        } else {
+                            "provider_rejected"
+                        })
+                    } else if code.is_none() {
+                        Some("provider_rejected")
+                    } else {
+                        None
+                    };
+                    match failure {
+                        Some(failure) => {
+                            tx.execute(
+                                &format!(
+                                    "UPDATE auth_sessions SET state = 'failed', failure = ?2,
+                                         finished_at = ?3, {ERASE} WHERE id = ?1"
+                                ),
+                                params![session.id, failure, now.timestamp()],
+                            )?;
+                            audit::record(
+                                &tx,
+                                now,
+                                AuditEvent::LoginFailed,
+                                &Entry {
+                                    kiosk_id: Some(&session.kiosk_id),
+                                    session_id: Some(&session.id),
+                                    detail: Some(failure),
+                                    ..Entry::default()
+                                },
+                            )?;
+                            Callback::Failed(lang, failure)
+                        }
+                        None => {
+                            // The verifier and nonce are used once: a second callback
+                            // with the same state finds them gone.
+                            tx.execute(
+                                "UPDATE auth_sessions SET oidc_nonce = NULL, pkce_verifier = NULL
+                                 WHERE id = ?1",
+                                [&session.id],
+                            )?;
+                            Callback::Proceed {
+                                session: Box::new(session),
+                                nonce,
+                                pkce_verifier,
+                            }
+                        }
+                    }
+                }
+                _ => Callback::Gone(lang),
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await;
+    let (session, nonce, pkce_verifier) = match found {
+        Err(e) => {
+            tracing::warn!(code = e.code, "login callback: database error");
+            let w = words(fallback);
+            return message_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                fallback,
+                w.title,
+                w.unavailable,
+            );
+        }
+        Ok(Callback::Unknown) => {
+            let w = words(fallback);
+            return message_page(
+                &state,
+                StatusCode::BAD_REQUEST,
+                fallback,
+                w.title,
+                w.bad_callback,
+            );
+        }
+        Ok(Callback::Gone(lang)) => {
+            let w = words(lang);
+            return message_page(&state, StatusCode::GONE, lang, w.failed_title, w.ended);
+        }
+        Ok(Callback::Failed(lang, failure)) => {
+            let w = words(lang);
+            return message_page(
+                &state,
+                StatusCode::FORBIDDEN,
+                lang,
+                w.failed_title,
+                failure_text(w, failure),
+            );
+        }
+        Ok(Callback::Proceed {
+            session,
+            nonce,
+            pkce_verifier,
+        }) => (session, nonce, pkce_verifier),
+    };
+    let lang = session.lang;
+    let w = words(lang);
+    let code = query_param(Some(&query), "code").unwrap_or_default();
+    let identity = match oidc.finish(&code, &pkce_verifier, &nonce).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            match &e {
+                OidcError::Unavailable(_) | OidcError::Rejected(_) | OidcError::Config(_) => {
+                    tracing::warn!(error = %e, "login callback: sign-in not completed");
+                }
+                _ => tracing::info!(reason = e.code(), "login callback: identity refused"),
+            }
+            let _ = fail(&state, &session.id, e.code()).await;
+            let status = if matches!(e, OidcError::Unavailable(_)) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            return message_page(
+                &state,
+                status,
+                lang,
+                w.failed_title,
+                failure_text(w, e.code()),
+            );
+        }
+    };
+    let now = state.now();
+    let session_seconds = i64::from(state.config.auth.session_seconds);
+    let id = session.id.clone();
+    let initials = identity.initials();
+    let stored_initials = initials.clone();
+    let done = state
+        .db
+        .write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let live: Option<(String, Option<i64>)> = tx
+                .query_row(
+                    "SELECT kiosk_id, sign_in_expires_at FROM auth_sessions
+                     WHERE id = ?1 AND state = 'signing_in'",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((kiosk_id, deadline)) = live else {
+                return Ok(false);
+            };
+            if deadline.is_some_and(|d| now.timestamp() >= d) {
+                tx.execute(
+                    &format!("UPDATE auth_sessions SET state = 'expired', finished_at = ?2, {ERASE} WHERE id = ?1"),
+                    params![id, deadline],
+                )?;
+                tx.commit()?;
+                return Ok(false);
+            }
+            let subject = cf_hash(&tx, &identity.codice_fiscale)?;
+            tx.execute(
+                "UPDATE auth_sessions SET state = 'authenticated', authenticated_at = ?2,
+                     expires_at = ?3, cf_hash = ?4, codice_fiscale = ?5, given_name = ?6,
+                     family_name = ?7, initials = ?8, oidc_nonce = NULL, pkce_verifier = NULL,
+                     browser_hash = NULL
+                 WHERE id = ?1",
+                params![
+                    id,
+                    now.timestamp(),
+                    now.timestamp() + session_seconds,
+                    subject,
+                    identity.codice_fiscale.as_str(),
+                    identity.given_name,
+                    identity.family_name,
+                    stored_initials
+                ],
+            )?;
+            audit::record(
+                &tx,
+                now,
+                AuditEvent::LoginSucceeded,
+                &Entry {
+                    kiosk_id: Some(&kiosk_id),
+                    session_id: Some(&id),
+                    subject: Some(&subject),
+                    ..Entry::default()
+                },
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await;
+    match done {
+        Ok(true) => {
+            tracing::info!(session = %session.id, "citizen signed in at a kiosk");
+            let mut body = format!("<p>{}</p>\n", escape(w.signed_in));
+            if let Some(initials) = &initials {
+                body.push_str(&format!(
+                    "<p>{}</p>\n<p class=\"initials\">{}</p>\n",
+                    escape(w.initials),
+                    escape(initials)
+                ));
+            }
+            body.push_str(&format!("<p>{}</p>\n", escape(w.back)));
+            phone_page(
+                StatusCode::OK,
+                lang,
+                &state.config.office_name,
+                w.signed_in_title,
+                &body,
+                None,
+            )
+        }
+        Ok(false) => message_page(&state, StatusCode::GONE, lang, w.failed_title, w.ended),
+        Err(e) => {
+            tracing::warn!(code = e.code, "login callback: database error");
+            message_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                w.title,
+                w.unavailable,
+            )
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The real OpenID Connect provider (tools/oidc-provider, the npm package oidc-provider)
+//! as a child process, a hub registered with it, and a phone: a browser-like HTTP client
+//! with a cookie jar that follows redirects and posts the sign-in form.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sportello::config::{HubConfig, OidcConfig};
+use sportello::hub::clock::ManualClock;
+
+use super::hub_setup::TestHub;
+
+/// The client the provider knows the hub as.
+pub const CLIENT_ID: &str = "sportello-hub";
+/// Its secret.
+pub const CLIENT_SECRET: &str = "sportello-test-secret";
+
+/// A running provider; killed when dropped.
+pub struct OidcProvider {
+    pub issuer: String,
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl OidcProvider {
+    /// Starts `scripts/oidc-provider` on a free loopback port, accepting `redirect_uri`.
+    pub fn start(redirect_uri: &str) -> OidcProvider {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/oidc-provider");
+        let mut child = Command::new(script)
+            .env("REDIRECT_URIS", redirect_uri)
+            .env("CLIENT_ID", CLIENT_ID)
+            .env("CLIENT_SECRET", CLIENT_SECRET)
+            .env("EXIT_ON_STDIN_CLOSE", "1")
+            .env("PORT", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            // Keep reading so the provider never blocks on a full pipe.
+            for _ in lines {}
+        });
+        // npm ci may run first when the packages are not installed yet.
+        let first = rx.recv_timeout(Duration::from_secs(180));
+        let line = match first {
+            Ok(Some(Ok(line))) => line,
+            other => {
+                std::thread::sleep(Duration::from_millis(200));
+                let status = child.try_wait().ok().flatten();
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = stderr.lock().unwrap().clone();
+                if status.and_then(|s| s.code()) == Some(3) {
+                    panic!(
+                        "the login tests need Node.js (>= 20) and npm: run scripts/setup node\n{log}"
+                    );
+                }
+                panic!("the OIDC provider did not start ({other:?}, {status:?}):\n{log}");
+            }
+        };
+        let value: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("unexpected first line from the provider: {line}"));
+        let issuer = value["issuer"].as_str().unwrap().to_string();
+        OidcProvider {
+            issuer,
+            child,
+            stderr,
+        }
+    }
+
+    /// What the provider wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A hub with `[oidc]` pointing at a real provider that knows its callback.
+pub struct AuthHub {
+    pub hub: TestHub,
+    pub provider: OidcProvider,
+}
+
+impl AuthHub {
+    /// Binds the hub's port, starts the provider for its callback, then the hub.
+    pub async fn start(change: impl FnOnce(&mut HubConfig), clock: Option<ManualClock>) -> AuthHub {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let provider = OidcProvider::start(&format!("http://127.0.0.1:{port}/login/callback"));
+        let issuer = provider.issuer.clone();
+        let hub = TestHub::start_on(
+            listener,
+            move |c| {
+                c.oidc = Some(oidc_config(&issuer));
+                change(c);
+            },
+            clock,
+        )
+        .await;
+        AuthHub { hub, provider }
+    }
+
+    pub fn url(&self) -> String {
+        self.hub.url()
+    }
+
+    pub async fn stop(self) {
+        self.hub.stop().await;
+    }
+}
+
+/// `[oidc]` for the local provider.
+pub fn oidc_config(issuer: &str) -> OidcConfig {
+    OidcConfig {
+        issuer: issuer.to_string(),
+        client_id: CLIENT_ID.to_string(),
+        client_secret: Some(CLIENT_SECRET.to_string()),
+        client_secret_file: None,
+        redirect_base: None,
+        scopes: vec!["openid".into(), "profile".into()],
+        fiscal_number_claim: "fiscal_number".into(),
+        acr_values: Vec::new(),
+    }
+}
+
+/// What the phone ended up on.
+#[derive(Debug)]
+pub struct Landed {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+}
+
+/// A phone's browser: cookies, redirects, forms.
+pub struct Phone {
+    pub http: reqwest::Client,
+}
+
+impl Default for Phone {
+    fn default() -> Self {
+        Phone::new()
+    }
+}
+
+impl Phone {
+    pub fn new() -> Phone {
+        Phone {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::limited(10))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// A phone that does not follow redirects (to look at one step).
+    pub fn without_redirects() -> Phone {
+        Phone {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub async fn open(&self, url: &str) -> Landed {
+        let response = self
+            .http
+            .get(url)
+            .header("accept-language", "it-IT,it;q=0.9")
+            .send()
+            .await
+            .unwrap();
+        Landed {
+            status: response.status().as_u16(),
+            url: response.url().to_string(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    /// Posts the provider's sign-in form found on `page`.
+    pub async fn submit_login(&self, page: &Landed, login: &str, password: &str) -> Landed {
+        let action = form_action(&page.body)
+            .unwrap_or_else(|| panic!("no sign-in form on {}:\n{}", page.url, page.body));
+        let base = url::Url::parse(&page.url).unwrap();
+        let target = base.join(&action).unwrap();
+        let response = self
+            .http
+            .post(target)
+            .form(&[("login", login), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        Landed {
+            status: response.status().as_u16(),
+            url: response.url().to_string(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    /// Opens the kiosk's link, signs in as `login`, and returns the hub's final page.
+    pub async fn sign_in(&self, login_url: &str, login: &str, password: &str) -> Landed {
+        let form = self.open(login_url).await;
+        assert_eq!(form.status, 200, "the provider's sign-in form: {form:?}");
+        self.submit_login(&form, login, password).await
+    }
+}
+
+/// The `action` of the first form in `html`.
+pub fn form_action(html: &str) -> Option<String> {
+    let start = html.find("<form")?;
+    let tag = &html[start..start + html[start..].find('>')?];
+    let at = tag.find("action=\"")? + "action=\"".len();
+    let end = tag[at..].find('"')?;
+    Some(tag[at..at + end].replace("&amp;", "&"))
+}
