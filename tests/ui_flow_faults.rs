@@ -36,6 +36,7 @@ fn faults_a_citizen_can_understand() {
     let handle = hub_rt.handle().clone();
 
     run_flow(async move {
+        wait_until("enrolled", LONG, || ui.enrolled()).await;
         wait_until("online", LONG, || ui.kiosk().get_online()).await;
         let store = ui.store();
         wait_until("bands leased", LONG, || {

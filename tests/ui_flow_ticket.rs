@@ -33,7 +33,8 @@ fn citizen_visits_end_to_end() {
     let clerk = hub_rt.block_on(hub.clerk("mario"));
 
     run_flow(async move {
-        wait_until("enrolled and online", LONG, || ui.kiosk().get_online()).await;
+        wait_until("enrolled", LONG, || ui.enrolled()).await;
+        wait_until("online", LONG, || ui.kiosk().get_online()).await;
         assert_eq!(ui.page(), Page::Welcome);
         assert!(ui.shows("Prendi il numero"), "Italian by default");
 

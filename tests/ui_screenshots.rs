@@ -15,8 +15,9 @@ use slint::{ComponentHandle, ModelRc, VecModel};
 use sportello::catalogue::{Agency as CatAgency, Catalogue};
 use sportello::lang::Lang;
 use sportello::{
-    Agency, CfProblem, Kiosk, KioskWindow, LanguageItem, LookupProblem, Page, PrintNote, Problem,
-    ServiceItem, Theme, TicketView,
+    Agency, ApplicationItem, CertificateItem, CertificateResult, CfProblem, Kiosk, KioskWindow,
+    LanguageItem, LoginPhase, LookupProblem, Page, PrintNote, Problem, ServiceItem, Theme,
+    TicketView,
 };
 
 /// Screens are drawn at half the panel's resolution to keep the PNGs small.
@@ -109,6 +110,9 @@ fn prepare(app: &KioskWindow, screen: &str, lang: Lang) {
         "status-called" => Page::Status,
         "appointment-not-found" => Page::Appointment,
         "problem-hub-unreachable" => Page::Problem,
+        "documents-login" => Page::DocumentsLogin,
+        "documents" => Page::Documents,
+        "certificate-done" => Page::CertificateDone,
         "out-of-service" => Page::OutOfService,
         other => panic!("unknown screen {other}"),
     };
@@ -172,6 +176,60 @@ fn prepare(app: &KioskWindow, screen: &str, lang: Lang) {
             k.set_problem_reference("hub_unreachable".into());
         }
         "out-of-service" => k.set_problem_reference("kiosk_disabled".into()),
+        "documents-login" => {
+            k.set_login_qr(sportello::kiosk::qr::image(
+                "https://hub.ufficio.local/login/5f0c7b9e1d2a4c3b9e8f0a1b2c3d4e5f5f0c7b9e1d2a4c3b9e8f0a1b2c3d4e5f",
+            ));
+            k.set_login_phase(LoginPhase::Waiting);
+        }
+        "documents" => {
+            k.set_initials("G.V.".into());
+            let (first, second) = match lang {
+                Lang::It => (
+                    (
+                        "Indennità NASpI",
+                        "In istruttoria",
+                        "Nessuna azione: ti sarà comunicato l'esito.",
+                    ),
+                    (
+                        "Dichiarazione di immediata disponibilità (DID)",
+                        "Accolta",
+                        "Nessuna azione.",
+                    ),
+                ),
+                Lang::En => (
+                    (
+                        "NASpI unemployment benefit",
+                        "Being examined",
+                        "Nothing to do: you will be told the outcome.",
+                    ),
+                    (
+                        "Availability for work declaration (DID)",
+                        "Approved",
+                        "Nothing to do.",
+                    ),
+                ),
+            };
+            let item = |(title, status, next): (&str, &str, &str), date: &str| ApplicationItem {
+                title: title.into(),
+                status_text: status.into(),
+                last_change: date.into(),
+                next_step: next.into(),
+            };
+            k.set_applications(ModelRc::new(VecModel::from(vec![
+                item(first, "02/11/2026"),
+                item(second, "15/10/2026"),
+            ])));
+            let title = match lang {
+                Lang::It => "Certificato di stato occupazionale",
+                Lang::En => "Employment status certificate",
+            };
+            k.set_certificates(ModelRc::new(VecModel::from(vec![CertificateItem {
+                kind: "stato-occupazionale".into(),
+                title: title.into(),
+            }])));
+        }
+        "certificate-done" => k.set_certificate_result(CertificateResult::Printed),
         _ => {}
     }
     k.set_page(page);
@@ -196,6 +254,9 @@ const SCREENS: &[&str] = &[
     "status-called",
     "appointment-not-found",
     "problem-hub-unreachable",
+    "documents-login",
+    "documents",
+    "certificate-done",
     "out-of-service",
     "idle-warning",
 ];

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod core;
 pub mod doctor;
+pub mod documents;
 pub mod idle;
 pub mod printing;
 pub mod qr;

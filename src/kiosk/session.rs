@@ -38,6 +38,12 @@ pub enum Step {
     Status,
     /// Appointment check-in.
     Appointment,
+    /// "My documents": the QR code to sign in on the phone.
+    DocumentsLogin,
+    /// Signed in: applications and certificates to print.
+    Documents,
+    /// A certificate went to the printer (or could not); the session is over.
+    CertificateDone,
     /// Something the citizen must be told, with a way back.
     Problem(Problem),
     /// The kiosk was disabled by the office or cannot work at all.
@@ -68,6 +74,15 @@ pub enum Action {
     IssueTicket(TicketRequest),
     /// Look up a ticket by display number (`N012`) or by tracking id.
     LookupTicket(String),
+    /// Start a sign-in for "my documents" (a new one on every call).
+    StartLogin,
+    /// Issue and print the certificate of this kind; `op` identifies the attempt.
+    PrintCertificate {
+        /// Certificate kind offered by the hub.
+        kind: String,
+        /// This attempt, to match its result.
+        op: Uuid,
+    },
     /// Check in for the booking with this code.
     CheckIn {
         /// The booking code.
@@ -218,11 +233,16 @@ impl Visit {
         }
     }
 
-    /// Goes back one screen. Not from printing or the ticket, which are not undone.
+    /// Goes back one screen. Not from printing, the ticket or a signed-in session, which
+    /// are not undone (a session ends with "finish").
     pub fn back(&mut self) {
         if matches!(
             self.step,
-            Step::Printing | Step::Ticket | Step::OutOfService
+            Step::Printing
+                | Step::Ticket
+                | Step::OutOfService
+                | Step::Documents
+                | Step::CertificateDone
         ) {
             return;
         }
@@ -244,6 +264,50 @@ impl Visit {
     /// "I have an appointment" on the welcome screen.
     pub fn open_appointment(&mut self) {
         self.go(Step::Appointment);
+    }
+
+    /// "My documents" on the welcome screen: show a sign-in code.
+    pub fn open_documents(&mut self) -> Action {
+        self.go(Step::DocumentsLogin);
+        Action::StartLogin
+    }
+
+    /// "Try again" after a sign-in failed or its code expired.
+    pub fn retry_login(&mut self) -> Action {
+        if self.step == Step::DocumentsLogin {
+            Action::StartLogin
+        } else {
+            Action::None
+        }
+    }
+
+    /// The phone's sign-in completed and the documents are loaded.
+    pub fn signed_in(&mut self) {
+        if self.step == Step::DocumentsLogin {
+            self.go(Step::Documents);
+        }
+    }
+
+    /// "Print" on a certificate. Like the ticket button, a second tap does nothing.
+    pub fn print_certificate(&mut self, kind: &str) -> Action {
+        if self.step != Step::Documents || self.in_flight.is_some() {
+            return Action::None;
+        }
+        let op = Uuid::new_v4();
+        self.in_flight = Some(op);
+        self.go(Step::Printing);
+        Action::PrintCertificate {
+            kind: kind.to_string(),
+            op,
+        }
+    }
+
+    /// The certificate attempt `op` is over: printed or not, the session has ended.
+    pub fn certificate_finished(&mut self, op: Uuid) {
+        if self.in_flight == Some(op) {
+            self.in_flight = None;
+            self.go(Step::CertificateDone);
+        }
     }
 
     /// INPS or the job centre chosen.
@@ -651,6 +715,37 @@ mod tests {
             Action::None,
             "no second check-in in flight"
         );
+    }
+
+    #[test]
+    fn documents_flow_prints_once_and_cannot_go_back() {
+        let mut visit = Visit::new(Lang::It);
+        assert_eq!(visit.open_documents(), Action::StartLogin);
+        assert_eq!(visit.step(), Step::DocumentsLogin);
+        assert_eq!(visit.retry_login(), Action::StartLogin);
+        assert_eq!(
+            visit.print_certificate("did"),
+            Action::None,
+            "not signed in"
+        );
+        visit.signed_in();
+        assert_eq!(visit.step(), Step::Documents);
+        visit.back();
+        assert_eq!(
+            visit.step(),
+            Step::Documents,
+            "finish ends a session, not back"
+        );
+        let Action::PrintCertificate { kind, op } = visit.print_certificate("did") else {
+            panic!()
+        };
+        assert_eq!(kind, "did");
+        assert_eq!(visit.print_certificate("did"), Action::None, "second tap");
+        visit.certificate_finished(Uuid::new_v4());
+        assert_eq!(visit.step(), Step::Printing, "a stray result is ignored");
+        visit.certificate_finished(op);
+        assert_eq!(visit.step(), Step::CertificateDone);
+        assert!(!visit.busy());
     }
 
     #[test]

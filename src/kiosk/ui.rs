@@ -18,17 +18,20 @@ use tokio::sync::oneshot;
 use super::core::{
     IssuedTicket, KioskCore, LookupError, PrintResult, QueueFigures, TicketLookup, TicketProblem,
 };
+use super::documents::{DocumentsError, LoginStarted};
 use super::idle::{IdleState, IdleTimer};
 use super::qr;
 use super::scanner::KeyboardScans;
 use super::session::{Action, Problem, Step, Visit};
 use crate::catalogue::{Agency, Service};
+use crate::hub::api::LoginState;
 use crate::identity::CfError;
 use crate::identity::codice_fiscale::Expected;
 use crate::lang::Lang;
 use crate::{
-    Activity, Agency as UiAgency, CfProblem, Kiosk, KioskWindow, LanguageItem, LookupProblem, Page,
-    PrintNote, Problem as UiProblem, ServiceItem, Theme, TicketView,
+    Activity, Agency as UiAgency, ApplicationItem, CertificateItem, CertificateResult, CfProblem,
+    Kiosk, KioskWindow, LanguageItem, LoginPhase, LookupProblem, Page, PrintNote,
+    Problem as UiProblem, ServiceItem, Theme, TicketView,
 };
 
 /// What the controller needs to know about this kiosk's screen and policies.
@@ -46,8 +49,39 @@ pub struct UiSettings {
     pub warning_sound: bool,
 }
 
+/// "My documents" data of the current visit; dropped with the visit.
+struct Docs {
+    session_id: Option<uuid::Uuid>,
+    qr: slint::Image,
+    phase: LoginPhase,
+    initials: String,
+    applications: Vec<ApplicationItem>,
+    certificates: Vec<CertificateItem>,
+    result: CertificateResult,
+    polling: bool,
+    loading: bool,
+}
+
+impl Default for Docs {
+    fn default() -> Self {
+        Docs {
+            session_id: None,
+            qr: slint::Image::default(),
+            phase: LoginPhase::Starting,
+            initials: String::new(),
+            applications: Vec::new(),
+            certificates: Vec::new(),
+            result: CertificateResult::Printed,
+            polling: false,
+            loading: false,
+        }
+    }
+}
+
 struct State {
     visit: Visit,
+    docs: Docs,
+    ticks: u64,
     idle: IdleTimer,
     scans: KeyboardScans,
     ticket: Option<IssuedTicket>,
@@ -61,6 +95,8 @@ impl State {
     fn new(settings: &UiSettings) -> State {
         State {
             visit: Visit::new(settings.default_lang),
+            docs: Docs::default(),
+            ticks: 0,
             idle: IdleTimer::new(settings.idle_after, settings.warn_for, Instant::now()),
             scans: KeyboardScans::default(),
             ticket: None,
@@ -165,6 +201,21 @@ impl Controller {
             c.dispatch(action);
         }));
         kiosk.on_more_time(on(|c| c.activity()));
+        kiosk.on_open_documents(on(|c| {
+            let action = c.state.borrow_mut().visit.open_documents();
+            c.dispatch(action);
+        }));
+        kiosk.on_login_retry(on(|c| {
+            let action = c.state.borrow_mut().visit.retry_login();
+            c.dispatch(action);
+        }));
+        let me = Rc::downgrade(self);
+        kiosk.on_print_certificate(move |kind| {
+            if let Some(c) = me.upgrade() {
+                let action = c.state.borrow_mut().visit.print_certificate(&kind);
+                c.dispatch(action);
+            }
+        });
 
         let me = Rc::downgrade(self);
         kiosk.on_choose_language(move |code| {
@@ -280,6 +331,29 @@ impl Controller {
                     move |c, result| c.check_in_result(op_id, result),
                 );
             }
+            Action::StartLogin => {
+                self.end_documents_session();
+                self.state.borrow_mut().docs = Docs::default();
+                let core = self.core.clone();
+                let lang = self.state.borrow().visit.lang();
+                self.run(async move { core.start_login(lang).await }, |c, result| {
+                    c.login_started(result)
+                });
+            }
+            Action::PrintCertificate { kind, op } => {
+                let session = self.state.borrow().docs.session_id;
+                let core = self.core.clone();
+                let lang = self.state.borrow().visit.lang();
+                self.run(
+                    async move {
+                        match session {
+                            Some(id) => core.print_certificate(id, kind, lang).await,
+                            None => Err(DocumentsError::Ended),
+                        }
+                    },
+                    move |c, result| c.certificate_result(op, result),
+                );
+            }
             Action::LookupTicket(reference) => {
                 let core = self.core.clone();
                 self.run(
@@ -378,14 +452,188 @@ impl Controller {
         self.render();
     }
 
+    fn login_started(&self, result: Result<LoginStarted, DocumentsError>) {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.visit.step() != Step::DocumentsLogin {
+                // The visit moved on meanwhile: do not leave a session open.
+                if let Ok(started) = result {
+                    let core = self.core.clone();
+                    self.runtime
+                        .spawn(async move { core.end_login(started.session_id).await });
+                }
+                return;
+            }
+            match result {
+                Ok(started) => {
+                    state.docs.session_id = Some(started.session_id);
+                    state.docs.qr = qr::image(&started.url);
+                    state.docs.phase = LoginPhase::Waiting;
+                }
+                Err(DocumentsError::TooMany) => state.docs.phase = LoginPhase::TooMany,
+                Err(_) => state.docs.phase = LoginPhase::Unavailable,
+            }
+        }
+        self.render();
+    }
+
+    /// Asks the hub where the sign-in is (every other tick while on a documents page).
+    fn poll_login(self: &Rc<Self>) {
+        let session = {
+            let mut state = self.state.borrow_mut();
+            let on_documents = matches!(state.visit.step(), Step::DocumentsLogin | Step::Documents);
+            state.ticks += 1;
+            match state.docs.session_id {
+                Some(id)
+                    if on_documents && !state.docs.polling && state.ticks.is_multiple_of(2) =>
+                {
+                    state.docs.polling = true;
+                    id
+                }
+                _ => return,
+            }
+        };
+        let core = self.core.clone();
+        self.run(
+            async move { core.login_status(session).await },
+            move |c, status| c.login_update(session, status),
+        );
+    }
+
+    fn login_update(
+        self: &Rc<Self>,
+        session: uuid::Uuid,
+        status: Result<crate::hub::api::LoginSessionStatus, DocumentsError>,
+    ) {
+        let step = {
+            let mut state = self.state.borrow_mut();
+            state.docs.polling = false;
+            if state.docs.session_id != Some(session) {
+                return;
+            }
+            state.visit.step()
+        };
+        let Ok(status) = status else {
+            return;
+        };
+        match (status.state, step) {
+            (LoginState::Pending, _) => self.state.borrow_mut().docs.phase = LoginPhase::Waiting,
+            (LoginState::SigningIn, _) => {
+                self.state.borrow_mut().docs.phase = LoginPhase::SigningIn
+            }
+            (LoginState::Failed, Step::DocumentsLogin) => {
+                self.state.borrow_mut().docs.phase = LoginPhase::Failed
+            }
+            (LoginState::Expired | LoginState::Ended, Step::DocumentsLogin) => {
+                self.state.borrow_mut().docs.phase = LoginPhase::Expired
+            }
+            // The signed-in session ran out while the documents were shown: sign out.
+            (LoginState::Expired | LoginState::Ended | LoginState::Failed, _) => {
+                self.wipe();
+                return;
+            }
+            (LoginState::Authenticated, Step::DocumentsLogin) => {
+                let lang = {
+                    let mut state = self.state.borrow_mut();
+                    if state.docs.loading {
+                        return;
+                    }
+                    state.docs.loading = true;
+                    state.docs.initials = status.initials.unwrap_or_default();
+                    state.visit.lang()
+                };
+                let core = self.core.clone();
+                self.run(
+                    async move { core.my_documents(session, lang).await },
+                    |c, documents| c.documents_loaded(documents),
+                );
+            }
+            (LoginState::Authenticated, _) => {}
+        }
+        self.render();
+    }
+
+    fn documents_loaded(
+        &self,
+        documents: Result<
+            (
+                Vec<crate::hub::api::ApplicationStatus>,
+                Vec<crate::hub::api::CertificateOffer>,
+            ),
+            DocumentsError,
+        >,
+    ) {
+        {
+            let mut state = self.state.borrow_mut();
+            state.docs.loading = false;
+            match documents {
+                Ok((applications, certificates)) => {
+                    state.docs.applications = applications
+                        .into_iter()
+                        .map(|a| ApplicationItem {
+                            title: a.title.into(),
+                            status_text: a.status_text.into(),
+                            last_change: a.last_change.format("%d/%m/%Y").to_string().into(),
+                            next_step: a.next_step.into(),
+                        })
+                        .collect();
+                    state.docs.certificates = certificates
+                        .into_iter()
+                        .map(|c| CertificateItem {
+                            kind: c.kind.into(),
+                            title: c.title.into(),
+                        })
+                        .collect();
+                    state.visit.signed_in();
+                    state.idle.activity(Instant::now());
+                }
+                Err(DocumentsError::Ended) => state.docs.phase = LoginPhase::Expired,
+                Err(_) => state.docs.phase = LoginPhase::Unavailable,
+            }
+        }
+        self.render();
+    }
+
+    fn certificate_result(&self, op: uuid::Uuid, result: Result<PrintResult, DocumentsError>) {
+        {
+            let mut state = self.state.borrow_mut();
+            state.docs.result = match result {
+                Ok(PrintResult::Printed) => CertificateResult::Printed,
+                Ok(PrintResult::PaperOut) => CertificateResult::PaperOut,
+                Ok(PrintResult::Fault) => CertificateResult::PrinterFault,
+                Err(DocumentsError::PrinterUnavailable) => CertificateResult::PrinterUnavailable,
+                Err(DocumentsError::NotAvailable) => CertificateResult::NotAvailable,
+                Err(_) => CertificateResult::Failed,
+            };
+            // The core ended the session after printing; forget everything personal now.
+            state.docs.session_id = None;
+            state.docs.applications.clear();
+            state.docs.certificates.clear();
+            state.docs.initials.clear();
+            state.visit.certificate_finished(op);
+            state.idle.activity(Instant::now());
+        }
+        self.render();
+    }
+
+    /// Ends an open "my documents" session at the hub, without waiting.
+    fn end_documents_session(&self) {
+        if let Some(id) = self.state.borrow_mut().docs.session_id.take() {
+            let core = self.core.clone();
+            self.runtime.spawn(async move { core.end_login(id).await });
+        }
+    }
+
     /// Shows the out-of-service screen until the core says the kiosk may work again.
     pub fn out_of_service(self: &Rc<Self>) {
         self.state.borrow_mut().visit = Visit::out_of_service(self.settings.default_lang);
         self.render();
     }
 
-    /// Ends the visit: every trace of it leaves memory and screen.
+    /// Ends the visit: every trace of it leaves memory and screen, and a signed-in
+    /// session at the hub ends too.
     pub fn wipe(self: &Rc<Self>) {
+        self.end_documents_session();
         *self.state.borrow_mut() = State::new(&self.settings);
         if let Some(app) = self.window.upgrade() {
             let theme = app.global::<Theme>();
@@ -449,6 +697,7 @@ impl Controller {
         if self.core.figures_version() != self.rendered_figures.get() {
             self.render();
         }
+        self.poll_login();
     }
 
     fn refresh_figures(self: &Rc<Self>) {
@@ -484,6 +733,9 @@ impl Controller {
             Step::Ticket => (Page::Ticket, None),
             Step::Status => (Page::Status, None),
             Step::Appointment => (Page::Appointment, None),
+            Step::DocumentsLogin => (Page::DocumentsLogin, None),
+            Step::Documents => (Page::Documents, None),
+            Step::CertificateDone => (Page::CertificateDone, None),
             Step::Problem(p) => (Page::Problem, Some(p)),
             Step::OutOfService => (Page::OutOfService, None),
         };
@@ -563,6 +815,13 @@ impl Controller {
                 .map(|s| lookup_view(s, &catalogue, lang))
                 .unwrap_or_default(),
         );
+        let docs = &state.docs;
+        kiosk.set_login_qr(docs.qr.clone());
+        kiosk.set_login_phase(docs.phase);
+        kiosk.set_initials(docs.initials.as_str().into());
+        kiosk.set_applications(ModelRc::new(VecModel::from(docs.applications.clone())));
+        kiosk.set_certificates(ModelRc::new(VecModel::from(docs.certificates.clone())));
+        kiosk.set_certificate_result(docs.result);
         kiosk.set_appointment_text(visit.appointment_text().into());
         kiosk.set_appointment_problem(state.appointment_problem);
     }

@@ -110,6 +110,11 @@ impl UiKiosk {
         sportello::store::Store::open(&self.data_dir.join("kiosk.sqlite")).unwrap()
     }
 
+    /// Whether the kiosk has enrolled at its hub (it holds a token).
+    pub fn enrolled(&self) -> bool {
+        self.store().meta("hub_token").ok().flatten().is_some()
+    }
+
     /// The `Kiosk` global.
     pub fn kiosk(&self) -> Kiosk<'_> {
         self.app.global::<Kiosk>()
