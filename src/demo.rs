@@ -38,17 +38,34 @@ pub fn run(options: DemoOptions) -> Result<(), String> {
         std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let hub_config = demo_hub_config(dir, options.port);
+    let mut hub_config = demo_hub_config(dir, options.port);
     let (token, bookings_day) = prepare_office(&hub_config, dir)?;
+    // Bind first: the identity provider must know the hub's callback address.
+    let listener = std::net::TcpListener::bind(hub_config.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", hub_config.listen))?;
+    let hub_port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let provider = IdentityProvider::start(hub_port);
+    match &provider {
+        Ok(p) => hub_config.oidc = Some(p.config()),
+        Err(why) => println!("  (\"my documents\" is off in this demo: {why})"),
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let database = hub_config.database.clone();
     let hub = runtime
-        .block_on(hub::start(hub_config, Arc::new(SystemClock)))
+        .block_on(hub::start_on(hub_config, Arc::new(SystemClock), listener))
         .map_err(|e| format!("demo hub: {e}"))?;
+    if provider.is_ok() {
+        let records = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv");
+        let today = chrono::Utc::now().date_naive();
+        if let Err(err) = hub::records::import_file(&database, &records, today, false, false) {
+            println!("  (example records not imported: {err})");
+        }
+    }
     let hub_url = hub.url.clone();
     let counter_url = format!("{hub_url}/counter");
     println!("Sportello demo");
@@ -57,6 +74,12 @@ pub fn run(options: DemoOptions) -> Result<(), String> {
     println!("  display:  {hub_url}/display");
     println!("  fleet:    {hub_url}/fleet");
     println!("  receipts: {}", dir.join("kiosk/receipts").display());
+    if provider.is_ok() {
+        println!(
+            "  my documents: touch \"I miei documenti\", open the link shown beside the kiosk,"
+        );
+        println!("                sign in as giulia / giulia-password (the \"phone\")");
+    }
 
     let kiosk_config = demo_kiosk_config(dir, &hub_url, token);
     let kiosk = run::start(kiosk_config, Intervals::default()).map_err(|e| e.to_string())?;
@@ -67,7 +90,7 @@ pub fn run(options: DemoOptions) -> Result<(), String> {
     let receipts = ReceiptWindow::new().map_err(|e| e.to_string())?;
     receipts.set_counter_url(counter_url.into());
     receipts.set_caption("Take a ticket on the kiosk: it appears here.".into());
-    let watcher = watch_receipts(&receipts, kiosk.receipts_dir.clone());
+    let watcher = watch_receipts(&receipts, kiosk.receipts_dir.clone(), app.as_weak());
     // The receipts first, so the kiosk window is shown last and has the keyboard focus
     // (a USB barcode scanner types into it).
     receipts.show().map_err(|e| e.to_string())?;
@@ -138,8 +161,13 @@ fn open_in_browser(url: &str) {
     }
 }
 
-/// Shows the newest PNG of `dir` in the receipt window, checking twice a second.
-fn watch_receipts(window: &ReceiptWindow, dir: PathBuf) -> slint::Timer {
+/// Shows the newest PNG of `dir` in the receipt window, and the kiosk's sign-in link (a
+/// laptop has no phone camera), checking twice a second.
+fn watch_receipts(
+    window: &ReceiptWindow,
+    dir: PathBuf,
+    kiosk: slint::Weak<crate::KioskWindow>,
+) -> slint::Timer {
     let timer = slint::Timer::default();
     let weak = window.as_weak();
     let mut shown: Option<PathBuf> = None;
@@ -147,6 +175,9 @@ fn watch_receipts(window: &ReceiptWindow, dir: PathBuf) -> slint::Timer {
         slint::TimerMode::Repeated,
         Duration::from_millis(500),
         move || {
+            if let (Some(window), Some(kiosk)) = (weak.upgrade(), kiosk.upgrade()) {
+                window.set_login_link(kiosk.global::<crate::Kiosk>().get_login_link());
+            }
             let newest = newest_png(&dir);
             if newest.is_some()
                 && newest != shown
@@ -176,3 +207,78 @@ fn newest_png(dir: &Path) -> Option<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "png"))
         .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
 }
+
+/// The local OpenID Connect provider (`scripts/oidc-provider`), playing SPID/CIE for the
+/// demo; stopped with the demo.
+struct IdentityProvider {
+    issuer: String,
+    child: std::process::Child,
+}
+
+impl IdentityProvider {
+    /// Starts it for a hub on `hub_port`; `Err` says why "my documents" is off.
+    fn start(hub_port: u16) -> Result<IdentityProvider, String> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/oidc-provider");
+        if !script.exists() {
+            return Err(
+                "scripts/oidc-provider not found (run the demo from the source tree)".into(),
+            );
+        }
+        let mut child = std::process::Command::new(&script)
+            .env(
+                "REDIRECT_URIS",
+                format!("http://127.0.0.1:{hub_port}/login/callback"),
+            )
+            .env("CLIENT_ID", DEMO_CLIENT_ID)
+            .env("CLIENT_SECRET", DEMO_CLIENT_SECRET)
+            .env("PORT", "0")
+            .env("EXIT_ON_STDIN_CLOSE", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        let stdout = child.stdout.take().ok_or("no output from the provider")?;
+        let mut first = String::new();
+        let read = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first);
+        let issuer = read
+            .ok()
+            .and_then(|_| serde_json::from_str::<serde_json::Value>(&first).ok())
+            .and_then(|v| v["issuer"].as_str().map(str::to_string));
+        match issuer {
+            Some(issuer) => Ok(IdentityProvider { issuer, child }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(
+                    "the identity provider did not start (Node.js and npm: run scripts/setup)"
+                        .into(),
+                )
+            }
+        }
+    }
+
+    fn config(&self) -> crate::config::OidcConfig {
+        crate::config::OidcConfig {
+            issuer: self.issuer.clone(),
+            client_id: DEMO_CLIENT_ID.to_string(),
+            client_secret: Some(DEMO_CLIENT_SECRET.to_string()),
+            client_secret_file: None,
+            redirect_base: None,
+            scopes: vec!["openid".into(), "profile".into()],
+            fiscal_number_claim: "fiscal_number".into(),
+            acr_values: Vec::new(),
+        }
+    }
+}
+
+impl Drop for IdentityProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The client the demo provider knows the hub as (not a secret: demo only).
+const DEMO_CLIENT_ID: &str = "sportello-hub";
+const DEMO_CLIENT_SECRET: &str = "sportello-demo-secret";

@@ -52,6 +52,7 @@ pub struct UiSettings {
 /// "My documents" data of the current visit; dropped with the visit.
 struct Docs {
     session_id: Option<uuid::Uuid>,
+    link: String,
     qr: slint::Image,
     phase: LoginPhase,
     initials: String,
@@ -66,6 +67,7 @@ impl Default for Docs {
     fn default() -> Self {
         Docs {
             session_id: None,
+            link: String::new(),
             qr: slint::Image::default(),
             phase: LoginPhase::Starting,
             initials: String::new(),
@@ -468,6 +470,7 @@ impl Controller {
                 Ok(started) => {
                     state.docs.session_id = Some(started.session_id);
                     state.docs.qr = qr::image(&started.url);
+                    state.docs.link = started.url;
                     state.docs.phase = LoginPhase::Waiting;
                 }
                 Err(DocumentsError::TooMany) => state.docs.phase = LoginPhase::TooMany,
@@ -817,6 +820,7 @@ impl Controller {
         );
         let docs = &state.docs;
         kiosk.set_login_qr(docs.qr.clone());
+        kiosk.set_login_link(docs.link.as_str().into());
         kiosk.set_login_phase(docs.phase);
         kiosk.set_initials(docs.initials.as_str().into());
         kiosk.set_applications(ModelRc::new(VecModel::from(docs.applications.clone())));
