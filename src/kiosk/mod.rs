@@ -12,5 +12,7 @@ pub mod printing;
 pub mod qr;
 pub mod run;
 pub mod scanner;
+pub mod service;
 pub mod session;
+pub mod systemd;
 pub mod ui;
