@@ -421,16 +421,16 @@ mod tests {
             Service::new(Some(notifier), Some(Duration::from_secs(10))).watch(liveness.clone());
         let supervisor = supervise_event_loop(service, "issuing tickets".into());
         assert!(nothing_pending(&socket), "nothing before the loop runs");
-        i_slint_backend_testing::mock_elapsed_time(1);
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(1));
         assert_eq!(receive(&socket), "READY=1\nSTATUS=issuing tickets");
         assert_eq!(receive(&socket), "WATCHDOG=1");
         liveness.beat();
-        i_slint_backend_testing::mock_elapsed_time(5_000);
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_secs(5));
         assert_eq!(receive(&socket), "WATCHDOG=1");
         // A loop that does not turn sends nothing: that is how systemd notices a hang.
         assert!(nothing_pending(&socket));
         drop(supervisor);
-        i_slint_backend_testing::mock_elapsed_time(20_000);
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_secs(20));
         assert!(nothing_pending(&socket), "stopped with the supervisor");
     }
 }
