@@ -152,7 +152,17 @@ pub struct DisplayConfig {
     pub height_px: u32,
     /// Visible width of the panel in millimetres.
     pub width_mm: f32,
+    /// Clockwise rotation of the picture on the panel in degrees (0, 90, 180, 270): a
+    /// landscape panel mounted upright needs 90 or 270. The kiosk rotates what it draws;
+    /// the image's udev rule rotates touch input to match.
+    pub rotation: u16,
+    /// No touch panel: run the kiosk's core (store, printer, board, sync with the hub)
+    /// without the UI, as `sportello kiosk --headless` does.
+    pub headless: bool,
 }
+
+/// The rotations a panel can be mounted with, in degrees clockwise.
+pub const ROTATIONS: [u16; 4] = [0, 90, 180, 270];
 
 impl Default for DisplayConfig {
     fn default() -> Self {
@@ -161,6 +171,8 @@ impl Default for DisplayConfig {
             width_px: 1080,
             height_px: 1920,
             width_mm: 194.0,
+            rotation: 0,
+            headless: false,
         }
     }
 }
@@ -498,6 +510,15 @@ impl Validate for KioskConfig {
             return Err(Invalid::new(
                 "display.width_mm",
                 format!("{} mm is not a plausible panel width (50-1000)", d.width_mm),
+            ));
+        }
+        if !ROTATIONS.contains(&d.rotation) {
+            return Err(Invalid::new(
+                "display.rotation",
+                format!(
+                    "{} is not one of {ROTATIONS:?} (degrees clockwise)",
+                    d.rotation
+                ),
             ));
         }
         if let Some(port) = &self.scanner.serial_port
@@ -1114,6 +1135,23 @@ mod tests {
             key("[board]\nkind = \"arduino\"\n").as_deref(),
             Some("board.kind")
         );
+    }
+
+    #[test]
+    fn display_rotation_and_headless() {
+        let kiosk: KioskConfig =
+            parse("[display]\nrotation = 270\nheadless = true\n", "kiosk.toml").unwrap();
+        assert_eq!(kiosk.display.rotation, 270);
+        assert!(kiosk.display.headless);
+        assert_eq!(KioskConfig::default().display.rotation, 0);
+        assert!(!KioskConfig::default().display.headless);
+        for bad in ["45", "360", "-90"] {
+            let err = parse::<KioskConfig>(&format!("[display]\nrotation = {bad}\n"), "k.toml")
+                .unwrap_err();
+            assert_eq!(err.key.as_deref(), Some("display.rotation"), "{bad}: {err}");
+        }
+        let err = parse::<KioskConfig>("[display]\nheadless = \"yes\"\n", "k.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("display.headless"));
     }
 
     #[test]

@@ -58,10 +58,18 @@ enum Command {
     /// The office hub: serve (no subcommand), or set up clerks, kiosks and bookings.
     Hub(cli::hub::HubArgs),
     /// The kiosk: touch UI, printer, board and sync with the hub.
+    ///
+    /// Under systemd (a `Type=notify` unit) it reports readiness and sends watchdog
+    /// keep-alives, and an unusable config keeps it up out of service instead of exiting.
     Kiosk {
         /// The kiosk's configuration; built-in defaults when omitted.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Run the kiosk's core (store, printer, board, sync with the hub) without the
+        /// touch UI: for boards without a panel and for boot tests. Same as `[display]
+        /// headless = true`.
+        #[arg(long)]
+        headless: bool,
     },
     /// Check a kiosk: disk, store and outbox, clock, hub, printer. Exits 1 on a failure.
     Doctor {
@@ -105,7 +113,9 @@ fn main() -> ExitCode {
         Command::CheckConfig { kind, file } => check_config(kind, &file),
         Command::Printer { command } => cli::printer::run(command),
         Command::Hub(args) => cli::hub::run(args),
-        Command::Kiosk { config } => run_kiosk(config),
+        Command::Kiosk { config, headless } => {
+            sportello::kiosk::service::run(config.as_deref(), headless)
+        }
         Command::Doctor { config, printer } => doctor(config, printer),
         Command::Demo {
             dir,
@@ -131,10 +141,6 @@ fn kiosk_config(path: Option<PathBuf>) -> Result<KioskConfig, String> {
         Some(path) => config::load::<KioskConfig>(&path).map_err(|e| e.to_string()),
         None => Ok(KioskConfig::default()),
     }
-}
-
-fn run_kiosk(config: Option<PathBuf>) -> Result<(), String> {
-    sportello::kiosk::run::run(kiosk_config(config)?)
 }
 
 fn doctor(config: Option<PathBuf>, probe_printer: bool) -> Result<(), String> {

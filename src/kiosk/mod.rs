@@ -13,6 +13,8 @@ pub mod printing;
 pub mod qr;
 pub mod run;
 pub mod scanner;
+pub mod service;
 pub mod session;
 pub mod sound;
+pub mod systemd;
 pub mod ui;

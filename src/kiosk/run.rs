@@ -211,6 +211,8 @@ pub fn run(config: KioskConfig) -> Result<(), String> {
     match start(config, Intervals::default()) {
         Ok(kiosk) => {
             let (app, _controller) = kiosk.window()?;
+            let service = super::systemd::Service::from_env().watch_runtime(kiosk.runtime.handle());
+            let _systemd = super::systemd::supervise_event_loop(service, "issuing tickets".into());
             app.run().map_err(|e| e.to_string())
         }
         Err(err) => {
@@ -228,5 +230,9 @@ pub fn out_of_service(reason: &str) -> Result<(), String> {
     let kiosk = app.global::<UiKiosk>();
     kiosk.set_page(Page::OutOfService);
     kiosk.set_problem_reference(reason.chars().take(120).collect::<String>().into());
+    let _systemd = super::systemd::supervise_event_loop(
+        super::systemd::Service::from_env(),
+        format!("out of service: {reason}"),
+    );
     app.run().map_err(|e| e.to_string())
 }
