@@ -134,3 +134,84 @@ fn tickets_survive_a_flaky_network_and_a_hub_restart() {
         handed.len()
     );
 }
+
+/// The hub enrolls the kiosk but the answer never arrives (connection reset mid-answer):
+/// the kiosk asks again with the same one-time token and ends up enrolled, reporting and
+/// issuing tickets online, as one kiosk on the hub.
+#[test]
+fn an_enrollment_answer_lost_in_flight_is_asked_for_again() {
+    let hub_rt = tokio::runtime::Runtime::new().unwrap();
+    let hub = hub_rt.block_on(TestHub::start());
+    let hub_addr = hub.hub.as_ref().unwrap().addr;
+    let proxy = hub_rt.block_on(FaultProxy::start(
+        hub_addr,
+        Plan::Always(common::Fault::ResetMidResponse),
+        1,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = kiosk_config(dir.path(), &proxy.url(), &hub.db());
+    config.hub.request_timeout_ms = 800;
+    let kiosk = run::start(config, fast_intervals()).unwrap();
+
+    let hub_db = rusqlite::Connection::open(hub.db()).unwrap();
+    wait(
+        "the hub to enroll the kiosk",
+        Duration::from_secs(20),
+        || {
+            hub_db
+                .query_row(
+                    "SELECT count(*) FROM enrollment_tokens WHERE used_at IS NOT NULL",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap()
+                == 1
+        },
+    );
+    let kiosk_token = || -> Option<String> {
+        let store = rusqlite::Connection::open(dir.path().join("kiosk.sqlite")).ok()?;
+        store
+            .query_row("SELECT value FROM meta WHERE key = 'hub_token'", [], |r| {
+                r.get(0)
+            })
+            .ok()
+    };
+    assert_eq!(kiosk_token(), None, "every answer was cut: no token yet");
+
+    proxy.set_plan(Plan::Always(common::Fault::Pass));
+    wait("the kiosk's heartbeat", Duration::from_secs(20), || {
+        hub_db
+            .query_row(
+                "SELECT count(*) FROM kiosks WHERE last_heartbeat IS NOT NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    });
+    assert!(kiosk_token().is_some());
+    let kiosks: i64 = hub_db
+        .query_row("SELECT count(*) FROM kiosks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kiosks, 1, "enrolling again made no second kiosk");
+
+    let op_id = Uuid::new_v4();
+    let ticket = kiosk
+        .runtime
+        .block_on(kiosk.core.issue_ticket(TicketRequest {
+            op_id,
+            service: "naspi".into(),
+            priority: false,
+            lang: Lang::It,
+            codice_fiscale: None,
+        }))
+        .unwrap();
+    let on_hub: String = hub_db
+        .query_row(
+            "SELECT number FROM tickets WHERE op_id = ?1",
+            [op_id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(on_hub, ticket.number);
+}

@@ -8,8 +8,30 @@ use sportello::hub::admin;
 use sportello::hub::api::{EnrollRequest, HeartbeatRequest, PrinterState};
 use sportello::sync::{CatalogueFetch, ClientError};
 
+fn beat() -> HeartbeatRequest {
+    HeartbeatRequest {
+        version: "1.2.3".into(),
+        printer: PrinterState::Ok,
+        outbox_depth: 0,
+        oldest_pending_seconds: None,
+        printer_detail: None,
+        kiosk_time: None,
+    }
+}
+
+fn assert_token_refused<T: std::fmt::Debug>(result: Result<T, ClientError>) {
+    match result {
+        Err(ClientError::Rejected {
+            status: 401, code, ..
+        }) => {
+            assert_eq!(code, "invalid_enrollment_token")
+        }
+        other => panic!("expected 401 invalid_enrollment_token, got {other:?}"),
+    }
+}
+
 #[tokio::test]
-async fn an_enrollment_token_works_once() {
+async fn an_enrollment_token_works_once_the_kiosk_has_reported() {
     let hub = TestHub::start().await;
     let token = admin::create_enrollment_token(&hub.db()).unwrap();
     let client = hub.client();
@@ -17,23 +39,49 @@ async fn an_enrollment_token_works_once() {
         enrollment_token: token,
         name: Some("kiosk-01".into()),
     };
-    let enrolled = client.enroll(&request).await.unwrap();
-    assert!(enrolled.kiosk_id.starts_with("k-"));
-    assert_eq!(enrolled.token.len(), 64);
-    match client.enroll(&request).await {
-        Err(ClientError::Rejected {
-            status: 401, code, ..
-        }) => {
-            assert_eq!(code, "invalid_enrollment_token")
-        }
-        other => panic!("expected 401, got {other:?}"),
-    }
-    // Only hashes are stored.
+    let first = client.enroll(&request).await.unwrap();
+    assert!(first.kiosk_id.starts_with("k-"));
+    assert_eq!(first.token.len(), 64);
+
+    // The kiosk lost that answer (or died before storing it) and asks again: same
+    // kiosk and tag, a new token, and the first token no longer works.
+    let again = client.enroll(&request).await.unwrap();
+    assert_eq!(again.kiosk_id, first.kiosk_id);
+    assert_eq!(again.tag, first.tag);
+    assert_ne!(again.token, first.token);
+    let mut stale = hub.client();
+    stale.set_token(first.token.clone());
+    assert!(matches!(
+        stale.heartbeat(&beat()).await,
+        Err(ClientError::Rejected { status: 401, .. })
+    ));
+    let mut kiosk = hub.client();
+    kiosk.set_token(again.token.clone());
+    kiosk.heartbeat(&beat()).await.unwrap();
+
+    // Once the kiosk has reported, the token is spent for good.
+    assert_token_refused(client.enroll(&request).await);
+    // An unknown token never works.
+    assert_token_refused(
+        client
+            .enroll(&EnrollRequest {
+                enrollment_token: "f".repeat(64),
+                name: None,
+            })
+            .await,
+    );
+
+    // Only hashes are stored, and there is still one kiosk.
     let conn = rusqlite::Connection::open(hub.db()).unwrap();
-    let stored: String = conn
-        .query_row("SELECT token_hash FROM kiosks", [], |r| r.get(0))
+    let stored: Vec<String> = conn
+        .prepare("SELECT token_hash FROM kiosks")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
-    assert_ne!(stored, enrolled.token);
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], again.token);
     let plain: i64 = conn
         .query_row(
             "SELECT count(*) FROM enrollment_tokens WHERE token_hash = ?1",

@@ -298,9 +298,19 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         .await
         .unwrap();
     let good_token = good["token"].as_str().unwrap().to_string();
+    // A kiosk that lost the answer to its enrollment asks again with the same token.
+    let lost_enroll = enroll("lost");
+    http.post(format!("{base}/api/v1/kiosks/enroll"))
+        .json(&lost_enroll)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let off_enroll = enroll("off");
     let off: Value = http
         .post(format!("{base}/api/v1/kiosks/enroll"))
-        .json(&enroll("off"))
+        .json(&off_enroll)
         .send()
         .await
         .unwrap()
@@ -311,7 +321,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     rusqlite::Connection::open(hub.db())
         .unwrap()
         .execute(
-            "UPDATE kiosks SET disabled = 1 WHERE id = ?1",
+            "UPDATE kiosks SET disabled = 1, last_heartbeat = '2026-01-01T00:00:00Z' WHERE id = ?1",
             [off["kiosk_id"].as_str().unwrap()],
         )
         .unwrap();
@@ -329,10 +339,9 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let status_tpl = "/api/v1/tickets/{ticket_id}";
     let mut calls = vec![
         (call("POST", enroll_tpl, None).json(enroll("new")), 201),
-        (
-            call("POST", enroll_tpl, None).json(first_enroll.clone()),
-            401,
-        ),
+        (call("POST", enroll_tpl, None).json(lost_enroll), 200),
+        // The disabled kiosk has reported: its enrollment token is spent.
+        (call("POST", enroll_tpl, None).json(off_enroll), 401),
         (
             call("POST", enroll_tpl, None).raw(Some("application/json"), b"{"),
             400,

@@ -23,6 +23,11 @@ use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
 
 /// `POST /api/v1/kiosks/enroll`.
+///
+/// A token works once, with one exception: if the kiosk it enrolled has never sent a
+/// heartbeat, the same token enrolls it again (same kiosk id and tag, a new kiosk token;
+/// the first one stops working). A kiosk that lost the hub's answer, or was killed
+/// before it stored the token, would otherwise need a new token from a maintainer.
 pub async fn enroll(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<EnrollRequest>,
@@ -38,67 +43,87 @@ pub async fn enroll(
     let now = state.now().to_rfc3339();
     let token = new_token();
     let kiosk_token_hash = token_hash(&token);
-    let kiosk_id = format!("k-{}", &new_token()[..10]);
-    let id = kiosk_id.clone();
-    let tag = state
+    let new_id = format!("k-{}", &new_token()[..10]);
+    let enrolled = state
         .db
         .write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let unused: Option<String> = tx
+            let found: Option<(Option<String>, Option<String>)> = tx
                 .query_row(
-                    "SELECT token_hash FROM enrollment_tokens
-                     WHERE token_hash = ?1 AND used_at IS NULL",
+                    "SELECT used_at, kiosk_id FROM enrollment_tokens WHERE token_hash = ?1",
                     [&hash],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            if unused.is_none() {
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_enrollment_token",
-                    "unknown or already used enrollment token: ask for a new one",
-                ));
-            }
-            let name = if name.trim().is_empty() {
-                id.clone()
-            } else {
-                name
-            };
-            let tagged: i64 = tx.query_row(
-                "SELECT count(*) FROM kiosks WHERE tag IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )?;
-            let mut index = usize::try_from(tagged).unwrap_or(0);
-            let tag = loop {
-                let tag = kiosk_tag(index);
-                let used: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
-                    [&tag],
-                    |r| r.get(0),
-                )?;
-                if !used {
-                    break tag;
+            let enrolled = match found {
+                Some((None, _)) => {
+                    let name = if name.trim().is_empty() {
+                        new_id.clone()
+                    } else {
+                        name
+                    };
+                    let tag = free_tag(&tx)?;
+                    tx.execute(
+                        "INSERT INTO kiosks (id, name, token_hash, enrolled_at, tag)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![new_id, name, kiosk_token_hash, now, tag],
+                    )?;
+                    tx.execute(
+                        "UPDATE enrollment_tokens SET used_at = ?2, kiosk_id = ?3
+                         WHERE token_hash = ?1",
+                        params![hash, now, new_id],
+                    )?;
+                    Enrolled {
+                        kiosk_id: new_id,
+                        tag,
+                        again: false,
+                    }
                 }
-                index += 1;
+                Some((Some(_), Some(kiosk_id))) => {
+                    let never_heard: Option<Option<String>> = tx
+                        .query_row(
+                            "SELECT tag FROM kiosks WHERE id = ?1 AND last_heartbeat IS NULL",
+                            [&kiosk_id],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    let Some(Some(tag)) = never_heard else {
+                        return Err(used_token());
+                    };
+                    tx.execute(
+                        "UPDATE kiosks SET token_hash = ?2 WHERE id = ?1",
+                        params![kiosk_id, kiosk_token_hash],
+                    )?;
+                    Enrolled {
+                        kiosk_id,
+                        tag,
+                        again: true,
+                    }
+                }
+                _ => return Err(used_token()),
             };
-            tx.execute(
-                "INSERT INTO kiosks (id, name, token_hash, enrolled_at, tag)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, name, kiosk_token_hash, now, tag],
-            )?;
-            tx.execute(
-                "UPDATE enrollment_tokens SET used_at = ?2, kiosk_id = ?3 WHERE token_hash = ?1",
-                params![hash, now, id],
-            )?;
             tx.commit()?;
-            Ok(tag)
+            Ok(enrolled)
         })
         .await?;
-    tracing::info!(kiosk = %kiosk_id, %tag, "kiosk enrolled");
+    let Enrolled {
+        kiosk_id,
+        tag,
+        again,
+    } = enrolled;
+    if again {
+        tracing::info!(kiosk = %kiosk_id, %tag, "kiosk enrolled again with its token (it never reported with the first answer)");
+    } else {
+        tracing::info!(kiosk = %kiosk_id, %tag, "kiosk enrolled");
+    }
     state.saw_kiosk(&kiosk_id);
+    let status = if again {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
-        StatusCode::CREATED,
+        status,
         Json(EnrollResponse {
             kiosk_id,
             token,
@@ -106,6 +131,43 @@ pub async fn enroll(
         }),
     )
         .into_response())
+}
+
+/// What an enrollment gave: the kiosk, its tag, and whether it was a repeat.
+struct Enrolled {
+    kiosk_id: String,
+    tag: String,
+    again: bool,
+}
+
+fn used_token() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_enrollment_token",
+        "unknown or already used enrollment token: ask for a new one",
+    )
+}
+
+/// The first kiosk tag (`A`, `B`, ... ) no kiosk has yet.
+fn free_tag(tx: &rusqlite::Transaction<'_>) -> Result<String, ApiError> {
+    let tagged: i64 = tx.query_row(
+        "SELECT count(*) FROM kiosks WHERE tag IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut index = usize::try_from(tagged).unwrap_or(0);
+    loop {
+        let tag = kiosk_tag(index);
+        let used: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
+            [&tag],
+            |r| r.get(0),
+        )?;
+        if !used {
+            return Ok(tag);
+        }
+        index += 1;
+    }
 }
 
 /// The catalogue body and its ETag, computed once at start.
