@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use chrono::TimeDelta;
 use common::{Clerk, TestHub, ticket};
+use sportello::hub::admin;
 use sportello::hub::api::TicketStatus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -267,5 +268,55 @@ async fn sessions_are_cookies_that_expire() {
         clerk.get("/fleet/api/kiosks").await.unwrap_err().status,
         401
     );
+    hub.stop().await;
+}
+
+/// Wrong passwords in a row make that name wait (429 with Retry-After), even with the right
+/// password; other names are unaffected; after the wait the right password works.
+#[tokio::test]
+async fn repeated_wrong_passwords_make_the_name_wait() {
+    let start = chrono::Utc::now();
+    let hub = TestHub::start_at(start).await;
+    let clock = hub.clock.clone().unwrap();
+    admin::add_operator(&hub.db(), "anna", "password123").unwrap();
+    admin::add_operator(&hub.db(), "marco", "password456").unwrap();
+    let http = reqwest::Client::new();
+    let login = |name: &'static str, password: &'static str| {
+        let http = http.clone();
+        let url = format!("{}/counter/api/login", hub.url());
+        async move {
+            let response = http
+                .post(url)
+                .json(&serde_json::json!({ "name": name, "password": password }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, retry_after, body)
+        }
+    };
+    for _ in 0..sportello::hub::throttle::FREE_FAILURES {
+        assert_eq!(login("anna", "guess").await.0, 401);
+    }
+    let (status, retry_after, body) = login("anna", "password123").await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_attempts", "{body}");
+    assert_eq!(retry_after.as_deref(), Some("30"));
+    assert_eq!(
+        login("marco", "password456").await.0,
+        200,
+        "other clerks log in"
+    );
+
+    clock.advance(TimeDelta::seconds(31));
+    assert_eq!(login("anna", "password123").await.0, 200);
+    // The success cleared the count: one more mistake does not lock the name.
+    assert_eq!(login("anna", "guess").await.0, 401);
+    assert_eq!(login("anna", "password123").await.0, 200);
     hub.stop().await;
 }

@@ -2,8 +2,9 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,11 @@ pub async fn login(
     if req.name.len() > 64 || req.password.len() > 256 {
         return Err(bad_credentials());
     }
+    let now = state.now();
+    if let Err(seconds) = state.login_throttle.check(&req.name, now) {
+        tracing::info!(seconds, "counter login refused: too many wrong passwords");
+        return Ok(too_many_attempts(seconds));
+    }
     let name = req.name.trim().to_string();
     let row: Option<(i64, String)> = state
         .db
@@ -60,11 +66,13 @@ pub async fn login(
     .map_err(|e| ApiError::internal("password check", e))?;
     if !ok {
         tracing::info!("counter login refused");
+        state.login_throttle.failed(&req.name, now);
         return Err(bad_credentials());
     }
+    state.login_throttle.succeeded(&req.name);
     let token = new_token();
     let hash = token_hash(&token);
-    let now = state.now().timestamp();
+    let now = now.timestamp();
     let max_age = i64::from(state.config.sessions.minutes) * 60;
     state
         .db
@@ -85,6 +93,20 @@ pub async fn login(
         Json(serde_json::json!({ "ok": true })),
     )
         .into_response())
+}
+
+/// 429 with `Retry-After`: this name had too many wrong passwords in a row.
+fn too_many_attempts(seconds: u64) -> Response {
+    let error = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        format!("too many wrong passwords for this name: try again in {seconds} s"),
+    );
+    let mut response = error.into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
 }
 
 fn bad_credentials() -> ApiError {

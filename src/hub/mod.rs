@@ -30,6 +30,7 @@ pub mod records;
 pub mod signing;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod tickets;
 pub mod tls;
 pub mod tracking;
@@ -363,6 +364,7 @@ pub async fn start_on(
         metrics: Arc::new(metrics::Metrics::default()),
         secure_cookies: tls.is_some(),
         last_seen: Arc::new(Mutex::new(HashMap::new())),
+        login_throttle: Arc::new(throttle::LoginThrottle::default()),
         oidc,
         seal_key: Arc::new(seal_key),
         public_base: public_base.into(),

@@ -12,6 +12,7 @@ use super::metrics::Metrics;
 use super::oidc::Oidc;
 use super::signing::SealKey;
 use super::store::Db;
+use super::throttle::LoginThrottle;
 use crate::catalogue::Catalogue;
 use crate::config::HubConfig;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// When each kiosk was last heard from (any authenticated request).
     pub last_seen: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
+    /// Wrong clerk passwords in a row, per name (the counter page's login waits).
+    pub login_throttle: Arc<LoginThrottle>,
     /// The identity provider's relying party, when `[oidc]` is configured.
     pub oidc: Option<Arc<Oidc>>,
     /// The key certificate seals are signed with.
