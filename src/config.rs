@@ -279,16 +279,22 @@ pub enum BoardKind {
     /// In memory: tests, the demo, a kiosk without GPIO.
     #[default]
     Sim,
-    /// A Raspberry Pi's GPIO through rppal.
+    /// A Raspberry Pi's GPIO through rppal (`/dev/gpiomem`: Raspberry Pi's own kernel).
     Pi,
+    /// The GPIO character device (`/dev/gpiochipN`), which every kernel offers: the
+    /// kiosk image (Debian's kernel) on a Pi 4, other boards.
+    Gpiochip,
 }
 
 /// GPIO pins (BCM numbers) and debouncing.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BoardConfig {
-    /// sim or pi.
+    /// sim, pi or gpiochip.
     pub kind: BoardKind,
+    /// With `kind = "gpiochip"`: the chip, as a path (`/dev/gpiochip0`) or a label
+    /// (`pinctrl-bcm2711`). Unset: the Raspberry Pi's header chip, found by its label.
+    pub gpiochip: Option<String>,
     /// Input: paper-near-end sensor (active low, internal pull-up).
     pub paper_near_end_pin: u8,
     /// Output: status LED.
@@ -307,6 +313,7 @@ impl Default for BoardConfig {
     fn default() -> Self {
         BoardConfig {
             kind: BoardKind::Sim,
+            gpiochip: None,
             paper_near_end_pin: 17,
             led_pin: 27,
             relay_pin: 22,
@@ -370,6 +377,14 @@ fn validate_board(b: &BoardConfig) -> Result<(), Invalid> {
                 format!("pin {pin} is already used by `{other}`"),
             ));
         }
+    }
+    if let Some(chip) = &b.gpiochip
+        && (chip.trim().is_empty() || chip.chars().any(char::is_control))
+    {
+        return Err(Invalid::new(
+            "board.gpiochip",
+            "must be a device path such as /dev/gpiochip0 or a chip label",
+        ));
     }
     if b.debounce_ms > 1000 {
         return Err(Invalid::new(

@@ -3,10 +3,13 @@
 //! The kiosk reads a paper-near-end sensor, drives a status LED, can power-cycle the
 //! printer through a relay, and may have a ticket-taken sensor at the printer's mouth.
 //! [`Board`] is what the kiosk sees; [`pi::PiBoard`] implements it with rppal on a
-//! Raspberry Pi and [`sim::SimBoard`] in memory for tests and the demo. Which one runs
+//! Raspberry Pi running Raspberry Pi's kernel, [`chip::ChipBoard`] with the GPIO character
+//! device on any kernel (the kiosk image's Debian kernel), and [`sim::SimBoard`] in memory
+//! for tests and the demo. Which one runs
 //! is chosen by `[board] kind` in `kiosk.toml`, never by trying rppal first: rppal
 //! compiles everywhere but only works on a Pi (DESIGN.md, invariant 5).
 
+pub mod chip;
 pub mod pi;
 pub mod sim;
 
@@ -82,6 +85,7 @@ pub fn open(config: &BoardConfig) -> Result<Box<dyn Board>, BoardError> {
     match config.kind {
         BoardKind::Sim => Ok(Box::new(sim::SimBoard::new(config).0)),
         BoardKind::Pi => Ok(Box::new(pi::PiBoard::open(config)?)),
+        BoardKind::Gpiochip => Ok(Box::new(chip::ChipBoard::open(config)?)),
     }
 }
 

@@ -102,7 +102,7 @@ pub fn start(config: KioskConfig, intervals: Intervals) -> Result<RunningKiosk, 
             let (board, handle) = SimBoard::new(&config.board);
             (Box::new(board), Some(handle))
         }
-        BoardKind::Pi => (
+        BoardKind::Pi | BoardKind::Gpiochip => (
             board::open(&config.board).map_err(|e| StartError::Board(e.to_string()))?,
             None,
         ),
