@@ -174,17 +174,7 @@ async fn a_disabled_kiosk_gets_403_and_the_fleet_page_shows_heartbeats() {
     for result in [
         kiosk.queues().await.map(|_| ()),
         kiosk.issue_ticket(&ticket("naspi")).await.map(|_| ()),
-        kiosk
-            .heartbeat(&HeartbeatRequest {
-                version: "1.2.3".into(),
-                printer: PrinterState::Ok,
-                outbox_depth: 0,
-                oldest_pending_seconds: None,
-                printer_detail: None,
-                kiosk_time: None,
-            })
-            .await
-            .map(|_| ()),
+        kiosk.heartbeat(&beat()).await.map(|_| ()),
     ] {
         match result {
             Err(e @ ClientError::Disabled { .. }) => assert!(!e.retry_later()),
