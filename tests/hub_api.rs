@@ -8,7 +8,7 @@ use sportello::hub::admin;
 use sportello::hub::api::{EnrollRequest, HeartbeatRequest, PrinterState};
 use sportello::sync::{CatalogueFetch, ClientError};
 
-fn beat() -> HeartbeatRequest {
+fn plain_heartbeat() -> HeartbeatRequest {
     HeartbeatRequest {
         version: "1.2.3".into(),
         printer: PrinterState::Ok,
@@ -52,12 +52,12 @@ async fn an_enrollment_token_works_once_the_kiosk_has_reported() {
     let mut stale = hub.client();
     stale.set_token(first.token.clone());
     assert!(matches!(
-        stale.heartbeat(&beat()).await,
+        stale.heartbeat(&plain_heartbeat()).await,
         Err(ClientError::Rejected { status: 401, .. })
     ));
     let mut kiosk = hub.client();
     kiosk.set_token(again.token.clone());
-    kiosk.heartbeat(&beat()).await.unwrap();
+    kiosk.heartbeat(&plain_heartbeat()).await.unwrap();
 
     // Once the kiosk has reported, the token is spent for good.
     assert_token_refused(client.enroll(&request).await);
@@ -174,7 +174,7 @@ async fn a_disabled_kiosk_gets_403_and_the_fleet_page_shows_heartbeats() {
     for result in [
         kiosk.queues().await.map(|_| ()),
         kiosk.issue_ticket(&ticket("naspi")).await.map(|_| ()),
-        kiosk.heartbeat(&beat()).await.map(|_| ()),
+        kiosk.heartbeat(&plain_heartbeat()).await.map(|_| ()),
     ] {
         match result {
             Err(e @ ClientError::Disabled { .. }) => assert!(!e.retry_later()),
