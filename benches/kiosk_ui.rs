@@ -111,6 +111,9 @@ fn child(mode: &str) {
         view.qr = sportello::kiosk::qr::image(&ticket.url);
         k.set_ticket(view);
         let _ = app.window().take_snapshot();
+        if (i + 1) % 100 == 0 {
+            println!("@RSS_AT {} {}", i + 1, rss_kib());
+        }
     }
     println!("@RSS {before} {} {tickets}", rss_kib());
 }
@@ -177,7 +180,11 @@ fn main() {
         .block_on(hub::start(config.clone(), Arc::new(SystemClock)))
         .expect("hub");
     let token = admin::create_enrollment_token(&config.database).expect("token");
-    let tickets = if full { 100 } else { 5 };
+    // `SPORTELLO_UI_BENCH_TICKETS` runs longer, to see whether memory levels off.
+    let tickets = std::env::var("SPORTELLO_UI_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 100 } else { 5 });
     let (_, lines) = spawn(
         "memory",
         &[
@@ -200,5 +207,14 @@ fn main() {
         figures[1] / 1024,
         figures[2]
     );
+    let along: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("@RSS_AT "))
+        .filter_map(|l| l.split_once(' '))
+        .filter_map(|(n, kib)| Some(format!("{n}: {} MiB", kib.parse::<u64>().ok()? / 1024)))
+        .collect();
+    if along.len() > 1 {
+        println!("resident memory along the way: {}", along.join(", "));
+    }
     rt.block_on(hub.shutdown());
 }
