@@ -8,7 +8,7 @@
 //! [`CodiceFiscale::masked`]: crate::identity::CodiceFiscale::masked
 
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -92,13 +92,20 @@ where
 }
 
 /// Installs the global subscriber: redacted lines on stderr (journald picks them up),
-/// level from `RUST_LOG`, `info` by default. Safe to call more than once.
+/// level from `RUST_LOG`, `info` by default. Colours only on a terminal; under systemd
+/// (`JOURNAL_STREAM` set) no timestamp either, since the journal stamps every line.
+/// Safe to call more than once.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(Redacting(io::stderr))
-        .try_init();
+        .with_ansi(io::stderr().is_terminal())
+        .with_writer(Redacting(io::stderr));
+    let _ = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.without_time().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 #[cfg(test)]

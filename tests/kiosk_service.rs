@@ -45,6 +45,8 @@ impl FakeSystemd {
             .args(args)
             .env("NOTIFY_SOCKET", &self.path)
             .env("WATCHDOG_USEC", watchdog.as_micros().to_string())
+            // systemd connects stderr to the journal and says so.
+            .env("JOURNAL_STREAM", "8:12345")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -152,6 +154,18 @@ async fn headless_kiosk_under_systemd_is_ready_keeps_alive_and_reaches_the_hub()
     terminate(&child);
     let status = wait_exit(&mut child, Duration::from_secs(10));
     assert!(status.success(), "SIGTERM stops it cleanly: {status:?}");
+    // Journal lines: no colour codes, no timestamp of our own (the journal adds one).
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("kiosk ready"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in the journal: {log:?}"
+    );
+    assert!(
+        log.lines().all(|l| !l.starts_with("20")),
+        "timestamps in the journal: {log}"
+    );
     let rest: Vec<String> =
         std::iter::from_fn(|| systemd.next(Duration::from_millis(500))).collect();
     assert!(rest.iter().any(|m| m == "STOPPING=1"), "{rest:?}");
