@@ -606,6 +606,12 @@ pub struct HubConfig {
     pub oidc: Option<OidcConfig>,
     /// Lifetimes, rate limits and retention of citizen logins and certificates.
     pub auth: AuthConfig,
+    /// Seconds a client may take to send a request's headers (each request, including
+    /// the first on a new connection) before the hub drops the connection, so stalled
+    /// or deliberately slow clients cannot tie up its connections. The clock starts when
+    /// the previous answer is sent, so it is also how long an idle kept-alive connection
+    /// stays open (kiosks open a fresh connection per request; browsers reconnect).
+    pub client_header_seconds: u32,
 }
 
 impl Default for HubConfig {
@@ -623,6 +629,7 @@ impl Default for HubConfig {
             hours: HoursConfig::default(),
             oidc: None,
             auth: AuthConfig::default(),
+            client_header_seconds: 10,
         }
     }
 }
@@ -1027,6 +1034,12 @@ impl Validate for HubConfig {
                 ));
             }
             _ => {}
+        }
+        if !(1..=300).contains(&self.client_header_seconds) {
+            return Err(Invalid::new(
+                "client_header_seconds",
+                format!("{} must be between 1 and 300", self.client_header_seconds),
+            ));
         }
         if !(1..=240).contains(&self.queue.default_service_minutes) {
             return Err(Invalid::new(

@@ -393,3 +393,89 @@ async fn hostile_input_gets_a_4xx_json_error_never_a_500() {
     );
     hub.stop().await;
 }
+
+/// A client that starts a request and stalls (slowloris) is dropped after
+/// `client_header_seconds`, on a new connection and on a kept-alive one, and the hub
+/// keeps answering others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_clients_are_dropped() {
+    use std::io::{Read, Write};
+    let hub = TestHub::start_with(|c| c.client_header_seconds = 1, None).await;
+    let addr = hub.hub.as_ref().unwrap().addr;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let stalled_until_closed = |stream: &mut std::net::TcpStream| {
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            let started = std::time::Instant::now();
+            let mut buf = [0u8; 4096];
+            // Drain whatever the hub says (a 408 or nothing) until it closes.
+            loop {
+                match stream.read(&mut buf) {
+                    Ok(0) => return Some(started.elapsed()),
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                        return Some(started.elapsed());
+                    }
+                    Err(_) => return None, // still open after 10 s
+                }
+            }
+        };
+        // 1. Headers of a first request, never finished.
+        let mut first = std::net::TcpStream::connect(addr).unwrap();
+        first
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\nX-Slow: ")
+            .unwrap();
+        let first_closed = stalled_until_closed(&mut first);
+        // 2. One full request on a kept-alive connection, then a stalled second one.
+        let mut kept = std::net::TcpStream::connect(addr).unwrap();
+        kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
+            .unwrap();
+        kept.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let n = kept.read(&mut buf).unwrap();
+        let answered = String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200");
+        kept.write_all(b"GET /healthz HTTP/1.1\r\nHo").unwrap();
+        let kept_closed = stalled_until_closed(&mut kept);
+        (first_closed, answered, kept_closed)
+    })
+    .await
+    .unwrap();
+    let (first_closed, answered, kept_closed) = outcome;
+    assert!(
+        first_closed.is_some_and(|t| t < std::time::Duration::from_secs(5)),
+        "a stalled first request was not dropped: {first_closed:?}"
+    );
+    assert!(answered, "a complete request is answered");
+    assert!(
+        kept_closed.is_some_and(|t| t < std::time::Duration::from_secs(5)),
+        "a stalled request on a kept-alive connection was not dropped: {kept_closed:?}"
+    );
+    // A long answer (the display board's event stream) is not a stalled request: it
+    // stays open past the header timeout.
+    let http = reqwest::Client::new();
+    let mut events = http
+        .get(format!("{}/display/events", hub.url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(events.status().is_success());
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match tokio::time::timeout_at(until, events.chunk()).await {
+            Err(_) => break, // still open after 3 s
+            Ok(Ok(Some(_))) => continue,
+            Ok(other) => panic!("the event stream was closed: {other:?}"),
+        }
+    }
+    drop(events);
+    // The hub still serves everyone else.
+    let health = http
+        .get(format!("{}/healthz", hub.url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+    hub.stop().await;
+}

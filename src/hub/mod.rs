@@ -372,6 +372,7 @@ pub async fn start_on(
     let housekeeping = housekeeping::spawn(state.clone());
     let app = router(state);
     let handle = Handle::new();
+    let header_timeout = Duration::from_secs(u64::from(config.client_header_seconds));
     let service = app.into_make_service();
     let (fingerprint, certificate_path, task) = match tls {
         Some(identity) => {
@@ -382,6 +383,7 @@ pub async fn start_on(
                     source,
                 })?
                 .handle(handle.clone());
+            let server = drop_slow_clients(server, header_timeout);
             (
                 Some(identity.fingerprint),
                 Some(identity.certificate_path),
@@ -395,6 +397,7 @@ pub async fn start_on(
                     source,
                 })?
                 .handle(handle.clone());
+            let server = drop_slow_clients(server, header_timeout);
             (None, None, tokio::spawn(server.serve(service)))
         }
     };
@@ -407,6 +410,18 @@ pub async fn start_on(
         task,
         housekeeping,
     })
+}
+
+/// Bounds how long a client may take to send a request's headers: the first request on
+/// a connection and every later one (hyper's header read timeout, off by default in
+/// axum-server; it runs from the previous answer, so it also closes idle kept-alive
+/// connections). The TLS handshake has its own 10 s bound in axum-server.
+fn drop_slow_clients<A>(
+    mut server: axum_server::Server<SocketAddr, A>,
+    timeout: Duration,
+) -> axum_server::Server<SocketAddr, A> {
+    server.http_builder().http1().header_read_timeout(timeout);
+    server.first_request_timeout(timeout)
 }
 
 /// `sportello hub --config FILE`: serves until Ctrl+C or SIGTERM.
