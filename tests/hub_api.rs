@@ -162,7 +162,26 @@ async fn a_disabled_kiosk_gets_403_and_the_fleet_page_shows_heartbeats() {
     assert_eq!(row["oldest_pending_seconds"], 720);
     assert_eq!(row["online"], true);
     assert_eq!(row["disabled"], false);
+    assert!(
+        row["clock_offset_seconds"].as_i64().unwrap().abs() <= 2,
+        "{row}"
+    );
+    assert_eq!(row["clock_wrong"], false);
     let id = row["kiosk_id"].as_str().unwrap().to_string();
+
+    // A kiosk whose clock runs 10 minutes behind is flagged.
+    kiosk
+        .heartbeat(&HeartbeatRequest {
+            kiosk_time: Some(chrono::Utc::now() - chrono::TimeDelta::minutes(10)),
+            ..plain_heartbeat()
+        })
+        .await
+        .unwrap();
+    let fleet = clerk.get("/fleet/api/kiosks").await.unwrap();
+    let row = &fleet.as_array().unwrap()[0];
+    let offset = row["clock_offset_seconds"].as_i64().unwrap();
+    assert!((-602..=-598).contains(&offset), "{row}");
+    assert_eq!(row["clock_wrong"], true);
 
     clerk
         .post(

@@ -302,7 +302,8 @@ async fn morning() {
             outbox_depth: 2,
             oldest_pending_seconds: None,
             printer_detail: None,
-            kiosk_time: None,
+            // A's clock runs 10 minutes fast: the page says so.
+            kiosk_time: Some(chrono::Utc::now() + chrono::TimeDelta::minutes(10)),
         })
         .await
         .unwrap();
@@ -311,6 +312,7 @@ async fn morning() {
     wait_text(&c, "#kiosks", "ingresso-1").await;
     wait_text(&c, "#kiosks", "ingresso-2").await;
     wait_text(&c, "#kiosks", "Carta in esaurimento").await;
+    wait_text(&c, "#kiosks", "orologio del totem avanti di 10 min").await;
     let row = eventually("kiosk B's row", || async {
         let rows = c.find_all(Locator::Css("#kiosks tr")).await.ok()?;
         for row in rows {

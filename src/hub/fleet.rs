@@ -9,6 +9,9 @@ use super::auth::OperatorAuth;
 use super::error::{ApiError, ApiJson};
 use super::state::AppState;
 
+/// Clock difference between a kiosk and the hub that the fleet page flags.
+pub const CLOCK_TOLERANCE_SECONDS: i64 = 120;
+
 /// One kiosk as the fleet page shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KioskRow {
@@ -34,6 +37,12 @@ pub struct KioskRow {
     pub oldest_pending_seconds: Option<i64>,
     /// The kiosk's clock at the last heartbeat.
     pub kiosk_time: Option<String>,
+    /// How far the kiosk's clock was ahead (+) or behind (−) the hub's at that heartbeat,
+    /// in seconds (network delay included, so a second or two is normal).
+    pub clock_offset_seconds: Option<i64>,
+    /// The offset is beyond [`CLOCK_TOLERANCE_SECONDS`]: offline tickets and printed times
+    /// on that kiosk may be wrong, so the fleet page flags it.
+    pub clock_wrong: bool,
     /// Whether the office disabled it.
     pub disabled: bool,
 }
@@ -64,6 +73,8 @@ pub async fn kiosks(
                         printer_detail: r.get(5)?,
                         outbox_depth: r.get(6)?,
                         kiosk_time: r.get(7)?,
+                        clock_offset_seconds: None,
+                        clock_wrong: false,
                         disabled: r.get(8)?,
                         oldest_pending_seconds: r.get(9)?,
                     })
@@ -78,8 +89,23 @@ pub async fn kiosks(
         let seen = state.kiosk_last_seen(&row.kiosk_id);
         row.online = seen.is_some_and(|at| now - at <= window);
         row.last_seen = seen.map(|at| at.to_rfc3339());
+        row.clock_offset_seconds = clock_offset(row);
+        row.clock_wrong = row
+            .clock_offset_seconds
+            .is_some_and(|offset| offset.abs() > CLOCK_TOLERANCE_SECONDS);
     }
     Ok(Json(rows))
+}
+
+/// The kiosk's clock minus the hub's, both as of the last heartbeat.
+fn clock_offset(row: &KioskRow) -> Option<i64> {
+    let parse = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    let kiosk = parse(&row.kiosk_time)?;
+    let hub = parse(&row.last_heartbeat)?;
+    Some((kiosk - hub).num_seconds())
 }
 
 /// Enable or disable.

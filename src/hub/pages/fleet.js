@@ -37,7 +37,13 @@
         row.id = 'kiosk-' + k.kiosk_id;
         cell(row, k.name + ' (' + k.kiosk_id + ')');
         cell(row, k.version || '-');
-        cell(row, when(k.last_seen || k.last_heartbeat), k.online ? '' : 'warn');
+        var contact = when(k.last_seen || k.last_heartbeat);
+        if (k.clock_wrong) {
+          var minutes = Math.round(k.clock_offset_seconds / 60);
+          contact += ' \u2013 orologio del totem ' + (minutes > 0 ? 'avanti' : 'indietro') + ' di ' +
+            Math.abs(minutes) + ' min';
+        }
+        cell(row, contact, (k.online && !k.clock_wrong) ? '' : 'warn');
         var p = k.printer || '';
         cell(row, (printerText[p] || '-') + (k.printer_detail ? ' (' + k.printer_detail + ')' : ''),
           p === 'paper_near_end' ? 'warn' : (p && p !== 'ok' ? 'bad' : ''));
