@@ -183,7 +183,7 @@ async fn morning() {
         .await
         .unwrap();
     click(&c, "#login-button").await;
-    wait_text(&c, "#error", "wrong name or password").await;
+    wait_text(&c, "#error", "Nome o password errati.").await;
     c.find(Locator::Css("#password"))
         .await
         .unwrap()
