@@ -431,6 +431,31 @@ async fn citizen() {
         c.find(Locator::Css("#login:not(.hidden) #name")).await.ok()
     })
     .await;
+    // Someone guessing passwords: after five wrong ones in a row the name must wait, and
+    // the page says so in Italian with the wait the hub gave.
+    name.send_keys("intruso").await.unwrap();
+    let mut said = String::new();
+    for _ in 0..20 {
+        c.find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .send_keys("indovino")
+            .await
+            .unwrap();
+        click(&c, "#login button[type=submit]").await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        said = text(&c, "#error").await;
+        if said.contains("Troppi tentativi") {
+            break;
+        }
+    }
+    assert!(
+        said.starts_with("Troppi tentativi errati per questo nome: riprovare tra ")
+            && said.ends_with(" secondi.")
+            && !said.contains('?'),
+        "{said}"
+    );
+    name.clear().await.unwrap();
     name.send_keys("revisore").await.unwrap();
     c.find(Locator::Css("#password"))
         .await
