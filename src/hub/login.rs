@@ -669,6 +669,17 @@ pub fn phone_page(
         .into_response()
 }
 
+/// A page under the sign-in title with one of the page's messages.
+fn notice(
+    state: &AppState,
+    status: StatusCode,
+    lang: Lang,
+    text: fn(&Words) -> &'static str,
+) -> Response {
+    let w = words(lang);
+    message_page(state, status, lang, w.title, text(w))
+}
+
 fn message_page(
     state: &AppState,
     status: StatusCode,
@@ -724,24 +735,12 @@ pub async fn login_link(
         .map(|Path(t)| t)
         .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
     let Some(token) = token else {
-        let w = words(fallback);
-        return message_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            fallback,
-            w.title,
-            w.unknown_link,
-        );
+        return notice(&state, StatusCode::NOT_FOUND, fallback, |w| w.unknown_link);
     };
     let Some(oidc) = state.oidc.clone() else {
-        let w = words(fallback);
-        return message_page(
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            fallback,
-            w.title,
-            w.unavailable,
-        );
+        return notice(&state, StatusCode::SERVICE_UNAVAILABLE, fallback, |w| {
+            w.unavailable
+        });
     };
     let now = state.now();
     let sign_in = i64::from(state.config.auth.sign_in_seconds);
@@ -797,34 +796,20 @@ pub async fn login_link(
     let session = match used {
         Err(e) => {
             tracing::warn!(code = e.code, "login link: database error");
-            let w = words(fallback);
-            return message_page(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                fallback,
-                w.title,
-                w.unavailable,
-            );
+            return notice(&state, StatusCode::SERVICE_UNAVAILABLE, fallback, |w| {
+                w.unavailable
+            });
         }
         Ok(LinkUse::Unknown) => {
-            let w = words(fallback);
-            return message_page(
-                &state,
-                StatusCode::NOT_FOUND,
-                fallback,
-                w.title,
-                w.unknown_link,
-            );
+            return notice(&state, StatusCode::NOT_FOUND, fallback, |w| w.unknown_link);
         }
         Ok(LinkUse::Expired(lang)) => {
             let lang = asked.unwrap_or(lang);
-            let w = words(lang);
-            return message_page(&state, StatusCode::GONE, lang, w.title, w.expired_link);
+            return notice(&state, StatusCode::GONE, lang, |w| w.expired_link);
         }
         Ok(LinkUse::Used(lang)) => {
             let lang = asked.unwrap_or(lang);
-            let w = words(lang);
-            return message_page(&state, StatusCode::GONE, lang, w.title, w.used_link);
+            return notice(&state, StatusCode::GONE, lang, |w| w.used_link);
         }
         Ok(LinkUse::Fresh(session)) => session,
     };
@@ -834,14 +819,9 @@ pub async fn login_link(
         Err(e) => {
             tracing::warn!(error = %e, "login: cannot reach the identity provider");
             let _ = fail(&state, &session.id, e.code()).await;
-            let w = words(lang);
-            return message_page(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                w.title,
-                w.unavailable,
-            );
+            return notice(&state, StatusCode::SERVICE_UNAVAILABLE, lang, |w| {
+                w.unavailable
+            });
         }
     };
     let browser = new_token();
@@ -882,14 +862,9 @@ pub async fn login_link(
         .await;
     if let Err(e) = stored {
         tracing::warn!(code = e.code, "login link: database error");
-        let w = words(lang);
-        return message_page(
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang,
-            w.title,
-            w.unavailable,
-        );
+        return notice(&state, StatusCode::SERVICE_UNAVAILABLE, lang, |w| {
+            w.unavailable
+        });
     }
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!(
@@ -982,14 +957,9 @@ pub async fn login_callback(
     let query = query.unwrap_or_default();
     let (Some(oidc), Some(oidc_state)) = (state.oidc.clone(), query_param(Some(&query), "state"))
     else {
-        let w = words(fallback);
-        return message_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            fallback,
-            w.title,
-            w.bad_callback,
-        );
+        return notice(&state, StatusCode::BAD_REQUEST, fallback, |w| {
+            w.bad_callback
+        });
     };
     let code = query_param(Some(&query), "code");
     let error = query_param(Some(&query), "error");
@@ -1088,24 +1058,14 @@ pub async fn login_callback(
     let (session, nonce, pkce_verifier) = match found {
         Err(e) => {
             tracing::warn!(code = e.code, "login callback: database error");
-            let w = words(fallback);
-            return message_page(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                fallback,
-                w.title,
-                w.unavailable,
-            );
+            return notice(&state, StatusCode::SERVICE_UNAVAILABLE, fallback, |w| {
+                w.unavailable
+            });
         }
         Ok(Callback::Unknown) => {
-            let w = words(fallback);
-            return message_page(
-                &state,
-                StatusCode::BAD_REQUEST,
-                fallback,
-                w.title,
-                w.bad_callback,
-            );
+            return notice(&state, StatusCode::BAD_REQUEST, fallback, |w| {
+                w.bad_callback
+            });
         }
         Ok(Callback::Gone(lang)) => {
             let w = words(lang);
