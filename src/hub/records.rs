@@ -728,6 +728,27 @@ fn raw_json(text: &str, rejected: &mut Vec<Rejection>) -> Result<Vec<RawRow>, Im
     Ok(rows)
 }
 
+/// A required field whose text must name one of a fixed set: its value, or what is wrong
+/// with it (`allowed` lists the choices, built only for the message).
+fn one_of<T>(
+    text: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+    allowed: impl Fn() -> String,
+) -> Result<T, String> {
+    let text = text.ok_or_else(|| "missing".to_string())?;
+    parse(text).ok_or_else(|| {
+        format!(
+            "`{}` is not one of {}",
+            text.chars().take(40).collect::<String>(),
+            allowed()
+        )
+    })
+}
+
+fn list<'a>(codes: impl Iterator<Item = &'a str>) -> String {
+    codes.collect::<Vec<_>>().join(", ")
+}
+
 /// Checks raw rows; returns the records, or every rejection.
 fn check(
     rows: Vec<RawRow>,
@@ -817,54 +838,20 @@ fn check(
         let record = match kind {
             "application" => {
                 let last_change = date("last_change", true);
-                let app_kind = match get("kind") {
-                    None => {
-                        fault("kind", "missing".to_string());
-                        None
-                    }
-                    Some(k) => {
-                        let found = APPLICATION_KINDS.iter().find(|a| a.code == k);
-                        if found.is_none() {
-                            fault(
-                                "kind",
-                                format!(
-                                    "`{}` is not one of {}",
-                                    k.chars().take(40).collect::<String>(),
-                                    APPLICATION_KINDS
-                                        .iter()
-                                        .map(|a| a.code)
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            );
-                        }
-                        found
-                    }
-                };
-                let status = match get("status") {
-                    None => {
-                        fault("status", "missing".to_string());
-                        None
-                    }
-                    Some(s) => {
-                        let found = STATUSES.iter().find(|x| x.code == s);
-                        if found.is_none() {
-                            fault(
-                                "status",
-                                format!(
-                                    "`{}` is not one of {}",
-                                    s.chars().take(40).collect::<String>(),
-                                    STATUSES
-                                        .iter()
-                                        .map(|x| x.code)
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            );
-                        }
-                        found
-                    }
-                };
+                let app_kind = one_of(
+                    get("kind"),
+                    |k| APPLICATION_KINDS.iter().find(|a| a.code == k),
+                    || list(APPLICATION_KINDS.iter().map(|a| a.code)),
+                )
+                .map_err(|problem| fault("kind", problem))
+                .ok();
+                let status = one_of(
+                    get("status"),
+                    |code| STATUSES.iter().find(|x| x.code == code),
+                    || list(STATUSES.iter().map(|x| x.code)),
+                )
+                .map_err(|problem| fault("status", problem))
+                .ok();
                 let reference = get("reference").unwrap_or("").to_string();
                 if reference.chars().count() > 40
                     || !reference
@@ -897,25 +884,11 @@ fn check(
                 {
                     fault("did_date", "is after `as_of`".to_string());
                 }
-                let status = match get("employment_status") {
-                    None => {
-                        fault("employment_status", "missing".to_string());
-                        None
-                    }
-                    Some(s) => {
-                        let found = EmploymentStatus::parse(s);
-                        if found.is_none() {
-                            fault(
-                                "employment_status",
-                                format!(
-                                    "`{}` is not one of unemployed, suspended, employed",
-                                    s.chars().take(40).collect::<String>()
-                                ),
-                            );
-                        }
-                        found
-                    }
-                };
+                let status = one_of(get("employment_status"), EmploymentStatus::parse, || {
+                    "unemployed, suspended, employed".to_string()
+                })
+                .map_err(|problem| fault("employment_status", problem))
+                .ok();
                 match (code, status, as_of) {
                     (Some(codice_fiscale), Some(status), Some(as_of)) => Some(Record::Employment {
                         codice_fiscale,
