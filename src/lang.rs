@@ -34,6 +34,15 @@ impl Lang {
         }
     }
 
+    /// The alternative a two-language page (the phone pages) links to: English from
+    /// Italian, Italian from English.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::It => Lang::En,
+            Lang::En => Lang::It,
+        }
+    }
+
     /// The language's own name, as shown on the language button.
     pub fn native_name(self) -> &'static str {
         match self {

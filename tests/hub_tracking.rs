@@ -278,3 +278,63 @@ async fn an_unknown_or_malformed_tracking_id_gets_a_friendly_404_page() {
     }
     hub.stop().await;
 }
+
+/// Every phone page (tracking, sign-in link, seal verification) is private and unindexed:
+/// never cached, no referrer, `noindex`, in the shared look; tracking and verification
+/// link to the other language by its own name.
+#[tokio::test]
+async fn phone_pages_are_private_and_offer_the_other_language() {
+    let hub = TestHub::start().await;
+    let http = reqwest::Client::new();
+    for (path, other_language) in [
+        (
+            format!("/t/{}?lang=it", uuid::Uuid::new_v4()),
+            Some("English"),
+        ),
+        (format!("/login/{}?lang=en", "ab".repeat(32)), None),
+        (
+            "/verify?seal=SPV1.X.Y.Z&lang=en".to_string(),
+            Some("Italiano"),
+        ),
+    ] {
+        let response = http
+            .get(format!("{}{path}", hub.url()))
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(
+            header("cache-control").as_deref(),
+            Some("no-store"),
+            "{path}"
+        );
+        assert_eq!(
+            header("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{path}"
+        );
+        assert_eq!(header("x-robots-tag").as_deref(), Some("noindex"), "{path}");
+        assert!(
+            header("content-type").is_some_and(|t| t.starts_with("text/html")),
+            "{path}"
+        );
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("<header>Ufficio di prova</header>"),
+            "{path}: {page}"
+        );
+        assert!(page.contains("background:#036"), "{path}: the shared style");
+        if let Some(other_language) = other_language {
+            assert!(
+                page.contains(&format!(">{other_language}</a>")),
+                "{path}: {page}"
+            );
+        }
+    }
+    hub.stop().await;
+}

@@ -23,9 +23,9 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{
-    ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, REFERRER_POLICY, SET_COOKIE,
+    ACCEPT_LANGUAGE, CACHE_CONTROL, COOKIE, LOCATION, REFERRER_POLICY, SET_COOKIE,
 };
-use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -43,7 +43,7 @@ use super::error::{ApiError, ApiJson};
 use super::oidc::{Identity, OidcError};
 use super::records;
 use super::state::AppState;
-use super::tracking::{choose_lang, escape};
+use super::tracking::{PHONE_STYLE, choose_lang, escape, phone_response};
 use crate::config::AuthConfig;
 use crate::identity::CodiceFiscale;
 use crate::lang::Lang;
@@ -565,7 +565,6 @@ struct Words {
     ended: &'static str,
     bad_callback: &'static str,
     back: &'static str,
-    other_lang: &'static str,
 }
 
 const IT: Words = Words {
@@ -586,7 +585,6 @@ const IT: Words = Words {
     ended: "La sessione al totem è già terminata o scaduta. Se vuole riprovare, torni al totem.",
     bad_callback: "Questa pagina non corrisponde a un accesso in corso.",
     back: "Può chiudere questa pagina.",
-    other_lang: "English",
 };
 
 const EN: Words = Words {
@@ -607,7 +605,6 @@ const EN: Words = Words {
     ended: "The kiosk session has already ended or expired. To try again, go back to the kiosk.",
     bad_callback: "This page does not match a sign-in in progress.",
     back: "You can close this page.",
-    other_lang: "Italiano",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -617,10 +614,7 @@ fn words(lang: Lang) -> &'static Words {
     }
 }
 
-const STYLE: &str = "html,body{margin:0;padding:0;background:#fff;color:#111;\
-font-family:\"DejaVu Sans\",Arial,Helvetica,sans-serif;font-size:22px;line-height:1.4}\
-header{background:#036;color:#fff;padding:12px 16px;font-size:20px}\
-main{padding:16px;max-width:640px}h1{font-size:30px}\
+const STYLE: &str = "h1{font-size:30px}\
 .initials{font-size:64px;font-weight:bold;margin:8px 0}a{color:#036}";
 
 /// A phone page: status, language, title and body (already escaped HTML).
@@ -632,41 +626,28 @@ pub fn phone_page(
     body: &str,
     other_lang_href: Option<&str>,
 ) -> Response {
-    let other = match lang {
-        Lang::It => Lang::En,
-        Lang::En => Lang::It,
-    };
+    let other = lang.other();
     let switch = other_lang_href
         .map(|href| {
             format!(
                 "<p><a href=\"{}\" lang=\"{}\">{}</a></p>\n",
                 escape(href),
                 other.code(),
-                words(lang).other_lang
+                other.native_name()
             )
         })
         .unwrap_or_default();
     let page = format!(
         "<!DOCTYPE html>\n<html lang=\"{code}\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-<meta name=\"robots\" content=\"noindex\">\n<title>{title}</title>\n<style>{STYLE}</style>\n\
+<meta name=\"robots\" content=\"noindex\">\n<title>{title}</title>\n<style>{PHONE_STYLE}{STYLE}</style>\n\
 </head>\n<body>\n<header>{office}</header>\n<main>\n<h1>{title}</h1>\n{body}{switch}</main>\n\
 </body>\n</html>\n",
         code = lang.code(),
         title = escape(title),
         office = escape(office),
     );
-    (
-        status,
-        [
-            (CONTENT_TYPE, "text/html; charset=utf-8"),
-            (CACHE_CONTROL, "no-store"),
-            (REFERRER_POLICY, "no-referrer"),
-            (HeaderName::from_static("x-robots-tag"), "noindex"),
-        ],
-        page,
-    )
-        .into_response()
+    phone_response(status, page)
 }
 
 /// A page under the sign-in title with one of the page's messages.

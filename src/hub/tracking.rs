@@ -92,7 +92,6 @@ struct Words {
     unknown: &'static str,
     malformed: &'static str,
     unavailable: &'static str,
-    other_lang: &'static str,
 }
 
 const IT: Words = Words {
@@ -115,7 +114,6 @@ const IT: Words = Words {
     unknown: "Non troviamo ancora questo biglietto. Se è stato emesso mentre il sistema dell'ufficio non era raggiungibile, comparirà qui entro pochi minuti: la pagina si aggiorna da sola.",
     malformed: "Questo indirizzo non corrisponde a un biglietto. Inquadri di nuovo il codice QR stampato sul biglietto.",
     unavailable: "Il servizio non è disponibile in questo momento. Riprovi tra qualche minuto.",
-    other_lang: "English",
 };
 
 const EN: Words = Words {
@@ -138,7 +136,6 @@ const EN: Words = Words {
     unknown: "We cannot find this ticket yet. If it was issued while the office system was unreachable, it will appear here within a few minutes: this page refreshes itself.",
     malformed: "This address does not match a ticket. Please scan the QR code printed on your ticket again.",
     unavailable: "The service is not available right now. Please try again in a few minutes.",
-    other_lang: "Italiano",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -148,10 +145,14 @@ fn words(lang: Lang) -> &'static Words {
     }
 }
 
-const STYLE: &str = "html,body{margin:0;padding:0;background:#fff;color:#111;\
+/// The look every phone page shares (tracking, sign-in, verification): large type, the
+/// office's name in a header bar.
+pub(crate) const PHONE_STYLE: &str = "html,body{margin:0;padding:0;background:#fff;color:#111;\
 font-family:\"DejaVu Sans\",Arial,Helvetica,sans-serif;font-size:22px;line-height:1.4}\
 header{background:#036;color:#fff;padding:12px 16px;font-size:20px}\
-main{padding:16px;max-width:640px}\
+main{padding:16px;max-width:640px}";
+
+const STYLE: &str = "\
 .number{font-size:96px;font-weight:bold;margin:0;letter-spacing:2px}\
 .service{font-size:26px;margin:0 0 16px}\
 .state{font-size:34px;font-weight:bold;margin:16px 0}\
@@ -169,7 +170,6 @@ fn render(
     other_lang_href: &str,
     body: &str,
 ) -> String {
-    let w = words(lang);
     let refresh = if refresh {
         format!("<meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">\n")
     } else {
@@ -179,25 +179,19 @@ fn render(
         "<!DOCTYPE html>\n<html lang=\"{code}\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
 <meta name=\"robots\" content=\"noindex\">\n{refresh}<title>{title}</title>\n\
-<style>{STYLE}</style>\n</head>\n<body>\n<header>{office}</header>\n<main>\n{body}\
+<style>{PHONE_STYLE}{STYLE}</style>\n</head>\n<body>\n<header>{office}</header>\n<main>\n{body}\
 <p><a href=\"{href}\" lang=\"{other_code}\">{other}</a></p>\n</main>\n</body>\n</html>\n",
         code = lang.code(),
         title = escape(title),
         office = escape(office),
         href = escape(other_lang_href),
-        other_code = other(lang).code(),
-        other = w.other_lang,
+        other_code = lang.other().code(),
+        other = lang.other().native_name(),
     )
 }
 
-fn other(lang: Lang) -> Lang {
-    match lang {
-        Lang::It => Lang::En,
-        Lang::En => Lang::It,
-    }
-}
-
-fn html(status: StatusCode, page: String) -> Response {
+/// A phone page's answer: HTML, never cached, no referrer, not indexed.
+pub(crate) fn phone_response(status: StatusCode, page: String) -> Response {
     (
         status,
         [
@@ -271,12 +265,12 @@ pub async fn tracking_page(
         .ok()
         .and_then(|Path(text)| Uuid::parse_str(text.trim()).ok());
     let Some(reference) = parsed else {
-        let href = format!("?lang={}", other(lang).code());
+        let href = format!("?lang={}", lang.other().code());
         let body = format!("<h1>{}</h1>\n<p>{}</p>\n", w.unknown_title, w.malformed);
         let page = render(lang, w.unknown_title, &office, false, &href, &body);
-        return html(StatusCode::NOT_FOUND, page);
+        return phone_response(StatusCode::NOT_FOUND, page);
     };
-    let href = format!("/t/{reference}?lang={}", other(lang).code());
+    let href = format!("/t/{reference}?lang={}", lang.other().code());
     match status_by_ref(&state, reference).await {
         Ok(Some(ticket)) => {
             let service_name = state
@@ -290,7 +284,7 @@ pub async fn tracking_page(
                 .to_string();
             let body = ticket_body(w, &ticket, service_name, &time);
             let title = format!("{} {}", ticket.number, w.title);
-            html(
+            phone_response(
                 StatusCode::OK,
                 render(lang, &title, &office, true, &href, &body),
             )
@@ -298,13 +292,13 @@ pub async fn tracking_page(
         Ok(None) => {
             let body = format!("<h1>{}</h1>\n<p>{}</p>\n", w.unknown_title, w.unknown);
             let page = render(lang, w.unknown_title, &office, true, &href, &body);
-            html(StatusCode::NOT_FOUND, page)
+            phone_response(StatusCode::NOT_FOUND, page)
         }
         Err(e) => {
             tracing::warn!(code = e.code, "tracking page: look-up failed");
             let body = format!("<p>{}</p>\n", w.unavailable);
             let page = render(lang, w.title, &office, true, &href, &body);
-            html(StatusCode::SERVICE_UNAVAILABLE, page)
+            phone_response(StatusCode::SERVICE_UNAVAILABLE, page)
         }
     }
 }

@@ -238,10 +238,7 @@ pub async fn verify_page(
             StatusCode::NOT_FOUND
         }
     };
-    let other = match lang {
-        Lang::It => Lang::En,
-        Lang::En => Lang::It,
-    };
+    let other = lang.other();
     let href = format!(
         "/verify?lang={}&seal={}",
         other.code(),
