@@ -119,6 +119,15 @@ async fn wait_text(c: &Client, css: &str, expected: &str) {
     .await;
 }
 
+async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 async fn click(c: &Client, css: &str) {
     // Buttons re-enable after the page refreshes its state.
     eventually(&format!("`{css}` to be clickable"), || async {
@@ -176,20 +185,10 @@ async fn morning() {
     })
     .await;
     name.send_keys("anna").await.unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("wrong-password")
-        .await
-        .unwrap();
+    type_into(&c, "#password", "wrong-password").await;
     click(&c, "#login-button").await;
     wait_text(&c, "#error", "Nome o password errati.").await;
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("password123")
-        .await
-        .unwrap();
+    type_into(&c, "#password", "password123").await;
     click(&c, "#login-button").await;
     let select = eventually("the counter choice", || async {
         c.find(Locator::Css("#setup:not(.hidden) #counter"))
@@ -381,12 +380,7 @@ async fn citizen() {
     })
     .await;
     login.send_keys("giulia").await.unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("giulia-password")
-        .await
-        .unwrap();
+    type_into(&c, "input[name=password]", "giulia-password").await;
     c.find(Locator::Css("button[type=submit]"))
         .await
         .unwrap()
@@ -436,12 +430,7 @@ async fn citizen() {
     name.send_keys("intruso").await.unwrap();
     let mut said = String::new();
     for _ in 0..20 {
-        c.find(Locator::Css("#password"))
-            .await
-            .unwrap()
-            .send_keys("indovino")
-            .await
-            .unwrap();
+        type_into(&c, "#password", "indovino").await;
         click(&c, "#login button[type=submit]").await;
         tokio::time::sleep(Duration::from_millis(400)).await;
         said = text(&c, "#error").await;
@@ -457,12 +446,7 @@ async fn citizen() {
     );
     name.clear().await.unwrap();
     name.send_keys("revisore").await.unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("password123")
-        .await
-        .unwrap();
+    type_into(&c, "#password", "password123").await;
     click(&c, "#login button[type=submit]").await;
     wait_text(&c, "#events", "Certificato rilasciato").await;
     wait_text(&c, "#events", "Accesso riuscito").await;
@@ -473,12 +457,7 @@ async fn citizen() {
         let png = c.screenshot().await.unwrap();
         std::fs::write(Path::new(&dir).join("hub-audit.png"), png).unwrap();
     }
-    c.find(Locator::Css("#cf"))
-        .await
-        .unwrap()
-        .send_keys("BNCMRC85S02F205A")
-        .await
-        .unwrap();
+    type_into(&c, "#cf", "BNCMRC85S02F205A").await;
     click(&c, "#filter button[type=submit]").await;
     eventually("no events for another person", || async {
         let rows = c.find_all(Locator::Css("#events tr")).await.ok()?;
