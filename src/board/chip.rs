@@ -160,8 +160,8 @@ impl Board for ChipBoard {
     }
 
     fn ticket_taken(&mut self) -> Option<bool> {
-        let (line, _) = self.taken.as_ref()?;
-        let raw = self.closed(*line);
+        let line = self.taken.as_ref()?.0;
+        let raw = self.closed(line);
         let (_, debouncer) = self.taken.as_mut()?;
         Some(debouncer.update(raw, Instant::now()))
     }
