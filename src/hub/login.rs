@@ -159,18 +159,49 @@ fn expire(
     deadline: i64,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    let live = matches!(
-        session.state,
-        LoginState::Pending | LoginState::SigningIn | LoginState::Authenticated
-    );
-    if !live || now.timestamp() < deadline {
+    if !is_live(session) || now.timestamp() < deadline {
         return Ok(());
     }
+    close(conn, session, Closing::Expired, deadline, now)?;
+    session.state = LoginState::Expired;
+    session.deadline = at(deadline);
+    session.codice_fiscale = None;
+    session.given_name = None;
+    session.family_name = None;
+    session.initials = None;
+    Ok(())
+}
+
+fn is_live(session: &Session) -> bool {
+    matches!(
+        session.state,
+        LoginState::Pending | LoginState::SigningIn | LoginState::Authenticated
+    )
+}
+
+/// How a live session closes: its deadline passed, or the kiosk ended it.
+#[derive(Clone, Copy)]
+enum Closing {
+    Expired,
+    Ended,
+}
+
+/// Closes a live session in the database at `finished_at`: personal data and secrets
+/// erased, and for a signed-in one a `session_ended` audit row saying why.
+fn close(
+    conn: &Connection,
+    session: &Session,
+    how: Closing,
+    finished_at: i64,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let (state, reason) = match how {
+        Closing::Expired => ("expired", "expired"),
+        Closing::Ended => ("ended", "finished"),
+    };
     conn.execute(
-        &format!(
-            "UPDATE auth_sessions SET state = 'expired', finished_at = ?2, {ERASE} WHERE id = ?1"
-        ),
-        params![session.id, deadline],
+        &format!("UPDATE auth_sessions SET state = ?3, finished_at = ?2, {ERASE} WHERE id = ?1"),
+        params![session.id, finished_at, state],
     )?;
     if session.state == LoginState::Authenticated {
         audit::record(
@@ -181,17 +212,11 @@ fn expire(
                 kiosk_id: Some(&session.kiosk_id),
                 session_id: Some(&session.id),
                 subject: session.subject.as_deref(),
-                detail: Some("expired"),
+                detail: Some(reason),
                 ..Entry::default()
             },
         )?;
     }
-    session.state = LoginState::Expired;
-    session.deadline = at(deadline);
-    session.codice_fiscale = None;
-    session.given_name = None;
-    session.family_name = None;
-    session.initials = None;
     Ok(())
 }
 
@@ -511,31 +536,8 @@ pub async fn end_session(
         .write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let session = load(&tx, &id, &kiosk.kiosk_id, now)?;
-            if matches!(
-                session.state,
-                LoginState::Pending | LoginState::SigningIn | LoginState::Authenticated
-            ) {
-                tx.execute(
-                    &format!(
-                        "UPDATE auth_sessions SET state = 'ended', finished_at = ?2, {ERASE}
-                         WHERE id = ?1"
-                    ),
-                    params![session.id, now.timestamp()],
-                )?;
-                if session.state == LoginState::Authenticated {
-                    audit::record(
-                        &tx,
-                        now,
-                        AuditEvent::SessionEnded,
-                        &Entry {
-                            kiosk_id: Some(&session.kiosk_id),
-                            session_id: Some(&session.id),
-                            subject: session.subject.as_deref(),
-                            detail: Some("finished"),
-                            ..Entry::default()
-                        },
-                    )?;
-                }
+            if is_live(&session) {
+                close(&tx, &session, Closing::Ended, now.timestamp(), now)?;
             }
             tx.commit()?;
             Ok(())
