@@ -91,6 +91,19 @@ where
     }
 }
 
+/// An error with all its causes, `outer: inner: innermost`: HTTP client errors hide the
+/// useful part (refused, certificate, timeout) in their sources.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Installs the global subscriber: redacted lines on stderr (journald picks them up),
 /// level from `RUST_LOG`, `info` by default. Colours only on a terminal; under systemd
 /// (`JOURNAL_STREAM` set) no timestamp either, since the journal stamps every line.
@@ -111,6 +124,28 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_chain_names_every_cause() {
+        #[derive(Debug)]
+        struct Request(io::Error);
+        impl std::fmt::Display for Request {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("error sending request")
+            }
+        }
+        impl std::error::Error for Request {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused");
+        assert_eq!(
+            error_chain(&Request(refused)),
+            "error sending request: connection refused"
+        );
+        assert_eq!(error_chain(&io::Error::other("alone")), "alone");
+    }
 
     #[test]
     fn masks_codes_anywhere_in_a_line() {

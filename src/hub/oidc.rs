@@ -242,7 +242,9 @@ impl Oidc {
         }
         let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
             .await
-            .map_err(|e| OidcError::Unavailable(format!("discovery: {}", chain(&e))))?;
+            .map_err(|e| {
+                OidcError::Unavailable(format!("discovery: {}", crate::logging::error_chain(&e)))
+            })?;
         *self
             .metadata
             .lock()
@@ -316,7 +318,10 @@ impl Oidc {
                 openidconnect::RequestTokenError::ServerResponse(r) => {
                     OidcError::Rejected(format!("token endpoint: {}", r.error()))
                 }
-                other => OidcError::Unavailable(format!("token endpoint: {}", chain(other))),
+                other => OidcError::Unavailable(format!(
+                    "token endpoint: {}",
+                    crate::logging::error_chain(other)
+                )),
             })?;
         let id_token = token
             .id_token()
@@ -345,7 +350,9 @@ impl Oidc {
             .map_err(|e| OidcError::Rejected(format!("userinfo: {e}")))?
             .request_async(&self.http)
             .await
-            .map_err(|e| OidcError::Unavailable(format!("userinfo: {}", chain(&e))))?;
+            .map_err(|e| {
+                OidcError::Unavailable(format!("userinfo: {}", crate::logging::error_chain(&e)))
+            })?;
         let value = info
             .additional_claims()
             .claims
@@ -390,17 +397,6 @@ impl Oidc {
             family_name: family_name.map(|n| n.chars().take(100).collect()),
         })
     }
-}
-
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

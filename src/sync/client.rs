@@ -206,7 +206,7 @@ impl HubClient {
             if self.pin_mismatch.load(Ordering::SeqCst) {
                 ClientError::PinMismatch
             } else {
-                ClientError::Unreachable(error_chain(&e))
+                ClientError::Unreachable(crate::logging::error_chain(&e))
             }
         })?;
         let status = response.status();
@@ -240,7 +240,7 @@ impl HubClient {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
+            .map_err(|e| ClientError::Unreachable(crate::logging::error_chain(&e)))?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::BadResponse(e.to_string()))
     }
 
@@ -444,15 +444,4 @@ fn path_segment(text: &str, code: &str) -> Result<String, ClientError> {
         }
     }
     Ok(out)
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
