@@ -510,12 +510,7 @@ fn offline_seq(
             format!("`{number}` is not in a band leased to this kiosk for {day}"),
         ));
     }
-    if number_taken(tx, day, number)? {
-        return Err(ApiError::conflict(
-            "number_taken",
-            format!("`{number}` was already used on {day} by another operation"),
-        ));
-    }
+    ensure_unused(tx, day, number)?;
     Ok(seq)
 }
 
@@ -553,16 +548,26 @@ fn emergency_seq(
             format!("`{number}` does not carry this kiosk's tag"),
         ));
     }
+    ensure_unused(tx, day, number)?;
+    Ok(EMERGENCY_SEQ_BASE + n)
+}
+
+/// Whether `number` was used on `day`: by a ticket, or retired by a renumbering.
+/// `number_taken` (409) when another operation already used `number` on `day`.
+fn ensure_unused(
+    tx: &rusqlite::Transaction<'_>,
+    day: NaiveDate,
+    number: &str,
+) -> Result<(), ApiError> {
     if number_taken(tx, day, number)? {
         return Err(ApiError::conflict(
             "number_taken",
             format!("`{number}` was already used on {day} by another operation"),
         ));
     }
-    Ok(EMERGENCY_SEQ_BASE + n)
+    Ok(())
 }
 
-/// Whether `number` was used on `day`: by a ticket, or retired by a renumbering.
 fn number_taken(
     tx: &rusqlite::Transaction<'_>,
     day: NaiveDate,
