@@ -63,15 +63,6 @@
 
   S.byId('filter').onsubmit = function () { oldest = null; load(false); return false; };
   S.byId('more').onclick = function () { if (oldest !== null) { load(true); } };
-  S.byId('login').onsubmit = function () {
-    S.api('POST', '/counter/api/login', { name: S.byId('name').value, password: S.byId('password').value },
-      function (err) {
-        S.byId('password').value = '';
-        if (err) { S.text('error', err.message); return; }
-        S.text('error', '');
-        load(false);
-      });
-    return false;
-  };
+  S.login(function () { load(false); });
   load(false);
 }());

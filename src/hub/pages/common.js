@@ -52,5 +52,19 @@ var Sportello = (function () {
     el.className = el.className.replace(/\s*hidden/g, '') + (visible ? '' : ' hidden');
   }
   function text(id, value) { var el = byId(id); if (el) { el.textContent = value; } }
-  return { api: api, byId: byId, show: show, text: text };
+  // The clerk login form the counter, fleet and audit pages share (#login, #name,
+  // #password, #error); `done` runs once signed in.
+  function login(done) {
+    byId('login').onsubmit = function () {
+      text('error', '');
+      api('POST', '/counter/api/login', { name: byId('name').value, password: byId('password').value },
+        function (err) {
+          byId('password').value = '';
+          if (err) { text('error', err.message); return; }
+          done();
+        });
+      return false;
+    };
+  }
+  return { api: api, byId: byId, show: show, text: text, login: login };
 }());

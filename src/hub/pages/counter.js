@@ -116,17 +116,7 @@
     };
   }
 
-  S.byId('login').onsubmit = function () {
-    S.text('error', '');
-    S.api('POST', '/counter/api/login', {
-      name: S.byId('name').value, password: S.byId('password').value
-    }, function (err) {
-      S.byId('password').value = '';
-      if (err) { S.text('error', err.message); return; }
-      refresh();
-    });
-    return false;
-  };
+  S.login(refresh);
 
   S.byId('setup').onsubmit = function () {
     var boxes = S.byId('service-list').getElementsByTagName('input');

@@ -74,16 +74,7 @@
     };
   }
 
-  S.byId('login').onsubmit = function () {
-    S.api('POST', '/counter/api/login', { name: S.byId('name').value, password: S.byId('password').value },
-      function (err) {
-        S.byId('password').value = '';
-        if (err) { S.text('error', err.message); return; }
-        S.text('error', '');
-        load();
-      });
-    return false;
-  };
+  S.login(load);
 
   load();
   setInterval(load, 10000);
