@@ -1,7 +1,8 @@
-//! Compiles the Slint UI. Debug info is kept so tests can find elements by their
-//! accessible labels; translations are bundled so the language can switch at runtime
-//! without gettext or environment variables.
+//! Compiles the Slint UI, in kiosk builds only (the hub carries no Slint). Debug info is
+//! kept so tests can find elements by their accessible labels; translations are bundled so
+//! the language can switch at runtime without gettext or environment variables.
 
+#[cfg(feature = "kiosk")]
 fn font_dir() -> std::path::PathBuf {
     println!("cargo:rerun-if-env-changed=SPORTELLO_FONT_DIR");
     std::env::var_os("SPORTELLO_FONT_DIR")
@@ -9,6 +10,10 @@ fn font_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| "/usr/share/fonts/truetype/dejavu".into())
 }
 
+#[cfg(not(feature = "kiosk"))]
+fn main() {}
+
+#[cfg(feature = "kiosk")]
 fn main() {
     let config = slint_build::CompilerConfiguration::new()
         .with_style("fluent-light".into())

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sportello::config::{HubConfig, TlsMode};
-use sportello::hub::api::{EnrollRequest, IssueTicketRequest};
+use sportello::config::hub::{HubConfig, TlsMode};
 use sportello::hub::{self, admin, clock::SystemClock};
+use sportello::protocol::{EnrollRequest, IssueTicketRequest};
 use sportello::sync::{HubClient, HubClientConfig};
 
 const SERVICES: [&str; 12] = [

@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 
 use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use slint::ComponentHandle;
-use sportello::config::{HubConfig, KioskConfig, SystemClockTrust, TlsMode};
+use sportello::config::hub::{HubConfig, TlsMode};
+use sportello::config::kiosk::{KioskConfig, SystemClockTrust};
 use sportello::hub::{self, admin, clock::SystemClock};
+use sportello::kiosk::controller::{Controller, UiSettings};
 use sportello::kiosk::run;
 use sportello::kiosk::session::TicketRequest;
-use sportello::kiosk::ui::{Controller, UiSettings};
 use sportello::lang::Lang;
 use sportello::sync::worker::Intervals;
-use sportello::{Kiosk, KioskWindow, Page};
+use sportello::ui::{Kiosk, KioskWindow, Page};
 
 const CHILD: &str = "SPORTELLO_UI_BENCH_CHILD";
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::json;
-use sportello::store::{Durability, NewOp, Store};
+use sportello::store::{Durability, NewOp, OpKind, Store};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -20,7 +20,7 @@ fn run(durability: Durability, ops: usize) -> Vec<Duration> {
     let mut times = Vec::with_capacity(ops);
     for i in 0..ops {
         let op = NewOp::new(
-            "ticket.issue",
+            OpKind::IssueTicket,
             json!({ "service": "naspi", "priority": false, "lang": "it", "i": i }),
         )
         .with_personal(json!({ "codice_fiscale": "RSSMRA45C12F205C" }));

@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
-use sportello::hub::api::{
-    CreateLoginSessionRequest, EnrollRequest, IssueCertificateRequest, LoginState,
-};
 use sportello::lang::Lang;
 use sportello::printer::emulator::VirtualPrinter;
 use sportello::printer::layout;
 use sportello::printer::profile::Profile;
+use sportello::protocol::{
+    CreateLoginSessionRequest, EnrollRequest, IssueCertificateRequest, LoginState,
+};
 use sportello::seal::{Seal, parse_public_keys};
 use sportello::sync::{HubClient, HubClientConfig};
 
@@ -100,7 +100,10 @@ async fn main() -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         let profile = Profile::named("generic-80").map_err(|e| e.to_string())?;
         let mut printer = VirtualPrinter::new(&profile, Some(std::path::Path::new(out)));
-        printer.feed(&layout::document(&issued.to_document(), &profile));
+        printer.feed(&layout::document(
+            &sportello::kiosk::documents::printable(&issued),
+            &profile,
+        ));
         printer.tear_off();
         for receipt in printer.receipts() {
             if let Some(png) = &receipt.png {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use sportello::hub::api::{
+use sportello::protocol::{
     BandsRequest, EnrollRequest, HeartbeatRequest, IssueTicketRequest, PrinterState,
 };
 use sportello::sync::{HubClient, HubClientConfig};

@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use slint::ComponentHandle;
 
-use crate::ReceiptWindow;
-use crate::config::{HubConfig, KioskConfig, SystemClockTrust, TlsMode};
+use crate::config::hub::{HubConfig, TlsMode};
+use crate::config::kiosk::{KioskConfig, SystemClockTrust};
 use crate::hub::{self, admin, clock::SystemClock};
 use crate::kiosk::run;
 use crate::sync::worker::Intervals;
+use crate::ui::ReceiptWindow;
 
 /// Demo options from the command line.
 #[derive(Debug, Clone)]
@@ -166,7 +167,7 @@ fn open_in_browser(url: &str) {
 fn watch_receipts(
     window: &ReceiptWindow,
     dir: PathBuf,
-    kiosk: slint::Weak<crate::KioskWindow>,
+    kiosk: slint::Weak<crate::ui::KioskWindow>,
 ) -> slint::Timer {
     let timer = slint::Timer::default();
     let weak = window.as_weak();
@@ -176,7 +177,7 @@ fn watch_receipts(
         Duration::from_millis(500),
         move || {
             if let (Some(window), Some(kiosk)) = (weak.upgrade(), kiosk.upgrade()) {
-                window.set_login_link(kiosk.global::<crate::Kiosk>().get_login_link());
+                window.set_login_link(kiosk.global::<crate::ui::Kiosk>().get_login_link());
             }
             let newest = newest_png(&dir);
             if newest.is_some()
@@ -258,8 +259,8 @@ impl IdentityProvider {
         }
     }
 
-    fn config(&self) -> crate::config::OidcConfig {
-        crate::config::OidcConfig {
+    fn config(&self) -> crate::config::hub::OidcConfig {
+        crate::config::hub::OidcConfig {
             issuer: self.issuer.clone(),
             client_id: DEMO_CLIENT_ID.to_string(),
             client_secret: Some(DEMO_CLIENT_SECRET.to_string()),

@@ -1,21 +1,43 @@
 //! Sportello: firmware for self-service kiosks in offices shared by INPS and the Centro
 //! per l'impiego, and the office hub they talk to.
 //!
-//! The crate is one library with one binary (`src/main.rs`). ARCHITECTURE.md is the map;
-//! each module's doc comment says why it exists.
+//! One library, one binary (`src/main.rs`), two programs. What both share is compiled
+//! always; the kiosk's parts only with the `kiosk` feature, the hub's only with `hub`
+//! (both by default). The line between them is ARCHITECTURE.md's "Boundaries", guarded by
+//! `tests/architecture.rs` and the one-sided builds in `scripts/test`.
 
-pub mod board;
+// Shared: what crosses the network and the small core both programs stand on.
 pub mod catalogue;
 pub mod config;
-pub mod demo;
-pub mod hub;
 pub mod identity;
-pub mod kiosk;
 pub mod lang;
 pub mod logging;
-pub mod printer;
+pub mod pin;
+pub mod protocol;
 pub mod seal;
-pub mod store;
-pub mod sync;
+pub mod sqlite;
 
-slint::include_modules!();
+// The kiosk: touch UI, printer, GPIO board, local store and the link to the hub.
+#[cfg(feature = "kiosk")]
+pub mod board;
+#[cfg(feature = "kiosk")]
+pub mod kiosk;
+#[cfg(feature = "kiosk")]
+pub mod printer;
+#[cfg(feature = "kiosk")]
+pub mod store;
+#[cfg(feature = "kiosk")]
+pub mod sync;
+/// The Slint UI compiled from `ui/` (generated code: windows, globals, enums).
+#[cfg(feature = "kiosk")]
+pub mod ui {
+    slint::include_modules!();
+}
+
+// The office hub.
+#[cfg(feature = "hub")]
+pub mod hub;
+
+// Both programs on one laptop.
+#[cfg(all(feature = "kiosk", feature = "hub"))]
+pub mod demo;

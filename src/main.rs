@@ -1,4 +1,7 @@
 //! The `sportello` command: one binary for the kiosk, the hub and the maintainer's tools.
+//!
+//! Each subcommand exists only in the builds that carry its program: `kiosk`, `doctor`
+//! and `printer` with the `kiosk` feature, `hub` with `hub`, `demo` with both.
 
 mod cli;
 
@@ -8,7 +11,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use sportello::catalogue::{Agency, Catalogue};
-use sportello::config::{self, HubConfig, KioskConfig};
+#[cfg(any(feature = "kiosk", feature = "hub"))]
+use sportello::config;
+#[cfg(feature = "hub")]
+use sportello::config::hub::HubConfig;
+#[cfg(feature = "kiosk")]
+use sportello::config::kiosk::KioskConfig;
 use sportello::identity::{CodiceFiscale, Sex, parse_health_card_scan};
 use sportello::lang::Lang;
 
@@ -42,6 +50,7 @@ enum Command {
         #[arg(long, default_value = "it")]
         lang: Lang,
     },
+    #[cfg(any(feature = "kiosk", feature = "hub"))]
     /// Check a kiosk.toml or hub.toml and report the first problem, naming the key.
     CheckConfig {
         /// Which kind of file it is.
@@ -50,13 +59,16 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    #[cfg(feature = "kiosk")]
     /// Printer tools: virtual printer, sample bytes, test page and status on hardware.
     Printer {
         #[command(subcommand)]
         command: cli::printer::PrinterCommand,
     },
+    #[cfg(feature = "hub")]
     /// The office hub: serve (no subcommand), or set up clerks, kiosks and bookings.
     Hub(cli::hub::HubArgs),
+    #[cfg(feature = "kiosk")]
     /// The kiosk: touch UI, printer, board and sync with the hub.
     ///
     /// Under systemd (a `Type=notify` unit) it reports readiness and sends watchdog
@@ -71,6 +83,7 @@ enum Command {
         #[arg(long)]
         headless: bool,
     },
+    #[cfg(feature = "kiosk")]
     /// Check a kiosk: disk, store and outbox, clock, hub, printer. Exits 1 on a failure.
     Doctor {
         /// The kiosk's configuration; built-in defaults when omitted.
@@ -83,6 +96,7 @@ enum Command {
     /// Is a printed certificate genuine? Checks its QR seal with the hub's public key
     /// (offline with --key). Exit status: 0 genuine, 1 not genuine, 2 cannot tell.
     Verify(cli::verify::VerifyArgs),
+    #[cfg(all(feature = "kiosk", feature = "hub"))]
     /// The whole product on this computer: hub, kiosk window, virtual printer.
     Demo {
         /// Working directory of the demo (wiped at start).
@@ -97,9 +111,12 @@ enum Command {
     },
 }
 
+#[cfg(any(feature = "kiosk", feature = "hub"))]
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ConfigKind {
+    #[cfg(feature = "kiosk")]
     Kiosk,
+    #[cfg(feature = "hub")]
     Hub,
 }
 
@@ -110,13 +127,19 @@ fn main() -> ExitCode {
         Command::Verify(args) => return cli::verify::run(args),
         Command::Catalogue { file, lang } => show_catalogue(file, lang),
         Command::Identity { code, scan, lang } => show_identity(&code, scan, lang),
+        #[cfg(any(feature = "kiosk", feature = "hub"))]
         Command::CheckConfig { kind, file } => check_config(kind, &file),
+        #[cfg(feature = "kiosk")]
         Command::Printer { command } => cli::printer::run(command),
+        #[cfg(feature = "hub")]
         Command::Hub(args) => cli::hub::run(args),
+        #[cfg(feature = "kiosk")]
         Command::Kiosk { config, headless } => {
             sportello::kiosk::service::run(config.as_deref(), headless)
         }
+        #[cfg(feature = "kiosk")]
         Command::Doctor { config, printer } => doctor(config, printer),
+        #[cfg(all(feature = "kiosk", feature = "hub"))]
         Command::Demo {
             dir,
             port,
@@ -136,6 +159,7 @@ fn main() -> ExitCode {
     }
 }
 
+#[cfg(feature = "kiosk")]
 fn kiosk_config(path: Option<PathBuf>) -> Result<KioskConfig, String> {
     match path {
         Some(path) => config::load::<KioskConfig>(&path).map_err(|e| e.to_string()),
@@ -143,6 +167,7 @@ fn kiosk_config(path: Option<PathBuf>) -> Result<KioskConfig, String> {
     }
 }
 
+#[cfg(feature = "kiosk")]
 fn doctor(config: Option<PathBuf>, probe_printer: bool) -> Result<(), String> {
     let config = match kiosk_config(config) {
         Ok(config) => {
@@ -213,9 +238,12 @@ fn show_identity(input: &str, scan: bool, lang: Lang) -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(any(feature = "kiosk", feature = "hub"))]
 fn check_config(kind: ConfigKind, file: &std::path::Path) -> Result<(), String> {
     match kind {
+        #[cfg(feature = "kiosk")]
         ConfigKind::Kiosk => config::load::<KioskConfig>(file).map(|_| ()),
+        #[cfg(feature = "hub")]
         ConfigKind::Hub => config::load::<HubConfig>(file).map(|_| ()),
     }
     .map_err(|e| e.to_string())?;

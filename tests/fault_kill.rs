@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Handed, TestHub, fast_intervals, pause_hub, verdict};
-use sportello::config::{KioskConfig, SystemClockTrust};
+use sportello::config::kiosk::{KioskConfig, SystemClockTrust};
 use sportello::kiosk::run;
 use sportello::kiosk::session::TicketRequest;
 use sportello::lang::Lang;

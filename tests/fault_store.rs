@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{TestHub, fast_intervals, kiosk_config};
-use sportello::config::KioskConfig;
+use sportello::config::kiosk::KioskConfig;
 use sportello::kiosk::core::TicketProblem;
 use sportello::kiosk::doctor::{self, Level};
 use sportello::kiosk::run::{self, StartError};
@@ -116,7 +116,7 @@ fn disk_full_child() {
     };
     config.hub.url = url;
     config.hub.enrollment_token = Some(token);
-    config.clock.trust_system = sportello::config::SystemClockTrust::Always;
+    config.clock.trust_system = sportello::config::kiosk::SystemClockTrust::Always;
     let kiosk = run::start(config, fast_intervals()).unwrap();
     let store = Store::open(&Path::new(&dir).join("kiosk.sqlite")).unwrap();
     while store.meta("hub_token").unwrap().is_none() {

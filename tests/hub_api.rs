@@ -5,7 +5,7 @@ mod common;
 
 use common::{TestHub, ticket};
 use sportello::hub::admin;
-use sportello::hub::api::{EnrollRequest, HeartbeatRequest, PrinterState};
+use sportello::protocol::{EnrollRequest, HeartbeatRequest, PrinterState};
 use sportello::sync::{CatalogueFetch, ClientError};
 
 fn plain_heartbeat() -> HeartbeatRequest {

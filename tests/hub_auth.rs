@@ -11,13 +11,13 @@ use std::process::Command;
 
 use chrono::{TimeDelta, Utc};
 use common::{AuthHub, Phone, TestHub, decode_qr};
-use sportello::hub::api::{CreateLoginSessionRequest, IssueCertificateRequest, LoginState};
 use sportello::hub::certificates::{STATUTORY_EN, STATUTORY_IT};
 use sportello::hub::clock::ManualClock;
 use sportello::lang::Lang;
 use sportello::printer::emulator::VirtualPrinter;
 use sportello::printer::layout;
 use sportello::printer::profile::Profile;
+use sportello::protocol::{CreateLoginSessionRequest, IssueCertificateRequest, LoginState};
 use sportello::seal::{Seal, parse_public_keys};
 use sportello::sync::{ClientError, HubClient};
 use uuid::Uuid;
@@ -200,7 +200,7 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
     );
 
     // Printed on the virtual printer; the QR read back from the PNG is the seal.
-    let scanned = print_and_scan(&issued.to_document());
+    let scanned = print_and_scan(&sportello::kiosk::documents::printable(&issued));
     assert_eq!(scanned, vec![issued.seal.clone()]);
     let qr = &scanned[0];
 
@@ -797,7 +797,7 @@ async fn hostile_input_to_logins_certificates_and_pages_never_gets_a_5xx() {
 async fn admin_token(hub: &TestHub) -> String {
     let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
     hub.client()
-        .enroll(&sportello::hub::api::EnrollRequest {
+        .enroll(&sportello::protocol::EnrollRequest {
             enrollment_token: token,
             name: Some("raw".into()),
         })

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use common::{AuthHub, Phone};
-use sportello::hub::api::{CreateLoginSessionRequest, IssueCertificateRequest, LoginState};
 use sportello::lang::Lang;
+use sportello::protocol::{CreateLoginSessionRequest, IssueCertificateRequest, LoginState};
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]

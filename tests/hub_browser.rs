@@ -17,11 +17,11 @@ use std::time::Duration;
 use common::{AuthHub, TestHub, ticket};
 use fantoccini::{Client, ClientBuilder, Locator};
 use sportello::hub::admin;
-use sportello::hub::api::{
+use sportello::lang::Lang;
+use sportello::protocol::{
     CreateLoginSessionRequest, HeartbeatRequest, IssueCertificateRequest, LoginState, PrinterState,
     TicketStatus,
 };
-use sportello::lang::Lang;
 use sportello::sync::ClientError;
 
 const CHROMIUM: &str = "/usr/bin/chromium";

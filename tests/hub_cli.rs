@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sportello::hub::api::{EnrollRequest, IssueTicketRequest};
+use sportello::protocol::{EnrollRequest, IssueTicketRequest};
 use sportello::sync::{HubClient, HubClientConfig};
 
 fn sportello() -> Command {

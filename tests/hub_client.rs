@@ -71,7 +71,7 @@ async fn server_errors_are_retried_rejections_are_not() {
     );
     assert!(err.retry_later());
     let err = c
-        .lease_bands(&sportello::hub::api::BandsRequest::default())
+        .lease_bands(&sportello::protocol::BandsRequest::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::Server { status: 500, .. }));

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use chrono::TimeDelta;
 use common::{Clerk, TestHub, ticket};
 use sportello::hub::admin;
-use sportello::hub::api::TicketStatus;
+use sportello::protocol::TicketStatus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clerks_calling_at_once_never_get_the_same_ticket() {
@@ -183,7 +183,7 @@ async fn served_times_feed_the_estimate() {
     let clerk = hub.clerk("anna").await;
     clerk.setup("Sportello 1", &["naspi"]).await;
     let before = kiosk.queues().await.unwrap();
-    let naspi = |q: &sportello::hub::api::QueuesResponse| {
+    let naspi = |q: &sportello::protocol::QueuesResponse| {
         q.services
             .iter()
             .find(|s| s.service == "naspi")

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use common::{TestHub, book, codice_fiscale, ticket, today_in_rome};
 use serde_json::json;
-use sportello::hub::api::IssueTicketRequest;
+use sportello::protocol::IssueTicketRequest;
 use sportello::sync::{ClientError, HubClient};
 
 const CF: &str = "RSSMRA45C12F205C";

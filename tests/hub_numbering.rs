@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use chrono::{TimeDelta, Utc};
 use common::{TestHub, ticket};
 use sportello::hub::admin;
-use sportello::hub::api::{BandsRequest, TicketStatus};
 use sportello::hub::clock::Clock;
+use sportello::protocol::{BandsRequest, TicketStatus};
 use sportello::sync::ClientError;
 
 const SERVICES: [&str; 3] = ["naspi", "isee", "did-patto"];
@@ -496,7 +496,7 @@ fn at_rome(hub: &TestHub, local: &str) {
     hub.clock.as_ref().unwrap().set(at);
 }
 
-fn is_open(queues: &sportello::hub::api::QueuesResponse, service: &str) -> bool {
+fn is_open(queues: &sportello::protocol::QueuesResponse, service: &str) -> bool {
     queues
         .services
         .iter()
@@ -525,7 +525,9 @@ async fn after_its_last_ticket_time_a_service_takes_no_walk_ins() {
     let hub = TestHub::start_with(
         |c| {
             let time = |s: &str| {
-                sportello::config::TimeOfDay(chrono::NaiveTime::parse_from_str(s, "%H:%M").unwrap())
+                sportello::config::hub::TimeOfDay(
+                    chrono::NaiveTime::parse_from_str(s, "%H:%M").unwrap(),
+                )
             };
             c.hours.last_ticket = Some(time("15:30"));
             c.hours.services.insert("naspi".into(), time("12:00"));
@@ -610,7 +612,7 @@ async fn hours_for_a_service_the_catalogue_lacks_stop_the_hub() {
     let mut config = common::config_in(dir.path());
     config.hours.services.insert(
         "pensioni".into(),
-        sportello::config::TimeOfDay(chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap()),
+        sportello::config::hub::TimeOfDay(chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap()),
     );
     let clock = std::sync::Arc::new(sportello::hub::clock::SystemClock);
     match sportello::hub::start(config, clock).await {
@@ -675,7 +677,7 @@ async fn emergency_numbers_carry_the_kiosks_tag_and_are_used_once() {
         let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
         let mut client = hub.client();
         let answer = client
-            .enroll(&sportello::hub::api::EnrollRequest {
+            .enroll(&sportello::protocol::EnrollRequest {
                 enrollment_token: token,
                 name: Some(name.into()),
             })

@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use common::{AuthHub, Phone, TestHub, ticket};
 use serde_json::{Value, json};
 use sportello::hub::admin;
-use sportello::hub::api::{
+use sportello::lang::Lang;
+use sportello::protocol::{
     BandsRequest, CreateLoginSessionRequest, EnrollRequest, HeartbeatRequest,
     IssueCertificateRequest, PrinterState,
 };
-use sportello::lang::Lang;
 
 fn spec() -> Value {
     let text =

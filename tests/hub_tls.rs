@@ -6,10 +6,10 @@ mod common;
 use std::sync::Arc;
 
 use common::config_in;
-use sportello::config::TlsMode;
-use sportello::hub::api::EnrollRequest;
+use sportello::config::hub::TlsMode;
 use sportello::hub::clock::SystemClock;
 use sportello::hub::{self, admin, tls};
+use sportello::protocol::EnrollRequest;
 use sportello::sync::{ClientError, HubClient, HubClientConfig};
 
 fn pinned(url: &str, pin: Option<&str>) -> HubClient {

@@ -6,7 +6,7 @@ mod common;
 
 use chrono::TimeDelta;
 use common::{TestHub, ticket};
-use sportello::hub::api::{BandsRequest, TicketStatus};
+use sportello::protocol::{BandsRequest, TicketStatus};
 use sportello::sync::ClientError;
 
 fn rejected(result: Result<impl std::fmt::Debug, ClientError>, status: u16, code: &str) {

@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use serde_json::json;
-use sportello::config::{self, KioskConfig};
+use sportello::config;
+use sportello::config::kiosk::KioskConfig;
 use sportello::identity::{CodiceFiscale, parse_health_card_scan};
 use sportello::logging::Redacting;
-use sportello::store::{NewOp, Store};
+use sportello::store::{NewOp, OpKind, Store};
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]
@@ -59,7 +60,7 @@ fn codice_fiscale_never_reaches_a_log_line_in_clear() {
 
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("k.sqlite")).unwrap();
-        let op = NewOp::new("ticket.issue", json!({ "service": "naspi" }))
+        let op = NewOp::new(OpKind::IssueTicket, json!({ "service": "naspi" }))
             .with_personal(json!({ "codice_fiscale": cf }));
         store.enqueue(&op, Utc::now()).unwrap();
         let pending = store.first_pending().unwrap().unwrap();

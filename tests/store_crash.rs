@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::json;
-use sportello::store::{NewOp, Store};
+use sportello::store::{NewOp, OpKind, Store};
 use uuid::Uuid;
 
 const CHILD_ENV: &str = "SPORTELLO_CRASH_CHILD_DB";
@@ -26,7 +26,7 @@ fn crash_child() {
     let mut store = Store::open(Path::new(&path)).expect("child opens store");
     let mut out = std::io::stdout().lock();
     for i in 0u64.. {
-        let op = NewOp::new("ticket.issue", json!({ "service": "naspi", "i": i }))
+        let op = NewOp::new(OpKind::IssueTicket, json!({ "service": "naspi", "i": i }))
             .with_personal(json!({ "codice_fiscale": "RSSMRA45C12F205C" }));
         store.enqueue(&op, Utc::now()).expect("enqueue");
         writeln!(out, "@E {}", op.op_id).unwrap();
@@ -183,7 +183,7 @@ fn purged_personal_data_is_gone_from_the_files() {
     let mut store = Store::open(&db).unwrap();
     let ops: Vec<NewOp> = (0..20)
         .map(|i| {
-            NewOp::new("ticket.issue", json!({ "i": i }))
+            NewOp::new(OpKind::IssueTicket, json!({ "i": i }))
                 .with_personal(json!({ "codice_fiscale": secret }))
         })
         .collect();

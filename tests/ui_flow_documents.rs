@@ -12,8 +12,8 @@ mod common;
 use std::time::Duration;
 
 use common::{AuthHub, Phone, decode_qr, kiosk_config, run_flow, start_ui, wait_until};
-use sportello::Page;
 use sportello::seal::{Seal, parse_public_keys};
+use sportello::ui::Page;
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -45,7 +45,7 @@ fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
         ui.press("My documents");
         assert_eq!(ui.page(), Page::DocumentsLogin);
         wait_until("sign-in code", LONG, || {
-            ui.kiosk().get_login_phase() == sportello::LoginPhase::Waiting
+            ui.kiosk().get_login_phase() == sportello::ui::LoginPhase::Waiting
         })
         .await;
         assert!(ui.shows("QR code to sign in on your phone"));
@@ -91,7 +91,7 @@ fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
         ui.wait_page(Page::CertificateDone, LONG).await;
         assert_eq!(
             ui.kiosk().get_certificate_result(),
-            sportello::CertificateResult::Printed
+            sportello::ui::CertificateResult::Printed
         );
         assert!(ui.shows_text("This kiosk keeps no copy of your certificate."));
         assert_eq!(ui.kiosk().get_initials(), "", "forgotten after printing");
@@ -141,7 +141,7 @@ fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
         // A second visit left alone: the idle timeout wipes it and ends the session.
         ui.press("I miei documenti");
         wait_until("sign-in code", LONG, || {
-            ui.kiosk().get_login_phase() == sportello::LoginPhase::Waiting
+            ui.kiosk().get_login_phase() == sportello::ui::LoginPhase::Waiting
         })
         .await;
         let db = rusqlite::Connection::open(hub.hub.db()).unwrap();

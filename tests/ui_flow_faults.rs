@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{TestHub, kiosk_config, run_flow, sleep, start_ui, wait_until};
 use sportello::store::Handover;
-use sportello::{LookupProblem, Page, Problem};
+use sportello::ui::{LookupProblem, Page, Problem};
 
 const LONG: Duration = Duration::from_secs(20);
 
@@ -25,7 +25,7 @@ fn faults_a_citizen_can_understand() {
         |config| {
             config.hours.services.insert(
                 "isee".to_string(),
-                sportello::config::TimeOfDay(chrono::NaiveTime::MIN),
+                sportello::config::hub::TimeOfDay(chrono::NaiveTime::MIN),
             );
         },
         None,

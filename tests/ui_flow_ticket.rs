@@ -14,7 +14,7 @@ use common::{TestHub, decode_qr, kiosk_config, run_flow, start_ui, wait_until};
 use sportello::hub::admin;
 use sportello::printer::emulator::{Paper, VirtualState};
 use sportello::store::Handover;
-use sportello::{CfProblem, Page, PrintNote};
+use sportello::ui::{CfProblem, Page, PrintNote};
 
 const LONG: Duration = Duration::from_secs(20);
 

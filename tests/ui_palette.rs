@@ -3,7 +3,7 @@
 //! drawn on reaches 4.5:1 (WCAG 1.4.3), and control borders 3:1 (WCAG 1.4.11).
 
 use slint::{Color, ComponentHandle};
-use sportello::{KioskWindow, Theme};
+use sportello::ui::{KioskWindow, Theme};
 
 fn channel(c: u8) -> f64 {
     let c = f64::from(c) / 255.0;

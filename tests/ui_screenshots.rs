@@ -14,7 +14,7 @@ use slint::platform::WindowEvent;
 use slint::{ComponentHandle, ModelRc, VecModel};
 use sportello::catalogue::{Agency as CatAgency, Catalogue};
 use sportello::lang::Lang;
-use sportello::{
+use sportello::ui::{
     Agency, ApplicationItem, CertificateItem, CertificateResult, CfProblem, Kiosk, KioskWindow,
     LanguageItem, LoginPhase, LookupProblem, Page, PrintNote, Problem, ServiceItem, Theme,
     TicketView,

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use gpiocdev::line::{Bias, Offset, Value};
 use gpiocdev::request::Request;
 
+use super::BoardConfig;
 use super::{Board, BoardError, Debouncer, LedMode};
-use crate::config::BoardConfig;
 
 /// Labels of the chip that carries a Raspberry Pi's 40-pin header, per model/kernel.
 const PI_HEADER_LABELS: [&str; 3] = ["pinctrl-bcm2711", "pinctrl-bcm2835", "pinctrl-rp1"];
@@ -250,7 +250,7 @@ fn chip_label(path: &Path) -> Result<String, gpiocdev::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BoardKind;
+    use crate::board::BoardKind;
 
     fn config(gpiochip: Option<&str>) -> BoardConfig {
         BoardConfig {

@@ -11,11 +11,12 @@
 
 pub mod chip;
 pub mod pi;
+mod settings;
 pub mod sim;
 
 use std::time::{Duration, Instant};
 
-use crate::config::{BoardConfig, BoardKind};
+pub use settings::{BoardConfig, BoardKind};
 
 /// What the status LED shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use rppal::gpio::{Gpio, InputPin, OutputPin};
 
+use super::BoardConfig;
 use super::{Board, BoardError, Debouncer, LedMode};
-use crate::config::BoardConfig;
 
 /// Blink rate of the status LED.
 const BLINK_HZ: f64 = 2.0;

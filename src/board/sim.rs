@@ -7,8 +7,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::BoardConfig;
 use super::{Board, BoardError, Debouncer, LedMode};
-use crate::config::BoardConfig;
 
 #[derive(Debug, Default)]
 struct SimState {

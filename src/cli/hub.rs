@@ -6,7 +6,8 @@ use std::process::{Command as Process, Stdio};
 
 use clap::{Args, Subcommand};
 
-use sportello::config::{self, HubConfig};
+use sportello::config;
+use sportello::config::hub::HubConfig;
 use sportello::hub::{self, admin};
 
 /// Arguments of `sportello hub`.

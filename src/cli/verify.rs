@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use sportello::hub::verify::{Verdict, VerifyResponse};
+use sportello::protocol::{Verdict, VerifyResponse};
 use sportello::seal::{CertificateContent, PublicKey, Seal, parse_public_keys};
 
 /// Arguments of `sportello verify`.
@@ -61,8 +61,8 @@ fn http_client(pin: Option<&str>) -> Result<reqwest::Client, String> {
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none());
     if let Some(pin) = pin {
-        let pin = sportello::sync::pin::parse_pin(pin)?;
-        let tls = sportello::sync::pin::client_config(pin, Arc::new(AtomicBool::new(false)))
+        let pin = sportello::pin::parse_pin(pin)?;
+        let tls = sportello::pin::client_config(pin, Arc::new(AtomicBool::new(false)))
             .map_err(|e| e.to_string())?;
         builder = builder.use_preconfigured_tls(tls);
     }

@@ -12,7 +12,7 @@ use super::appointments;
 use super::auth::{hash_password, new_token, token_hash};
 use super::store;
 use crate::catalogue::Catalogue;
-use crate::store::db::DbError;
+use crate::sqlite::DbError;
 
 /// Why a set-up command failed.
 #[derive(Debug, thiserror::Error)]

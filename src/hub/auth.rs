@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::protocol::errors as code;
 
 /// Name of the clerk's session cookie.
 pub const SESSION_COOKIE: &str = "sportello_session";
@@ -70,7 +71,8 @@ impl FromRequestParts<AppState> for KioskAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let unauthorized = |msg: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", msg);
+        let unauthorized =
+            |msg: &str| ApiError::new(StatusCode::UNAUTHORIZED, code::UNAUTHORIZED, msg);
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -99,7 +101,7 @@ impl FromRequestParts<AppState> for KioskAuth {
         if disabled {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "kiosk_disabled",
+                code::KIOSK_DISABLED,
                 "this kiosk has been disabled by the office; show the out-of-service screen",
             ));
         }

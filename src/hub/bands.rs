@@ -8,10 +8,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::api::{Band, BandsResponse};
 use super::error::ApiError;
 use super::numbering::reserve_band;
 use crate::catalogue::Catalogue;
+use crate::protocol::errors as code;
+use crate::protocol::{Band, BandsResponse};
 
 /// At most this many bands per kiosk, service and day: a kiosk stuck in a loop cannot
 /// drain the numbers of the office.
@@ -41,7 +42,7 @@ pub fn lease(
                 .map(|code| {
                     catalogue.service(code).ok_or_else(|| {
                         ApiError::unprocessable(
-                            "unknown_service",
+                            code::UNKNOWN_SERVICE,
                             format!("service `{code}` is not in the catalogue"),
                         )
                     })

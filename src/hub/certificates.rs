@@ -16,7 +16,6 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{Connection, params};
 
-use super::api::{IssueCertificateRequest, IssuedCertificate};
 use super::audit::{self, AuditEvent, Entry};
 use super::error::ApiError;
 use super::login::Session;
@@ -24,6 +23,8 @@ use super::records::{self, CertificateKind, fund_name};
 use super::state::AppState;
 use crate::catalogue::Agency;
 use crate::lang::Lang;
+use crate::protocol::errors as code;
+use crate::protocol::{IssueCertificateRequest, IssuedCertificate};
 use crate::seal::{self, CertificateContent};
 
 /// The statutory sentence (L. 183/2011 art. 15), printed on every certificate.
@@ -232,7 +233,7 @@ pub fn issue(
 ) -> Result<IssuedCertificate, ApiError> {
     let kind = CertificateKind::find(&request.kind).ok_or_else(|| {
         ApiError::unprocessable(
-            "unknown_certificate",
+            code::UNKNOWN_CERTIFICATE,
             format!(
                 "`{}` is not a certificate kind (stato-occupazionale, did, estratto-contributivo)",
                 request.kind.chars().take(40).collect::<String>()
@@ -263,7 +264,7 @@ pub fn issue(
     )?
     .ok_or_else(|| {
         ApiError::unprocessable(
-            "certificate_unavailable",
+            code::CERTIFICATE_UNAVAILABLE,
             "the records hold no data for this certificate for this person",
         )
     })?;

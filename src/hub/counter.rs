@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::queue::{self, QUEUE_ORDER};
 use crate::catalogue::Catalogue;
+use crate::protocol::errors as code;
 
 /// The ticket at a counter, as the counter page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,7 +223,7 @@ pub fn transfer(
 ) -> Result<CounterTicket, ApiError> {
     if catalogue.service(to_service).is_none() {
         return Err(ApiError::unprocessable(
-            "unknown_service",
+            code::UNKNOWN_SERVICE,
             format!("service `{to_service}` is not in the catalogue"),
         ));
     }

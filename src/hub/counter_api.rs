@@ -16,6 +16,7 @@ use super::counter::{self, CounterTicket, Outcome};
 use super::error::{ApiError, ApiJson};
 use super::events::CallEvent;
 use super::state::AppState;
+use crate::protocol::errors as code;
 
 /// Login form.
 #[derive(Debug, Deserialize)]
@@ -231,7 +232,7 @@ pub async fn setup(
         .find(|s| state.catalogue.service(s).is_none())
     {
         return Err(ApiError::unprocessable(
-            "unknown_service",
+            code::UNKNOWN_SERVICE,
             format!("service `{bad}` is not in the catalogue"),
         ));
     }

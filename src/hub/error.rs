@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::api::{ErrorBody, ErrorDetail};
+use crate::protocol::errors as code;
+use crate::protocol::{ErrorBody, ErrorDetail};
 
 /// An error answer: status, stable code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +60,7 @@ impl ApiError {
         tracing::error!(%err, "{context}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            code::INTERNAL,
             format!("the hub could not complete the request ({context}); try again"),
         )
     }

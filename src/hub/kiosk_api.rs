@@ -9,11 +9,6 @@ use axum::response::{IntoResponse, Response};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::api::{
-    BandsRequest, BandsResponse, CatalogueResponse, EnrollRequest, EnrollResponse,
-    HeartbeatRequest, HeartbeatResponse, IssueTicketRequest, QueueInfo, QueuesResponse,
-    TicketStatusResponse,
-};
 use super::auth::{KioskAuth, new_token, token_hash};
 use super::bands;
 use super::error::{ApiError, ApiJson};
@@ -21,6 +16,12 @@ use super::numbering::kiosk_tag;
 use super::queue;
 use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
+use crate::protocol::errors as code;
+use crate::protocol::{
+    BandsRequest, BandsResponse, CatalogueResponse, EnrollRequest, EnrollResponse,
+    HeartbeatRequest, HeartbeatResponse, IssueTicketRequest, QueueInfo, QueuesResponse,
+    TicketStatusResponse,
+};
 
 /// `POST /api/v1/kiosks/enroll`.
 ///
@@ -143,7 +144,7 @@ struct Enrolled {
 fn used_token() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "invalid_enrollment_token",
+        code::INVALID_ENROLLMENT_TOKEN,
         "unknown or already used enrollment token: ask for a new one",
     )
 }
@@ -255,7 +256,7 @@ pub async fn status_by_ref(
 }
 
 fn unknown_ticket() -> ApiError {
-    ApiError::not_found("unknown_ticket", "no ticket with this reference")
+    ApiError::not_found(code::UNKNOWN_TICKET, "no ticket with this reference")
 }
 
 /// `GET /api/v1/tickets/{ticket_id}`: by ticket id or by the op_id that issued it.
@@ -269,7 +270,7 @@ pub async fn ticket_status(
         .and_then(|Path(text)| Uuid::parse_str(&text).ok())
         .ok_or_else(|| {
             ApiError::bad_request(
-                "bad_ticket_id",
+                code::BAD_TICKET_ID,
                 "the ticket reference must be a UUID (ticket id or op_id)",
             )
         })?;

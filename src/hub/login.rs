@@ -31,10 +31,6 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::api::{
-    ApplicationStatus, CertificateOffer, CreateLoginSessionRequest, IssueCertificateRequest,
-    IssuedCertificate, LoginSessionCreated, LoginSessionStatus, LoginState,
-};
 use super::appointments::cf_hash;
 use super::audit::{self, AuditEvent, Entry};
 use super::auth::{KioskAuth, new_token, token_hash};
@@ -44,9 +40,14 @@ use super::oidc::{Identity, OidcError};
 use super::records;
 use super::state::AppState;
 use super::tracking::{PHONE_STYLE, choose_lang, escape, phone_response};
-use crate::config::AuthConfig;
+use crate::config::hub::AuthConfig;
 use crate::identity::CodiceFiscale;
 use crate::lang::Lang;
+use crate::protocol::errors as code;
+use crate::protocol::{
+    ApplicationStatus, CertificateOffer, CreateLoginSessionRequest, IssueCertificateRequest,
+    IssuedCertificate, LoginSessionCreated, LoginSessionStatus, LoginState,
+};
 
 /// Name of the cookie binding a sign-in to the phone's browser.
 pub const LOGIN_COOKIE: &str = "sportello_login";
@@ -271,7 +272,7 @@ pub fn load(
 
 fn unknown_session() -> ApiError {
     ApiError::not_found(
-        "unknown_session",
+        code::UNKNOWN_SESSION,
         "no login session with this id for this kiosk",
     )
 }
@@ -281,22 +282,22 @@ pub fn require_authenticated(session: &Session) -> Result<(), ApiError> {
     match session.state {
         LoginState::Authenticated => Ok(()),
         LoginState::Pending | LoginState::SigningIn => Err(ApiError::conflict(
-            "not_authenticated",
+            code::NOT_AUTHENTICATED,
             "the citizen has not signed in yet",
         )),
         LoginState::Expired => Err(ApiError::new(
             StatusCode::GONE,
-            "session_expired",
+            code::SESSION_EXPIRED,
             "the login session expired: start a new one",
         )),
         LoginState::Ended => Err(ApiError::new(
             StatusCode::GONE,
-            "session_ended",
+            code::SESSION_ENDED,
             "the login session was ended",
         )),
         LoginState::Failed => Err(ApiError::new(
             StatusCode::GONE,
-            "login_failed",
+            code::LOGIN_FAILED,
             "the sign-in failed: start a new session to try again",
         )),
     }
@@ -306,7 +307,7 @@ fn session_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiEr
     path.ok()
         .and_then(|Path(text)| Uuid::parse_str(text.trim()).ok())
         .map(|id| id.to_string())
-        .ok_or_else(|| ApiError::bad_request("bad_session_id", "the session id must be a UUID"))
+        .ok_or_else(|| ApiError::bad_request(code::BAD_SESSION_ID, "the session id must be a UUID"))
 }
 
 fn lang_query(query: Option<&str>) -> Result<Lang, ApiError> {
@@ -317,14 +318,14 @@ fn lang_query(query: Option<&str>) -> Result<Lang, ApiError> {
         None => Ok(Lang::It),
         Some(code) => code
             .parse::<Lang>()
-            .map_err(|_| ApiError::bad_request("bad_lang", "`lang` must be one of it, en")),
+            .map_err(|_| ApiError::bad_request(code::BAD_LANG, "`lang` must be one of it, en")),
     }
 }
 
 fn login_unavailable() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "login_unavailable",
+        code::LOGIN_UNAVAILABLE,
         "this hub has no identity provider configured ([oidc] in hub.toml)",
     )
 }

@@ -5,7 +5,6 @@
 //! task; [`run`] does the same for the command line and waits for Ctrl+C or SIGTERM.
 
 pub mod admin;
-pub mod api;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
@@ -47,13 +46,14 @@ use axum::routing::{MethodRouter, delete, get, post};
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 
-use self::api::CatalogueResponse;
 use self::clock::Clock;
 use self::error::ApiError;
 use self::state::AppState;
 use crate::catalogue::{Catalogue, CatalogueError};
-use crate::config::HubConfig;
-use crate::store::db::DbError;
+use crate::config::hub::HubConfig;
+use crate::protocol::CatalogueResponse;
+use crate::protocol::paths;
+use crate::sqlite::DbError;
 
 /// Largest request body accepted, in bytes; kiosk requests are a few hundred.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -100,61 +100,41 @@ pub enum HubError {
 /// is built from this table and `docs/openapi.json` is checked against it.
 fn documented() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
     vec![
-        ("POST", "/api/v1/kiosks/enroll", post(kiosk_api::enroll)),
-        ("GET", "/api/v1/catalogue", get(kiosk_api::catalogue)),
-        ("POST", "/api/v1/tickets", post(kiosk_api::issue_ticket)),
+        ("POST", paths::ENROLL, post(kiosk_api::enroll)),
+        ("GET", paths::CATALOGUE, get(kiosk_api::catalogue)),
+        ("POST", paths::TICKETS, post(kiosk_api::issue_ticket)),
+        ("GET", paths::TICKET, get(kiosk_api::ticket_status)),
         (
             "GET",
-            "/api/v1/tickets/{ticket_id}",
-            get(kiosk_api::ticket_status),
-        ),
-        (
-            "GET",
-            "/api/v1/tickets/by-number/{number}",
+            paths::TICKET_BY_NUMBER,
             get(kiosk_api::ticket_by_number),
         ),
-        ("GET", "/api/v1/queues", get(kiosk_api::queues)),
-        ("POST", "/api/v1/bands", post(kiosk_api::lease_bands)),
-        (
-            "POST",
-            "/api/v1/kiosks/heartbeat",
-            post(kiosk_api::heartbeat),
-        ),
-        ("POST", "/api/v1/auth/sessions", post(login::create_session)),
-        (
-            "GET",
-            "/api/v1/auth/sessions/{session_id}",
-            get(login::session_status),
-        ),
-        (
-            "DELETE",
-            "/api/v1/auth/sessions/{session_id}",
-            delete(login::end_session),
-        ),
+        ("GET", paths::QUEUES, get(kiosk_api::queues)),
+        ("POST", paths::BANDS, post(kiosk_api::lease_bands)),
+        ("POST", paths::HEARTBEAT, post(kiosk_api::heartbeat)),
+        ("POST", paths::LOGIN_SESSIONS, post(login::create_session)),
+        ("GET", paths::LOGIN_SESSION, get(login::session_status)),
+        ("DELETE", paths::LOGIN_SESSION, delete(login::end_session)),
+        ("GET", paths::LOGIN_APPLICATIONS, get(login::applications)),
         (
             "GET",
-            "/api/v1/auth/sessions/{session_id}/applications",
-            get(login::applications),
-        ),
-        (
-            "GET",
-            "/api/v1/auth/sessions/{session_id}/certificates",
+            paths::LOGIN_CERTIFICATES,
             get(login::certificate_offers),
         ),
         (
             "POST",
-            "/api/v1/auth/sessions/{session_id}/certificates",
+            paths::LOGIN_CERTIFICATES,
             post(login::issue_certificate),
         ),
-        ("GET", "/api/v1/keys", get(keys)),
+        ("GET", paths::KEYS, get(keys)),
         ("GET", "/healthz", get(healthz)),
         ("GET", "/metrics", get(metrics::metrics)),
     ]
 }
 
 /// `GET /api/v1/keys`: the public key(s) of certificate seals, as a JWK Set.
-async fn keys(State(state): State<AppState>) -> axum::Json<api::KeysResponse> {
-    axum::Json(api::KeysResponse {
+async fn keys(State(state): State<AppState>) -> axum::Json<crate::protocol::KeysResponse> {
+    axum::Json(crate::protocol::KeysResponse {
         keys: vec![state.seal_key.public().jwk()],
     })
 }
@@ -206,7 +186,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login/callback", get(login::login_callback))
         .route("/login/{token}", get(login::login_link))
         .route("/verify", get(verify::verify_page))
-        .route("/verify/api", get(verify::verify_api))
+        .route(paths::VERIFY_API, get(verify::verify_api))
         .route("/t", get(tracking::tracking_page))
         .route("/t/", get(tracking::tracking_page))
         .route("/t/{reference}", get(tracking::tracking_page))

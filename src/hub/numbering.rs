@@ -11,9 +11,7 @@ use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::error::ApiError;
-
-/// Highest three-digit number.
-pub const MAX_NUMBER: u16 = 999;
+use crate::protocol::numbers::MAX_NUMBER;
 
 /// Bands are leased from 999 down to this number at the lowest.
 pub const BAND_ZONE_START: u16 = 500;
@@ -21,31 +19,6 @@ pub const BAND_ZONE_START: u16 = 500;
 /// Emergency numbers are stored with this added to their own sequence (1-99), so they
 /// sort after and never collide with the three-digit numbers.
 pub const EMERGENCY_SEQ_BASE: u16 = 1000;
-
-/// `N`, `A`, 1 -> `N-A01`: a number a kiosk gives when it is offline and its bands are
-/// used up. The dash and the kiosk's tag make it look different from every normal number,
-/// and the tag keeps two kiosks' emergency numbers apart.
-pub fn format_emergency(prefix: char, tag: &str, n: u16) -> String {
-    format!("{prefix}-{tag}{n:02}")
-}
-
-/// `N-A01` -> (`N`, `A`, 1); `None` unless prefix letter, dash, a tag of one or two
-/// letters and two digits 01-99.
-pub fn parse_emergency(text: &str) -> Option<(char, String, u16)> {
-    let (prefix, rest) = text.split_once('-')?;
-    let mut p = prefix.chars();
-    let prefix = p.next().filter(char::is_ascii_uppercase)?;
-    if p.next().is_some() || rest.len() < 3 {
-        return None;
-    }
-    let (tag, digits) = rest.split_at(rest.len() - 2);
-    let tag_ok = (1..=2).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_uppercase());
-    if !tag_ok || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u16 = digits.parse().ok()?;
-    (1..=99).contains(&n).then(|| (prefix, tag.to_string(), n))
-}
 
 /// Letters used in kiosk tags: no I or O, which read as 1 and 0.
 const TAG_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -63,23 +36,6 @@ pub fn kiosk_tag(index: usize) -> String {
             char::from(TAG_LETTERS[i % n])
         )
     }
-}
-
-/// `N` and 7 -> `N007`.
-pub fn format_number(prefix: char, seq: u16) -> String {
-    format!("{prefix}{seq:03}")
-}
-
-/// `N007` -> (`N`, 7); `None` unless it is one uppercase letter and three digits 001-999.
-pub fn parse_number(text: &str) -> Option<(char, u16)> {
-    let mut chars = text.chars();
-    let prefix = chars.next().filter(char::is_ascii_uppercase)?;
-    let digits = chars.as_str();
-    if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let seq: u16 = digits.parse().ok()?;
-    (1..=MAX_NUMBER).contains(&seq).then_some((prefix, seq))
 }
 
 fn no_numbers_left(service: &str) -> ApiError {
@@ -150,38 +106,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn emergency_numbers_and_kiosk_tags() {
-        assert_eq!(format_emergency('N', "A", 1), "N-A01");
-        assert_eq!(parse_emergency("N-A01"), Some(('N', "A".to_string(), 1)));
-        assert_eq!(parse_emergency("N-AB99"), Some(('N', "AB".to_string(), 99)));
-        for bad in [
-            "N-A00", "N-A100", "N001", "NN-A01", "N-a01", "N-ABC01", "N-01", "-A01",
-        ] {
-            assert_eq!(parse_emergency(bad), None, "{bad}");
-        }
-        assert_eq!(
-            parse_number("N-A01"),
-            None,
-            "never confused with a normal number"
-        );
+    fn kiosk_tags_skip_i_and_o_and_never_repeat() {
         assert_eq!(kiosk_tag(0), "A");
         assert_eq!(kiosk_tag(7), "H");
         assert_eq!(kiosk_tag(8), "J", "no I");
         assert_eq!(kiosk_tag(24), "AA");
         let tags: std::collections::HashSet<String> = (0..600).map(kiosk_tag).collect();
         assert_eq!(tags.len(), 600);
-    }
-
-    #[test]
-    fn numbers_format_and_parse() {
-        assert_eq!(format_number('N', 7), "N007");
-        assert_eq!(format_number('A', 999), "A999");
-        assert_eq!(parse_number("N007"), Some(('N', 7)));
-        for bad in [
-            "N000", "n007", "N07", "N0071", "7007", "", "N-07", "NÉ07", "N1000",
-        ] {
-            assert_eq!(parse_number(bad), None, "{bad}");
-        }
     }
 
     #[test]

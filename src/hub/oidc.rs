@@ -26,7 +26,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::OidcConfig;
+use crate::config::hub::OidcConfig;
 use crate::identity::CodiceFiscale;
 use crate::lang::Lang;
 

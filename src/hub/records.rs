@@ -28,13 +28,13 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::api::{ApplicationStatus, CertificateOffer};
 use super::appointments::cf_hash;
 use super::store;
 use crate::catalogue::{Agency, Catalogue};
 use crate::identity::CodiceFiscale;
 use crate::lang::Lang;
-use crate::store::db::DbError;
+use crate::protocol::{ApplicationStatus, CertificateOffer};
+use crate::sqlite::DbError;
 
 /// A kind of application the agencies report on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 
-use crate::config::HubConfig;
+use crate::config::hub::HubConfig;
 use crate::seal::{CertificateContent, PublicKey, Seal};
 
 /// File name of the sealing key, in the database's directory.

@@ -14,7 +14,7 @@ use super::signing::SealKey;
 use super::store::Db;
 use super::throttle::LoginThrottle;
 use crate::catalogue::Catalogue;
-use crate::config::HubConfig;
+use crate::config::hub::HubConfig;
 
 /// The shared state of a running hub; cheap to clone.
 #[derive(Clone)]

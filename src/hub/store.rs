@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::Connection;
 
 use super::error::ApiError;
-use crate::store::db::{self, DbError, Durability};
+use crate::sqlite::{self, DbError, Durability};
 
 /// Schema migrations, oldest first. Never edit a shipped entry: add one.
 pub const MIGRATIONS: &[&str] = &[
@@ -221,7 +221,7 @@ pub const MIGRATIONS: &[&str] = &[
 
 /// Opens (creating and migrating) the hub's database with full durability.
 pub fn open(path: &Path) -> Result<Connection, DbError> {
-    db::open(path, Durability::Full, MIGRATIONS)
+    sqlite::open(path, Durability::Full, MIGRATIONS)
 }
 
 /// The hub's two connections, shared by all handlers.
@@ -284,7 +284,7 @@ mod tests {
     fn a_version_1_file_gains_op_ids_for_its_tickets() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.sqlite");
-        let conn = db::open(&path, Durability::Full, &MIGRATIONS[..1]).unwrap();
+        let conn = sqlite::open(&path, Durability::Full, &MIGRATIONS[..1]).unwrap();
         conn.execute_batch(
             "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
                  lang, kiosk_id, offline, status, issued_at, queued_at)

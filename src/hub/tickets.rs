@@ -14,19 +14,19 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::api::{IssueTicketRequest, TicketResponse, TicketStatus, TicketStatusResponse};
 use super::appointments::cf_hash;
 use super::auth::hex;
 use super::clock::office_day;
 use super::error::ApiError;
-use super::numbering::{
-    EMERGENCY_SEQ_BASE, format_emergency, format_number, next_online, parse_emergency, parse_number,
-};
+use super::numbering::{EMERGENCY_SEQ_BASE, next_online};
 use super::queue;
 use crate::catalogue::{Agency, Catalogue, Service};
-use crate::config::HoursConfig;
+use crate::config::hub::HoursConfig;
 use crate::identity::codice_fiscale::Expected;
 use crate::identity::{CfError, CodiceFiscale};
+use crate::protocol::errors as code;
+use crate::protocol::numbers::{format_emergency, format_number, parse_emergency, parse_number};
+use crate::protocol::{IssueTicketRequest, TicketResponse, TicketStatus, TicketStatusResponse};
 /// What issuing needs besides the request.
 pub struct IssueContext<'a> {
     /// The kiosk sending the request.
@@ -88,7 +88,7 @@ fn check_lang(lang: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::unprocessable(
-            "bad_lang",
+            code::BAD_LANG,
             "`lang` must be an ISO 639 code such as `it` or `en`",
         ))
     }
@@ -200,7 +200,7 @@ pub fn issue(
             return renumber(tx, ctx, req, stored, &hash);
         }
         return Err(ApiError::conflict(
-            "op_id_reused",
+            code::OP_ID_REUSED,
             format!(
                 "operation {} was already applied with a different body",
                 req.op_id
@@ -211,7 +211,7 @@ pub fn issue(
     check_lang(&req.lang)?;
     let requested = ctx.catalogue.service(&req.service).ok_or_else(|| {
         ApiError::unprocessable(
-            "unknown_service",
+            code::UNKNOWN_SERVICE,
             format!("service `{}` is not in the catalogue", req.service),
         )
     })?;
@@ -230,23 +230,26 @@ pub fn issue(
             )
             .optional()?;
         let (booked, ticket) = row.ok_or_else(|| {
-            ApiError::unprocessable("unknown_appointment", "no appointment with this code today")
+            ApiError::unprocessable(
+                code::UNKNOWN_APPOINTMENT,
+                "no appointment with this code today",
+            )
         })?;
         if ticket.is_some() {
             return Err(ApiError::conflict(
-                "appointment_used",
+                code::APPOINTMENT_USED,
                 "this appointment has already been checked in",
             ));
         }
         let booked_service = ctx.catalogue.service(&booked).ok_or_else(|| {
             ApiError::unprocessable(
-                "unknown_service",
+                code::UNKNOWN_SERVICE,
                 format!("the appointment's service `{booked}` is no longer offered"),
             )
         })?;
         if requested.code != booked_service.code && requested.agency != Agency::Office {
             return Err(ApiError::unprocessable(
-                "appointment_service_mismatch",
+                code::APPOINTMENT_SERVICE_MISMATCH,
                 format!(
                     "the appointment is for `{booked}`, not `{}`",
                     requested.code
@@ -277,7 +280,7 @@ pub fn issue(
             .map(|t| t.format("%H:%M").to_string())
             .unwrap_or_default();
         return Err(ApiError::unprocessable(
-            "service_closed",
+            code::SERVICE_CLOSED,
             format!(
                 "service `{}` takes no more tickets today (last ticket at {last})",
                 requested.code
@@ -414,7 +417,7 @@ fn renumber(
     };
     let requested = ctx.catalogue.service(&req.service).ok_or_else(|| {
         ApiError::unprocessable(
-            "unknown_service",
+            code::UNKNOWN_SERVICE,
             format!("service `{}` is not in the catalogue", req.service),
         )
     })?;
@@ -484,14 +487,14 @@ fn offline_seq(
     }
     let (prefix, seq) = parse_number(number).ok_or_else(|| {
         ApiError::unprocessable(
-            "bad_offline_number",
+            code::BAD_OFFLINE_NUMBER,
             "`offline_number` must be a prefix letter and three digits (e.g. N995), \
              or an emergency number (e.g. N-A01)",
         )
     })?;
     if prefix != service.prefix {
         return Err(ApiError::unprocessable(
-            "bad_offline_number",
+            code::BAD_OFFLINE_NUMBER,
             format!(
                 "`{number}` does not have the prefix `{}` of service `{}`",
                 service.prefix, service.code
@@ -506,7 +509,7 @@ fn offline_seq(
     )?;
     if !leased {
         return Err(ApiError::unprocessable(
-            "number_not_leased",
+            code::NUMBER_NOT_LEASED,
             format!("`{number}` is not in a band leased to this kiosk for {day}"),
         ));
     }
@@ -529,7 +532,7 @@ fn emergency_seq(
 ) -> Result<u16, ApiError> {
     if prefix != service.prefix {
         return Err(ApiError::unprocessable(
-            "bad_offline_number",
+            code::BAD_OFFLINE_NUMBER,
             format!(
                 "`{number}` does not have the prefix `{}` of service `{}`",
                 service.prefix, service.code
@@ -544,7 +547,7 @@ fn emergency_seq(
         .flatten();
     if own.as_deref() != Some(tag) {
         return Err(ApiError::unprocessable(
-            "number_not_leased",
+            code::NUMBER_NOT_LEASED,
             format!("`{number}` does not carry this kiosk's tag"),
         ));
     }
@@ -561,7 +564,7 @@ fn ensure_unused(
 ) -> Result<(), ApiError> {
     if number_taken(tx, day, number)? {
         return Err(ApiError::conflict(
-            "number_taken",
+            code::NUMBER_TAKEN,
             format!("`{number}` was already used on {day} by another operation"),
         ));
     }
@@ -605,7 +608,7 @@ pub fn parse_display_number(text: &str) -> Result<String, ApiError> {
     match parse_number(&upper) {
         Some((prefix, seq)) => Ok(format_number(prefix, seq)),
         None => Err(ApiError::bad_request(
-            "bad_number",
+            code::BAD_NUMBER,
             "a ticket number is a letter and three digits (e.g. N007), or an emergency number (e.g. N-A01)",
         )),
     }
@@ -643,7 +646,7 @@ pub fn status(
     ticket_id: &str,
     ctx: StatusContext,
 ) -> Result<TicketStatusResponse, ApiError> {
-    let unknown = || ApiError::not_found("unknown_ticket", "no such ticket");
+    let unknown = || ApiError::not_found(code::UNKNOWN_TICKET, "no such ticket");
     let row: Option<(String, String, String, Option<String>, String, bool)> = conn
         .query_row(
             "SELECT number, status, service, counter, day, priority FROM tickets WHERE id = ?1",

@@ -12,7 +12,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 
-use crate::config::{HubConfig, TlsMode};
+use crate::config::hub::{HubConfig, TlsMode};
 
 /// File names of the self-signed certificate and key, in the database's directory.
 pub const SELF_SIGNED_CERT: &str = "hub-cert.pem";

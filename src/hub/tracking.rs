@@ -15,10 +15,10 @@ use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use super::api::{TicketStatus, TicketStatusResponse};
 use super::kiosk_api::status_by_ref;
 use super::state::AppState;
 use crate::lang::Lang;
+use crate::protocol::{TicketStatus, TicketStatusResponse};
 
 /// Seconds between the page's automatic reloads.
 pub const REFRESH_SECONDS: u32 = 20;

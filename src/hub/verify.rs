@@ -14,41 +14,13 @@ use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use rusqlite::OptionalExtension;
-use serde::{Deserialize, Serialize};
 
 use super::login::phone_page;
 use super::state::AppState;
 use super::tracking::{choose_lang, escape};
 use crate::lang::Lang;
+use crate::protocol::{Verdict, VerifyResponse};
 use crate::seal::{CertificateContent, Seal};
-
-/// The verdict on a seal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Issued by this hub, unaltered.
-    Genuine,
-    /// Forged or altered.
-    NotGenuine,
-    /// Cannot be told (not a seal, or unknown to this hub).
-    Unknown,
-}
-
-/// `GET /verify/api`: the verdict and, when genuine and still kept, the content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VerifyResponse {
-    /// The verdict.
-    pub verdict: Verdict,
-    /// A stable code saying why: `ok`, `malformed`, `bad_signature`, `digest_mismatch`,
-    /// `unknown_certificate`, `content_erased`.
-    pub reason: String,
-    /// The certificate id from the seal, when it could be read.
-    pub certificate_id: Option<String>,
-    /// When it was issued, when known.
-    pub issued_at: Option<String>,
-    /// The original content, when genuine and still kept.
-    pub content: Option<CertificateContent>,
-}
 
 /// Checks `text` (a seal or a verification URL) against the hub's key and records.
 pub async fn check(state: &AppState, text: &str) -> VerifyResponse {

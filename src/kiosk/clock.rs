@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use crate::config::SystemClockTrust;
+use crate::config::kiosk::SystemClockTrust;
 
 /// Whether the kernel's clock is synchronised by NTP, read with `adjtimex(2)`.
 pub fn kernel_clock_synchronised() -> bool {

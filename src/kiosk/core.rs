@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use serde_json::json;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -21,25 +20,22 @@ use super::printing::PrinterPort;
 use super::session::TicketRequest;
 use crate::board::Board;
 use crate::catalogue::{Agency, Catalogue, Service};
-use crate::config::KioskConfig;
-use crate::hub::api::{
-    CatalogueResponse, IssueTicketRequest, QueueInfo, QueuesResponse, TicketResponse, TicketStatus,
-};
+use crate::config::kiosk::KioskConfig;
 use crate::lang::Lang;
 use crate::printer::job::PrintOutcome;
 use crate::printer::layout::{self, TicketData};
 use crate::printer::status::PrinterState;
-use crate::store::{Handover, LocalTicket, NewOp, Store, StoreError};
-use crate::sync::client::{ClientError, HubClient};
+use crate::protocol::errors;
+use crate::protocol::{
+    CatalogueResponse, IssueTicketRequest, QueueInfo, QueuesResponse, TicketResponse, TicketStatus,
+};
+use crate::store::{Handover, LocalTicket, NewOp, OpKind, Store, StoreError};
+use crate::sync::client::{ClientError, HubClient, bounded};
 
 /// Longest a look-up (status, check-in, queue figures) waits for the hub.
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The sync worker leaves an operation alone this long while the ticket flow sends it.
 pub const HOLD: Duration = Duration::from_secs(60);
-/// Outbox kind of a walk-in ticket.
-pub const KIND_TICKET: &str = "ticket.issue";
-/// Outbox kind of an appointment check-in.
-pub const KIND_CHECK_IN: &str = "ticket.check_in";
 /// The front-desk service a booking code is checked in with.
 pub const CHECK_IN_SERVICE: &str = "appuntamento";
 
@@ -172,11 +168,14 @@ struct Office {
 }
 
 /// Store keys of cached hub data.
-pub(crate) const CACHE_CATALOGUE: &str = "catalogue";
-pub(crate) const CACHE_QUEUES: &str = "queues";
-pub(crate) const META_TOKEN: &str = "hub_token";
-pub(crate) const META_KIOSK_ID: &str = "hub_kiosk_id";
-pub(crate) const META_TAG: &str = "hub_tag";
+const CACHE_CATALOGUE: &str = "catalogue";
+const CACHE_QUEUES: &str = "queues";
+/// Store keys of what the hub gave this kiosk: its token, id, emergency-number tag, and
+/// the ETag of the catalogue in use.
+pub(super) const META_TOKEN: &str = "hub_token";
+pub(super) const META_KIOSK_ID: &str = "hub_kiosk_id";
+pub(super) const META_TAG: &str = "hub_tag";
+const META_CATALOGUE_ETAG: &str = "catalogue_etag";
 
 /// Everything the kiosk does beyond the screen.
 pub struct KioskCore {
@@ -192,7 +191,7 @@ pub struct KioskCore {
     figures_version: AtomicU64,
     store_failed: AtomicBool,
     /// Wakes the sync worker (new operation, state change).
-    pub(crate) wake: Notify,
+    pub(super) wake: Notify,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -228,7 +227,7 @@ impl KioskCore {
         {
             apply_catalogue(&mut office, cached, None);
         }
-        office.catalogue_etag = store.meta("catalogue_etag").ok().flatten();
+        office.catalogue_etag = store.meta(META_CATALOGUE_ETAG).ok().flatten();
         if let Ok(Some((value, at))) = store.cache_get(CACHE_QUEUES)
             && let Ok(queues) = serde_json::from_value::<QueuesResponse>(value)
         {
@@ -266,26 +265,9 @@ impl KioskCore {
         read(&self.hub).clone()
     }
 
-    /// Installs the token got by enrolling, in memory and in the store.
-    pub(crate) fn set_token(
-        &self,
-        kiosk_id: &str,
-        token: &str,
-        tag: &str,
-    ) -> Result<(), StoreError> {
-        {
-            let mut store = self.store();
-            store.set_meta(META_TOKEN, token)?;
-            store.set_meta(META_KIOSK_ID, kiosk_id)?;
-            store.set_meta(META_TAG, tag)?;
-        }
+    /// Sends `token` with every later call (stored by the caller first).
+    pub(super) fn use_token(&self, token: &str) {
         write(&self.hub).set_token(token);
-        Ok(())
-    }
-
-    /// Whether the kiosk holds a hub token.
-    pub(crate) fn enrolled(&self) -> bool {
-        self.store().meta(META_TOKEN).ok().flatten().is_some()
     }
 
     /// The clock for tickets.
@@ -299,7 +281,7 @@ impl KioskCore {
     }
 
     /// The GPIO board.
-    pub(crate) fn board(&self) -> MutexGuard<'_, Box<dyn Board>> {
+    pub(super) fn board(&self) -> MutexGuard<'_, Box<dyn Board>> {
         self.board.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -360,34 +342,42 @@ impl KioskCore {
     }
 
     /// Notes the outcome of any hub call: online or not, disabled or not.
-    pub(crate) fn observe<T>(&self, result: &Result<T, ClientError>) {
+    pub(super) fn observe<T>(&self, result: &Result<T, ClientError>) {
         match result {
-            Ok(_) => {
-                self.online.store(true, Ordering::Relaxed);
-                self.disabled.store(false, Ordering::Relaxed);
-            }
-            Err(ClientError::Disabled { .. }) => {
-                self.online.store(true, Ordering::Relaxed);
-                self.disabled.store(true, Ordering::Relaxed);
-            }
+            Ok(_) => self.set_link(true, false),
+            Err(ClientError::Disabled { .. }) => self.set_link(true, true),
             Err(err) if err.retry_later() => self.online.store(false, Ordering::Relaxed),
             Err(_) => self.online.store(true, Ordering::Relaxed),
         }
     }
 
-    fn store_error(&self, err: &StoreError) {
+    /// Whether the hub answers, and whether it says this kiosk is disabled.
+    pub(super) fn set_link(&self, online: bool, disabled: bool) {
+        self.online.store(online, Ordering::Relaxed);
+        self.disabled.store(disabled, Ordering::Relaxed);
+    }
+
+    /// The store failed: logged, and the kiosk is out of service until repaired.
+    pub(super) fn store_error(&self, err: &StoreError) {
         tracing::error!(%err, "local store failed: out of service");
         self.store_failed.store(true, Ordering::Relaxed);
     }
 
     /// Saves a catalogue from the hub and starts using it.
-    pub(crate) fn apply_catalogue(&self, catalogue: CatalogueResponse, etag: Option<String>) {
+    pub(super) fn apply_catalogue(&self, catalogue: CatalogueResponse, etag: Option<String>) {
         let now = Utc::now();
         if let Ok(value) = serde_json::to_value(&catalogue) {
-            let mut store = self.store();
-            let _ = store.cache_put(CACHE_CATALOGUE, &value, now);
-            if let Some(etag) = &etag {
-                let _ = store.set_meta("catalogue_etag", etag);
+            let saved = {
+                let mut store = self.store();
+                store
+                    .cache_put(CACHE_CATALOGUE, &value, now)
+                    .and_then(|()| match &etag {
+                        Some(etag) => store.set_meta(META_CATALOGUE_ETAG, etag),
+                        None => Ok(()),
+                    })
+            };
+            if let Err(err) = saved {
+                self.store_error(&err);
             }
         }
         apply_catalogue(&mut write(&self.office), catalogue, etag);
@@ -395,7 +385,7 @@ impl KioskCore {
     }
 
     /// The ETag of the catalogue in use.
-    pub(crate) fn catalogue_etag(&self) -> Option<String> {
+    pub(super) fn catalogue_etag(&self) -> Option<String> {
         read(&self.office).catalogue_etag.clone()
     }
 
@@ -403,14 +393,15 @@ impl KioskCore {
     /// their age.
     pub async fn refresh_queue_figures(&self) {
         let hub = self.hub();
-        let result = tokio::time::timeout(self.lookup_timeout(), hub.queues())
-            .await
-            .unwrap_or_else(|_| Err(ClientError::Unreachable("timeout".into())));
+        let result = bounded(self.lookup_timeout(), hub.queues()).await;
         self.observe(&result);
         match result {
             Ok(queues) => {
                 if let Ok(value) = serde_json::to_value(&queues) {
-                    let _ = self.store().cache_put(CACHE_QUEUES, &value, Utc::now());
+                    let cached = self.store().cache_put(CACHE_QUEUES, &value, Utc::now());
+                    if let Err(err) = cached {
+                        self.store_error(&err);
+                    }
                 }
                 self.set_figures(figures_from(&queues, None));
             }
@@ -455,10 +446,7 @@ impl KioskCore {
             return Err(TicketProblem::ServiceClosed);
         }
         let request = self.hub_request(req.op_id, &service.code, req.priority, req.lang, None);
-        let personal = req
-            .codice_fiscale
-            .map(|cf| json!({ "codice_fiscale": cf.as_str() }));
-        self.commit(KIND_TICKET, &request, personal)?;
+        self.commit(OpKind::IssueTicket, &request, req.codice_fiscale.as_ref())?;
         let mut wire = request.clone();
         wire.codice_fiscale = req.codice_fiscale.map(|cf| cf.as_str().to_string());
         let number = match self.send_direct(&wire).await {
@@ -482,11 +470,18 @@ impl KioskCore {
             return Err(LookupError::Unreachable);
         }
         let request = self.hub_request(op_id, CHECK_IN_SERVICE, false, lang, Some(code));
-        self.commit(KIND_CHECK_IN, &request, None)
+        self.commit(OpKind::CheckIn, &request, None)
             .map_err(|_| LookupError::Unreachable)?;
         let ticket = match self.send_direct(&request).await {
             Direct::Numbered(ticket) => ticket,
-            Direct::Refused(TicketProblem::Rejected(code)) if code.contains("appointment") => {
+            Direct::Refused(TicketProblem::Rejected(code))
+                if [
+                    errors::UNKNOWN_APPOINTMENT,
+                    errors::APPOINTMENT_USED,
+                    errors::APPOINTMENT_SERVICE_MISMATCH,
+                ]
+                .contains(&code.as_str()) =>
+            {
                 return Err(LookupError::NotFound);
             }
             Direct::Refused(_) => return Err(LookupError::Unreachable),
@@ -519,9 +514,7 @@ impl KioskCore {
                 hub.ticket_by_number(reference).await
             }
         };
-        let result = tokio::time::timeout(self.lookup_timeout(), call)
-            .await
-            .unwrap_or_else(|_| Err(ClientError::Unreachable("timeout".into())));
+        let result = bounded(self.lookup_timeout(), call).await;
         self.observe(&result);
         match result {
             Ok(found) => {
@@ -536,8 +529,15 @@ impl KioskCore {
                     counter: found.counter,
                 })
             }
-            Err(ClientError::Rejected { status: 404, .. })
-            | Err(ClientError::Rejected { status: 400, .. }) => Err(LookupError::NotFound),
+            Err(err)
+                if err.is_refusal(&[
+                    errors::UNKNOWN_TICKET,
+                    errors::BAD_NUMBER,
+                    errors::BAD_TICKET_ID,
+                ]) =>
+            {
+                Err(LookupError::NotFound)
+            }
             Err(_) => Err(LookupError::Unreachable),
         }
     }
@@ -567,14 +567,16 @@ impl KioskCore {
     /// worker leaves it alone for [`HOLD`] while the ticket flow sends it itself.
     fn commit(
         &self,
-        kind: &str,
+        kind: OpKind,
         request: &IssueTicketRequest,
-        personal: Option<serde_json::Value>,
+        codice_fiscale: Option<&crate::identity::CodiceFiscale>,
     ) -> Result<(), TicketProblem> {
         let payload = serde_json::to_value(request).map_err(|_| TicketProblem::Store)?;
         let mut op = NewOp::new(kind, payload);
+        if let Some(code) = codice_fiscale {
+            op = op.with_codice_fiscale(code.as_str());
+        }
         op.op_id = request.op_id;
-        op.personal = personal;
         let now = Utc::now();
         let mut store = self.store();
         let held = now + chrono::TimeDelta::from_std(HOLD).unwrap_or_default();
@@ -591,9 +593,7 @@ impl KioskCore {
     async fn send_direct(&self, request: &IssueTicketRequest) -> Direct {
         let hub = self.hub();
         let limit = Duration::from_millis(self.config.hub.ticket_timeout_ms);
-        let result = tokio::time::timeout(limit, hub.issue_ticket(request))
-            .await
-            .unwrap_or_else(|_| Err(ClientError::Unreachable("timeout".into())));
+        let result = bounded(limit, hub.issue_ticket(request)).await;
         self.observe(&result);
         let op_id = request.op_id;
         match result {
@@ -613,17 +613,10 @@ impl KioskCore {
                 tracing::warn!(%err, %op_id, "hub refused the ticket");
                 Direct::Refused(match err {
                     ClientError::Disabled { .. } => TicketProblem::Disabled,
-                    ClientError::Rejected { code, .. } | ClientError::Conflict { code, .. }
-                        if code == "service_closed" =>
-                    {
+                    err if err.is_refusal(&[errors::SERVICE_CLOSED]) => {
                         TicketProblem::ServiceClosed
                     }
-                    ClientError::Rejected { code, .. } | ClientError::Conflict { code, .. } => {
-                        TicketProblem::Rejected(code)
-                    }
-                    other => {
-                        TicketProblem::Rejected(format!("{other:?}").chars().take(40).collect())
-                    }
+                    err => TicketProblem::Rejected(err.reference().to_string()),
                 })
             }
         }
@@ -635,7 +628,10 @@ impl KioskCore {
         let tz = self.time_zone();
         let Some(now) = self.clock.now() else {
             tracing::warn!(%op_id, "offline and no trusted clock: no offline number");
-            let _ = self.store().abandon(op_id);
+            let abandoned = self.store().abandon(op_id);
+            if let Err(err) = abandoned {
+                self.store_error(&err);
+            }
             return Err(TicketProblem::NoNumber);
         };
         let day = now.with_timezone(&tz).date_naive();
@@ -666,8 +662,11 @@ impl KioskCore {
                 };
                 match emergency {
                     Ok(Some(number)) => {
-                        let _ = store.release(op_id, Utc::now());
+                        let released = store.release(op_id, Utc::now());
                         drop(store);
+                        if let Err(err) = released {
+                            self.store_error(&err);
+                        }
                         self.wake.notify_one();
                         tracing::warn!(service = %service.code, %number, "no band left: emergency number");
                         Ok(Numbered::Offline {
@@ -678,7 +677,11 @@ impl KioskCore {
                         })
                     }
                     Ok(None) => {
-                        let _ = store.abandon(op_id);
+                        let abandoned = store.abandon(op_id);
+                        drop(store);
+                        if let Err(err) = abandoned {
+                            self.store_error(&err);
+                        }
                         tracing::warn!(service = %service.code, "offline, no band and no emergency number left");
                         Err(TicketProblem::NoNumber)
                     }

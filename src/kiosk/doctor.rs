@@ -12,10 +12,10 @@ use chrono::Utc;
 
 use super::clock::kernel_clock_synchronised;
 use super::core::{META_KIOSK_ID, META_TOKEN};
-use crate::config::{KioskConfig, SystemClockTrust, VIRTUAL_PORT};
+use crate::config::kiosk::{KioskConfig, SystemClockTrust, VIRTUAL_PORT};
 use crate::printer::profile::Profile;
 use crate::printer::status;
-use crate::printer::transport::{SerialLink, SerialSettings};
+use crate::printer::transport::SerialLink;
 use crate::store::Store;
 use crate::sync::client::{HubClient, HubClientConfig};
 
@@ -244,7 +244,7 @@ fn printer(config: &KioskConfig, store: Option<&Store>, probe: bool) -> Check {
             Ok(p) => p,
             Err(err) => return check("printer", Level::Fail, err.to_string()),
         };
-        let Some(settings) = SerialSettings::from_config(&config.printer) else {
+        let Some(settings) = super::printing::configured_port(&config.printer) else {
             return check("printer", Level::Fail, "no serial port configured");
         };
         return match SerialLink::open(&settings) {
@@ -264,7 +264,7 @@ fn printer(config: &KioskConfig, store: Option<&Store>, probe: bool) -> Check {
             Err(err) => check("printer", Level::Fail, err.to_string()),
         };
     }
-    match store.and_then(|s| s.meta("printer_state").ok().flatten()) {
+    match store.and_then(|s| s.meta(super::uplink::META_PRINTER_STATE).ok().flatten()) {
         Some(state) => {
             let level = match state.as_str() {
                 "ready" => Level::Ok,

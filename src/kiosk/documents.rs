@@ -11,14 +11,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::core::{KioskCore, PrintResult};
-use crate::hub::api::{
-    ApplicationStatus, CertificateOffer, CreateLoginSessionRequest, IssueCertificateRequest,
-    LoginSessionStatus,
-};
 use crate::lang::Lang;
 use crate::printer::job::PrintOutcome;
 use crate::printer::layout;
 use crate::printer::status::PrinterState;
+use crate::protocol::{
+    ApplicationStatus, CertificateOffer, CreateLoginSessionRequest, IssueCertificateRequest,
+    IssuedCertificate, LoginSessionStatus,
+};
 use crate::sync::client::ClientError;
 
 /// A login the citizen can complete on their phone.
@@ -48,13 +48,31 @@ pub enum DocumentsError {
 }
 
 fn documents_error(err: &ClientError) -> DocumentsError {
-    match err {
-        ClientError::Rejected { status: 429, .. } => DocumentsError::TooMany,
-        ClientError::Rejected { status: 410, .. } | ClientError::Rejected { status: 404, .. } => {
-            DocumentsError::Ended
-        }
-        ClientError::Rejected { status: 422, .. } => DocumentsError::NotAvailable,
-        _ => DocumentsError::Unavailable,
+    use crate::protocol::errors::*;
+    if err.is_refusal(&[TOO_MANY_LOGINS, TOO_MANY_FAILED_LOGINS]) {
+        DocumentsError::TooMany
+    } else if err.is_refusal(&[
+        SESSION_ENDED,
+        SESSION_EXPIRED,
+        LOGIN_FAILED,
+        UNKNOWN_SESSION,
+    ]) {
+        DocumentsError::Ended
+    } else if err.is_refusal(&[CERTIFICATE_UNAVAILABLE, UNKNOWN_CERTIFICATE]) {
+        DocumentsError::NotAvailable
+    } else {
+        DocumentsError::Unavailable
+    }
+}
+
+/// The certificate as the printer lays it out: the hub's text, and its seal as the QR.
+pub fn printable(certificate: &IssuedCertificate) -> layout::DocumentData {
+    layout::DocumentData {
+        title: certificate.title.clone(),
+        header_lines: certificate.issuer_lines.clone(),
+        paragraphs: certificate.body.clone(),
+        footer_lines: certificate.footer_lines.clone(),
+        qr_payload: Some(certificate.seal.clone()),
     }
 }
 
@@ -62,9 +80,7 @@ fn documents_error(err: &ClientError) -> DocumentsError {
 const CALL_TIMEOUT: Duration = Duration::from_secs(8);
 
 async fn bounded<T>(call: impl Future<Output = Result<T, ClientError>>) -> Result<T, ClientError> {
-    tokio::time::timeout(CALL_TIMEOUT, call)
-        .await
-        .unwrap_or_else(|_| Err(ClientError::Unreachable("timeout".into())))
+    crate::sync::client::bounded(CALL_TIMEOUT, call).await
 }
 
 impl KioskCore {
@@ -137,7 +153,7 @@ impl KioskCore {
         let certificate = issued.map_err(|e| documents_error(&e))?;
         let certificate_id = certificate.certificate_id.clone();
         // The only copy: built, sent to the printer, dropped with the task.
-        let bytes = layout::document(&certificate.to_document(), self.printer().profile());
+        let bytes = layout::document(&printable(&certificate), self.printer().profile());
         drop(certificate);
         let printer = self.printer().clone();
         let outcome = tokio::task::spawn_blocking(move || printer.print(&bytes)).await;

@@ -5,6 +5,7 @@
 //! on tokio threads (invariant 6: the UI never blocks).
 
 pub mod clock;
+pub mod controller;
 pub mod core;
 pub mod doctor;
 pub mod documents;
@@ -17,4 +18,4 @@ pub mod service;
 pub mod session;
 pub mod sound;
 pub mod systemd;
-pub mod ui;
+pub mod uplink;

@@ -9,11 +9,35 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::config::PrinterConfig;
+use crate::config::kiosk::{PrinterConfig, VIRTUAL_PORT};
 use crate::printer::job::{self, JobOptions, PrintOutcome};
 use crate::printer::profile::Profile;
 use crate::printer::status::{self, PrinterState};
 use crate::printer::transport::{PrinterLink, SerialLink, SerialSettings};
+
+/// The serial settings of the kiosk's `[printer]` for the device at `path`.
+pub fn serial_settings(config: &PrinterConfig, path: &Path) -> SerialSettings {
+    SerialSettings {
+        path: PathBuf::from(path),
+        baud: config.baud,
+        flow_control: config.flow_control,
+        write_timeout: Duration::from_millis(config.write_timeout_ms),
+    }
+}
+
+/// The serial settings of the configured port; `None` for the virtual printer, which has
+/// no device path until it is started.
+pub fn configured_port(config: &PrinterConfig) -> Option<SerialSettings> {
+    (config.port != VIRTUAL_PORT).then(|| serial_settings(config, Path::new(&config.port)))
+}
+
+/// Job options for the kiosk's `[printer]`: chunking from its baud rate, its write timeout.
+pub fn job_options(config: &PrinterConfig) -> JobOptions {
+    JobOptions {
+        write_timeout: Duration::from_millis(config.write_timeout_ms),
+        ..JobOptions::for_baud(config.baud)
+    }
+}
 
 /// Bound on a status poll between jobs.
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
@@ -36,16 +60,10 @@ impl PrinterPort {
     /// A printer with `profile` on the device at `path` (a serial port, or the pty of the
     /// virtual printer), with baud, flow control and timeouts from `config`.
     pub fn new(profile: Profile, config: &PrinterConfig, path: &Path) -> PrinterPort {
-        let settings = SerialSettings {
-            path: PathBuf::from(path),
-            baud: config.baud,
-            flow_control: config.flow_control,
-            write_timeout: Duration::from_millis(config.write_timeout_ms),
-        };
         PrinterPort {
             profile,
-            settings,
-            options: JobOptions::for_config(config),
+            settings: serial_settings(config, path),
+            options: job_options(config),
             inner: Mutex::new(Link {
                 link: None,
                 state: PrinterState::NotResponding,
@@ -142,5 +160,34 @@ impl PrinterPort {
     pub fn last_state(&self) -> (PrinterState, Option<String>) {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         (inner.state, inner.detail.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printer_section_sets_chunks_timeouts_and_the_port() {
+        let config = PrinterConfig {
+            baud: 9600,
+            write_timeout_ms: 1500,
+            ..Default::default()
+        };
+        let options = job_options(&config);
+        assert_eq!(options.chunk_bytes, 192);
+        assert_eq!(options.write_timeout, Duration::from_millis(1500));
+        assert_eq!(
+            configured_port(&config),
+            None,
+            "the virtual printer has no port yet"
+        );
+        let serial = PrinterConfig {
+            port: "/dev/ttyUSB0".into(),
+            ..config
+        };
+        let settings = configured_port(&serial).unwrap();
+        assert_eq!(settings.path, Path::new("/dev/ttyUSB0"));
+        assert_eq!(settings.baud, 9600);
     }
 }

@@ -11,19 +11,19 @@ use std::time::Duration;
 
 use slint::ComponentHandle;
 
+use super::controller::{Controller, UiSettings};
 use super::core::KioskCore;
 use super::printing::PrinterPort;
-use super::ui::{Controller, UiSettings};
 use crate::board::sim::{SimBoard, SimHandle};
 use crate::board::{self, Board};
-use crate::config::{BoardKind, KioskConfig, VIRTUAL_PORT};
+use crate::config::kiosk::{BoardKind, KioskConfig, VIRTUAL_PORT};
 use crate::kiosk::scanner::LineScans;
 use crate::printer::emulator::Emulator;
 use crate::printer::profile::Profile;
 use crate::store::Store;
 use crate::sync::client::{HubClient, HubClientConfig};
 use crate::sync::worker::{self, Intervals};
-use crate::{Kiosk as UiKiosk, KioskWindow, Page};
+use crate::ui::{Kiosk as UiKiosk, KioskWindow, Page};
 
 /// Why the kiosk could not start.
 #[derive(Debug, thiserror::Error)]

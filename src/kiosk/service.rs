@@ -17,7 +17,8 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::run;
 use super::systemd::{self, Service};
-use crate::config::{self, KioskConfig};
+use crate::config;
+use crate::config::kiosk::KioskConfig;
 use crate::sync::worker::Intervals;
 
 /// Runs the kiosk with the config at `config_path` (built-in defaults when `None`);

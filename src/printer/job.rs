@@ -53,16 +53,6 @@ impl JobOptions {
     }
 }
 
-impl JobOptions {
-    /// Options for the kiosk's `[printer]` config: its baud rate and write timeout.
-    pub fn for_config(config: &crate::config::PrinterConfig) -> JobOptions {
-        JobOptions {
-            write_timeout: Duration::from_millis(config.write_timeout_ms),
-            ..JobOptions::for_baud(config.baud)
-        }
-    }
-}
-
 impl Default for JobOptions {
     fn default() -> Self {
         JobOptions::for_baud(115_200)
@@ -243,13 +233,5 @@ mod tests {
     fn chunk_size_follows_the_baud_rate() {
         assert_eq!(JobOptions::for_baud(9600).chunk_bytes, 192);
         assert_eq!(JobOptions::for_baud(115_200).chunk_bytes, 2304);
-        let config = crate::config::PrinterConfig {
-            baud: 9600,
-            write_timeout_ms: 1500,
-            ..Default::default()
-        };
-        let options = JobOptions::for_config(&config);
-        assert_eq!(options.chunk_bytes, 192);
-        assert_eq!(options.write_timeout, Duration::from_millis(1500));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The job and status logic talk to [`PrinterLink`] only, so they run identically over a
 //! real serial port, a pseudo-terminal to the virtual printer, or a test double. The
-//! serial implementation sets baud rate and flow control from the config, bounds every
+//! serial implementation sets baud rate and flow control from its settings, bounds every
 //! write by a deadline (a printer holding XOFF or CTS must not hang the kiosk) and waits
 //! until the bytes have left the output queue, so "written" means "on the wire".
 
@@ -94,19 +94,6 @@ impl SerialSettings {
     }
 }
 
-impl SerialSettings {
-    /// Settings from the kiosk's `[printer]` config; `None` for the virtual printer,
-    /// which has no device path until it is started.
-    pub fn from_config(config: &crate::config::PrinterConfig) -> Option<SerialSettings> {
-        (config.port != crate::config::VIRTUAL_PORT).then(|| SerialSettings {
-            path: PathBuf::from(&config.port),
-            baud: config.baud,
-            flow_control: config.flow_control,
-            write_timeout: Duration::from_millis(config.write_timeout_ms),
-        })
-    }
-}
-
 /// A printer on a serial port (or a pseudo-terminal that behaves like one).
 pub struct SerialLink {
     port: Box<dyn serialport::SerialPort>,
@@ -137,15 +124,6 @@ impl SerialLink {
                 message: e.to_string(),
             })?;
         Ok(SerialLink { port })
-    }
-
-    /// Opens the port named by the kiosk's `[printer]` config.
-    pub fn open_config(config: &crate::config::PrinterConfig) -> Result<SerialLink, LinkError> {
-        let settings = SerialSettings::from_config(config).ok_or_else(|| LinkError::Open {
-            path: config.port.clone(),
-            message: "the virtual printer is started with printer::emulator::Emulator".into(),
-        })?;
-        SerialLink::open(&settings)
     }
 
     fn wait_drained(&mut self, deadline: Instant, timeout: Duration) -> Result<(), LinkError> {

@@ -247,7 +247,7 @@ impl Store {
         if next > 99 {
             return Ok(None);
         }
-        let number = crate::hub::numbering::format_emergency(prefix, tag, next);
+        let number = crate::protocol::numbers::format_emergency(prefix, tag, next);
         write_offline_number(&tx, op_id, &number)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
@@ -423,7 +423,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::NewOp;
+    use crate::store::{NewOp, OpKind};
     use serde_json::json;
 
     fn store() -> (tempfile::TempDir, Store) {
@@ -450,7 +450,7 @@ mod tests {
         store.save_bands(day, &[band(day, 998, 999)]).unwrap();
         let mut numbers = Vec::new();
         for _ in 0..3 {
-            let op = NewOp::new("ticket.issue", json!({ "service": "naspi" }));
+            let op = NewOp::new(OpKind::IssueTicket, json!({ "service": "naspi" }));
             store.enqueue(&op, Utc::now()).unwrap();
             let number = store.take_offline_number(op.op_id, "naspi", day).unwrap();
             if let Some(n) = &number {
@@ -479,7 +479,7 @@ mod tests {
         let (_dir, mut store) = store();
         let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
         let mut take = |service: &str| {
-            let op = NewOp::new("ticket.issue", json!({ "service": service }));
+            let op = NewOp::new(OpKind::IssueTicket, json!({ "service": service }));
             store.enqueue(&op, Utc::now()).unwrap();
             let n = store
                 .take_emergency_number(op.op_id, service, 'N', "B", day)
@@ -526,8 +526,8 @@ mod tests {
     #[test]
     fn abandoned_and_rejected_ops_stop_being_pending() {
         let (_dir, mut store) = store();
-        let a = NewOp::new("ticket.issue", json!({}));
-        let b = NewOp::new("ticket.issue", json!({})).with_personal(json!({ "cf": "x" }));
+        let a = NewOp::new(OpKind::IssueTicket, json!({}));
+        let b = NewOp::new(OpKind::IssueTicket, json!({})).with_personal(json!({ "cf": "x" }));
         store.enqueue(&a, Utc::now()).unwrap();
         store.enqueue(&b, Utc::now()).unwrap();
         store.abandon(a.op_id).unwrap();

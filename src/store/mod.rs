@@ -1,10 +1,9 @@
 //! The kiosk's local store: one SQLite file on the persistent data partition.
 //!
 //! It holds the outbox (every operation, committed before it is sent or printed) and,
-//! as later parts arrive, local tickets and cached hub data. Personal data lives in its
+//! local tickets, offline number bands and cached hub data. Personal data lives in its
 //! own column and is erased as soon as the hub acknowledges the operation that carried it.
 
-pub mod db;
 pub mod local;
 pub mod outbox;
 
@@ -12,9 +11,9 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-pub use db::{DbError, Durability};
+pub use crate::sqlite::{DbError, Durability};
 pub use local::{Handover, LocalBand, LocalTicket};
-pub use outbox::{NewOp, OutboxStats, PendingOp};
+pub use outbox::{NewOp, OpKind, OutboxStats, PendingOp};
 
 /// Schema migrations of the kiosk store, oldest first. Never edit a shipped entry: add one.
 const MIGRATIONS: &[&str] = &[
@@ -94,7 +93,7 @@ impl Store {
 
     /// Opens the store with a chosen durability (benchmarks compare the two).
     pub fn open_with(path: &Path, durability: Durability) -> Result<Store, StoreError> {
-        let conn = db::open(path, durability, MIGRATIONS)?;
+        let conn = crate::sqlite::open(path, durability, MIGRATIONS)?;
         Ok(Store { conn })
     }
 

@@ -13,13 +13,43 @@ use uuid::Uuid;
 
 use super::{Store, StoreError};
 
+/// What an operation does. Stored as text (`as_str`), so the names never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    /// A walk-in ticket (`ticket.issue`).
+    IssueTicket,
+    /// An appointment check-in (`ticket.check_in`).
+    CheckIn,
+}
+
+impl OpKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::IssueTicket => "ticket.issue",
+            OpKind::CheckIn => "ticket.check_in",
+        }
+    }
+
+    /// The kind with this stored name; `None` for a name this firmware does not know
+    /// (written by another version).
+    pub fn parse(name: &str) -> Option<OpKind> {
+        [OpKind::IssueTicket, OpKind::CheckIn]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+/// The key of the codice fiscale in an operation's personal data.
+const PERSONAL_CODICE_FISCALE: &str = "codice_fiscale";
+
 /// An operation about to be committed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOp {
     /// The idempotency key the hub deduplicates on.
     pub op_id: Uuid,
-    /// What the operation does, e.g. `ticket.issue`.
-    pub kind: String,
+    /// What the operation does.
+    pub kind: OpKind,
     /// The request body, free of personal data.
     pub payload: Value,
     /// Personal data the hub needs for this operation, erased locally on acknowledgement.
@@ -28,10 +58,10 @@ pub struct NewOp {
 
 impl NewOp {
     /// A new operation with a fresh random `op_id` and no personal data.
-    pub fn new(kind: impl Into<String>, payload: Value) -> NewOp {
+    pub fn new(kind: OpKind, payload: Value) -> NewOp {
         NewOp {
             op_id: Uuid::new_v4(),
-            kind: kind.into(),
+            kind,
             payload,
             personal: None,
         }
@@ -42,6 +72,11 @@ impl NewOp {
         self.personal = Some(personal);
         self
     }
+
+    /// Attaches a codice fiscale as the operation's personal data.
+    pub fn with_codice_fiscale(self, code: &str) -> NewOp {
+        self.with_personal(serde_json::json!({ PERSONAL_CODICE_FISCALE: code }))
+    }
 }
 
 /// An operation as stored, pending or acknowledged.
@@ -51,8 +86,8 @@ pub struct PendingOp {
     pub seq: i64,
     /// The idempotency key.
     pub op_id: Uuid,
-    /// What the operation does.
-    pub kind: String,
+    /// What the operation does; `None` for a kind this firmware does not know.
+    pub kind: Option<OpKind>,
     /// The request body.
     pub payload: Value,
     /// Personal data, `None` once acknowledged.
@@ -69,6 +104,16 @@ pub struct PendingOp {
     pub acked_at: Option<DateTime<Utc>>,
     /// The hub's answer, once acknowledged.
     pub response: Option<Value>,
+}
+
+impl PendingOp {
+    /// The codice fiscale carried as personal data, until acknowledged.
+    pub fn codice_fiscale(&self) -> Option<&str> {
+        self.personal
+            .as_ref()?
+            .get(PERSONAL_CODICE_FISCALE)?
+            .as_str()
+    }
 }
 
 /// Figures for the heartbeat, `doctor` and the fleet page.
@@ -139,7 +184,7 @@ impl RawOp {
         Ok(PendingOp {
             seq: self.seq,
             op_id,
-            kind: self.kind,
+            kind: OpKind::parse(&self.kind),
             payload: serde_json::from_str(&self.payload)?,
             personal: self
                 .personal
@@ -170,7 +215,7 @@ impl Store {
              VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             params![
                 op.op_id.to_string(),
-                op.kind,
+                op.kind.as_str(),
                 op.payload.to_string(),
                 personal,
                 millis(now)
@@ -309,7 +354,7 @@ mod tests {
         let (_dir, mut store) = store();
         let now = Utc::now();
         let ops: Vec<NewOp> = (0..3)
-            .map(|i| NewOp::new("ticket.issue", json!({ "n": i })))
+            .map(|i| NewOp::new(OpKind::IssueTicket, json!({ "n": i })))
             .collect();
         for op in &ops {
             store.enqueue(op, now).unwrap();
@@ -324,7 +369,7 @@ mod tests {
     #[test]
     fn duplicate_op_id_is_refused_and_changes_nothing() {
         let (_dir, mut store) = store();
-        let op = NewOp::new("ticket.issue", json!({}));
+        let op = NewOp::new(OpKind::IssueTicket, json!({}));
         store.enqueue(&op, Utc::now()).unwrap();
         assert!(store.enqueue(&op, Utc::now()).is_err());
         assert_eq!(store.outbox_stats().unwrap().pending, 1);
@@ -334,7 +379,7 @@ mod tests {
     fn failure_schedules_a_retry() {
         let (_dir, mut store) = store();
         let now = Utc::now();
-        let op = NewOp::new("ticket.issue", json!({}));
+        let op = NewOp::new(OpKind::IssueTicket, json!({}));
         store.enqueue(&op, now).unwrap();
         let later = now + Duration::seconds(30);
         store
@@ -357,7 +402,7 @@ mod tests {
     fn acknowledgement_erases_personal_data_and_is_idempotent() {
         let (_dir, mut store) = store();
         let now = Utc::now();
-        let op = NewOp::new("ticket.issue", json!({ "service": "naspi" }))
+        let op = NewOp::new(OpKind::IssueTicket, json!({ "service": "naspi" }))
             .with_personal(json!({ "codice_fiscale": "RSSMRA45C12F205C" }));
         store.enqueue(&op, now).unwrap();
         assert_eq!(store.outbox_stats().unwrap().pending, 1);
@@ -383,8 +428,8 @@ mod tests {
     fn purge_removes_acknowledged_only() {
         let (_dir, mut store) = store();
         let now = Utc::now();
-        let acked = NewOp::new("ticket.issue", json!({}));
-        let pending = NewOp::new("ticket.issue", json!({}));
+        let acked = NewOp::new(OpKind::IssueTicket, json!({}));
+        let pending = NewOp::new(OpKind::IssueTicket, json!({}));
         store.enqueue(&acked, now).unwrap();
         store.enqueue(&pending, now).unwrap();
         store.acknowledge(acked.op_id, &json!({}), now).unwrap();

@@ -15,16 +15,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::pin;
 use crate::config::check_hub_url;
-use crate::hub::api::{
+use crate::lang::Lang;
+use crate::pin;
+use crate::protocol::{
     ApplicationStatus, BandsRequest, BandsResponse, CatalogueResponse, CertificateOffer,
     CreateLoginSessionRequest, EnrollRequest, EnrollResponse, ErrorBody, HeartbeatRequest,
     HeartbeatResponse, IssueCertificateRequest, IssueTicketRequest, IssuedCertificate,
     KeysResponse, LoginSessionCreated, LoginSessionStatus, QueuesResponse, TicketResponse,
     TicketStatusResponse,
 };
-use crate::lang::Lang;
+use crate::protocol::{errors, paths};
 
 /// How to reach a hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +112,42 @@ impl ClientError {
             ClientError::Unreachable(_) | ClientError::Server { .. } | ClientError::BadResponse(_)
         )
     }
+
+    /// The hub's stable code (`protocol::errors`) when it refused the request.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Rejected { code, .. } | ClientError::Conflict { code, .. } => Some(code),
+            ClientError::Disabled { .. } => Some(errors::KIOSK_DISABLED),
+            _ => None,
+        }
+    }
+
+    /// Whether the hub refused the request with one of `codes`.
+    pub fn is_refusal(&self, codes: &[&str]) -> bool {
+        self.code().is_some_and(|code| codes.contains(&code))
+    }
+
+    /// A short reference for the staff: the hub's code, or what kind of failure it was.
+    pub fn reference(&self) -> &str {
+        match self {
+            ClientError::Unreachable(_) => "hub_unreachable",
+            ClientError::PinMismatch => "pin_mismatch",
+            ClientError::Server { .. } => "hub_error",
+            ClientError::BadResponse(_) => "bad_response",
+            ClientError::Config(_) => "client_config",
+            other => other.code().unwrap_or("refused"),
+        }
+    }
+}
+
+/// Runs a hub call with a time limit; running out of time counts as unreachable.
+pub async fn bounded<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, ClientError>>,
+) -> Result<T, ClientError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_| Err(ClientError::Unreachable("timeout".into())))
 }
 
 /// A numbered ticket and whether the hub had already applied this op_id.
@@ -260,13 +297,12 @@ impl HubClient {
 
     /// `POST /api/v1/kiosks/enroll`: trades a one-time enrollment token for a kiosk token.
     pub async fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse, ClientError> {
-        self.call(Method::POST, "/api/v1/kiosks/enroll", Some(request))
-            .await
+        self.call(Method::POST, paths::ENROLL, Some(request)).await
     }
 
     /// `GET /api/v1/catalogue`, sending `If-None-Match: etag` when given.
     pub async fn catalogue(&self, etag: Option<&str>) -> Result<CatalogueFetch, ClientError> {
-        let mut builder = self.request(Method::GET, "/api/v1/catalogue");
+        let mut builder = self.request(Method::GET, paths::CATALOGUE);
         if let Some(etag) = etag {
             builder = builder.header(IF_NONE_MATCH, etag);
         }
@@ -286,7 +322,7 @@ impl HubClient {
     /// `POST /api/v1/tickets`: numbers a ticket; a replay of the op_id gets the same body.
     pub async fn issue_ticket(&self, request: &IssueTicketRequest) -> Result<Issued, ClientError> {
         let response = self
-            .send(self.request(Method::POST, "/api/v1/tickets").json(request))
+            .send(self.request(Method::POST, paths::TICKETS).json(request))
             .await?;
         let replayed = response.status() == StatusCode::OK;
         let ticket = Self::json(response).await?;
@@ -298,8 +334,12 @@ impl HubClient {
         &self,
         ticket_id: Uuid,
     ) -> Result<TicketStatusResponse, ClientError> {
-        self.call::<(), _>(Method::GET, &format!("/api/v1/tickets/{ticket_id}"), None)
-            .await
+        self.call::<(), _>(
+            Method::GET,
+            &paths::fill(paths::TICKET, &ticket_id.to_string()),
+            None,
+        )
+        .await
     }
 
     /// `GET /api/v1/tickets/{reference}` with a ticket id or the op_id that issued the
@@ -310,8 +350,8 @@ impl HubClient {
         &self,
         reference: &str,
     ) -> Result<TicketStatusResponse, ClientError> {
-        let segment = path_segment(reference, "bad_ticket_id")?;
-        self.call::<(), _>(Method::GET, &format!("/api/v1/tickets/{segment}"), None)
+        let segment = path_segment(reference, errors::BAD_TICKET_ID)?;
+        self.call::<(), _>(Method::GET, &paths::fill(paths::TICKET, &segment), None)
             .await
     }
 
@@ -322,21 +362,19 @@ impl HubClient {
         &self,
         number: &str,
     ) -> Result<TicketStatusResponse, ClientError> {
-        let segment = path_segment(number, "bad_number")?;
-        let path = format!("/api/v1/tickets/by-number/{segment}");
+        let segment = path_segment(number, errors::BAD_NUMBER)?;
+        let path = paths::fill(paths::TICKET_BY_NUMBER, &segment);
         self.call::<(), _>(Method::GET, &path, None).await
     }
 
     /// `GET /api/v1/queues`.
     pub async fn queues(&self) -> Result<QueuesResponse, ClientError> {
-        self.call::<(), _>(Method::GET, "/api/v1/queues", None)
-            .await
+        self.call::<(), _>(Method::GET, paths::QUEUES, None).await
     }
 
     /// `POST /api/v1/bands`: numbers to use while the hub is unreachable.
     pub async fn lease_bands(&self, request: &BandsRequest) -> Result<BandsResponse, ClientError> {
-        self.call(Method::POST, "/api/v1/bands", Some(request))
-            .await
+        self.call(Method::POST, paths::BANDS, Some(request)).await
     }
 
     /// `POST /api/v1/kiosks/heartbeat`.
@@ -344,7 +382,7 @@ impl HubClient {
         &self,
         request: &HeartbeatRequest,
     ) -> Result<HeartbeatResponse, ClientError> {
-        self.call(Method::POST, "/api/v1/kiosks/heartbeat", Some(request))
+        self.call(Method::POST, paths::HEARTBEAT, Some(request))
             .await
     }
 
@@ -356,7 +394,7 @@ impl HubClient {
         &self,
         request: &CreateLoginSessionRequest,
     ) -> Result<LoginSessionCreated, ClientError> {
-        self.call(Method::POST, "/api/v1/auth/sessions", Some(request))
+        self.call(Method::POST, paths::LOGIN_SESSIONS, Some(request))
             .await
     }
 
@@ -365,7 +403,7 @@ impl HubClient {
     pub async fn login_session(&self, session_id: Uuid) -> Result<LoginSessionStatus, ClientError> {
         self.call::<(), _>(
             Method::GET,
-            &format!("/api/v1/auth/sessions/{session_id}"),
+            &paths::fill(paths::LOGIN_SESSION, &session_id.to_string()),
             None,
         )
         .await
@@ -380,7 +418,10 @@ impl HubClient {
         session_id: Uuid,
         lang: Lang,
     ) -> Result<Vec<ApplicationStatus>, ClientError> {
-        let path = format!("/api/v1/auth/sessions/{session_id}/applications?lang={lang}");
+        let path = format!(
+            "{}?lang={lang}",
+            paths::fill(paths::LOGIN_APPLICATIONS, &session_id.to_string())
+        );
         self.call::<(), _>(Method::GET, &path, None).await
     }
 
@@ -391,12 +432,15 @@ impl HubClient {
         session_id: Uuid,
         lang: Lang,
     ) -> Result<Vec<CertificateOffer>, ClientError> {
-        let path = format!("/api/v1/auth/sessions/{session_id}/certificates?lang={lang}");
+        let path = format!(
+            "{}?lang={lang}",
+            paths::fill(paths::LOGIN_CERTIFICATES, &session_id.to_string())
+        );
         self.call::<(), _>(Method::GET, &path, None).await
     }
 
     /// `POST /api/v1/auth/sessions/{id}/certificates`: issues and signs a certificate to
-    /// print (`IssuedCertificate::to_document`). A kind not offered for this person:
+    /// print (`kiosk::documents::printable`). A kind not offered for this person:
     /// `Rejected { status: 422, code: "certificate_unavailable" | "unknown_certificate" }`.
     /// Print it, keep no copy, then call [`HubClient::end_login_session`].
     pub async fn issue_certificate(
@@ -404,21 +448,21 @@ impl HubClient {
         session_id: Uuid,
         request: &IssueCertificateRequest,
     ) -> Result<IssuedCertificate, ClientError> {
-        let path = format!("/api/v1/auth/sessions/{session_id}/certificates");
+        let path = paths::fill(paths::LOGIN_CERTIFICATES, &session_id.to_string());
         self.call(Method::POST, &path, Some(request)).await
     }
 
     /// `DELETE /api/v1/auth/sessions/{id}`: ends the session (finish, idle, after
     /// printing); ending an ended or expired session is fine.
     pub async fn end_login_session(&self, session_id: Uuid) -> Result<(), ClientError> {
-        let path = format!("/api/v1/auth/sessions/{session_id}");
+        let path = paths::fill(paths::LOGIN_SESSION, &session_id.to_string());
         self.send(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
     /// `GET /api/v1/keys`: the public keys of certificate seals (no token needed).
     pub async fn seal_keys(&self) -> Result<KeysResponse, ClientError> {
-        self.call::<(), _>(Method::GET, "/api/v1/keys", None).await
+        self.call::<(), _>(Method::GET, paths::KEYS, None).await
     }
 }
 

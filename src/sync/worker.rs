@@ -12,13 +12,9 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, Utc};
 use rand::Rng;
 
-use crate::board::LedMode;
-use crate::hub::api::{
-    BandsRequest, EnrollRequest, HeartbeatRequest, IssueTicketRequest, PrinterState as HubPrinter,
-};
-use crate::kiosk::core::KioskCore;
-use crate::printer::status::PrinterState;
-use crate::store::LocalBand;
+use super::port::{Enrollment, Kiosk, News};
+use crate::protocol::{BandsRequest, HeartbeatRequest, IssueTicketRequest};
+use crate::store::{LocalBand, StoreError};
 use crate::sync::client::{CatalogueFetch, ClientError};
 
 /// How often the worker's periodic duties run.
@@ -66,30 +62,32 @@ pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
 }
 
 /// Runs until the process ends.
-pub async fn run(core: Arc<KioskCore>, intervals: Intervals) {
+pub async fn run<K: Kiosk>(kiosk: Arc<K>, intervals: Intervals) {
+    let kiosk = kiosk.as_ref();
+    let mut link = LinkState::default();
     let mut due = Due::now();
     loop {
-        if !core.enrolled() {
-            enroll(&core).await;
+        if let Enrollment::Pending(request) = kiosk.enrollment() {
+            enroll(kiosk, &mut link, &request).await;
         }
         let now = Instant::now();
         if now >= due.heartbeat {
-            heartbeat(&core).await;
+            heartbeat(kiosk, &mut link).await;
             due.heartbeat = now + intervals.heartbeat;
         }
         if now >= due.queues {
-            core.refresh_queue_figures().await;
+            kiosk.refresh_queues().await;
             due.queues = now + intervals.queues;
         }
-        if now >= due.bands && core.is_online() && !core.is_disabled() {
-            top_up_bands(&core).await;
+        if now >= due.bands && link.online && !link.disabled {
+            top_up_bands(kiosk, &mut link).await;
             due.bands = now + intervals.bands;
         }
         if now >= due.purge {
-            purge(&core);
+            purge(kiosk);
             due.purge = now + intervals.purge;
         }
-        let next_op = drain(&core, &intervals).await;
+        let next_op = drain(kiosk, &mut link, &intervals).await;
         let next = [due.heartbeat, due.queues, due.bands, due.purge]
             .into_iter()
             .chain(next_op)
@@ -98,9 +96,36 @@ pub async fn run(core: Arc<KioskCore>, intervals: Intervals) {
         let sleep = next.saturating_duration_since(Instant::now());
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
-            () = core.wake.notified() => {}
+            () = kiosk.wake().notified() => {}
         }
     }
+}
+
+/// What the worker's own calls showed of the hub.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LinkState {
+    online: bool,
+    disabled: bool,
+}
+
+impl LinkState {
+    /// Notes the outcome of a call and tells the kiosk.
+    fn observe<T>(&mut self, kiosk: &impl Kiosk, result: &Result<T, ClientError>) {
+        let (online, disabled) = match result {
+            Ok(_) => (true, false),
+            Err(ClientError::Disabled { .. }) => (true, true),
+            Err(err) if err.retry_later() => (false, self.disabled),
+            Err(_) => (true, self.disabled),
+        };
+        *self = LinkState { online, disabled };
+        kiosk.report(News::Link { online, disabled });
+    }
+}
+
+/// Tells the kiosk that the store failed; the caller backs off.
+fn store_failed(kiosk: &impl Kiosk, what: &str, err: StoreError) {
+    tracing::error!(%err, "{what}");
+    kiosk.report(News::StoreFailed(err));
 }
 
 struct Due {
@@ -122,105 +147,95 @@ impl Due {
     }
 }
 
-async fn enroll(core: &KioskCore) {
-    let Some(token) = core.config().hub.enrollment_token.clone() else {
-        tracing::warn!("not enrolled: set hub.enrollment_token in kiosk.toml");
-        return;
-    };
-    let request = EnrollRequest {
-        enrollment_token: token,
-        name: Some(core.config().kiosk_id.clone()),
-    };
-    let result = core.hub().enroll(&request).await;
-    core.observe(&result);
+async fn enroll(
+    kiosk: &impl Kiosk,
+    link: &mut LinkState,
+    request: &crate::protocol::EnrollRequest,
+) {
+    let result = kiosk.hub().enroll(request).await;
+    link.observe(kiosk, &result);
     match result {
-        Ok(enrolled) => match core.set_token(&enrolled.kiosk_id, &enrolled.token, &enrolled.tag) {
-            Ok(()) => tracing::info!(kiosk = %enrolled.kiosk_id, "enrolled at the hub"),
-            Err(err) => tracing::error!(%err, "enrolled but cannot store the token"),
-        },
+        Ok(enrolled) => {
+            tracing::info!(kiosk = %enrolled.kiosk_id, "enrolled at the hub");
+            kiosk.report(News::Enrolled(enrolled));
+        }
         Err(err) => tracing::warn!(%err, "enrollment failed"),
     }
 }
 
-/// Sends the heartbeat; sets the clock, notices a disabled kiosk and a new catalogue.
-pub async fn heartbeat(core: &KioskCore) {
-    let printer_port = core.printer().clone();
-    if let Ok(state) = tokio::task::spawn_blocking(move || printer_port.poll()).await {
-        let _ = core.store().set_meta("printer_state", state.describe());
-    }
-    let (printer_state, detail) = core.printer().last_state();
-    let near_end_sensor = core.board().paper_near_end();
-    let stats = core.store().outbox_stats().ok();
-    let printer = match printer_state {
-        PrinterState::Ready if near_end_sensor => HubPrinter::PaperNearEnd,
-        PrinterState::Ready => HubPrinter::Ok,
-        PrinterState::PaperNearEnd => HubPrinter::PaperNearEnd,
-        PrinterState::PaperOut => HubPrinter::PaperOut,
-        PrinterState::NotResponding => HubPrinter::Offline,
-        _ => HubPrinter::Error,
+/// Sends the heartbeat; passes on the hub's clock and a new catalogue.
+pub async fn heartbeat(kiosk: &impl Kiosk, link: &mut LinkState) {
+    let health = kiosk.health().await;
+    let stats = match kiosk.store().outbox_stats() {
+        Ok(stats) => Some(stats),
+        Err(err) => {
+            store_failed(kiosk, "cannot read the outbox figures", err);
+            None
+        }
     };
     let request = HeartbeatRequest {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        printer,
+        printer: health.printer,
         outbox_depth: stats.map_or(0, |s| s.pending as u32),
         oldest_pending_seconds: stats
             .and_then(|s| s.oldest_pending_at)
             .map(|at| (Utc::now() - at).num_seconds().max(0) as u64),
-        printer_detail: detail,
+        printer_detail: health.detail,
         kiosk_time: Some(Utc::now()),
     };
     let sent = Instant::now();
-    let result = core.hub().heartbeat(&request).await;
-    core.observe(&result);
-    let led = match (&result, printer) {
-        (Err(ClientError::Disabled { .. }), _) => LedMode::Blinking,
-        (_, HubPrinter::Ok) => LedMode::Steady,
-        _ => LedMode::Blinking,
-    };
-    if let Err(err) = core.board().set_led(led) {
-        tracing::warn!(%err, "cannot set the status LED");
-    }
+    let result = kiosk.hub().heartbeat(&request).await;
+    link.observe(kiosk, &result);
     let Ok(answer) = result else {
         return;
     };
-    core.clock().observe_hub(answer.hub_time, sent.elapsed());
-    if core.catalogue_etag().as_deref() != Some(answer.catalogue_etag.as_str()) {
-        let fetched = core.hub().catalogue(core.catalogue_etag().as_deref()).await;
-        core.observe(&fetched);
+    kiosk.report(News::HubTime {
+        at: answer.hub_time,
+        round_trip: sent.elapsed(),
+    });
+    let etag = kiosk.catalogue_etag();
+    if etag.as_deref() != Some(answer.catalogue_etag.as_str()) {
+        let fetched = kiosk.hub().catalogue(etag.as_deref()).await;
+        link.observe(kiosk, &fetched);
         if let Ok(CatalogueFetch::Changed { etag, catalogue }) = fetched {
-            core.apply_catalogue(catalogue, etag);
+            kiosk.report(News::Catalogue {
+                body: catalogue,
+                etag,
+            });
         }
     }
 }
 
-async fn top_up_bands(core: &KioskCore) {
-    let Some(today) = core.today() else {
+async fn top_up_bands(kiosk: &impl Kiosk, link: &mut LinkState) {
+    let office = kiosk.office();
+    let Some(today) = office.today else {
         return;
     };
-    let held = core.store().bands(today).unwrap_or_default();
-    let catalogue = core.catalogue();
-    let low: Vec<String> = catalogue
-        .services()
-        .iter()
-        .filter(|s| {
+    let held = match kiosk.store().bands(today) {
+        Ok(held) => held,
+        Err(err) => return store_failed(kiosk, "cannot read offline number bands", err),
+    };
+    let low: Vec<String> = office
+        .services
+        .into_iter()
+        .filter(|code| {
             held.iter()
-                .filter(|b| b.service == s.code)
+                .filter(|b| &b.service == code)
                 .map(LocalBand::remaining)
                 .sum::<u16>()
                 < LOW_WATER
         })
-        .map(|s| s.code.clone())
         .collect();
     if low.is_empty() {
         return;
     }
-    let result = core
+    let result = kiosk
         .hub()
         .lease_bands(&BandsRequest {
             services: Some(low),
         })
         .await;
-    core.observe(&result);
+    link.observe(kiosk, &result);
     match result {
         Ok(answer) => {
             let bands: Vec<LocalBand> = answer
@@ -235,35 +250,44 @@ async fn top_up_bands(core: &KioskCore) {
                     next: b.first,
                 })
                 .collect();
-            if let Err(err) = core.store().save_bands(answer.day, &bands) {
-                tracing::error!(%err, "cannot store offline number bands");
+            let saved = kiosk.store().save_bands(answer.day, &bands);
+            if let Err(err) = saved {
+                store_failed(kiosk, "cannot store offline number bands", err);
             }
         }
         Err(err) => tracing::warn!(%err, "cannot lease offline number bands"),
     }
 }
 
-fn purge(core: &KioskCore) {
-    let mut store = core.store();
-    if let Err(err) = store.purge_acknowledged(Utc::now() - KEEP_ACKED) {
-        tracing::warn!(%err, "cannot purge acknowledged operations");
+fn purge(kiosk: &impl Kiosk) {
+    let purged = kiosk.store().purge_acknowledged(Utc::now() - KEEP_ACKED);
+    if let Err(err) = purged {
+        store_failed(kiosk, "cannot purge acknowledged operations", err);
     }
-    if let Some(today) = core.today()
-        && let Err(err) = store.purge_tickets_before(today)
-    {
-        tracing::warn!(%err, "cannot purge old tickets");
+    if let Some(today) = kiosk.office().today {
+        let purged = kiosk.store().purge_tickets_before(today);
+        if let Err(err) = purged {
+            store_failed(kiosk, "cannot purge old tickets", err);
+        }
     }
 }
 
 /// Sends pending operations in order until one must wait. Returns when to try again
-/// (`None` when the outbox is empty).
-pub async fn drain(core: &KioskCore, intervals: &Intervals) -> Option<Instant> {
+/// (`None` when the outbox is empty). A store failure is reported and backs off: the
+/// same operation is never retried without a pause.
+pub async fn drain(
+    kiosk: &impl Kiosk,
+    link: &mut LinkState,
+    intervals: &Intervals,
+) -> Option<Instant> {
+    let backing_off = || Some(Instant::now() + intervals.max_backoff);
     loop {
-        let head = match core.store().first_pending() {
+        let head = kiosk.store().first_pending();
+        let head = match head {
             Ok(head) => head?,
             Err(err) => {
-                tracing::error!(%err, "cannot read the outbox");
-                return Some(Instant::now() + intervals.max_backoff);
+                store_failed(kiosk, "cannot read the outbox", err);
+                return backing_off();
             }
         };
         let now = Utc::now();
@@ -271,41 +295,43 @@ pub async fn drain(core: &KioskCore, intervals: &Intervals) -> Option<Instant> {
             let wait = (head.next_attempt_at - now).to_std().unwrap_or_default();
             return Some(Instant::now() + wait);
         }
-        let mut request: IssueTicketRequest = match serde_json::from_value(head.payload.clone()) {
+        let decoded = match head.kind {
+            Some(_) => serde_json::from_value::<IssueTicketRequest>(head.payload.clone())
+                .map_err(|err| err.to_string()),
+            None => Err("an operation kind this firmware does not know".to_string()),
+        };
+        let mut request = match decoded {
             Ok(request) => request,
-            Err(err) => {
-                tracing::error!(op_id = %head.op_id, %err, "unreadable operation settled");
-                let _ = core
-                    .store()
-                    .settle_rejected(head.op_id, "unreadable payload", now);
+            Err(why) => {
+                tracing::error!(op_id = %head.op_id, %why, "unreadable operation settled");
+                let settled = kiosk.store().settle_rejected(head.op_id, &why, now);
+                if let Err(err) = settled {
+                    store_failed(kiosk, "cannot settle an unreadable operation", err);
+                    return backing_off();
+                }
                 continue;
             }
         };
-        request.codice_fiscale = head
-            .personal
-            .as_ref()
-            .and_then(|p| p.get("codice_fiscale"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-        let result = core.hub().issue_ticket(&request).await;
-        core.observe(&result);
-        match result {
+        request.codice_fiscale = head.codice_fiscale().map(str::to_string);
+        let result = kiosk.hub().issue_ticket(&request).await;
+        link.observe(kiosk, &result);
+        let recorded = match result {
             Ok(issued) => {
                 let response = serde_json::to_value(&issued.ticket).unwrap_or_default();
-                if let Err(err) = core.store().acknowledge(head.op_id, &response, Utc::now()) {
-                    tracing::error!(%err, "cannot record an acknowledgement");
-                    return Some(Instant::now() + intervals.max_backoff);
+                let acked = kiosk.store().acknowledge(head.op_id, &response, Utc::now());
+                if acked.is_ok() {
+                    tracing::info!(op_id = %head.op_id, number = %issued.ticket.number, "operation acknowledged");
                 }
-                tracing::info!(op_id = %head.op_id, number = %issued.ticket.number, "operation acknowledged");
+                acked.map(|_| None)
             }
             Err(ClientError::Disabled { .. }) => {
                 // Keep it: the office may enable the kiosk again.
                 let retry =
                     Utc::now() + TimeDelta::from_std(intervals.max_backoff).unwrap_or_default();
-                let _ = core
+                kiosk
                     .store()
-                    .record_failure(head.op_id, "kiosk disabled", retry);
-                return Some(Instant::now() + intervals.max_backoff);
+                    .record_failure(head.op_id, "kiosk disabled", retry)
+                    .map(|()| Some(intervals.max_backoff))
             }
             Err(err)
                 if err.retry_later()
@@ -317,16 +343,25 @@ pub async fn drain(core: &KioskCore, intervals: &Intervals) -> Option<Instant> {
                     intervals.max_backoff,
                 );
                 let retry = Utc::now() + TimeDelta::from_std(delay).unwrap_or_default();
-                let _ = core
+                kiosk
                     .store()
-                    .record_failure(head.op_id, &err.to_string(), retry);
-                return Some(Instant::now() + delay);
+                    .record_failure(head.op_id, &err.to_string(), retry)
+                    .map(|()| Some(delay))
             }
             Err(err) => {
                 tracing::warn!(op_id = %head.op_id, %err, "hub refused an operation for good");
-                let _ = core
+                kiosk
                     .store()
-                    .settle_rejected(head.op_id, &err.to_string(), Utc::now());
+                    .settle_rejected(head.op_id, &err.to_string(), Utc::now())
+                    .map(|()| None)
+            }
+        };
+        match recorded {
+            Ok(None) => {}
+            Ok(Some(wait)) => return Some(Instant::now() + wait),
+            Err(err) => {
+                store_failed(kiosk, "cannot record the hub's answer", err);
+                return backing_off();
             }
         }
     }

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sportello::config::{HubConfig, TlsMode};
-use sportello::hub::api::{EnrollRequest, IssueTicketRequest};
+use sportello::config::hub::{HubConfig, TlsMode};
 use sportello::hub::clock::{Clock, ManualClock, SystemClock};
 use sportello::hub::{self, RunningHub, admin};
+use sportello::protocol::{EnrollRequest, IssueTicketRequest};
 use sportello::sync::{HubClient, HubClientConfig};
 use uuid::Uuid;
 

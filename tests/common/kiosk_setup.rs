@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use i_slint_backend_testing::{ElementHandle, ElementQuery};
 use slint::ComponentHandle;
-use sportello::config::{KioskConfig, SystemClockTrust};
+use sportello::config::kiosk::{KioskConfig, SystemClockTrust};
 use sportello::hub::admin;
+use sportello::kiosk::controller::{Controller, UiSettings};
 use sportello::kiosk::run::{self, RunningKiosk};
-use sportello::kiosk::ui::{Controller, UiSettings};
 use sportello::lang::Lang;
 use sportello::sync::worker::Intervals;
-use sportello::{Kiosk, KioskWindow, Page};
+use sportello::ui::{Kiosk, KioskWindow, Page};
 
 /// Worker intervals short enough for tests.
 pub fn fast_intervals() -> Intervals {

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sportello::config::{HubConfig, OidcConfig};
+use sportello::config::hub::{HubConfig, OidcConfig};
 use sportello::hub::clock::ManualClock;
 
 use super::hub_setup::TestHub;

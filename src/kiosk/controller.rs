@@ -24,11 +24,11 @@ use super::qr;
 use super::scanner::KeyboardScans;
 use super::session::{Action, Problem, Step, Visit};
 use crate::catalogue::{Agency, Service};
-use crate::hub::api::LoginState;
 use crate::identity::CfError;
 use crate::identity::codice_fiscale::Expected;
 use crate::lang::Lang;
-use crate::{
+use crate::protocol::LoginState;
+use crate::ui::{
     Activity, Agency as UiAgency, ApplicationItem, CertificateItem, CertificateResult, CfProblem,
     Kiosk, KioskWindow, LanguageItem, LoginPhase, LookupProblem, Page, PrintNote,
     Problem as UiProblem, ServiceItem, Theme, TicketView,
@@ -506,7 +506,7 @@ impl Controller {
     fn login_update(
         self: &Rc<Self>,
         session: uuid::Uuid,
-        status: Result<crate::hub::api::LoginSessionStatus, DocumentsError>,
+        status: Result<crate::protocol::LoginSessionStatus, DocumentsError>,
     ) {
         let step = {
             let mut state = self.state.borrow_mut();
@@ -560,8 +560,8 @@ impl Controller {
         &self,
         documents: Result<
             (
-                Vec<crate::hub::api::ApplicationStatus>,
-                Vec<crate::hub::api::CertificateOffer>,
+                Vec<crate::protocol::ApplicationStatus>,
+                Vec<crate::protocol::CertificateOffer>,
             ),
             DocumentsError,
         >,

@@ -1,8 +1,8 @@
-//! The JSON bodies of the kiosk API (`/api/v1`), shared by the hub and the kiosk's client.
+//! The JSON bodies of the kiosk API (`/api/v1`): what the hub answers and the kiosk's
+//! client sends, defined once so the two ends stay in step.
 //!
-//! One definition of each request and response keeps the two ends in step: the hub
-//! deserialises exactly what `sync::client::HubClient` serialises, and `docs/openapi.json`
-//! is checked against both by a test.
+//! The hub deserialises exactly what `sync::client::HubClient` serialises, and
+//! `docs/openapi.json` is checked against both by a test (`tests/hub_openapi.rs`).
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,22 +10,6 @@ use uuid::Uuid;
 
 use crate::catalogue::{Agency, Service};
 use crate::lang::Lang;
-
-/// Every error the hub returns: `{"error":{"code","message"}}` with a 4xx or 5xx status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// The error itself.
-    pub error: ErrorDetail,
-}
-
-/// A machine-readable code (stable, snake_case) and a human-readable message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorDetail {
-    /// Stable code a kiosk can act on, e.g. `kiosk_disabled`, `unknown_service`.
-    pub code: String,
-    /// What went wrong, for a maintainer reading the kiosk's log.
-    pub message: String,
-}
 
 /// `POST /api/v1/kiosks/enroll`: trade a one-time enrollment token for a kiosk token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -412,19 +396,6 @@ pub struct IssuedCertificate {
     pub footer_lines: Vec<String>,
     /// The QR text: `<hub>/verify?seal=SPV1.<id>.<digest>.<signature>`.
     pub seal: String,
-}
-
-impl IssuedCertificate {
-    /// The document the kiosk prints with `printer::layout::document`.
-    pub fn to_document(&self) -> crate::printer::layout::DocumentData {
-        crate::printer::layout::DocumentData {
-            title: self.title.clone(),
-            header_lines: self.issuer_lines.clone(),
-            paragraphs: self.body.clone(),
-            footer_lines: self.footer_lines.clone(),
-            qr_payload: Some(self.seal.clone()),
-        }
-    }
 }
 
 /// `GET /api/v1/keys`: the public keys certificate seals are signed with (JWK Set).

@@ -1,0 +1,160 @@
+//! The kiosk side of the sync worker's port: what the worker may ask of the kiosk core,
+//! and what the core does with the news it brings.
+//!
+//! Here, not in `sync`, live the decisions that belong to the kiosk: polling the printer
+//! for the heartbeat, the status LED, the trusted clock, the cached catalogue, and going
+//! out of service when the store fails.
+
+use std::sync::MutexGuard;
+
+use super::core::{KioskCore, META_KIOSK_ID, META_TAG, META_TOKEN};
+use crate::board::LedMode;
+use crate::printer::status::PrinterState as Local;
+use crate::protocol::{EnrollRequest, PrinterState};
+use crate::store::Store;
+use crate::sync::HubClient;
+use crate::sync::port::{Enrollment, Health, Kiosk, News, Office};
+
+/// Store key of the printer state last seen by the heartbeat (read by `doctor`).
+pub const META_PRINTER_STATE: &str = "printer_state";
+
+/// The printer state on the wire, from the printer's own state and the board's
+/// paper-near-end sensor.
+pub fn wire_state(local: Local, near_end_sensor: bool) -> PrinterState {
+    match local {
+        Local::Ready if near_end_sensor => PrinterState::PaperNearEnd,
+        Local::Ready => PrinterState::Ok,
+        Local::PaperNearEnd => PrinterState::PaperNearEnd,
+        Local::PaperOut => PrinterState::PaperOut,
+        Local::NotResponding => PrinterState::Offline,
+        _ => PrinterState::Error,
+    }
+}
+
+impl KioskCore {
+    /// Steady while the kiosk works, blinking when it needs a maintainer (printer) or the
+    /// office disabled it.
+    fn show_status_led(&self, printer: PrinterState) {
+        let led = if self.is_disabled() || printer != PrinterState::Ok {
+            LedMode::Blinking
+        } else {
+            LedMode::Steady
+        };
+        if let Err(err) = self.board().set_led(led) {
+            tracing::warn!(%err, "cannot set the status LED");
+        }
+    }
+
+    fn remember_enrollment(&self, kiosk_id: &str, token: &str, tag: &str) {
+        let stored = {
+            let mut store = self.store();
+            store
+                .set_meta(META_TOKEN, token)
+                .and_then(|()| store.set_meta(META_KIOSK_ID, kiosk_id))
+                .and_then(|()| store.set_meta(META_TAG, tag))
+        };
+        match stored {
+            Ok(()) => self.use_token(token),
+            Err(err) => self.store_error(&err),
+        }
+    }
+}
+
+impl Kiosk for KioskCore {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        KioskCore::store(self)
+    }
+
+    fn hub(&self) -> HubClient {
+        KioskCore::hub(self)
+    }
+
+    fn enrollment(&self) -> Enrollment {
+        if self.store().meta(META_TOKEN).ok().flatten().is_some() {
+            return Enrollment::Done;
+        }
+        match &self.config().hub.enrollment_token {
+            Some(token) => Enrollment::Pending(EnrollRequest {
+                enrollment_token: token.clone(),
+                name: Some(self.config().kiosk_id.clone()),
+            }),
+            None => {
+                tracing::warn!("not enrolled: set hub.enrollment_token in kiosk.toml");
+                Enrollment::NotConfigured
+            }
+        }
+    }
+
+    async fn health(&self) -> Health {
+        let port = self.printer().clone();
+        if let Ok(state) = tokio::task::spawn_blocking(move || port.poll()).await {
+            let saved = self.store().set_meta(META_PRINTER_STATE, state.describe());
+            if let Err(err) = saved {
+                self.store_error(&err);
+            }
+        }
+        let (state, detail) = self.printer().last_state();
+        let printer = wire_state(state, self.board().paper_near_end());
+        self.show_status_led(printer);
+        Health { printer, detail }
+    }
+
+    fn office(&self) -> Office {
+        Office {
+            today: self.today(),
+            services: self
+                .catalogue()
+                .services()
+                .iter()
+                .map(|s| s.code.clone())
+                .collect(),
+        }
+    }
+
+    fn catalogue_etag(&self) -> Option<String> {
+        KioskCore::catalogue_etag(self)
+    }
+
+    async fn refresh_queues(&self) {
+        self.refresh_queue_figures().await;
+    }
+
+    fn report(&self, news: News) {
+        match news {
+            News::Link { online, disabled } => {
+                let was_disabled = self.is_disabled();
+                self.set_link(online, disabled);
+                if was_disabled != self.is_disabled() {
+                    let (state, _) = self.printer().last_state();
+                    self.show_status_led(wire_state(state, self.board().paper_near_end()));
+                }
+            }
+            News::Enrolled(enrolled) => {
+                self.remember_enrollment(&enrolled.kiosk_id, &enrolled.token, &enrolled.tag);
+            }
+            News::HubTime { at, round_trip } => self.clock().observe_hub(at, round_trip),
+            News::Catalogue { body, etag } => self.apply_catalogue(body, etag),
+            News::StoreFailed(err) => self.store_error(&err),
+        }
+    }
+
+    fn wake(&self) -> &tokio::sync::Notify {
+        &self.wake
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_paper_sensor_turns_a_ready_printer_into_near_end() {
+        assert_eq!(wire_state(Local::Ready, false), PrinterState::Ok);
+        assert_eq!(wire_state(Local::Ready, true), PrinterState::PaperNearEnd);
+        assert_eq!(wire_state(Local::PaperOut, true), PrinterState::PaperOut);
+        assert_eq!(
+            wire_state(Local::NotResponding, false),
+            PrinterState::Offline
+        );
+    }
+}
