@@ -1,18 +1,8 @@
 //! The `sportello` binary's maintainer commands, run as a maintainer would.
 
-use std::process::Command;
+mod common;
 
-fn sportello(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sportello"))
-        .args(args)
-        .output()
-        .expect("run sportello");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::sportello;
 
 #[test]
 fn identity_decodes_and_masks() {

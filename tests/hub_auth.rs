@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use chrono::{TimeDelta, Utc};
 use common::{AuthHub, Phone, TestHub, decode_qr};
@@ -53,17 +52,10 @@ async fn start_login(kiosk: &HubClient, lang: Lang) -> (Uuid, String) {
     (created.session_id, created.login_url)
 }
 
+/// `sportello args`: exit code and everything it printed.
 fn sportello(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sportello"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    let ran = common::run_sportello(args);
+    (ran.code, ran.all())
 }
 
 /// Prints `doc` on the virtual printer and returns the QR codes read back from the PNG.

@@ -1,6 +1,8 @@
 //! `sportello hub ...` run as a maintainer would: set-up commands, then the server
 //! printing its fingerprint, reached by a pinned kiosk client, stopped by SIGTERM.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -8,16 +10,12 @@ use std::time::{Duration, Instant};
 use sportello::protocol::{EnrollRequest, IssueTicketRequest};
 use sportello::sync::{HubClient, HubClientConfig};
 
-fn sportello() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sportello"))
-}
-
 #[test]
 fn plain_http_off_loopback_is_refused_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hub.toml");
     std::fs::write(&file, "listen = \"0.0.0.0:8443\"\n[tls]\nmode = \"off\"\n").unwrap();
-    let out = sportello()
+    let out = common::sportello_command()
         .args(["hub", "--config"])
         .arg(&file)
         .output()
@@ -42,7 +40,7 @@ async fn set_up_serve_and_stop_from_the_command_line() {
     .unwrap();
 
     // A clerk, with the password on standard input.
-    let mut child = sportello()
+    let mut child = common::sportello_command()
         .args(["hub", "--config"])
         .arg(&file)
         .args(["operator", "add", "anna"])
@@ -61,7 +59,7 @@ async fn set_up_serve_and_stop_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("operator anna added"));
 
     // A too-short password is refused.
-    let mut child = sportello()
+    let mut child = common::sportello_command()
         .args(["hub", "--config"])
         .arg(&file)
         .args(["operator", "add", "bruno"])
@@ -75,7 +73,7 @@ async fn set_up_serve_and_stop_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
 
     // An enrollment token.
-    let out = sportello()
+    let out = common::sportello_command()
         .args(["hub", "--config"])
         .arg(&file)
         .args(["kiosk", "enroll-token"])
@@ -88,7 +86,7 @@ async fn set_up_serve_and_stop_from_the_command_line() {
     // Bookings, one bad line naming its number.
     let csv = dir.path().join("bookings.csv");
     std::fs::write(&csv, "A1,09:00,naspi\nA2,25:00,naspi\n").unwrap();
-    let out = sportello()
+    let out = common::sportello_command()
         .args(["hub", "--config"])
         .arg(&file)
         .args(["appointments", "import"])
@@ -98,7 +96,7 @@ async fn set_up_serve_and_stop_from_the_command_line() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
     std::fs::write(&csv, "A1,09:00,naspi\nA2,10:00,isee,RSSMRA45C12F205C\n").unwrap();
-    let out = sportello()
+    let out = common::sportello_command()
         .args(["hub", "--config"])
         .arg(&file)
         .args(["appointments", "import"])
@@ -109,7 +107,7 @@ async fn set_up_serve_and_stop_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 appointments"));
 
     // The server: self-signed certificate on first start, fingerprint printed.
-    let mut server = sportello()
+    let mut server = common::sportello_command()
         .args(["hub", "--config"])
         .arg(&file)
         .stdout(Stdio::piped())

@@ -1,12 +1,9 @@
 //! `sportello hub records import` as a maintainer runs it: the example exports load, a
 //! file with bad rows is reported row by row (line, field, reason) and imports nothing.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn sportello() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sportello"))
-}
+use std::path::{Path, PathBuf};
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,7 +25,7 @@ fn hub_toml(dir: &Path, db: &str) -> PathBuf {
 }
 
 fn import(config: &Path, file: &Path, extra: &[&str]) -> (bool, String, String) {
-    let out = sportello()
+    let out = common::sportello_command()
         .args(["hub", "--config"])
         .arg(config)
         .args(["records", "import"])

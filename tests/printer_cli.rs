@@ -3,26 +3,16 @@
 
 mod common;
 
+use common::sportello;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use sportello::lang::Lang;
 use sportello::printer::layout::{self, TicketData};
 use sportello::printer::profile::Profile;
-
-fn sportello(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sportello"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The emulator child; killed (by its own pid) when dropped.
 struct Emulate(Child);
@@ -39,7 +29,7 @@ fn emulate_then_test_page_and_sample_ticket() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("receipts");
     let mut child = Emulate(
-        Command::new(env!("CARGO_BIN_EXE_sportello"))
+        common::sportello_command()
             .args([
                 "printer",
                 "emulate",

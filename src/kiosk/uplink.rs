@@ -94,7 +94,8 @@ impl Kiosk for KioskCore {
             }
         }
         let (state, detail) = self.printer().last_state();
-        let printer = wire_state(state, self.board().paper_near_end());
+        let near_end = self.board().paper_near_end();
+        let printer = wire_state(state, near_end);
         self.show_status_led(printer);
         Health { printer, detail }
     }
@@ -126,7 +127,9 @@ impl Kiosk for KioskCore {
                 self.set_link(online, disabled);
                 if was_disabled != self.is_disabled() {
                     let (state, _) = self.printer().last_state();
-                    self.show_status_led(wire_state(state, self.board().paper_near_end()));
+                    // The board's lock is released before the LED takes it again.
+                    let near_end = self.board().paper_near_end();
+                    self.show_status_led(wire_state(state, near_end));
                 }
             }
             News::Enrolled(enrolled) => {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests; each test binary uses only part of them.
 #![allow(dead_code, unused_imports)]
 
+mod cli;
 mod fault_proxy;
 mod hub_setup;
 mod invariants;
@@ -8,6 +9,7 @@ mod kiosk_setup;
 mod oidc;
 mod printing;
 
+pub use cli::*;
 pub use fault_proxy::*;
 pub use hub_setup::*;
 pub use invariants::*;
