@@ -21,7 +21,8 @@ const LONG: Duration = Duration::from_secs(30);
 fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
     i_slint_backend_testing::init_integration_test_with_system_time();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let hub = rt.block_on(AuthHub::start(|_| {}, None));
+    // The shortest sign-in link the hub allows, so the test can outlast it.
+    let hub = rt.block_on(AuthHub::start(|c| c.auth.link_seconds = 30, None));
     let examples =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv");
     sportello::hub::records::import_file(
@@ -154,7 +155,25 @@ fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
             .unwrap()
         };
         assert_eq!(open_sessions(), 1);
-        wait_until("idle wipe", LONG, || ui.page() == Page::Welcome).await;
+        // While the code works the idle timer waits (signing in with SPID takes minutes):
+        // past the idle and warning periods (5 + 2 s) the visit is still there, saying
+        // how long the code lasts.
+        common::sleep(Duration::from_secs(9)).await;
+        assert_eq!(
+            ui.page(),
+            Page::DocumentsLogin,
+            "not wiped while signing in"
+        );
+        assert!(!ui.kiosk().get_idle_warning());
+        assert!(ui.kiosk().get_login_seconds_left() > 0);
+        assert!(
+            ui.shows_text("The code works for another") || ui.shows_text("Il codice vale ancora")
+        );
+        // Once the code has expired, the idle timeout wipes the visit.
+        wait_until("idle wipe", Duration::from_secs(60), || {
+            ui.page() == Page::Welcome
+        })
+        .await;
         wait_until("session ended at the hub", LONG, || open_sessions() == 0).await;
     });
 }

@@ -119,10 +119,14 @@ fn citizen_visits_end_to_end() {
         );
         ui.press("English");
         ui.press("Where is my turn?");
-        ui.type_keys("N001");
+        // Typed the way people write it: no leading zeros, letter O for zero.
+        ui.type_keys("NO1");
         ui.press("Check");
         wait_until("status found", LONG, || ui.kiosk().get_status_found()).await;
-        assert!(ui.shows_text("Called: go to Sportello 1"));
+        // A called ticket fills the screen: number and counter, no keyboard.
+        assert!(ui.shows("It's your turn: N001, go to Sportello 1"));
+        assert!(ui.shows_text("Go to Sportello 1"));
+        assert!(!ui.shows("Check"), "nothing else to do on this screen");
         ui.press("Start over");
 
         // 3. A health card scanned on the identification screen.

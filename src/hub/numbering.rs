@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::error::ApiError;
-use crate::protocol::numbers::MAX_NUMBER;
+use crate::protocol::numbers::{MAX_NUMBER, TAG_LETTERS};
 
 /// Bands are leased from 999 down to this number at the lowest.
 pub const BAND_ZONE_START: u16 = 500;
@@ -19,9 +19,6 @@ pub const BAND_ZONE_START: u16 = 500;
 /// Emergency numbers are stored with this added to their own sequence (1-99), so they
 /// sort after and never collide with the three-digit numbers.
 pub const EMERGENCY_SEQ_BASE: u16 = 1000;
-
-/// Letters used in kiosk tags: no I or O, which read as 1 and 0.
-const TAG_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
 
 /// The tag of the `index`-th kiosk enrolled (0-based): A..Z, then AA, AB...
 pub fn kiosk_tag(index: usize) -> String {

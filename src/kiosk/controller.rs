@@ -61,6 +61,9 @@ struct Docs {
     result: CertificateResult,
     polling: bool,
     loading: bool,
+    /// Until when the sign-in code works: the idle timer waits while the citizen signs in
+    /// on the phone (a SPID login takes minutes), never longer.
+    valid_until: Option<Instant>,
 }
 
 impl Default for Docs {
@@ -76,6 +79,7 @@ impl Default for Docs {
             result: CertificateResult::Printed,
             polling: false,
             loading: false,
+            valid_until: None,
         }
     }
 }
@@ -468,6 +472,7 @@ impl Controller {
             }
             match result {
                 Ok(started) => {
+                    state.docs.valid_until = Some(self.instant_of(started.expires_at));
                     state.docs.session_id = Some(started.session_id);
                     state.docs.qr = qr::image(&started.url);
                     state.docs.link = started.url;
@@ -519,6 +524,9 @@ impl Controller {
         let Ok(status) = status else {
             return;
         };
+        if matches!(status.state, LoginState::Pending | LoginState::SigningIn) {
+            self.state.borrow_mut().docs.valid_until = Some(self.instant_of(status.expires_at));
+        }
         match (status.state, step) {
             (LoginState::Pending, _) => self.state.borrow_mut().docs.phase = LoginPhase::Waiting,
             (LoginState::SigningIn, _) => {
@@ -648,6 +656,29 @@ impl Controller {
         self.render();
     }
 
+    /// The local instant of a hub time (read on the kiosk's trusted clock), at most 15
+    /// minutes ahead.
+    fn instant_of(&self, at: chrono::DateTime<chrono::Utc>) -> Instant {
+        let ahead = (at - self.core.clock().display_now())
+            .to_std()
+            .unwrap_or_default()
+            .min(Duration::from_secs(15 * 60));
+        Instant::now() + ahead
+    }
+
+    /// Seconds the sign-in code still works while the citizen is signing in; `None`
+    /// otherwise.
+    fn signing_in_for(&self, now: Instant) -> Option<Duration> {
+        let state = self.state.borrow();
+        let signing_in = state.visit.step() == Step::DocumentsLogin
+            && matches!(
+                state.docs.phase,
+                LoginPhase::Waiting | LoginPhase::SigningIn
+            );
+        let until = state.docs.valid_until?;
+        (signing_in && until > now).then(|| until - now)
+    }
+
     /// Once a second: the clock, the kiosk's enabled state, and the idle timeout.
     pub fn tick(self: &Rc<Self>, now: Instant) {
         let Some(app) = self.window.upgrade() else {
@@ -679,7 +710,9 @@ impl Controller {
             .is_pristine(self.settings.default_lang)
             && !theme.get_large_text()
             && !theme.get_high_contrast();
-        if pristine {
+        let signing_in = self.signing_in_for(now);
+        kiosk.set_login_seconds_left(signing_in.map_or(0, |d| d.as_secs() as i32));
+        if pristine || signing_in.is_some() {
             self.state.borrow_mut().idle.activity(now);
         }
         let idle = self.state.borrow().idle.state(now);

@@ -11,6 +11,7 @@ use crate::catalogue::{Agency, Service};
 use crate::identity::codice_fiscale::{self, check_partial};
 use crate::identity::{CfError, CodiceFiscale, parse_health_card_scan};
 use crate::lang::Lang;
+use crate::protocol::numbers::read_typed_number;
 
 /// Longest ticket number or booking code a citizen can type.
 pub const MAX_CODE_LEN: usize = 12;
@@ -436,7 +437,15 @@ impl Visit {
 
     /// A key on the status screen.
     pub fn status_key(&mut self, key: &str) {
-        push_code(&mut self.status_text, key);
+        // A dash is kept here: emergency numbers are written `N-A01`.
+        for c in key
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        {
+            if self.status_text.len() < MAX_CODE_LEN {
+                self.status_text.push(c.to_ascii_uppercase());
+            }
+        }
     }
 
     /// The delete key on the status screen.
@@ -449,7 +458,11 @@ impl Visit {
         if self.status_text.is_empty() {
             return Action::None;
         }
-        Action::LookupTicket(self.status_text.clone())
+        // `N12`, `NO12` and `NA01` are read as the ticket meant (`N012`, `N-A01`); text
+        // that cannot be a number goes as typed, and the hub's answer says so.
+        let reference =
+            read_typed_number(&self.status_text).unwrap_or_else(|| self.status_text.clone());
+        Action::LookupTicket(reference)
     }
 
     /// A key on the check-in screen.
@@ -539,15 +552,7 @@ pub fn ticket_reference(raw: &str) -> Option<String> {
             .collect();
         return (!id.is_empty()).then_some(id);
     }
-    let code: String = text
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let looks_like_number = (2..=MAX_CODE_LEN).contains(&code.len())
-        && code.starts_with(|c: char| c.is_ascii_uppercase())
-        && code[1..].chars().all(|c| c.is_ascii_digit());
-    looks_like_number.then_some(code)
+    read_typed_number(text)
 }
 
 /// A booking code from a scanned booking QR: the text after the last `/` or `:` when the
@@ -703,6 +708,22 @@ mod tests {
         visit.status_backspace();
         visit.status_key("2");
         assert_eq!(visit.lookup_status(), Action::LookupTicket("N012".into()));
+        for (typed, meant) in [
+            ("n12", "N012"),
+            ("NO12", "N012"),
+            ("N-A01", "N-A01"),
+            ("na01", "N-A01"),
+        ] {
+            while !visit.status_text().is_empty() {
+                visit.status_backspace();
+            }
+            visit.status_key(typed);
+            assert_eq!(
+                visit.lookup_status(),
+                Action::LookupTicket(meant.into()),
+                "{typed}"
+            );
+        }
         visit.back();
         visit.open_appointment();
         visit.appointment_key("AB12");

@@ -50,6 +50,50 @@ pub fn parse_emergency(text: &str) -> Option<(char, String, u16)> {
     (1..=99).contains(&n).then(|| (prefix, tag.to_string(), n))
 }
 
+/// Letters a kiosk tag is made of: no I or O, which read as 1 and 0.
+pub const TAG_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// A number as a person types or reads it, in its canonical form: `n12`, `N 012` and
+/// `NO12` (letter O for zero) are `N012`; `NA01`, `n-a01` and `N-AO1` are `N-A01`.
+/// `None` when it cannot be a display number. Where a digit belongs, O reads as 0 and I
+/// or L as 1 (tags never use I or O, so this never changes which ticket is meant).
+pub fn read_typed_number(text: &str) -> Option<String> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '_' | '.' | '/')))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let mut chars = compact.chars();
+    let prefix = chars.next().filter(char::is_ascii_uppercase)?;
+    let rest = chars.as_str();
+    let as_digit = |c: char| match c {
+        '0'..='9' => Some(c),
+        'O' => Some('0'),
+        'I' | 'L' => Some('1'),
+        _ => None,
+    };
+    let digits = |s: &str| -> Option<u16> {
+        let mapped: Option<String> = s.chars().map(as_digit).collect();
+        mapped?.parse().ok()
+    };
+    // A normal number: one to three digits after the letter.
+    if (1..=3).contains(&rest.len())
+        && let Some(seq) = digits(rest)
+    {
+        return (1..=MAX_NUMBER)
+            .contains(&seq)
+            .then(|| format_number(prefix, seq));
+    }
+    // An emergency number: a tag of one or two letters, then two digits.
+    if !(3..=4).contains(&rest.len()) {
+        return None;
+    }
+    let (tag, two) = rest.split_at(rest.len() - 2);
+    let tag_ok = tag.bytes().all(|b| TAG_LETTERS.contains(&b));
+    let n = digits(two)?;
+    (tag_ok && (1..=99).contains(&n)).then(|| format_emergency(prefix, tag, n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +124,35 @@ mod tests {
             "N000", "n007", "N07", "N0071", "7007", "", "N-07", "NÉ07", "N1000",
         ] {
             assert_eq!(parse_number(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn typed_numbers_are_read_as_people_write_them() {
+        for (typed, meant) in [
+            ("N012", "N012"),
+            ("n012", "N012"),
+            ("N12", "N012"),
+            ("n 12", "N012"),
+            ("N7", "N007"),
+            ("NO12", "N012"),
+            ("NOI2", "N012"),
+            ("N-A01", "N-A01"),
+            ("NA01", "N-A01"),
+            ("n-a01", "N-A01"),
+            ("N-AO1", "N-A01"),
+            ("N-AB99", "N-AB99"),
+        ] {
+            assert_eq!(read_typed_number(typed).as_deref(), Some(meant), "{typed}");
+        }
+        for bad in [
+            "", "N", "N000", "N1000", "12", "NA00", "NIA01", "N-ABC01", "NX", "É012",
+        ] {
+            assert_eq!(read_typed_number(bad), None, "{bad}");
+        }
+        for n in 1..=999 {
+            let canonical = format_number('N', n);
+            assert_eq!(read_typed_number(&canonical), Some(canonical.clone()));
         }
     }
 }
