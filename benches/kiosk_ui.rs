@@ -77,6 +77,7 @@ fn child(mode: &str) {
             warn_for: Duration::from_secs(30),
             px_per_mm: 5.56,
             warning_sound: false,
+            front_desk: String::new(),
         },
     );
     app.show().expect("show");

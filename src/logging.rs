@@ -10,8 +10,10 @@
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::identity::codice_fiscale::{LEN, accepts, expected_at};
 
@@ -109,21 +111,43 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 /// (`JOURNAL_STREAM` set) no timestamp either, since the journal stamps every line.
 /// Safe to call more than once.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(io::stderr().is_terminal())
         .with_writer(Redacting(io::stderr));
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = if std::env::var_os("JOURNAL_STREAM").is_some() {
-        builder.without_time().try_init()
+        registry.with(layer.without_time()).try_init()
     } else {
-        builder.try_init()
+        registry.with(layer).try_init()
     };
+}
+
+/// `RUST_LOG` read as levels per target (`info`, `sportello=debug,hyper=warn`); `info`
+/// when unset or unreadable. Plain targets, not `EnvFilter`'s regular expressions: the
+/// regex engine is a large part of a kiosk binary and no one filters logs by pattern.
+fn log_filter(spec: Option<&str>) -> Targets {
+    spec.and_then(|s| s.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_log_sets_levels_per_target_and_defaults_to_info() {
+        use tracing::Level;
+        let default = log_filter(None);
+        assert!(default.would_enable("sportello::kiosk", &Level::INFO));
+        assert!(!default.would_enable("sportello::kiosk", &Level::DEBUG));
+        let spec = log_filter(Some("warn,sportello::sync=debug"));
+        assert!(spec.would_enable("sportello::sync::worker", &Level::DEBUG));
+        assert!(!spec.would_enable("hyper", &Level::INFO));
+        assert!(spec.would_enable("hyper", &Level::WARN));
+        let garbage = log_filter(Some("=="));
+        assert!(garbage.would_enable("x", &Level::INFO), "unreadable: info");
+    }
 
     #[test]
     fn error_chain_names_every_cause() {

@@ -64,6 +64,13 @@ fn faults_a_citizen_can_understand() {
         assert_eq!(ui.page(), Page::Problem);
         assert_eq!(ui.kiosk().get_problem(), Problem::ServiceClosed);
         assert!(ui.shows("This service is closed today"));
+        // The page says where to go and gives a code, never an internal name.
+        assert!(ui.shows("Code for the staff: E22"));
+        assert!(ui.shows("Front desk: piano terra, a destra dell'ingresso"));
+        assert!(!ui.shows_text("service_closed"));
+        // Its one action leads back to the services.
+        ui.press("Choose another service");
+        assert_eq!(ui.page(), Page::Agency);
         ui.press("Start over");
 
         // 2. The hub goes away.

@@ -13,6 +13,7 @@ use i_slint_backend_testing::{
 use slint::platform::WindowEvent;
 use slint::{ComponentHandle, ModelRc, VecModel};
 use sportello::catalogue::{Agency as CatAgency, Catalogue};
+use sportello::kiosk::staff_code::staff_code;
 use sportello::lang::Lang;
 use sportello::ui::{
     Agency, ApplicationItem, CertificateItem, CertificateResult, CfProblem, Kiosk, KioskWindow,
@@ -95,6 +96,7 @@ fn prepare(app: &KioskWindow, screen: &str, lang: Lang) {
     k.set_status_problem(LookupProblem::None);
     k.set_appointment_problem(LookupProblem::None);
     k.set_problem_reference("".into());
+    k.set_front_desk("piano terra, a destra dell'ingresso".into());
     k.set_ticket(ticket(true, false));
     k.set_print_note(PrintNote::Printed);
     let page = match screen {
@@ -109,7 +111,7 @@ fn prepare(app: &KioskWindow, screen: &str, lang: Lang) {
         "ticket" | "ticket-paper-out-offline" | "ticket-emergency" => Page::Ticket,
         "status-called" => Page::Status,
         "appointment-not-found" => Page::Appointment,
-        "problem-hub-unreachable" => Page::Problem,
+        "problem-hub-unreachable" | "problem-failed" | "problem-service-closed" => Page::Problem,
         "documents-login" => Page::DocumentsLogin,
         "documents" => Page::Documents,
         "certificate-done" => Page::CertificateDone,
@@ -173,9 +175,17 @@ fn prepare(app: &KioskWindow, screen: &str, lang: Lang) {
         }
         "problem-hub-unreachable" => {
             k.set_problem(Problem::HubUnreachable);
-            k.set_problem_reference("hub_unreachable".into());
+            k.set_problem_reference(staff_code("hub_unreachable").into());
         }
-        "out-of-service" => k.set_problem_reference("kiosk_disabled".into()),
+        "problem-failed" => {
+            k.set_problem(Problem::Failed);
+            k.set_problem_reference(staff_code("no_offline_number").into());
+        }
+        "problem-service-closed" => {
+            k.set_problem(Problem::ServiceClosed);
+            k.set_problem_reference(staff_code("service_closed").into());
+        }
+        "out-of-service" => k.set_problem_reference(staff_code("kiosk_disabled").into()),
         "documents-login" => {
             k.set_login_qr(sportello::kiosk::qr::image(
                 "https://hub.ufficio.local/login/5f0c7b9e1d2a4c3b9e8f0a1b2c3d4e5f5f0c7b9e1d2a4c3b9e8f0a1b2c3d4e5f",
@@ -255,6 +265,8 @@ const SCREENS: &[&str] = &[
     "status-called",
     "appointment-not-found",
     "problem-hub-unreachable",
+    "problem-failed",
+    "problem-service-closed",
     "documents-login",
     "documents",
     "certificate-done",

@@ -33,7 +33,22 @@ pub struct KioskConfig {
     pub clock: ClockConfig,
     /// A barcode scanner on a serial line (USB scanners that type need nothing here).
     pub scanner: ScannerConfig,
+    /// Where a citizen finds help in this office.
+    pub help: HelpConfig,
 }
+
+/// Where to send a citizen the kiosk cannot help (`[help]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HelpConfig {
+    /// The front desk as people find it here, shown on problem pages after "Front desk:"
+    /// (e.g. "piano terra, a destra dell'ingresso"). Empty: problem pages just say to ask
+    /// at the front desk.
+    pub front_desk: String,
+}
+
+/// Longest `[help] front_desk`: one line on the problem page.
+pub const FRONT_DESK_MAX_CHARS: usize = 80;
 
 /// The panel the UI is drawn on. Sizes in the UI are physical (7 mm capitals, 15 mm
 /// targets), so the UI must know how many pixels make a millimetre.
@@ -131,6 +146,7 @@ impl Default for KioskConfig {
             display: DisplayConfig::default(),
             clock: ClockConfig::default(),
             scanner: ScannerConfig::default(),
+            help: HelpConfig::default(),
         }
     }
 }
@@ -378,6 +394,13 @@ impl Validate for KioskConfig {
                 ),
             ));
         }
+        let desk = &self.help.front_desk;
+        if desk.chars().count() > FRONT_DESK_MAX_CHARS || desk.chars().any(char::is_control) {
+            return Err(Invalid::new(
+                "help.front_desk",
+                format!("must be one line of at most {FRONT_DESK_MAX_CHARS} characters"),
+            ));
+        }
         validate_printer(&self.printer)?;
         validate_board(&self.board)?;
         if self.session.idle_seconds < 10 {
@@ -492,5 +515,20 @@ mod tests {
         }
         let err = parse::<KioskConfig>("[display]\nheadless = \"yes\"\n", "k.toml").unwrap_err();
         assert_eq!(err.key.as_deref(), Some("display.headless"));
+    }
+
+    #[test]
+    fn the_front_desk_pointer_is_one_short_line() {
+        let kiosk: KioskConfig = parse(
+            "[help]\nfront_desk = \"Accoglienza, piano terra\"\n",
+            "k.toml",
+        )
+        .unwrap();
+        assert_eq!(kiosk.help.front_desk, "Accoglienza, piano terra");
+        let long = format!("[help]\nfront_desk = \"{}\"\n", "x".repeat(81));
+        let err = parse::<KioskConfig>(&long, "k.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("help.front_desk"));
+        let err = parse::<KioskConfig>("[help]\nfront_desk = \"a\\nb\"\n", "k.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("help.front_desk"));
     }
 }

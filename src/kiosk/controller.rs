@@ -23,6 +23,7 @@ use super::idle::{IdleState, IdleTimer};
 use super::qr;
 use super::scanner::KeyboardScans;
 use super::session::{Action, Problem, Step, Visit};
+use super::staff_code::staff_code;
 use crate::catalogue::{Agency, Service};
 use crate::identity::CfError;
 use crate::identity::codice_fiscale::Expected;
@@ -47,6 +48,8 @@ pub struct UiSettings {
     pub px_per_mm: f32,
     /// Whether the idle warning also sounds a chime.
     pub warning_sound: bool,
+    /// Where the front desk is (`[help] front_desk`), for the problem pages.
+    pub front_desk: String,
 }
 
 /// "My documents" data of the current visit; dropped with the visit.
@@ -145,6 +148,8 @@ impl Controller {
         controller.wire(app);
         app.global::<Theme>()
             .set_px_per_mm(controller.settings.px_per_mm);
+        app.global::<Kiosk>()
+            .set_front_desk(controller.settings.front_desk.as_str().into());
         let languages: Vec<LanguageItem> = Lang::ALL
             .iter()
             .map(|l| LanguageItem {
@@ -405,7 +410,7 @@ impl Controller {
                     state.visit.finished(op_id, Ok(()));
                 }
                 Err(problem) => {
-                    state.problem_reference = problem.reference().to_string();
+                    state.problem_reference = staff_code(problem.reference()).to_string();
                     let shown = match problem {
                         TicketProblem::ServiceClosed => Problem::ServiceClosed,
                         TicketProblem::Disabled => {
@@ -693,7 +698,7 @@ impl Controller {
         if disabled && !on_oos {
             self.out_of_service();
             if self.core.store_failed() {
-                self.state.borrow_mut().problem_reference = "local_store_failed".into();
+                self.state.borrow_mut().problem_reference = staff_code("local_store_failed").into();
                 self.render();
             }
             return;
@@ -785,7 +790,14 @@ impl Controller {
                 Problem::Failed => UiProblem::Failed,
             });
         }
-        kiosk.set_problem_reference(state.problem_reference.as_str().into());
+        // A service found closed on the kiosk itself has the same code as the hub's refusal.
+        let reference = match problem {
+            Some(Problem::ServiceClosed) if state.problem_reference.is_empty() => {
+                staff_code(crate::protocol::errors::SERVICE_CLOSED)
+            }
+            _ => state.problem_reference.as_str(),
+        };
+        kiosk.set_problem_reference(reference.into());
 
         self.rendered_figures.set(self.core.figures_version());
         let figures = self.core.queue_figures();

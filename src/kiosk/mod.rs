@@ -17,5 +17,6 @@ pub mod scanner;
 pub mod service;
 pub mod session;
 pub mod sound;
+pub mod staff_code;
 pub mod systemd;
 pub mod uplink;

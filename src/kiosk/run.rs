@@ -146,6 +146,7 @@ impl RunningKiosk {
             warn_for: Duration::from_secs(config.session.warning_seconds.into()),
             px_per_mm: config.display.px_per_mm(),
             warning_sound: config.session.warning_sound,
+            front_desk: config.help.front_desk.clone(),
         };
         let controller = Controller::attach(
             &app,

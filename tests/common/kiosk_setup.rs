@@ -68,6 +68,7 @@ pub fn start_ui(config: KioskConfig, idle_after: Duration, warn_for: Duration) -
             warn_for,
             px_per_mm: 5.56,
             warning_sound: false,
+            front_desk: "piano terra, a destra dell'ingresso".into(),
         },
     );
     app.show().expect("show");
