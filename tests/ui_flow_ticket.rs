@@ -64,6 +64,10 @@ fn citizen_visits_end_to_end() {
         assert!(ui.shows("Your number is N001"), "the number on screen");
         assert_eq!(ui.kiosk().get_print_note(), PrintNote::Printed);
         assert!(ui.shows_text("Take your ticket from the slot below the screen."));
+        // What happens next: where to wait (the office's setting for NASpI), how the call
+        // comes, and that it is good for today.
+        assert!(ui.shows("Wait in: Sala INPS, sportelli 1-4"));
+        assert!(ui.shows_text("valid today only. Watch the screen for your call."));
 
         // The store: handed over as printed; the outbox acknowledged, personal data gone.
         let store = ui.store();
@@ -82,6 +86,10 @@ fn citizen_visits_end_to_end() {
         let receipts = emulator.wait_receipts(1, LONG);
         let text = receipts[0].lines.join("\n");
         assert!(text.contains("N001") && text.contains("NASpI"), "{text}");
+        assert!(
+            text.contains("Sala INPS, sportelli 1-4"),
+            "where to wait: {text}"
+        );
         let url = format!("{}/t/{}", hub.url(), tickets[0].op_id);
         assert_eq!(receipts[0].qr_payloads, vec![url.clone()]);
         let png = image::open(receipts[0].png.as_ref().unwrap())

@@ -31,6 +31,8 @@ pub struct HubConfig {
     pub sessions: OperatorSessions,
     /// The last time of day each service takes walk-in tickets.
     pub hours: HoursConfig,
+    /// Where citizens wait for each service, printed on tickets and shown on the kiosk.
+    pub waiting: WaitingConfig,
     /// The identity provider citizens sign in with on their phone (`[oidc]`); without
     /// it the "my documents" flows are off and the kiosk API answers `login_unavailable`.
     pub oidc: Option<OidcConfig>,
@@ -57,6 +59,7 @@ impl Default for HubConfig {
             queue: QueueConfig::default(),
             sessions: OperatorSessions::default(),
             hours: HoursConfig::default(),
+            waiting: WaitingConfig::default(),
             oidc: None,
             auth: AuthConfig::default(),
             client_header_seconds: 10,
@@ -397,6 +400,73 @@ impl HoursConfig {
     }
 }
 
+/// `[waiting]`: where citizens wait, as they find it in this office ("Sala INPS, piano
+/// terra (sportelli 1-4)"). Printed on the ticket and shown on the kiosk's ticket screen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WaitingConfig {
+    /// Where to wait for any service without its own area; none when absent.
+    pub area: Option<String>,
+    /// Per-service areas: service code -> where to wait.
+    pub services: std::collections::BTreeMap<String, String>,
+}
+
+/// Longest waiting-area text: one or two lines on an 80 mm ticket.
+pub const WAITING_AREA_MAX_CHARS: usize = 80;
+
+impl WaitingConfig {
+    /// The area of every service of `catalogue` that has one (its own, else the default).
+    pub fn areas(
+        &self,
+        catalogue: &crate::catalogue::Catalogue,
+    ) -> std::collections::BTreeMap<String, String> {
+        catalogue
+            .services()
+            .iter()
+            .filter_map(|s| {
+                let area = self.services.get(&s.code).or(self.area.as_ref())?;
+                Some((s.code.clone(), area.clone()))
+            })
+            .collect()
+    }
+
+    /// Checks the texts and that every service named is in `catalogue`.
+    pub fn check(&self, catalogue: &crate::catalogue::Catalogue) -> Result<(), Invalid> {
+        let named = self
+            .area
+            .iter()
+            .map(|a| ("waiting.area".to_string(), a))
+            .chain(
+                self.services
+                    .iter()
+                    .map(|(code, a)| (format!("waiting.services.{code}"), a)),
+            );
+        for (key, area) in named {
+            let chars = area.chars().count();
+            if area.trim().is_empty()
+                || chars > WAITING_AREA_MAX_CHARS
+                || area.chars().any(char::is_control)
+            {
+                return Err(Invalid::new(
+                    key,
+                    format!("must be one line of 1 to {WAITING_AREA_MAX_CHARS} characters"),
+                ));
+            }
+        }
+        match self
+            .services
+            .keys()
+            .find(|code| catalogue.service(code).is_none())
+        {
+            Some(code) => Err(Invalid::new(
+                format!("waiting.services.{code}"),
+                format!("`{code}` is not a service code of the catalogue"),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Validate for HubConfig {
     fn validate(&self) -> Result<(), Invalid> {
         if self.office_name.trim().is_empty() {
@@ -486,8 +556,9 @@ impl Validate for HubConfig {
         validate_auth(&self.auth)?;
         // With a `services` file the hub checks the codes against it when it starts.
         if self.services.is_none() {
-            self.hours
-                .check_services(&crate::catalogue::Catalogue::builtin())?;
+            let builtin = crate::catalogue::Catalogue::builtin();
+            self.hours.check_services(&builtin)?;
+            self.waiting.check(&builtin)?;
         }
         Ok(())
     }
@@ -666,5 +737,28 @@ mod tests {
             .collect();
         let hub: HubConfig = parse(&example.join("\n"), "board/hub.toml").unwrap();
         assert!(hub.oidc.is_some());
+    }
+
+    #[test]
+    fn waiting_areas_default_per_service_and_name_their_key() {
+        let text =
+            "[waiting]\narea = \"Sala d'attesa\"\n[waiting.services]\nnaspi = \"Sala INPS\"\n";
+        let hub: HubConfig = parse(text, "hub.toml").unwrap();
+        let areas = hub.waiting.areas(&crate::catalogue::Catalogue::builtin());
+        assert_eq!(areas.get("naspi").map(String::as_str), Some("Sala INPS"));
+        assert_eq!(areas.get("isee").map(String::as_str), Some("Sala d'attesa"));
+        let none: HubConfig = parse("", "hub.toml").unwrap();
+        assert!(
+            none.waiting
+                .areas(&crate::catalogue::Catalogue::builtin())
+                .is_empty()
+        );
+        let err = |t: &str| parse::<HubConfig>(t, "hub.toml").unwrap_err();
+        let e = err("[waiting.services]\npensioni = \"Sala\"\n");
+        assert_eq!(e.key.as_deref(), Some("waiting.services.pensioni"));
+        let e = err(&format!("[waiting]\narea = \"{}\"\n", "x".repeat(81)));
+        assert_eq!(e.key.as_deref(), Some("waiting.area"));
+        let e = err("[waiting]\narea = \"  \"\n");
+        assert_eq!(e.key.as_deref(), Some("waiting.area"));
     }
 }

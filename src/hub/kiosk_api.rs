@@ -16,6 +16,8 @@ use super::numbering::kiosk_tag;
 use super::queue;
 use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
+use crate::catalogue::Catalogue;
+use crate::config::hub::HubConfig;
 use crate::protocol::errors as code;
 use crate::protocol::{
     BandsRequest, BandsResponse, CatalogueResponse, EnrollRequest, EnrollResponse,
@@ -171,6 +173,16 @@ fn free_tag(tx: &rusqlite::Transaction<'_>) -> Result<String, ApiError> {
     }
 }
 
+/// What `GET /api/v1/catalogue` answers for this office.
+pub fn catalogue_response(config: &HubConfig, catalogue: &Catalogue) -> CatalogueResponse {
+    CatalogueResponse {
+        office_name: config.office_name.clone(),
+        time_zone: config.time_zone.clone(),
+        services: catalogue.services().to_vec(),
+        waiting_areas: config.waiting.areas(catalogue),
+    }
+}
+
 /// The catalogue body and its ETag, computed once at start.
 pub fn catalogue_body(state_catalogue: &CatalogueResponse) -> (String, String) {
     let body = serde_json::to_string(state_catalogue).unwrap_or_default();
@@ -192,11 +204,7 @@ pub async fn catalogue(
     if matches {
         return (StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response();
     }
-    let body = CatalogueResponse {
-        office_name: state.config.office_name.clone(),
-        time_zone: state.config.time_zone.clone(),
-        services: state.catalogue.services().to_vec(),
-    };
+    let body = catalogue_response(&state.config, &state.catalogue);
     (StatusCode::OK, [(ETAG, etag)], Json(body)).into_response()
 }
 

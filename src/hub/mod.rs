@@ -51,7 +51,6 @@ use self::error::ApiError;
 use self::state::AppState;
 use crate::catalogue::{Catalogue, CatalogueError};
 use crate::config::hub::HubConfig;
-use crate::protocol::CatalogueResponse;
 use crate::protocol::paths;
 use crate::sqlite::DbError;
 
@@ -275,6 +274,7 @@ pub async fn start_on(
     config
         .hours
         .check_services(&catalogue)
+        .and_then(|()| config.waiting.check(&catalogue))
         .map_err(|invalid| HubError::Config {
             key: invalid.key().to_string(),
             problem: invalid.problem().to_string(),
@@ -328,11 +328,7 @@ pub async fn start_on(
             Some(Arc::new(rp))
         }
     };
-    let (_, etag) = kiosk_api::catalogue_body(&CatalogueResponse {
-        office_name: config.office_name.clone(),
-        time_zone: config.time_zone.clone(),
-        services: catalogue.services().to_vec(),
-    });
+    let (_, etag) = kiosk_api::catalogue_body(&kiosk_api::catalogue_response(&config, &catalogue));
     let state = AppState {
         db,
         catalogue: Arc::new(catalogue),

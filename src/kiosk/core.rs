@@ -97,6 +97,8 @@ pub struct IssuedTicket {
     pub offline: bool,
     /// Numbered offline with an emergency number (`N-A01`): no band was left.
     pub emergency: bool,
+    /// Where to wait, when the office set it.
+    pub waiting_area: Option<String>,
 }
 
 /// Why no ticket was issued.
@@ -165,6 +167,7 @@ struct Office {
     tz: Tz,
     figures: QueueFigures,
     catalogue_etag: Option<String>,
+    waiting_areas: std::collections::BTreeMap<String, String>,
 }
 
 /// Store keys of cached hub data.
@@ -221,6 +224,7 @@ impl KioskCore {
             tz: chrono_tz::Europe::Rome,
             figures: QueueFigures::default(),
             catalogue_etag: None,
+            waiting_areas: Default::default(),
         };
         if let Ok(Some((value, _))) = store.cache_get(CACHE_CATALOGUE)
             && let Ok(cached) = serde_json::from_value::<CatalogueResponse>(value)
@@ -293,6 +297,11 @@ impl KioskCore {
     /// The office's name for the header and the tickets.
     pub fn office_name(&self) -> String {
         read(&self.office).name.clone()
+    }
+
+    /// Where to wait for `service`, when the office set it.
+    pub fn waiting_area(&self, service: &str) -> Option<String> {
+        read(&self.office).waiting_areas.get(service).cloned()
     }
 
     /// The office's time zone.
@@ -750,6 +759,7 @@ impl KioskCore {
             eta_minutes: eta.unwrap_or(0),
             tracking_url: url.clone(),
             offline,
+            waiting_area: self.waiting_area(&service.code),
         };
         let bytes = layout::queue_ticket(&data, self.printer.profile(), lang);
         let printer = self.printer.clone();
@@ -800,6 +810,7 @@ impl KioskCore {
             print,
             offline,
             emergency,
+            waiting_area: data.waiting_area,
         }
     }
 
@@ -840,6 +851,7 @@ fn apply_catalogue(office: &mut Office, response: CatalogueResponse, etag: Optio
         Err(err) => tracing::warn!(%err, "hub catalogue rejected, keeping the previous one"),
     }
     office.name = response.office_name;
+    office.waiting_areas = response.waiting_areas;
     if let Ok(tz) = response.time_zone.parse() {
         office.tz = tz;
     }

@@ -32,6 +32,8 @@ pub struct TicketData {
     pub tracking_url: String,
     /// Issued while the hub was unreachable (number from a leased band, estimates only).
     pub offline: bool,
+    /// Where to wait for this service (the office's `[waiting]` setting), if set.
+    pub waiting_area: Option<String>,
 }
 
 /// A certificate or other document printed at the kiosk.
@@ -58,6 +60,8 @@ struct Texts {
     follow: &'static str,
     instructions: &'static str,
     offline: &'static str,
+    wait_in: &'static str,
+    valid_today: &'static str,
 }
 
 fn texts(lang: Lang) -> Texts {
@@ -71,6 +75,8 @@ fn texts(lang: Lang) -> Texts {
             follow: "Segua la coda dal telefono:",
             instructions: "Attenda che il suo numero compaia sul monitor, poi si rechi allo sportello indicato. Conservi il biglietto.",
             offline: "Biglietto emesso senza collegamento: posizione e attesa sono stime.",
+            wait_in: "Attenda in:",
+            valid_today: "Valido solo oggi",
         },
         Lang::En => Texts {
             your_number: "Your number",
@@ -81,6 +87,8 @@ fn texts(lang: Lang) -> Texts {
             follow: "Follow the queue on your phone:",
             instructions: "Wait until your number appears on the screen, then go to the counter shown. Keep this ticket.",
             offline: "Ticket issued while offline: position and wait are estimates.",
+            wait_in: "Wait in:",
+            valid_today: "Valid today only",
         },
     }
 }
@@ -235,7 +243,15 @@ pub fn queue_ticket_with(
         p.big(&format!("** {} **", t.priority), 2);
     }
     p.enc.bold(false);
-    p.para(&ticket.issued_at.format("%d/%m/%Y %H:%M").to_string(), 1, 1);
+    p.para(
+        &format!(
+            "{} - {}",
+            ticket.issued_at.format("%d/%m/%Y %H:%M"),
+            t.valid_today
+        ),
+        1,
+        1,
+    );
     p.para(&format!("{}: {}", t.ahead, ticket.position), 1, 1);
     p.para(
         &format!("{} {} {}", t.wait, ticket.eta_minutes, t.minutes),
@@ -244,6 +260,13 @@ pub fn queue_ticket_with(
     );
     if ticket.offline {
         p.para(t.offline, 1, 1);
+    }
+    if let Some(area) = &ticket.waiting_area {
+        p.rule();
+        p.para(t.wait_in, 1, 1);
+        p.enc.bold(true);
+        p.para(area, 1, 1);
+        p.enc.bold(false);
     }
     p.rule();
     p.para(t.follow, 1, 1);
@@ -337,6 +360,7 @@ impl TicketData {
             eta_minutes: 25,
             tracking_url: format!("https://sportello.example.invalid/t/{display_number}-7f3a"),
             offline: false,
+            waiting_area: Some("Sala INPS, piano terra (sportelli 1-4)".to_string()),
         }
     }
 }

@@ -43,6 +43,11 @@ pub struct CatalogueResponse {
     pub time_zone: String,
     /// The services, in display order.
     pub services: Vec<Service>,
+    /// Where to wait, per service code, as the office wrote it (`[waiting]` in hub.toml;
+    /// a service without its own area has the office's default). Empty when the office
+    /// set none; older hubs do not send it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub waiting_areas: std::collections::BTreeMap<String, String>,
 }
 
 /// `POST /api/v1/tickets`: one ticket, identified by the kiosk's outbox `op_id`.

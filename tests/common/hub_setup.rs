@@ -28,6 +28,11 @@ pub fn config_in(dir: &std::path::Path) -> HubConfig {
         ..HubConfig::default()
     };
     config.tls.mode = TlsMode::Off;
+    config.waiting.area = Some("Sala d'attesa, piano terra".to_string());
+    config
+        .waiting
+        .services
+        .insert("naspi".to_string(), "Sala INPS, sportelli 1-4".to_string());
     config
 }
 
