@@ -121,6 +121,20 @@ fn demo_hub_config(dir: &Path, port: u16) -> HubConfig {
         ..HubConfig::default()
     };
     config.tls.mode = TlsMode::Off;
+    // Where to wait, as an office would set it: the INPS room for INPS services.
+    config.waiting.area = Some("Sala d'attesa, piano terra".to_string());
+    for code in [
+        "naspi",
+        "estratto-conto",
+        "certificazioni-inps",
+        "isee",
+        "informazioni-inps",
+    ] {
+        config.waiting.services.insert(
+            code.to_string(),
+            "Sala INPS, piano terra (sportelli 1-4)".to_string(),
+        );
+    }
     config
 }
 
@@ -148,6 +162,7 @@ fn demo_kiosk_config(dir: &Path, hub_url: &str, token: String) -> KioskConfig {
     config.hub.enrollment_token = Some(token);
     // A laptop has a battery clock.
     config.clock.trust_system = SystemClockTrust::Always;
+    config.help.front_desk = "piano terra, a destra dell'ingresso".to_string();
     config
 }
 
@@ -283,3 +298,26 @@ impl Drop for IdentityProvider {
 /// The client the demo provider knows the hub as (not a secret: demo only).
 const DEMO_CLIENT_ID: &str = "sportello-hub";
 const DEMO_CLIENT_SECRET: &str = "sportello-demo-secret";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Validate;
+
+    #[test]
+    fn the_demo_office_and_kiosk_configs_are_valid() {
+        let dir = Path::new("/tmp/sportello-demo-test");
+        let hub = demo_hub_config(dir, 0);
+        hub.validate().map_err(|e| e.problem().to_string()).unwrap();
+        hub.waiting
+            .check(&crate::catalogue::Catalogue::builtin())
+            .map_err(|e| e.key().to_string())
+            .unwrap();
+        let kiosk = demo_kiosk_config(dir, "http://127.0.0.1:8080", "t".into());
+        kiosk
+            .validate()
+            .map_err(|e| e.problem().to_string())
+            .unwrap();
+        assert!(!kiosk.help.front_desk.is_empty());
+    }
+}

@@ -640,13 +640,18 @@ mod tests {
     fn the_hours_example_in_the_hub_template_is_valid() {
         let template = include_str!("../../board/hub.toml");
         let start = template.find("# [hours]").unwrap();
+        // The commented-out settings from there on, without the prose around them.
         let example: Vec<&str> = template[start..]
             .lines()
             .map(|l| l.trim_start_matches("# "))
+            .filter(|l| l.starts_with('[') || l.contains(" = "))
             .collect();
         let hub: HubConfig = parse(&example.join("\n"), "board/hub.toml").unwrap();
         assert!(hub.hours.last_ticket.is_some());
         assert_eq!(hub.hours.services.len(), 2);
+        // The [waiting] example after it is valid too.
+        assert!(hub.waiting.area.is_some());
+        assert_eq!(hub.waiting.services.len(), 1);
     }
 
     #[test]
