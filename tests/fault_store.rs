@@ -131,21 +131,7 @@ fn disk_full_child() {
         writeln!(out, "@OK {}", t.number).unwrap();
     }
     // From here on no file of this process may grow beyond its size plus a little.
-    let size = |s: &str| {
-        std::fs::metadata(Path::new(&dir).join(s))
-            .map(|m| m.len())
-            .unwrap_or(0)
-    };
-    let limit = size("kiosk.sqlite").max(size("kiosk.sqlite-wal")) + 4096;
-    // SAFETY: plain libc calls on this process's own signal disposition and limits.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-        let rl = libc::rlimit {
-            rlim_cur: limit,
-            rlim_max: libc::RLIM_INFINITY,
-        };
-        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &rl), 0);
-    }
+    common::fill_disk_after(&Path::new(&dir).join("kiosk.sqlite"));
     for _ in 0..200 {
         match kiosk.runtime.block_on(kiosk.core.issue_ticket(request())) {
             Ok(t) => writeln!(out, "@OK {}", t.number).unwrap(),

@@ -163,21 +163,7 @@ fn full_disk_worker_child() {
     let kiosk = FakeKiosk::new(Store::open(&path).unwrap(), client);
     let refused = op("no_such_service");
     kiosk.store().enqueue(&refused, Utc::now()).unwrap();
-    let size = |s: &str| {
-        std::fs::metadata(Path::new(&dir).join(s))
-            .map(|m| m.len())
-            .unwrap_or(0)
-    };
-    let limit = size("k.sqlite").max(size("k.sqlite-wal")) + 4096;
-    // SAFETY: plain libc calls on this process's own signal disposition and limits.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-        let rl = libc::rlimit {
-            rlim_cur: limit,
-            rlim_max: libc::RLIM_INFINITY,
-        };
-        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &rl), 0);
-    }
+    common::fill_disk_after(&path);
     // Fill the disk: operations until the store refuses one.
     let filler = serde_json::json!({ "filler": "x".repeat(2000) });
     let mut full = false;

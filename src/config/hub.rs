@@ -386,17 +386,7 @@ impl HoursConfig {
     /// Checks that every service named in `[hours.services]` is in `catalogue`; the
     /// error names the key. Called with the catalogue the hub actually serves.
     pub fn check_services(&self, catalogue: &crate::catalogue::Catalogue) -> Result<(), Invalid> {
-        match self
-            .services
-            .keys()
-            .find(|code| catalogue.service(code).is_none())
-        {
-            Some(code) => Err(Invalid::new(
-                format!("hours.services.{code}"),
-                format!("`{code}` is not a service code of the catalogue"),
-            )),
-            None => Ok(()),
-        }
+        known_services("hours.services", self.services.keys(), catalogue)
     }
 }
 
@@ -453,17 +443,22 @@ impl WaitingConfig {
                 ));
             }
         }
-        match self
-            .services
-            .keys()
-            .find(|code| catalogue.service(code).is_none())
-        {
-            Some(code) => Err(Invalid::new(
-                format!("waiting.services.{code}"),
-                format!("`{code}` is not a service code of the catalogue"),
-            )),
-            None => Ok(()),
-        }
+        known_services("waiting.services", self.services.keys(), catalogue)
+    }
+}
+
+/// Every code in `codes` is a service of `catalogue`; the error names `section.code`.
+fn known_services<'a>(
+    section: &str,
+    mut codes: impl Iterator<Item = &'a String>,
+    catalogue: &crate::catalogue::Catalogue,
+) -> Result<(), Invalid> {
+    match codes.find(|code| catalogue.service(code).is_none()) {
+        Some(code) => Err(Invalid::new(
+            format!("{section}.{code}"),
+            format!("`{code}` is not a service code of the catalogue"),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod cli;
 mod fault_proxy;
+mod full_disk;
 mod hub_setup;
 mod invariants;
 mod kiosk_setup;
@@ -11,6 +12,7 @@ mod printing;
 
 pub use cli::*;
 pub use fault_proxy::*;
+pub use full_disk::*;
 pub use hub_setup::*;
 pub use invariants::*;
 pub use kiosk_setup::*;
