@@ -698,7 +698,8 @@ impl Controller {
         if disabled && !on_oos {
             self.out_of_service();
             if self.core.store_failed() {
-                self.state.borrow_mut().problem_reference = staff_code("local_store_failed").into();
+                self.state.borrow_mut().problem_reference =
+                    staff_code(super::core::TicketProblem::Store.reference()).into();
                 self.render();
             }
             return;

@@ -353,17 +353,20 @@ impl KioskCore {
     /// Notes the outcome of any hub call: online or not, disabled or not.
     pub(super) fn observe<T>(&self, result: &Result<T, ClientError>) {
         match result {
-            Ok(_) => self.set_link(true, false),
-            Err(ClientError::Disabled { .. }) => self.set_link(true, true),
-            Err(err) if err.retry_later() => self.online.store(false, Ordering::Relaxed),
-            Err(_) => self.online.store(true, Ordering::Relaxed),
+            Ok(_) => self.set_link(true, Some(false)),
+            Err(ClientError::Disabled { .. }) => self.set_link(true, Some(true)),
+            Err(err) if err.retry_later() => self.set_link(false, None),
+            Err(_) => self.set_link(true, None),
         }
     }
 
-    /// Whether the hub answers, and whether it says this kiosk is disabled.
-    pub(super) fn set_link(&self, online: bool, disabled: bool) {
+    /// Whether the hub answers, and (when the answer says so) whether this kiosk is
+    /// disabled; `None` keeps what was known.
+    pub(super) fn set_link(&self, online: bool, disabled: Option<bool>) {
         self.online.store(online, Ordering::Relaxed);
-        self.disabled.store(disabled, Ordering::Relaxed);
+        if let Some(disabled) = disabled {
+            self.disabled.store(disabled, Ordering::Relaxed);
+        }
     }
 
     /// The store failed: logged, and the kiosk is out of service until repaired.

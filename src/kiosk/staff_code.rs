@@ -21,11 +21,6 @@ pub const CODES: &[(&str, &str, &str)] = &[
         "the kiosk's local store failed (disk full or damaged): run sportello doctor",
     ),
     (
-        "local_store_failed",
-        "E11",
-        "the kiosk's local store failed (disk full or damaged): run sportello doctor",
-    ),
-    (
         "no_offline_number",
         "E20",
         "the hub did not answer and no offline number could be given (no band left, no emergency number, or no trusted clock)",

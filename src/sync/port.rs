@@ -81,13 +81,15 @@ pub struct Office {
 /// What the worker learnt; the kiosk decides what it means.
 #[derive(Debug)]
 pub enum News {
-    /// After every call to the hub: whether it answered, and whether it says this kiosk
-    /// is disabled.
+    /// After every call to the hub: whether it answered, and what it said about this
+    /// kiosk being disabled.
     Link {
         /// The hub answered (even with a refusal).
         online: bool,
-        /// The office disabled this kiosk.
-        disabled: bool,
+        /// `Some(true)` when it refused because the office disabled this kiosk,
+        /// `Some(false)` when it served the call, `None` when the answer says nothing
+        /// about it (no answer, or another refusal): the kiosk keeps what it knew.
+        disabled: Option<bool>,
     },
     /// The hub gave this kiosk its identity and token: keep them.
     Enrolled(EnrollResponse),

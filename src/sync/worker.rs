@@ -112,12 +112,13 @@ impl LinkState {
     /// Notes the outcome of a call and tells the kiosk.
     fn observe<T>(&mut self, kiosk: &impl Kiosk, result: &Result<T, ClientError>) {
         let (online, disabled) = match result {
-            Ok(_) => (true, false),
-            Err(ClientError::Disabled { .. }) => (true, true),
-            Err(err) if err.retry_later() => (false, self.disabled),
-            Err(_) => (true, self.disabled),
+            Ok(_) => (true, Some(false)),
+            Err(ClientError::Disabled { .. }) => (true, Some(true)),
+            Err(err) if err.retry_later() => (false, None),
+            Err(_) => (true, None),
         };
-        *self = LinkState { online, disabled };
+        self.online = online;
+        self.disabled = disabled.unwrap_or(self.disabled);
         kiosk.report(News::Link { online, disabled });
     }
 }
