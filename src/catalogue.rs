@@ -44,6 +44,42 @@ impl Agency {
 /// A text in every shipped language.
 pub type Texts = BTreeMap<Lang, String>;
 
+/// Longest service name, in characters: what fits on one line of the kiosk's home
+/// screen at the body text size of a 21.5" panel (two lines in large text).
+pub const MAX_NAME_CHARS: usize = 32;
+
+/// The pictogram on a service's tile, from a fixed set the kiosk can draw. Offices pick
+/// the one closest to the citizen's need; the name next to it always says it in words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pictogram {
+    /// Lost a job: unemployment benefits.
+    Unemployment,
+    /// Contributions, savings.
+    Contributions,
+    /// Pensions and payslips.
+    Pension,
+    /// Household means (ISEE), family support.
+    Family,
+    /// A certificate or a document.
+    Certificate,
+    /// Looking for work, job offers.
+    Work,
+    /// Registering as available for work.
+    Registration,
+    /// Disability.
+    Disability,
+    /// Support and training.
+    Support,
+    /// Employers and companies.
+    Employer,
+    /// A booked appointment.
+    Appointment,
+    /// General information (the default).
+    #[default]
+    Information,
+}
+
 /// One service, i.e. one ticket category.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +98,9 @@ pub struct Service {
     pub name: Texts,
     /// One-line description, per language.
     pub description: Texts,
+    /// The pictogram on the kiosk's tile.
+    #[serde(default)]
+    pub pictogram: Pictogram,
 }
 
 impl Service {
@@ -142,6 +181,12 @@ pub enum CatalogueProblem {
         field: &'static str,
         lang: Lang,
     },
+    /// A name longer than a kiosk tile holds.
+    LongName {
+        code: String,
+        lang: Lang,
+        chars: usize,
+    },
 }
 
 impl fmt::Display for CatalogueProblem {
@@ -170,6 +215,11 @@ impl fmt::Display for CatalogueProblem {
             CatalogueProblem::MissingText { code, field, lang } => write!(
                 f,
                 "service `{code}`: `{field}.{lang}` is missing or blank (every service needs it)"
+            ),
+            CatalogueProblem::LongName { code, lang, chars } => write!(
+                f,
+                "service `{code}`: `name.{lang}` has {chars} characters; at most \
+                 {MAX_NAME_CHARS} fit on the kiosk's tile (say more in the description)"
             ),
         }
     }
@@ -266,6 +316,16 @@ impl Catalogue {
                     }
                 }
             }
+            for (lang, name) in &s.name {
+                let chars = name.chars().count();
+                if chars > MAX_NAME_CHARS {
+                    return Some(CatalogueProblem::LongName {
+                        code: s.code.clone(),
+                        lang: *lang,
+                        chars,
+                    });
+                }
+            }
         }
         None
     }
@@ -316,6 +376,24 @@ description.it = "A"
 description.en = "A"
 {extra}"#
         )
+    }
+
+    #[test]
+    fn rejects_a_name_too_long_for_a_tile_and_an_unknown_pictogram() {
+        let long = "x".repeat(MAX_NAME_CHARS + 1);
+        let text = one_service("").replace("name.en = \"A\"", &format!("name.en = \"{long}\""));
+        let err = Catalogue::from_toml(&text, "x.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.toml: service `a`: `name.en` has 33 characters; at most 32 fit on the kiosk's \
+             tile (say more in the description)"
+        );
+        let err = Catalogue::from_toml(&one_service("pictogram = \"rocket\""), "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pictogram") && err.contains("rocket"), "{err}");
+        let ok = Catalogue::from_toml(&one_service("pictogram = \"family\""), "x.toml").unwrap();
+        assert_eq!(ok.services()[0].pictogram, Pictogram::Family);
     }
 
     #[test]

@@ -50,17 +50,16 @@ fn faults_a_citizen_can_understand() {
 
         // 1. A closed service cannot be chosen; the hub would refuse it too.
         ui.press("English");
-        ui.press("Take a ticket");
-        ui.press("INPS");
         wait_until("ISEE shown closed", LONG, || {
             use slint::Model;
             ui.kiosk()
-                .get_services()
+                .get_home_rows()
                 .iter()
-                .any(|s| s.code == "isee" && !s.open)
+                .any(|r| r.service.code == "isee" && !r.service.open)
         })
         .await;
-        ui.kiosk().invoke_choose_service("isee".into());
+        // A closed service still answers a touch, with the reason.
+        ui.press("ISEE means test (DSU)");
         assert_eq!(ui.page(), Page::Problem);
         assert_eq!(ui.kiosk().get_problem(), Problem::ServiceClosed);
         assert!(ui.shows("This service is closed today"));
@@ -70,13 +69,14 @@ fn faults_a_citizen_can_understand() {
         assert!(!ui.shows_text("service_closed"));
         // Its one action leads back to the services.
         ui.press("Choose another service");
-        assert_eq!(ui.page(), Page::Agency);
-        ui.press("Start over");
+        assert_eq!(ui.page(), Page::Welcome);
+        assert_eq!(ui.kiosk().get_language(), "en", "home keeps the language");
+        ui.press("Italiano");
 
         // 2. The hub goes away.
         handle.block_on(common::pause_hub(&mut hub));
         ui.press("English");
-        ui.press("Where is my turn?");
+        ui.press("My turn");
         ui.type_keys("N001");
         ui.press("Check");
         wait_until("unreachable", LONG, || {
@@ -88,11 +88,7 @@ fn faults_a_citizen_can_understand() {
 
         // ...but a ticket is still numbered, from this kiosk's band, and says so.
         ui.press("English");
-        ui.press("Take a ticket");
-        ui.press("INPS");
-        ui.press("NASpI and DIS-COLL unemployment benefit");
-        ui.press("Skip");
-        ui.press("No");
+        ui.press_service("Unemployment benefit (NASpI)").await;
         ui.press("Print my ticket");
         ui.wait_page(Page::Ticket, LONG).await;
         let ticket = ui.kiosk().get_ticket();
@@ -102,7 +98,7 @@ fn faults_a_citizen_can_understand() {
             "{}",
             ticket.number
         );
-        assert!(ui.shows_text("Issued offline"));
+        assert!(ui.shows_text("Offline: the wait is an estimate."));
         wait_until("the header says offline", LONG, || !ui.kiosk().get_online()).await;
         let tickets = store.tickets(common::today()).unwrap();
         assert_eq!(tickets.last().map(|t| t.handover), Some(Handover::Printed));
@@ -150,9 +146,8 @@ fn faults_a_citizen_can_understand() {
 
         // 4. Idle: a warning after 3 s, more time on request, then the visit is wiped.
         ui.press("English");
-        ui.press("Take a ticket");
-        ui.press("INPS");
-        ui.press("NASpI and DIS-COLL unemployment benefit");
+        ui.press_service("Unemployment benefit (NASpI)").await;
+        ui.press("Add your codice fiscale (optional)");
         ui.type_keys("RSSMRA");
         wait_until("idle warning", LONG, || ui.kiosk().get_idle_warning()).await;
         assert!(ui.shows("Do you need more time?"));

@@ -41,9 +41,11 @@ fn citizen_visits_end_to_end() {
         // 1. A ticket with identification and priority, in English.
         ui.press("English");
         assert!(ui.shows("Take a ticket"));
-        ui.press("Take a ticket");
-        ui.press("INPS");
-        ui.press("NASpI and DIS-COLL unemployment benefit");
+        assert_eq!(ui.press_service("Unemployment benefit (NASpI)").await, 1);
+        assert_eq!(ui.page(), Page::Confirm);
+        ui.press("I have the right to priority");
+        assert!(ui.kiosk().get_priority());
+        ui.press("Add your codice fiscale (optional)");
         assert_eq!(ui.page(), Page::Identify);
         ui.type_keys("RSSMRA45C12F2O");
         assert_eq!(ui.kiosk().get_cf_problem(), CfProblem::WantDigit);
@@ -53,10 +55,9 @@ fn citizen_visits_end_to_end() {
         assert!(ui.kiosk().get_cf_valid());
         assert!(ui.shows_text("Codice fiscale complete and valid."));
         ui.press("Continue");
-        assert_eq!(ui.page(), Page::Priority);
-        ui.press("Yes, I have priority");
-        assert_eq!(ui.page(), Page::Confirm);
-        assert!(ui.shows_text("Identified: RSS************C"));
+        assert_eq!(ui.page(), Page::Confirm, "back to the print button");
+        assert!(ui.shows("Codice fiscale: RSS************C"));
+        assert!(ui.kiosk().get_priority(), "the priority choice stays");
         ui.press("Print my ticket");
         // A second tap while the first is in flight must not issue a second ticket.
         ui.kiosk().invoke_confirm_ticket();
@@ -126,7 +127,7 @@ fn citizen_visits_end_to_end() {
             "a new visit starts in Italian"
         );
         ui.press("English");
-        ui.press("Where is my turn?");
+        ui.press("My turn");
         // Typed the way people write it: no leading zeros, letter O for zero.
         ui.type_keys("NO1");
         ui.press("Check");
@@ -137,21 +138,24 @@ fn citizen_visits_end_to_end() {
         assert!(!ui.shows("Check"), "nothing else to do on this screen");
         ui.press("Start over");
 
-        // 3. A health card scanned on the identification screen.
-        ui.press("Prendi il numero");
-        ui.press("Centro per l'impiego");
-        ui.press("DID e patto di servizio");
-        assert_eq!(ui.page(), Page::Identify);
+        // 3. A walk-in ticket in two touches: the service, then print; a health card
+        // scanned on the way identifies without a step of its own.
+        assert_eq!(
+            ui.press_service("Contributi versati").await,
+            1,
+            "first touch"
+        );
+        assert_eq!(ui.page(), Page::Confirm);
         ui.scan("*MRSMSR81D60Z611H*");
-        assert_eq!(ui.page(), Page::Priority, "a valid card moves on by itself");
-        ui.press("No");
+        assert_eq!(ui.page(), Page::Confirm, "a card never adds a step");
+        assert!(ui.shows("Codice fiscale: MRS************H"));
         ui.press("Stampa il mio numero");
         ui.wait_page(Page::Ticket, LONG).await;
-        assert!(ui.shows("Il tuo numero è D001"));
+        assert!(ui.shows("Il tuo numero è E001"));
         ui.press("Fine");
 
         // 4. Appointment check-in by booking code.
-        ui.press("Ho un appuntamento");
+        ui.press("Appuntamento");
         ui.type_keys("BOOK42");
         ui.press("Registra il mio arrivo");
         ui.wait_page(Page::Ticket, LONG).await;
@@ -160,7 +164,7 @@ fn citizen_visits_end_to_end() {
             "the booked service's queue"
         );
         ui.press("Fine");
-        ui.press("Ho un appuntamento");
+        ui.press("Appuntamento");
         ui.type_keys("NOPE99");
         ui.press("Registra il mio arrivo");
         wait_until("not found", LONG, || {
@@ -176,13 +180,11 @@ fn citizen_visits_end_to_end() {
             paper: Paper::Out,
             ..VirtualState::default()
         });
-        ui.press("Prendi il numero");
-        ui.press("Centro per l'impiego");
-        ui.press("Servizi alle imprese");
+        ui.press_service("Servizi alle imprese").await;
         ui.press("Stampa il mio numero");
         ui.wait_page(Page::Ticket, LONG).await;
         assert_eq!(ui.kiosk().get_print_note(), PrintNote::PaperOut);
-        assert!(ui.shows_text("La stampante è senza carta"));
+        assert!(ui.shows_text("Carta finita: questo schermo è il tuo biglietto."));
         assert!(ui.shows("Codice QR per seguire il turno sul telefono"));
         let tickets = ui.store().tickets(common::today()).unwrap();
         let last = tickets.last().unwrap();

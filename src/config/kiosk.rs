@@ -68,6 +68,11 @@ pub struct DisplayConfig {
     /// No touch panel: run the kiosk's core (store, printer, board, sync with the hub)
     /// without the UI, as `sportello kiosk --headless` does.
     pub headless: bool,
+    /// Height of the panel's visible lower edge above the floor, in millimetres: the UI
+    /// keeps every control below 1220 mm from the floor (EN 301 549 8.3).
+    pub lower_edge_mm: f32,
+    /// The office's logo (PNG or SVG), shown before its name in the header.
+    pub logo: Option<std::path::PathBuf>,
 }
 
 /// The rotations a panel can be mounted with, in degrees clockwise.
@@ -75,13 +80,15 @@ pub const ROTATIONS: [u16; 4] = [0, 90, 180, 270];
 
 impl Default for DisplayConfig {
     fn default() -> Self {
-        // A 15.6" full-HD panel in portrait.
+        // A 21.5" full-HD totem panel in portrait, its lower edge 1 m from the floor.
         DisplayConfig {
             width_px: 1080,
             height_px: 1920,
-            width_mm: 194.0,
+            width_mm: 268.0,
             rotation: 0,
             headless: false,
+            lower_edge_mm: 1000.0,
+            logo: None,
         }
     }
 }
@@ -358,6 +365,27 @@ impl Validate for KioskConfig {
                 "display.width_mm",
                 format!("{} mm is not a plausible panel width (50-1000)", d.width_mm),
             ));
+        }
+        if !(300.0..=1200.0).contains(&d.lower_edge_mm) {
+            return Err(Invalid::new(
+                "display.lower_edge_mm",
+                format!(
+                    "{} mm is not a plausible height of the panel's lower edge (300-1200)",
+                    d.lower_edge_mm
+                ),
+            ));
+        }
+        if let Some(logo) = &d.logo {
+            let known = logo
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| matches!(x.to_ascii_lowercase().as_str(), "png" | "svg"));
+            if !known {
+                return Err(Invalid::new(
+                    "display.logo",
+                    format!("{} is not a .png or .svg file", logo.display()),
+                ));
+            }
         }
         if !ROTATIONS.contains(&d.rotation) {
             return Err(Invalid::new(

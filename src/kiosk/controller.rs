@@ -19,7 +19,9 @@ use super::core::{
     IssuedTicket, KioskCore, LookupError, PrintResult, QueueFigures, TicketLookup, TicketProblem,
 };
 use super::documents::{DocumentsError, LoginStarted};
+use super::home;
 use super::idle::{IdleState, IdleTimer};
+use super::pictogram;
 use super::qr;
 use super::scanner::KeyboardScans;
 use super::session::{Action, Problem, Step, Visit};
@@ -31,8 +33,8 @@ use crate::lang::Lang;
 use crate::protocol::LoginState;
 use crate::ui::{
     Activity, Agency as UiAgency, ApplicationItem, CertificateItem, CertificateResult, CfProblem,
-    Kiosk, KioskWindow, LanguageItem, LoginPhase, LookupProblem, Page, PrintNote,
-    Problem as UiProblem, ServiceItem, Theme, TicketView,
+    HomeRow, HomeRowKind, Kiosk, KioskWindow, LanguageItem, LoginPhase, LookupProblem, Page,
+    PrintNote, Problem as UiProblem, ServiceItem, Theme, TicketView,
 };
 
 /// What the controller needs to know about this kiosk's screen and policies.
@@ -50,6 +52,10 @@ pub struct UiSettings {
     pub warning_sound: bool,
     /// Where the front desk is (`[help] front_desk`), for the problem pages.
     pub front_desk: String,
+    /// Height of the panel's lower edge above the floor (`[display] lower_edge_mm`).
+    pub lower_edge_mm: f32,
+    /// The office's logo for the header (`[display] logo`), if any.
+    pub logo: Option<std::path::PathBuf>,
 }
 
 /// "My documents" data of the current visit; dropped with the visit.
@@ -98,6 +104,8 @@ struct State {
     status_problem: LookupProblem,
     appointment_problem: LookupProblem,
     problem_reference: String,
+    /// The height of the home screen list's reachable part (the UI measures it).
+    home_room: f32,
 }
 
 impl State {
@@ -113,6 +121,7 @@ impl State {
             status_problem: LookupProblem::None,
             appointment_problem: LookupProblem::None,
             problem_reference: String::new(),
+            home_room: 0.0,
         }
     }
 }
@@ -146,8 +155,19 @@ impl Controller {
             rendered_figures: std::cell::Cell::new(u64::MAX),
         });
         controller.wire(app);
-        app.global::<Theme>()
-            .set_px_per_mm(controller.settings.px_per_mm);
+        let theme = app.global::<Theme>();
+        theme.set_px_per_mm(controller.settings.px_per_mm);
+        theme.set_lower_edge_mm(controller.settings.lower_edge_mm);
+        if let Some(path) = &controller.settings.logo {
+            // A missing or broken logo leaves the office's name alone on its line.
+            match slint::Image::load_from_path(path) {
+                Ok(logo) => {
+                    app.global::<Kiosk>().set_logo(logo);
+                    app.global::<Kiosk>().set_has_logo(true);
+                }
+                Err(_) => tracing::warn!(path = %path.display(), "logo cannot be loaded"),
+            }
+        }
         app.global::<Kiosk>()
             .set_front_desk(controller.settings.front_desk.as_str().into());
         let languages: Vec<LanguageItem> = Lang::ALL
@@ -186,10 +206,26 @@ impl Controller {
             }
         };
         app.global::<Activity>().on_touched(on(|c| c.activity()));
-        kiosk.on_take_ticket_start(on(|c| {
-            c.update(Visit::start_ticket);
+        kiosk.on_go_home(on(|c| {
+            c.update(Visit::go_home);
             c.refresh_figures();
         }));
+        kiosk.on_more_services(on(|c| c.update(Visit::more_services)));
+        kiosk.on_open_identify(on(|c| c.update(Visit::open_identify)));
+        let me = Rc::downgrade(self);
+        kiosk.on_home_room(move |available| {
+            if let Some(c) = me.upgrade() {
+                // Also called when the rows' heights change with the text size.
+                c.state.borrow_mut().home_room = available;
+                c.render();
+            }
+        });
+        let me = Rc::downgrade(self);
+        kiosk.on_set_priority(move |yes| {
+            if let Some(c) = me.upgrade() {
+                c.update(|v| v.set_priority(yes));
+            }
+        });
         kiosk.on_open_status(on(|c| c.update(Visit::open_status)));
         kiosk.on_open_appointment(on(|c| c.update(Visit::open_appointment)));
         kiosk.on_back(on(|c| c.update(Visit::back)));
@@ -235,17 +271,6 @@ impl Controller {
             }
         });
         let me = Rc::downgrade(self);
-        kiosk.on_choose_agency(move |agency| {
-            if let Some(c) = me.upgrade() {
-                let agency = match agency {
-                    UiAgency::Inps => Agency::Inps,
-                    UiAgency::Cpi => Agency::Cpi,
-                    UiAgency::Office => Agency::Office,
-                };
-                c.update(|v| v.choose_agency(agency));
-            }
-        });
-        let me = Rc::downgrade(self);
         kiosk.on_choose_service(move |code| {
             if let Some(c) = me.upgrade() {
                 let catalogue = c.core.catalogue();
@@ -253,12 +278,6 @@ impl Controller {
                     let open = c.core.queue_figures().is_open(&service.code);
                     c.update(|v| v.choose_service(service, open));
                 }
-            }
-        });
-        let me = Rc::downgrade(self);
-        kiosk.on_priority_answer(move |yes| {
-            if let Some(c) = me.upgrade() {
-                c.update(|v| v.answer_priority(yes));
             }
         });
         kiosk.on_cf_key(self.key_handler(Visit::cf_key));
@@ -650,7 +669,13 @@ impl Controller {
     /// session at the hub ends too.
     pub fn wipe(self: &Rc<Self>) {
         self.end_documents_session();
-        *self.state.borrow_mut() = State::new(&self.settings);
+        {
+            let mut state = self.state.borrow_mut();
+            let room = state.home_room;
+            *state = State::new(&self.settings);
+            // The screen did not change size: the UI will not report it again.
+            state.home_room = room;
+        }
         if let Some(app) = self.window.upgrade() {
             let theme = app.global::<Theme>();
             theme.set_large_text(false);
@@ -766,10 +791,7 @@ impl Controller {
         kiosk.set_online(self.core.is_online());
         let (page, problem) = match visit.step() {
             Step::Welcome => (Page::Welcome, None),
-            Step::Agency => (Page::Agency, None),
-            Step::Services => (Page::Services, None),
             Step::Identify => (Page::Identify, None),
-            Step::Priority => (Page::Priority, None),
             Step::Confirm => (Page::Confirm, None),
             Step::Printing => (Page::Printing, None),
             Step::Ticket => (Page::Ticket, None),
@@ -803,17 +825,9 @@ impl Controller {
         self.rendered_figures.set(self.core.figures_version());
         let figures = self.core.queue_figures();
         let catalogue = self.core.catalogue();
-        let agency = visit.agency();
-        kiosk.set_agency(match agency {
-            Agency::Inps => UiAgency::Inps,
-            Agency::Cpi => UiAgency::Cpi,
-            Agency::Office => UiAgency::Office,
-        });
-        let items: Vec<ServiceItem> = catalogue
-            .by_agency(agency)
-            .map(|s| service_item(s, lang, &figures))
-            .collect();
-        kiosk.set_services(ModelRc::new(VecModel::from(items)));
+        let room = home_room(&app.global::<Theme>(), state.home_room);
+        let rows = home_rows(&catalogue, lang, &figures, &room, visit.home_page());
+        kiosk.set_home_rows(ModelRc::new(VecModel::from(rows)));
         kiosk.set_figures_age(figures.cached_at.clone().unwrap_or_default().into());
         if let Some(service) = visit.service() {
             kiosk.set_selected(service_item(service, lang, &figures));
@@ -842,6 +856,7 @@ impl Controller {
         );
         kiosk.set_priority(visit.priority());
         kiosk.set_busy(visit.busy());
+        kiosk.set_printing_certificate(visit.printing_certificate());
 
         if let Some(ticket) = &state.ticket {
             kiosk.set_ticket(ticket_view(ticket));
@@ -910,6 +925,66 @@ fn cf_problem(err: Option<&CfError>) -> (CfProblem, i32, String) {
     }
 }
 
+/// The room of the home screen's list (`available`, as the UI measured it) with the
+/// heights of its rows in the current display mode.
+pub fn home_room(theme: &Theme<'_>, available: f32) -> home::Room {
+    home::Room {
+        available,
+        heading: theme.get_heading_height(),
+        service: theme.get_tile_height(),
+        more: theme.get_more_height(),
+        gap: theme.get_gap(),
+    }
+}
+
+/// The home screen's rows: page `page` (wrapping around) of the INPS and job-centre
+/// services, cut to fit `room`.
+pub fn home_rows(
+    catalogue: &crate::catalogue::Catalogue,
+    lang: Lang,
+    figures: &QueueFigures,
+    room: &home::Room,
+    page: usize,
+) -> Vec<HomeRow> {
+    let services: Vec<&Service> = [Agency::Inps, Agency::Cpi]
+        .into_iter()
+        .flat_map(|a| catalogue.by_agency(a))
+        .collect();
+    let agencies: Vec<Agency> = services.iter().map(|s| s.agency).collect();
+    let pages = home::pages(&agencies, room);
+    let Some(rows) = pages.get(page % pages.len().max(1)) else {
+        return Vec::new();
+    };
+    rows.iter()
+        .map(|row| match *row {
+            home::HomeRow::Heading(agency) => HomeRow {
+                kind: HomeRowKind::Heading,
+                agency: ui_agency(agency),
+                ..HomeRow::default()
+            },
+            home::HomeRow::Service(i) => HomeRow {
+                kind: HomeRowKind::Service,
+                agency: ui_agency(services[i].agency),
+                service: service_item(services[i], lang, figures),
+                ..HomeRow::default()
+            },
+            home::HomeRow::More { others } => HomeRow {
+                kind: HomeRowKind::More,
+                others: others as i32,
+                ..HomeRow::default()
+            },
+        })
+        .collect()
+}
+
+fn ui_agency(agency: Agency) -> UiAgency {
+    match agency {
+        Agency::Inps => UiAgency::Inps,
+        Agency::Cpi => UiAgency::Cpi,
+        Agency::Office => UiAgency::Office,
+    }
+}
+
 fn service_item(service: &Service, lang: Lang, figures: &QueueFigures) -> ServiceItem {
     let queue = figures.queue(&service.code);
     ServiceItem {
@@ -917,14 +992,13 @@ fn service_item(service: &Service, lang: Lang, figures: &QueueFigures) -> Servic
         prefix: service.prefix.to_string().into(),
         name: service.name(lang).into(),
         description: service.description(lang).into(),
-        agency: match service.agency {
-            Agency::Inps => UiAgency::Inps,
-            Agency::Cpi => UiAgency::Cpi,
-            Agency::Office => UiAgency::Office,
-        },
+        agency: ui_agency(service.agency),
         waiting: queue.map_or(-1, |q| q.waiting as i32),
         eta_minutes: queue.map_or(0, |q| q.eta_minutes as i32),
         open: figures.is_open(&service.code),
+        icon: pictogram::glyph(service.pictogram).to_string().into(),
+        priority_offered: service.priority,
+        identification_offered: service.identification,
     }
 }
 

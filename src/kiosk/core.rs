@@ -48,6 +48,14 @@ pub struct QueueFigures {
 }
 
 impl QueueFigures {
+    /// Figures for these queues; `cached_at` when they come from the offline cache.
+    pub fn new(queues: impl IntoIterator<Item = QueueInfo>, cached_at: Option<String>) -> Self {
+        QueueFigures {
+            queues: queues.into_iter().map(|q| (q.service.clone(), q)).collect(),
+            cached_at,
+        }
+    }
+
     /// The queue of one service, if known.
     pub fn queue(&self, service: &str) -> Option<&QueueInfo> {
         self.queues.get(service)

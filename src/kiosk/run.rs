@@ -145,6 +145,8 @@ impl RunningKiosk {
             idle_after: Duration::from_secs(config.session.idle_seconds.into()),
             warn_for: Duration::from_secs(config.session.warning_seconds.into()),
             px_per_mm: config.display.px_per_mm(),
+            lower_edge_mm: config.display.lower_edge_mm,
+            logo: config.display.logo.clone(),
             warning_sound: config.session.warning_sound,
             front_desk: config.help.front_desk.clone(),
         };

@@ -7,7 +7,7 @@
 
 use uuid::Uuid;
 
-use crate::catalogue::{Agency, Service};
+use crate::catalogue::Service;
 use crate::identity::codice_fiscale::{self, check_partial};
 use crate::identity::{CfError, CodiceFiscale, parse_health_card_scan};
 use crate::lang::Lang;
@@ -19,18 +19,15 @@ pub const MAX_CODE_LEN: usize = 12;
 /// The screen the visit is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// Start screen: take a ticket, appointment, where is my turn.
+    /// Home: the services of both agencies (touch one for a ticket), then check-in,
+    /// "my documents" and "where is my turn?".
     Welcome,
-    /// INPS or the job centre.
-    Agency,
-    /// The services of the chosen agency.
-    Services,
-    /// Optional identification by health card or typed codice fiscale.
-    Identify,
-    /// The priority question, for services that offer priority.
-    Priority,
-    /// Summary and the print button.
+    /// The chosen service, the priority choice, optional identification and the print
+    /// button: the second and last touch of a walk-in ticket.
     Confirm,
+    /// Optional identification by typed codice fiscale, opened from the confirmation
+    /// (a health card scan identifies on any ticket screen without it).
+    Identify,
     /// Waiting for number and printer.
     Printing,
     /// The ticket on screen.
@@ -114,7 +111,7 @@ pub struct Visit {
     lang: Lang,
     step: Step,
     history: Vec<Step>,
-    agency: Agency,
+    home_page: usize,
     service: Option<Service>,
     cf_text: String,
     cf_error: Option<CfError>,
@@ -132,7 +129,7 @@ impl Visit {
             lang,
             step: Step::Welcome,
             history: Vec::new(),
-            agency: Agency::Inps,
+            home_page: 0,
             service: None,
             cf_text: String::new(),
             cf_error: None,
@@ -154,7 +151,11 @@ impl Visit {
     /// True when nothing has happened yet: welcome screen, default language. Such a
     /// visit has nothing to wipe and needs no idle timer.
     pub fn is_pristine(&self, default_lang: Lang) -> bool {
-        self.step == Step::Welcome && self.lang == default_lang && self.history.is_empty()
+        self.step == Step::Welcome
+            && self.lang == default_lang
+            && self.history.is_empty()
+            && self.home_page == 0
+            && self.identified.is_none()
     }
 
     /// The current screen.
@@ -167,9 +168,17 @@ impl Visit {
         self.lang
     }
 
-    /// The agency whose services are listed.
-    pub fn agency(&self) -> Agency {
-        self.agency
+    /// Which page of the home screen's services is shown (0 is the first); the
+    /// controller wraps it around the number of pages.
+    pub fn home_page(&self) -> usize {
+        self.home_page
+    }
+
+    /// "More services": the next page of the home screen's services.
+    pub fn more_services(&mut self) {
+        if self.step == Step::Welcome {
+            self.home_page += 1;
+        }
     }
 
     /// The chosen service, once chosen.
@@ -252,9 +261,17 @@ impl Visit {
         }
     }
 
-    /// "Take a ticket" on the welcome screen.
-    pub fn start_ticket(&mut self) {
-        self.go(Step::Agency);
+    /// Home, after a problem: the language stays, everything chosen or typed goes.
+    pub fn go_home(&mut self) {
+        if matches!(self.step, Step::Printing | Step::OutOfService) || self.busy() {
+            return;
+        }
+        *self = Visit::new(self.lang);
+    }
+
+    /// True while a certificate, not a ticket, is being printed.
+    pub fn printing_certificate(&self) -> bool {
+        self.step == Step::Printing && self.history.last() == Some(&Step::Documents)
     }
 
     /// "Where is my turn?" on the welcome screen.
@@ -311,38 +328,32 @@ impl Visit {
         }
     }
 
-    /// INPS or the job centre chosen.
-    pub fn choose_agency(&mut self, agency: Agency) {
-        self.agency = agency;
-        self.go(Step::Services);
-    }
-
-    /// A service chosen; `open` is false when it takes no more tickets today.
+    /// A service touched on the home screen; `open` is false when it takes no more
+    /// tickets today. A card scanned before stays; the priority choice starts at "no".
     pub fn choose_service(&mut self, service: &Service, open: bool) {
         if !open {
             self.go(Step::Problem(Problem::ServiceClosed));
             return;
         }
         self.service = Some(service.clone());
-        self.identified = None;
         self.priority = false;
-        let next = if service.identification {
-            Step::Identify
-        } else if service.priority {
-            Step::Priority
-        } else {
-            Step::Confirm
-        };
-        self.go(next);
+        self.go(Step::Confirm);
     }
 
+    /// "Add your codice fiscale" on the confirmation, for services that offer it.
+    pub fn open_identify(&mut self) {
+        let offered = self.service.as_ref().is_some_and(|s| s.identification);
+        if self.step == Step::Confirm && offered {
+            self.go(Step::Identify);
+        }
+    }
+
+    /// Back to the confirmation after identifying (or not): the identification screen
+    /// leaves the history, so "Back" on the confirmation leads home.
     fn after_identification(&mut self) {
-        let offers_priority = self.service.as_ref().is_some_and(|s| s.priority);
-        self.go(if offers_priority {
-            Step::Priority
-        } else {
-            Step::Confirm
-        });
+        if self.step == Step::Identify {
+            self.back();
+        }
     }
 
     /// A key of the on-screen keyboard on the identification screen.
@@ -387,10 +398,12 @@ impl Visit {
         self.after_identification();
     }
 
-    /// The answer to the priority question.
-    pub fn answer_priority(&mut self, priority: bool) {
-        self.priority = priority;
-        self.go(Step::Confirm);
+    /// The priority choice on the confirmation, for services that offer priority.
+    pub fn set_priority(&mut self, priority: bool) {
+        let offered = self.service.as_ref().is_some_and(|s| s.priority);
+        if self.step == Step::Confirm && offered {
+            self.priority = priority;
+        }
     }
 
     /// "Print my ticket". Returns the request only the first time: a second tap while
@@ -492,9 +505,19 @@ impl Visit {
     }
 
     /// A complete scan from a barcode scanner, handled by what the screen expects:
-    /// a health card on identification, a ticket QR on status (or on welcome), a booking
-    /// code on check-in. Scans elsewhere are ignored.
+    /// a health card on the ticket screens (home, confirmation, identification), a
+    /// ticket QR on status (or on home), a booking code on check-in. Scans elsewhere are
+    /// ignored.
     pub fn scan(&mut self, raw: &str) -> Action {
+        if matches!(self.step, Step::Welcome | Step::Confirm)
+            && let Ok(code) = parse_health_card_scan(raw)
+        {
+            // A card works on any ticket screen and is never a required step.
+            self.cf_text = code.as_str().to_string();
+            self.cf_error = None;
+            self.identified = Some(code);
+            return Action::None;
+        }
         match self.step {
             Step::Identify => {
                 match parse_health_card_scan(raw) {
@@ -573,12 +596,24 @@ mod tests {
     }
 
     #[test]
+    fn a_walk_in_ticket_takes_two_touches() {
+        let mut visit = Visit::new(Lang::It);
+        visit.choose_service(&service("naspi"), true);
+        assert_eq!(visit.step(), Step::Confirm);
+        let Action::IssueTicket(request) = visit.confirm_ticket() else {
+            panic!("the second touch issues");
+        };
+        assert_eq!(request.service, "naspi");
+        assert!(!request.priority);
+        assert_eq!(request.codice_fiscale, None);
+    }
+
+    #[test]
     fn full_ticket_flow_with_identification_and_priority() {
         let mut visit = Visit::new(Lang::It);
-        visit.start_ticket();
-        visit.choose_agency(Agency::Inps);
-        assert_eq!(visit.step(), Step::Services);
         visit.choose_service(&service("naspi"), true);
+        visit.set_priority(true);
+        visit.open_identify();
         assert_eq!(visit.step(), Step::Identify);
         visit.cf_key("RSSMRA45C12F2O5");
         assert!(matches!(
@@ -597,9 +632,8 @@ mod tests {
         visit.cf_key("05C");
         assert!(visit.cf_valid().is_some());
         visit.cf_confirm();
-        assert_eq!(visit.step(), Step::Priority);
-        visit.answer_priority(true);
-        assert_eq!(visit.step(), Step::Confirm);
+        assert_eq!(visit.step(), Step::Confirm, "back to the confirmation");
+        assert!(visit.priority(), "the priority choice survives identifying");
         let Action::IssueTicket(request) = visit.confirm_ticket() else {
             panic!("first tap issues");
         };
@@ -623,60 +657,88 @@ mod tests {
     }
 
     #[test]
-    fn services_without_questions_go_straight_to_confirmation() {
+    fn priority_and_identification_only_where_the_service_offers_them() {
         let mut visit = Visit::new(Lang::En);
-        visit.start_ticket();
-        visit.choose_agency(Agency::Cpi);
+        // "Services for employers": no priority question, no identification.
         visit.choose_service(&service("imprese"), true);
+        visit.set_priority(true);
+        visit.open_identify();
         assert_eq!(visit.step(), Step::Confirm);
+        assert!(!visit.priority());
         visit.back();
-        assert_eq!(visit.step(), Step::Services);
-        visit.choose_service(&service("offerte-lavoro"), true);
-        assert_eq!(visit.step(), Step::Priority);
+        assert_eq!(
+            visit.step(),
+            Step::Welcome,
+            "back from the confirmation is home"
+        );
     }
 
     #[test]
     fn closed_service_shows_a_problem() {
         let mut visit = Visit::new(Lang::It);
-        visit.start_ticket();
-        visit.choose_agency(Agency::Inps);
         visit.choose_service(&service("isee"), false);
         assert_eq!(visit.step(), Step::Problem(Problem::ServiceClosed));
         visit.back();
-        assert_eq!(visit.step(), Step::Services);
+        assert_eq!(visit.step(), Step::Welcome);
     }
 
     #[test]
-    fn health_card_scan_identifies_and_moves_on() {
+    fn health_card_scan_identifies_on_any_ticket_screen() {
         let mut visit = Visit::new(Lang::It);
-        visit.start_ticket();
-        visit.choose_agency(Agency::Inps);
         visit.choose_service(&service("naspi"), true);
+        visit.open_identify();
         assert_eq!(visit.scan("*RSSMRA45C12F205D*\r"), Action::None);
         assert_eq!(visit.cf_error(), Some(&CfError::CheckLetter));
         assert_eq!(visit.step(), Step::Identify);
         visit.scan("*RSSMRA45C12F205C*\r");
-        assert_eq!(visit.step(), Step::Priority);
+        assert_eq!(
+            visit.step(),
+            Step::Confirm,
+            "a valid card moves on by itself"
+        );
         assert!(visit.identified().is_some());
+
+        // On home, before any service: the card is kept for the ticket to come.
+        let mut visit = Visit::new(Lang::It);
+        visit.scan("*RSSMRA45C12F205C*\r");
+        assert_eq!(visit.step(), Step::Welcome);
+        assert!(
+            !visit.is_pristine(Lang::It),
+            "a scanned card is wiped on idle"
+        );
+        visit.choose_service(&service("naspi"), true);
+        let Action::IssueTicket(request) = visit.confirm_ticket() else {
+            panic!()
+        };
+        assert!(request.codice_fiscale.is_some());
     }
 
     #[test]
     fn skipping_identification_forgets_what_was_typed() {
         let mut visit = Visit::new(Lang::It);
-        visit.start_ticket();
-        visit.choose_agency(Agency::Inps);
         visit.choose_service(&service("naspi"), true);
+        visit.open_identify();
         visit.cf_key("RSSMRA");
         visit.skip_identification();
+        assert_eq!(visit.step(), Step::Confirm);
         assert_eq!(visit.cf_text(), "");
         assert_eq!(visit.identified(), None);
     }
 
     #[test]
+    fn more_services_turns_the_home_page() {
+        let mut visit = Visit::new(Lang::It);
+        visit.more_services();
+        assert_eq!(visit.home_page(), 1);
+        assert!(!visit.is_pristine(Lang::It));
+        visit.open_status();
+        visit.more_services();
+        assert_eq!(visit.home_page(), 1, "only on the home screen");
+    }
+
+    #[test]
     fn failure_is_shown_and_allows_a_new_attempt() {
         let mut visit = Visit::new(Lang::It);
-        visit.start_ticket();
-        visit.choose_agency(Agency::Cpi);
         visit.choose_service(&service("imprese"), true);
         let Action::IssueTicket(req) = visit.confirm_ticket() else {
             panic!()

@@ -66,9 +66,11 @@ pub fn start_ui(config: KioskConfig, idle_after: Duration, warn_for: Duration) -
             default_lang: Lang::It,
             idle_after,
             warn_for,
-            px_per_mm: 5.56,
+            px_per_mm: 1080.0 / 268.0,
             warning_sound: false,
             front_desk: "piano terra, a destra dell'ingresso".into(),
+            lower_edge_mm: 1000.0,
+            logo: None,
         },
     );
     app.show().expect("show");
@@ -155,6 +157,29 @@ impl UiKiosk {
             .match_predicate(move |e| e.accessible_label().is_some_and(|l| l.contains(&text)))
             .find_first()
             .is_some()
+    }
+
+    /// Touches the tile of service `name` on the home screen, turning its pages with
+    /// "More services" until it shows; returns how many touches that took.
+    pub async fn press_service(&self, name: &str) -> usize {
+        for touches in 1..=6 {
+            if self.shows(name) {
+                self.press(name);
+                return touches;
+            }
+            let more = ElementQuery::from_root(&self.app)
+                .match_descendants()
+                .match_predicate(|e| {
+                    e.accessible_label().is_some_and(|l| {
+                        l.starts_with("More services") || l.starts_with("Altri servizi")
+                    })
+                })
+                .find_first()
+                .unwrap_or_else(|| panic!("{name:?} not on the home screen and no more pages"));
+            more.invoke_accessible_default_action();
+            sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{name:?} not found on any page of the home screen");
     }
 
     /// Types `text` on the on-screen keyboard, key by key.

@@ -7,8 +7,10 @@ mod full_disk;
 mod hub_setup;
 mod invariants;
 mod kiosk_setup;
+mod layout_checks;
 mod oidc;
 mod printing;
+mod screens;
 
 pub use cli::*;
 pub use fault_proxy::*;
@@ -16,5 +18,7 @@ pub use full_disk::*;
 pub use hub_setup::*;
 pub use invariants::*;
 pub use kiosk_setup::*;
+pub use layout_checks::*;
 pub use oidc::*;
 pub use printing::*;
+pub use screens::*;
