@@ -75,9 +75,11 @@ fn child(mode: &str) {
             default_lang: Lang::It,
             idle_after: Duration::from_secs(60),
             warn_for: Duration::from_secs(30),
-            px_per_mm: 5.56,
+            px_per_mm: 1080.0 / 268.0,
             warning_sound: false,
             front_desk: String::new(),
+            lower_edge_mm: 1000.0,
+            logo: None,
         },
     );
     app.show().expect("show");

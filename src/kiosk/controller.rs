@@ -106,6 +106,8 @@ struct State {
     problem_reference: String,
     /// The height of the home screen list's reachable part (the UI measures it).
     home_room: f32,
+    /// When a ticket that exists only on screen (no paper) was shown.
+    screen_ticket_at: Option<Instant>,
 }
 
 impl State {
@@ -122,6 +124,7 @@ impl State {
             appointment_problem: LookupProblem::None,
             problem_reference: String::new(),
             home_room: 0.0,
+            screen_ticket_at: None,
         }
     }
 }
@@ -214,7 +217,9 @@ impl Controller {
         kiosk.on_open_identify(on(|c| c.update(Visit::open_identify)));
         let me = Rc::downgrade(self);
         kiosk.on_home_room(move |available| {
-            if let Some(c) = me.upgrade() {
+            // A list not laid out yet (or leaving the screen) measures nothing: keep the
+            // last real room.
+            if let (Some(c), true) = (me.upgrade(), available > 0.0) {
                 // Also called when the rows' heights change with the text size.
                 c.state.borrow_mut().home_room = available;
                 c.render();
@@ -425,6 +430,9 @@ impl Controller {
             let mut state = self.state.borrow_mut();
             match result {
                 Ok(ticket) => {
+                    if ticket.print != PrintResult::Printed {
+                        state.screen_ticket_at = Some(Instant::now());
+                    }
                     state.ticket = Some(ticket);
                     state.visit.finished(op_id, Ok(()));
                 }
@@ -453,6 +461,9 @@ impl Controller {
             let mut state = self.state.borrow_mut();
             match result {
                 Ok(ticket) => {
+                    if ticket.print != PrintResult::Printed {
+                        state.screen_ticket_at = Some(Instant::now());
+                    }
                     state.ticket = Some(ticket);
                     state.visit.finished(op_id, Ok(()));
                 }
@@ -743,7 +754,12 @@ impl Controller {
             && !theme.get_high_contrast();
         let signing_in = self.signing_in_for(now);
         kiosk.set_login_seconds_left(signing_in.map_or(0, |d| d.as_secs() as i32));
-        if pristine || signing_in.is_some() {
+        let holding = {
+            let state = self.state.borrow();
+            state.visit.step() == Step::Ticket
+                && super::idle::holds_screen_ticket(state.screen_ticket_at, now)
+        };
+        if pristine || signing_in.is_some() || holding {
             self.state.borrow_mut().idle.activity(now);
         }
         let idle = self.state.borrow().idle.state(now);

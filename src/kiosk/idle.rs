@@ -61,9 +61,27 @@ impl IdleTimer {
     }
 }
 
+/// How long a ticket shown only on screen (no paper) stays up without a touch: the
+/// citizen has to copy or photograph it, and may have stepped away to find a pen. It ends
+/// earlier when they say they noted it.
+pub const SCREEN_TICKET_HOLD: Duration = Duration::from_secs(5 * 60);
+
+/// Whether a screen-only ticket shown since `shown_at` still holds off the idle timer.
+pub fn holds_screen_ticket(shown_at: Option<Instant>, now: Instant) -> bool {
+    shown_at.is_some_and(|at| now.saturating_duration_since(at) < SCREEN_TICKET_HOLD)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_screen_only_ticket_holds_for_five_minutes() {
+        let at = Instant::now();
+        assert!(!holds_screen_ticket(None, at));
+        assert!(holds_screen_ticket(Some(at), at + Duration::from_secs(299)));
+        assert!(!holds_screen_ticket(Some(at), at + SCREEN_TICKET_HOLD));
+    }
 
     #[test]
     fn warns_then_expires_and_can_be_extended_many_times() {

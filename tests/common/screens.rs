@@ -226,6 +226,9 @@ impl Screens {
         let weak = app.as_weak();
         let state = home.clone();
         k.on_home_room(move |available| {
+            if available <= 0.0 {
+                return;
+            }
             state.borrow_mut().room = available;
             if let Some(app) = weak.upgrade() {
                 show_home_rows(&app, &state.borrow());
