@@ -150,7 +150,7 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
     assert_eq!(it[1].status_text, "In lavorazione");
     assert_eq!(it[1].reference.as_deref(), Some("INPS-NASPI-2026-004512"));
     assert!(
-        it[0].next_step.contains("«DID e patto di servizio»"),
+        it[0].next_step.contains("«Dichiararsi disoccupato (DID)»"),
         "{}",
         it[0].next_step
     );

@@ -107,7 +107,7 @@ fn emulate_then_test_page_and_sample_ticket() {
     assert!(ok, "{stdout}");
     let bytes = std::fs::read(file).unwrap();
     let profile = Profile::named("epson-tm-t20iii").unwrap();
-    let mut expected = TicketData::example("ISEE and DSU", "I012");
+    let mut expected = TicketData::example("ISEE means test (DSU)", "I012");
     expected.priority = true;
     assert_eq!(bytes, layout::queue_ticket(&expected, &profile, Lang::En));
     let (ok, stdout, stderr) = sportello(&[
