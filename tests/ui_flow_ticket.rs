@@ -181,6 +181,11 @@ fn citizen_visits_end_to_end() {
             ..VirtualState::default()
         });
         ui.press_service("Servizi alle imprese").await;
+        // Told before asking for the ticket, once the kiosk has seen the printer's state.
+        wait_until("the paper warning", LONG, || {
+            ui.shows_text("La stampante non ha carta")
+        })
+        .await;
         ui.press("Stampa il mio numero");
         ui.wait_page(Page::Ticket, LONG).await;
         assert_eq!(ui.kiosk().get_print_note(), PrintNote::PaperOut);

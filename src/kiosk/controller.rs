@@ -30,6 +30,7 @@ use crate::catalogue::{Agency, Service};
 use crate::identity::CfError;
 use crate::identity::codice_fiscale::Expected;
 use crate::lang::Lang;
+use crate::printer::status::PrinterState;
 use crate::protocol::LoginState;
 use crate::ui::{
     Activity, Agency as UiAgency, ApplicationItem, CertificateItem, CertificateResult, CfProblem,
@@ -777,10 +778,18 @@ impl Controller {
             }
             IdleState::Active => kiosk.set_idle_warning(false),
         }
+        kiosk.set_printer_stopped(self.printer_stopped());
         if self.core.figures_version() != self.rendered_figures.get() {
             self.render();
         }
         self.poll_login();
+    }
+
+    /// Whether the printer is known not to print now (no paper, cover open). An unknown
+    /// state (not answering yet) is not announced: the print attempt will tell.
+    fn printer_stopped(&self) -> bool {
+        let (state, _) = self.core.printer().last_state();
+        matches!(state, PrinterState::PaperOut | PrinterState::CoverOpen)
     }
 
     fn refresh_figures(self: &Rc<Self>) {
@@ -872,6 +881,7 @@ impl Controller {
         );
         kiosk.set_priority(visit.priority());
         kiosk.set_busy(visit.busy());
+        kiosk.set_printer_stopped(self.printer_stopped());
         kiosk.set_printing_certificate(visit.printing_certificate());
 
         if let Some(ticket) = &state.ticket {

@@ -92,6 +92,7 @@ pub const SCREENS: &[&str] = &[
     "confirm",
     "confirm-chosen",
     "confirm-simple",
+    "confirm-paper-out",
     "identify-typing-error",
     "identify-valid",
     "printing",
@@ -259,6 +260,7 @@ impl Screens {
         k.set_priority(false);
         k.set_busy(false);
         k.set_printing_certificate(false);
+        k.set_printer_stopped(false);
         k.set_status_text("".into());
         k.set_status_found(false);
         k.set_status_problem(LookupProblem::None);
@@ -305,6 +307,7 @@ impl Screens {
                 k.set_cf_masked("RSS************C".into());
             }
             "confirm-simple" => k.set_selected(service("imprese", lang)),
+            "confirm-paper-out" => k.set_printer_stopped(true),
             "identify-typing-error" => {
                 k.set_cf_text("RSSMRA45C12F2O".into());
                 k.set_cf_problem(CfProblem::WantDigit);
