@@ -165,10 +165,7 @@ impl Controller {
         if let Some(path) = &controller.settings.logo {
             // A missing or broken logo leaves the office's name alone on its line.
             match slint::Image::load_from_path(path) {
-                Ok(logo) => {
-                    app.global::<Kiosk>().set_logo(logo);
-                    app.global::<Kiosk>().set_has_logo(true);
-                }
+                Ok(logo) => app.global::<Kiosk>().set_logo(logo),
                 Err(_) => tracing::warn!(path = %path.display(), "logo cannot be loaded"),
             }
         }
@@ -1011,7 +1008,8 @@ fn ui_agency(agency: Agency) -> UiAgency {
     }
 }
 
-fn service_item(service: &Service, lang: Lang, figures: &QueueFigures) -> ServiceItem {
+/// A service as the UI shows it: names in `lang`, its queue from `figures`.
+pub fn service_item(service: &Service, lang: Lang, figures: &QueueFigures) -> ServiceItem {
     let queue = figures.queue(&service.code);
     ServiceItem {
         code: service.code.as_str().into(),

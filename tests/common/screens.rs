@@ -10,14 +10,13 @@ use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use slint::platform::WindowEvent;
 use slint::{ComponentHandle, ModelRc, VecModel};
 use sportello::catalogue::Catalogue;
-use sportello::kiosk::controller::{home_room, home_rows};
+use sportello::kiosk::controller::{home_room, home_rows, service_item};
 use sportello::kiosk::core::QueueFigures;
-use sportello::kiosk::pictogram;
 use sportello::kiosk::staff_code::staff_code;
 use sportello::lang::Lang;
 use sportello::protocol::kiosk_api::QueueInfo;
 use sportello::ui::{
-    Agency, ApplicationItem, CertificateItem, CertificateResult, CfProblem, Kiosk, KioskWindow,
+    ApplicationItem, CertificateItem, CertificateResult, CfProblem, Kiosk, KioskWindow,
     LanguageItem, LoginPhase, LookupProblem, Page, PrintNote, Problem, ServiceItem, Theme,
     TicketView,
 };
@@ -137,24 +136,7 @@ pub fn figures(cached_at: Option<&str>) -> QueueFigures {
 fn service(code: &str, lang: Lang) -> ServiceItem {
     let catalogue = Catalogue::builtin();
     let s = catalogue.service(code).expect("built-in service");
-    let figures = figures(None);
-    let queue = figures.queue(code).expect("figures for every service");
-    ServiceItem {
-        code: s.code.as_str().into(),
-        prefix: s.prefix.to_string().into(),
-        name: s.name(lang).into(),
-        description: s.description(lang).into(),
-        agency: match s.agency {
-            sportello::catalogue::Agency::Cpi => Agency::Cpi,
-            _ => Agency::Inps,
-        },
-        waiting: queue.waiting as i32,
-        eta_minutes: queue.eta_minutes as i32,
-        open: queue.open,
-        icon: pictogram::glyph(s.pictogram).to_string().into(),
-        priority_offered: s.priority,
-        identification_offered: s.identification,
-    }
+    service_item(s, lang, &figures(None))
 }
 
 fn ticket(printed: bool, offline: bool, lang: Lang) -> TicketView {
