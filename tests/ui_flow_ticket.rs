@@ -197,6 +197,48 @@ fn citizen_visits_end_to_end() {
             (last.number.as_str(), last.handover),
             ("B001", Handover::ScreenPaperOut)
         );
+
+        // 6. Paper back: the same number is printed on request, once, and recorded so.
+        let receipts_before = emulator.receipts().len();
+        assert!(
+            !ui.shows("Stampa ora il biglietto"),
+            "no reprint while the paper is out"
+        );
         emulator.set_state(VirtualState::default());
+        wait_until("the reprint offer", LONG, || {
+            ui.shows("Stampa ora il biglietto")
+        })
+        .await;
+        ui.press("Stampa ora il biglietto");
+        wait_until("the reprinted ticket", LONG, || {
+            ui.kiosk().get_print_note() == PrintNote::Printed
+        })
+        .await;
+        assert_eq!(ui.page(), Page::Ticket);
+        assert!(ui.shows("Fine"), "a paper ticket ends with Done");
+        assert!(!ui.shows("Stampa ora il biglietto"));
+        let tickets = ui.store().tickets(common::today()).unwrap();
+        let b001: Vec<_> = tickets.iter().filter(|t| t.number == "B001").collect();
+        assert_eq!(b001.len(), 1, "a reprint is not a new ticket");
+        assert_eq!(b001[0].handover, Handover::Printed);
+        wait_until("the reprint's receipt", LONG, || {
+            emulator.receipts().len() > receipts_before
+        })
+        .await;
+        let receipts = emulator.receipts();
+        assert_eq!(receipts.len(), receipts_before + 1, "printed once");
+        let reprint = receipts.last().unwrap();
+        assert!(
+            reprint.lines.iter().any(|l| l.contains("B001")),
+            "the reprint carries the same number: {:?}",
+            reprint.lines
+        );
+        assert!(
+            reprint
+                .qr_payloads
+                .iter()
+                .any(|q| q.ends_with(&b001[0].op_id.to_string())),
+            "and the same tracking QR"
+        );
     });
 }

@@ -1,7 +1,7 @@
 //! Nothing hidden and everything within reach, on every screen, in every shipped language
 //! and every display mode (normal, large text, high contrast, both), on the 21.5" totem
-//! panel the product ships for (the 15.6" prototypes' panel has 28 % less height for the
-//! same physical sizes and is not held to this yet):
+//! panel, the smallest kiosk.toml accepts (`config::kiosk::MIN_PANEL_MM`; the 15.6"
+//! prototypes' panel has 28 % less height for the same physical sizes and is refused):
 //!
 //! - no element lies outside the screen, sticks out of its control, or covers another
 //!   text or control, no area scrolls and no text elides (so a service, a sentence or a

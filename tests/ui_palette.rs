@@ -134,13 +134,14 @@ fn text_and_targets_have_physical_sizes_for_arm_length() {
     i_slint_backend_testing::init_no_event_loop();
     let app = KioskWindow::new().unwrap();
     let theme = app.global::<Theme>();
-    // Two panels: the default 15.6" and a 10.1" 1280x800 one in portrait.
-    for px_per_mm in [1080.0 / 194.0, 800.0 / 135.0] {
+    // Two panels the screens fit (kiosk.toml refuses smaller ones): the default 21.5"
+    // and a 23.8" one, both full HD in portrait.
+    for px_per_mm in [1080.0 / 268.0, 1080.0 / 296.0] {
         theme.set_px_per_mm(px_per_mm);
         for large in [false, true] {
             theme.set_large_text(large);
-            // DejaVu Sans capitals are 0.729 em: the capital height in millimetres.
-            let cap_mm = |size: f32| size * 0.729 / px_per_mm;
+            // Titillium Web capitals are 0.692 em: the capital height in millimetres.
+            let cap_mm = |size: f32| size * 0.692 / px_per_mm;
             let body = cap_mm(theme.get_body_size());
             assert!(
                 body >= 7.0,

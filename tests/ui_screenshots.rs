@@ -1,8 +1,8 @@
 //! Every kiosk screen, in Italian and English, in the normal, large-text and
 //! high-contrast modes, rendered headlessly with Slint's software renderer for the 21.5"
 //! totem panel and compared with the reference PNGs in `tests/screenshots/` (kept in the
-//! repository so a reviewer can look at every screen); one set in the normal mode for the
-//! 15.6" panel is in `tests/screenshots/15.6in/`. A screen passes when at most 0.5% of
+//! repository so a reviewer can look at every screen; kiosk.toml refuses smaller panels, so
+//! there is no 15.6" set any more). A screen passes when at most 0.5% of
 //! its pixels differ noticeably. After a deliberate UI change, regenerate them with
 //! `SPORTELLO_BLESS=1 cargo test --test ui_screenshots` and review the images.
 
@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Mode, Panel, SCREENS, SMALL, Screens, TOTEM};
+use common::{Mode, Panel, SCREENS, Screens, TOTEM};
 use i_slint_backend_testing::{AccessibleRole, ElementQuery};
 use slint::ComponentHandle;
 use sportello::lang::Lang;
@@ -21,6 +21,7 @@ const SCALE: f32 = 0.5;
 
 fn reference_dir(panel: Panel) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/screenshots");
+    // Another supported panel would keep its own set beside the totem's.
     if panel == TOTEM {
         dir
     } else {
@@ -69,13 +70,10 @@ fn every_screen_matches_its_reference_in_both_languages_and_every_mode() {
     let bless = std::env::var_os("SPORTELLO_BLESS").is_some();
     let mut failures = Vec::new();
     let mut problems = Vec::new();
-    let sets = [
-        (
-            TOTEM,
-            vec![Mode::NORMAL, Mode::LARGE_TEXT, Mode::HIGH_CONTRAST],
-        ),
-        (SMALL, vec![Mode::NORMAL]),
-    ];
+    let sets = [(
+        TOTEM,
+        vec![Mode::NORMAL, Mode::LARGE_TEXT, Mode::HIGH_CONTRAST],
+    )];
     for (panel, modes) in sets {
         let screens = Screens::new(panel, SCALE);
         let dir = reference_dir(panel);

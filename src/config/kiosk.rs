@@ -93,7 +93,22 @@ impl Default for DisplayConfig {
     }
 }
 
+/// The smallest picture, width × height in millimetres, the screens are laid out and
+/// tested for (`tests/ui_layout.rs`): a 21.5" portrait panel is 268 × 476 mm. On a
+/// 15.6" panel (194 × 344 mm) the same physical sizes do not fit.
+pub const MIN_PANEL_MM: (f32, f32) = (260.0, 460.0);
+
 impl DisplayConfig {
+    /// Height of the picture in millimetres.
+    pub fn height_mm(&self) -> f32 {
+        self.height_px as f32 / self.px_per_mm()
+    }
+
+    /// Whether the picture is large enough for the screens (see [`MIN_PANEL_MM`]).
+    pub fn fits_the_screens(&self) -> bool {
+        self.width_mm >= MIN_PANEL_MM.0 && self.height_mm() >= MIN_PANEL_MM.1
+    }
+
     /// Logical pixels per millimetre of the real panel.
     pub fn px_per_mm(&self) -> f32 {
         self.width_px as f32 / self.width_mm
@@ -366,6 +381,21 @@ impl Validate for KioskConfig {
                 format!("{} mm is not a plausible panel width (50-1000)", d.width_mm),
             ));
         }
+        if !d.headless && !d.fits_the_screens() {
+            return Err(Invalid::new(
+                "display.width_mm",
+                format!(
+                    "the picture would be {:.0} × {:.0} mm: the screens need at least \
+                     {:.0} × {:.0} mm (a 21.5\" panel in portrait) to show every text and \
+                     button at the sizes a citizen can read and reach; smaller panels are \
+                     not supported",
+                    d.width_mm,
+                    d.height_mm(),
+                    MIN_PANEL_MM.0,
+                    MIN_PANEL_MM.1
+                ),
+            ));
+        }
         if !(300.0..=1200.0).contains(&d.lower_edge_mm) {
             return Err(Invalid::new(
                 "display.lower_edge_mm",
@@ -543,6 +573,22 @@ mod tests {
         }
         let err = parse::<KioskConfig>("[display]\nheadless = \"yes\"\n", "k.toml").unwrap_err();
         assert_eq!(err.key.as_deref(), Some("display.headless"));
+    }
+
+    #[test]
+    fn a_panel_too_small_for_the_screens_is_refused() {
+        // The 15.6" prototypes' panel in portrait: 194 mm across 1080 px.
+        let small = parse::<KioskConfig>("[display]\nwidth_mm = 194.0\n", "k.toml").unwrap_err();
+        assert_eq!(small.key.as_deref(), Some("display.width_mm"));
+        assert!(small.to_string().contains("194 × 345 mm"), "{small}");
+        // A 21.5" panel mounted landscape is too short for the portrait screens.
+        let landscape = "[display]\nwidth_px = 1920\nheight_px = 1080\nwidth_mm = 476.0\n";
+        assert!(parse::<KioskConfig>(landscape, "k.toml").is_err());
+        // Without a screen the size does not matter; 23.8" and 21.5" are fine.
+        let headless = "[display]\nwidth_mm = 194.0\nheadless = true\n";
+        assert!(parse::<KioskConfig>(headless, "k.toml").is_ok());
+        assert!(parse::<KioskConfig>("[display]\nwidth_mm = 296.0\n", "k.toml").is_ok());
+        assert!(KioskConfig::default().display.fits_the_screens());
     }
 
     #[test]

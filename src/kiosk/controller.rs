@@ -59,6 +59,21 @@ pub struct UiSettings {
     pub logo: Option<std::path::PathBuf>,
 }
 
+/// Applications on one page of "My documents" with the certificates below them: two
+/// fit, one in large text.
+fn applications_per_page(large_text: bool) -> usize {
+    if large_text { 1 } else { 2 }
+}
+
+/// The items on `page` (counted round, so a page past the end is the first again) of
+/// `per_page` each, and how many are on the other pages.
+fn page_of<T>(items: &[T], page: usize, per_page: usize) -> (&[T], usize) {
+    let pages = items.len().div_ceil(per_page.max(1)).max(1);
+    let start = (page % pages) * per_page;
+    let shown = &items[start.min(items.len())..(start + per_page).min(items.len())];
+    (shown, items.len() - shown.len())
+}
+
 /// "My documents" data of the current visit; dropped with the visit.
 struct Docs {
     session_id: Option<uuid::Uuid>,
@@ -67,6 +82,8 @@ struct Docs {
     phase: LoginPhase,
     initials: String,
     applications: Vec<ApplicationItem>,
+    /// Which page of applications is on show (see [`applications_per_page`]).
+    application_page: usize,
     certificates: Vec<CertificateItem>,
     result: CertificateResult,
     polling: bool,
@@ -85,6 +102,7 @@ impl Default for Docs {
             phase: LoginPhase::Starting,
             initials: String::new(),
             applications: Vec::new(),
+            application_page: 0,
             certificates: Vec::new(),
             result: CertificateResult::Printed,
             polling: false,
@@ -109,6 +127,8 @@ struct State {
     home_room: f32,
     /// When a ticket that exists only on screen (no paper) was shown.
     screen_ticket_at: Option<Instant>,
+    /// A screen-only ticket is being printed again.
+    reprinting: bool,
 }
 
 impl State {
@@ -126,6 +146,7 @@ impl State {
             problem_reference: String::new(),
             home_room: 0.0,
             screen_ticket_at: None,
+            reprinting: false,
         }
     }
 }
@@ -250,6 +271,13 @@ impl Controller {
             let action = c.state.borrow_mut().visit.check_in();
             c.dispatch(action);
         }));
+        kiosk.on_more_applications(on(|c| {
+            // page_of counts pages round: the last page's button leads back to the first.
+            c.state.borrow_mut().docs.application_page += 1;
+            c.render();
+        }));
+        kiosk.on_large_text_changed(on(|c| c.render()));
+        kiosk.on_reprint_ticket(on(|c| c.reprint_ticket()));
         kiosk.on_more_time(on(|c| c.activity()));
         kiosk.on_open_documents(on(|c| {
             let action = c.state.borrow_mut().visit.open_documents();
@@ -454,6 +482,44 @@ impl Controller {
         self.render();
     }
 
+    /// Prints the screen-only ticket on show, once; the page offers it when the printer is
+    /// ready again.
+    fn reprint_ticket(self: &Rc<Self>) {
+        let ticket = {
+            let mut state = self.state.borrow_mut();
+            let printable = state.visit.step() == Step::Ticket && !state.reprinting;
+            match state.ticket.clone() {
+                Some(ticket) if printable && ticket.print != PrintResult::Printed => {
+                    state.reprinting = true;
+                    ticket
+                }
+                _ => return,
+            }
+        };
+        let core = self.core.clone();
+        let lang = self.state.borrow().visit.lang();
+        let op_id = ticket.op_id;
+        self.run(
+            async move { core.reprint_ticket(ticket, lang).await },
+            move |c, reprinted| {
+                {
+                    let mut state = c.state.borrow_mut();
+                    state.reprinting = false;
+                    // The visit may have ended meanwhile: then there is nothing to update.
+                    if state.ticket.as_ref().is_some_and(|t| t.op_id == op_id) {
+                        if reprinted.print == PrintResult::Printed {
+                            state.screen_ticket_at = None;
+                        }
+                        state.ticket = Some(reprinted);
+                    }
+                    state.idle.activity(Instant::now());
+                }
+                c.render();
+            },
+        );
+        self.render();
+    }
+
     fn check_in_result(&self, op_id: uuid::Uuid, result: Result<IssuedTicket, LookupError>) {
         {
             let mut state = self.state.borrow_mut();
@@ -612,6 +678,7 @@ impl Controller {
             state.docs.loading = false;
             match documents {
                 Ok((applications, certificates)) => {
+                    state.docs.application_page = 0;
                     state.docs.applications = applications
                         .into_iter()
                         .map(|a| ApplicationItem {
@@ -776,6 +843,7 @@ impl Controller {
             IdleState::Active => kiosk.set_idle_warning(false),
         }
         kiosk.set_printer_stopped(self.printer_stopped());
+        kiosk.set_printer_ready(self.printer_ready());
         if self.core.figures_version() != self.rendered_figures.get() {
             self.render();
         }
@@ -787,6 +855,12 @@ impl Controller {
     fn printer_stopped(&self) -> bool {
         let (state, _) = self.core.printer().last_state();
         matches!(state, PrinterState::PaperOut | PrinterState::CoverOpen)
+    }
+
+    /// Whether the printer last said it can print (ready, or paper near its end).
+    fn printer_ready(&self) -> bool {
+        let (state, _) = self.core.printer().last_state();
+        matches!(state, PrinterState::Ready | PrinterState::PaperNearEnd)
     }
 
     fn refresh_figures(self: &Rc<Self>) {
@@ -879,6 +953,8 @@ impl Controller {
         kiosk.set_priority(visit.priority());
         kiosk.set_busy(visit.busy());
         kiosk.set_printer_stopped(self.printer_stopped());
+        kiosk.set_printer_ready(self.printer_ready());
+        kiosk.set_reprinting(state.reprinting);
         kiosk.set_printing_certificate(visit.printing_certificate());
 
         if let Some(ticket) = &state.ticket {
@@ -907,7 +983,11 @@ impl Controller {
         kiosk.set_login_link(docs.link.as_str().into());
         kiosk.set_login_phase(docs.phase);
         kiosk.set_initials(docs.initials.as_str().into());
-        kiosk.set_applications(ModelRc::new(VecModel::from(docs.applications.clone())));
+        let large_text = app.global::<Theme>().get_large_text();
+        let per_page = applications_per_page(large_text);
+        let (shown, others) = page_of(&docs.applications, docs.application_page, per_page);
+        kiosk.set_applications(ModelRc::new(VecModel::from(shown.to_vec())));
+        kiosk.set_applications_others(others as i32);
         kiosk.set_certificates(ModelRc::new(VecModel::from(docs.certificates.clone())));
         kiosk.set_certificate_result(docs.result);
         kiosk.set_appointment_text(visit.appointment_text().into());
@@ -1063,5 +1143,43 @@ fn lookup_view(
         status: found.status.as_str().into(),
         counter: found.counter.clone().unwrap_or_default().into(),
         ..TicketView::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applications_come_a_page_at_a_time_and_none_is_lost() {
+        let five = [1, 2, 3, 4, 5];
+        assert_eq!(page_of(&five, 0, 2), (&five[..2], 3));
+        assert_eq!(page_of(&five, 1, 2), (&five[2..4], 3));
+        assert_eq!(page_of(&five, 2, 2), (&five[4..], 4));
+        assert_eq!(
+            page_of(&five, 3, 2),
+            (&five[..2], 3),
+            "then the first again"
+        );
+        assert_eq!(
+            page_of(&five, 4, 1),
+            (&five[4..], 4),
+            "one a page in large text"
+        );
+        assert_eq!(
+            page_of(&five[..2], 0, 2),
+            (&five[..2], 0),
+            "no button for two"
+        );
+        assert_eq!(page_of::<u8>(&[], 0, 2), (&[][..], 0));
+        assert_eq!(applications_per_page(false), 2);
+        assert_eq!(applications_per_page(true), 1);
+        for per_page in 1..4 {
+            let mut seen: Vec<i32> = (0..5)
+                .flat_map(|p| page_of(&five, p, per_page).0.to_vec())
+                .collect();
+            seen.truncate(5);
+            assert_eq!(seen, five, "every application, in order, {per_page} a page");
+        }
     }
 }

@@ -83,6 +83,8 @@ pub enum PrintResult {
 pub struct IssuedTicket {
     /// Outbox operation and tracking id.
     pub op_id: Uuid,
+    /// The office day it belongs to.
+    pub day: NaiveDate,
     /// Display number.
     pub number: String,
     /// Service code.
@@ -759,18 +761,45 @@ impl KioskCore {
             }
         };
         let local = issued_at.with_timezone(&tz).naive_local();
-        let url = self.tracking_url(op_id);
+        let ticket = IssuedTicket {
+            op_id,
+            day,
+            number,
+            service_code: service.code.clone(),
+            service_name: service.name(lang).to_string(),
+            priority,
+            people_ahead,
+            eta_minutes: eta,
+            issued_at: local,
+            url: self.tracking_url(op_id),
+            print: PrintResult::Fault,
+            offline,
+            emergency,
+            waiting_area: self.waiting_area(&service.code),
+        };
+        self.print_ticket(ticket, lang).await
+    }
+
+    /// Prints a ticket that is only on screen again, once the printer has paper: the same
+    /// number, time and QR as when it was issued. Returns the ticket with the new outcome.
+    pub async fn reprint_ticket(&self, ticket: IssuedTicket, lang: Lang) -> IssuedTicket {
+        tracing::info!(op_id = %ticket.op_id, number = %ticket.number, "reprinting a screen-only ticket");
+        self.print_ticket(ticket, lang).await
+    }
+
+    /// Prints `ticket`, records how it was handed over and returns it with the outcome.
+    async fn print_ticket(&self, mut ticket: IssuedTicket, lang: Lang) -> IssuedTicket {
         let data = TicketData {
             office_name: self.office_name(),
-            service_name: service.name(lang).to_string(),
-            display_number: number.clone(),
-            priority,
-            issued_at: local,
-            position: people_ahead.unwrap_or(0),
-            eta_minutes: eta.unwrap_or(0),
-            tracking_url: url.clone(),
-            offline,
-            waiting_area: self.waiting_area(&service.code),
+            service_name: ticket.service_name.clone(),
+            display_number: ticket.number.clone(),
+            priority: ticket.priority,
+            issued_at: ticket.issued_at,
+            position: ticket.people_ahead.unwrap_or(0),
+            eta_minutes: ticket.eta_minutes.unwrap_or(0),
+            tracking_url: ticket.url.clone(),
+            offline: ticket.offline,
+            waiting_area: ticket.waiting_area.clone(),
         };
         let bytes = layout::queue_ticket(&data, self.printer.profile(), lang);
         let printer = self.printer.clone();
@@ -792,6 +821,7 @@ impl KioskCore {
             }
             PrintOutcome::Failed(_) => (PrintResult::Fault, Handover::ScreenFault),
         };
+        let (op_id, number, offline) = (ticket.op_id, &ticket.number, ticket.offline);
         if let PrintOutcome::Failed(failure) = &outcome {
             tracing::warn!(%op_id, %number, %failure, "ticket shown on screen only");
         } else {
@@ -799,30 +829,17 @@ impl KioskCore {
         }
         let record = LocalTicket {
             op_id,
-            day,
+            day: ticket.day,
             number: number.clone(),
-            service: service.code.clone(),
+            service: ticket.service_code.clone(),
             offline,
             handover,
         };
         if let Err(err) = self.store().record_ticket(&record, Utc::now()) {
             self.store_error(&err);
         }
-        IssuedTicket {
-            op_id,
-            number,
-            service_code: service.code.clone(),
-            service_name: service.name(lang).to_string(),
-            priority,
-            people_ahead,
-            eta_minutes: eta,
-            issued_at: local,
-            url,
-            print,
-            offline,
-            emergency,
-            waiting_area: data.waiting_area,
-        }
+        ticket.print = print;
+        ticket
     }
 
     /// The office day now, when the clock can be trusted.

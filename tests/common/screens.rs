@@ -35,11 +35,6 @@ pub const TOTEM: Panel = Panel {
     name: "21.5in",
     px_per_mm: 1080.0 / 268.0,
 };
-/// The 15.6" FHD portrait panel of the first prototypes (1080 px across 194 mm).
-pub const SMALL: Panel = Panel {
-    name: "15.6in",
-    px_per_mm: 1080.0 / 194.0,
-};
 
 /// A display mode a citizen can choose in the bottom bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +93,7 @@ pub const SCREENS: &[&str] = &[
     "printing-certificate",
     "ticket",
     "ticket-paper-out-offline",
+    "ticket-paper-back",
     "ticket-emergency",
     "status",
     "status-waiting",
@@ -243,6 +239,7 @@ impl Screens {
         k.set_busy(false);
         k.set_printing_certificate(false);
         k.set_printer_stopped(false);
+        k.set_printer_ready(false);
         k.set_status_text("".into());
         k.set_status_found(false);
         k.set_status_problem(LookupProblem::None);
@@ -252,6 +249,7 @@ impl Screens {
         k.set_front_desk("piano terra, a destra dell'ingresso".into());
         k.set_ticket(ticket(true, false, lang));
         k.set_print_note(PrintNote::Printed);
+        k.set_applications_others(0);
         {
             let mut home = self.home.borrow_mut();
             home.lang = Some(lang);
@@ -307,6 +305,11 @@ impl Screens {
                 k.set_ticket(ticket(false, true, lang));
                 k.set_print_note(PrintNote::PaperOut);
             }
+            "ticket-paper-back" => {
+                k.set_ticket(ticket(false, false, lang));
+                k.set_print_note(PrintNote::PaperOut);
+                k.set_printer_ready(true);
+            }
             "ticket-emergency" => {
                 k.set_online(false);
                 let mut t = ticket(true, true, lang);
@@ -353,7 +356,7 @@ impl Screens {
                 k.set_login_phase(LoginPhase::Waiting);
                 k.set_login_seconds_left(160);
             }
-            "documents" => set_documents(&k, lang),
+            "documents" => set_documents(&k, lang, mode.large_text),
             "certificate-done" => k.set_certificate_result(CertificateResult::Printed),
             "certificate-failed" => k.set_certificate_result(CertificateResult::PaperOut),
             _ => {}
@@ -392,7 +395,8 @@ fn show_home_rows(app: &KioskWindow, home: &HomeState) {
         .set_home_rows(ModelRc::new(VecModel::from(rows)));
 }
 
-fn set_documents(k: &Kiosk<'_>, lang: Lang) {
+/// Five applications, shown as the controller pages them: two a page, one in large text.
+fn set_documents(k: &Kiosk<'_>, lang: Lang, large_text: bool) {
     k.set_initials("G.V.".into());
     let (first, second) = match lang {
         Lang::It => (
@@ -426,10 +430,10 @@ fn set_documents(k: &Kiosk<'_>, lang: Lang) {
         last_change: date.into(),
         next_step: next.into(),
     };
-    k.set_applications(ModelRc::new(VecModel::from(vec![
-        item(first, "02/11/2026"),
-        item(second, "15/10/2026"),
-    ])));
+    let mut page = vec![item(first, "02/11/2026"), item(second, "15/10/2026")];
+    page.truncate(if large_text { 1 } else { 2 });
+    k.set_applications_others(5 - page.len() as i32);
+    k.set_applications(ModelRc::new(VecModel::from(page)));
     let title = match lang {
         Lang::It => "Certificato di stato occupazionale",
         Lang::En => "Employment status certificate",

@@ -162,7 +162,9 @@ impl VirtualPrinter {
 
     /// Changes the state now.
     pub fn set_state(&mut self, state: VirtualState) {
-        if !state.can_print() {
+        // Only a receipt in progress is lost; a printer idle when the paper ran out prints
+        // the next one whole once paper is back.
+        if !state.can_print() && self.interpreter.has_content() {
             self.spoiled = true;
         }
         if state != self.state {
