@@ -81,6 +81,7 @@ fn child(mode: &str) {
             lower_edge_mm: 1000.0,
             logo: None,
         },
+        std::sync::Arc::new(sportello::speech::Silent),
     );
     app.show().expect("show");
     let frame = app.window().take_snapshot().expect("frame");

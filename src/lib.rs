@@ -15,6 +15,7 @@ pub mod logging;
 pub mod pin;
 pub mod protocol;
 pub mod seal;
+pub mod speech;
 pub mod sqlite;
 
 // The kiosk: touch UI, printer, GPIO board, local store and the link to the hub.

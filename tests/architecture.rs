@@ -23,6 +23,7 @@ const SHARED: &[&str] = &[
     "pin",
     "protocol",
     "seal",
+    "speech",
     "sqlite",
 ];
 
@@ -44,6 +45,9 @@ fn allowed(module: &str) -> Option<Vec<&'static str>> {
         // Leaves of the kiosk: plain settings in, no config, no core.
         "printer" => Some(vec!["lang"]),
         "board" => Some(vec![]),
+        // Speech says what it is given: the kiosk's narration and the hub's calls decide
+        // what that is.
+        "speech" => Some(vec!["lang"]),
         // The kiosk's config section types may come from the drivers they configure.
         "config::kiosk" => with(&["board", "printer"]),
         "config::hub" => with(&[]),

@@ -70,6 +70,36 @@ fn ui_messages() -> BTreeSet<MsgId> {
     found
 }
 
+/// The sentences the kiosk says that are not on screen (the voice's own words): the
+/// literals of `tr(lang, "…")` and of the `t("…")` shorthand in the narration.
+fn spoken_messages() -> BTreeSet<MsgId> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = BTreeSet::new();
+    for file in ["src/kiosk/narration.rs", "src/kiosk/controller/spoken.rs"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("tr(").into_iter().chain(rest.find("t(")).min() {
+            let before = rest[..at].chars().last();
+            let call = &rest[at..];
+            rest = &rest[at + 2..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let args = call.split_once('(').map_or("", |(_, a)| a);
+            // `tr(lang, "…")` / `tr(self.lang, "…")`, or `t("…")`.
+            let literal_start = if call.starts_with("tr(") {
+                args.split_once(',').map(|(_, l)| l.trim_start())
+            } else {
+                Some(args)
+            };
+            if let Some((msgid, _)) = literal_start.and_then(literal) {
+                found.insert((msgid, None));
+            }
+        }
+    }
+    found
+}
+
 /// Parses the entries of a .po file: msgid (+ msgid_plural) -> translations.
 fn po_entries(path: &Path) -> BTreeMap<MsgId, Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -127,12 +157,18 @@ fn language_files() -> Vec<PathBuf> {
 
 #[test]
 fn every_ui_string_is_translated_in_every_language() {
-    let messages = ui_messages();
+    let spoken = spoken_messages();
+    assert!(
+        spoken.contains(&("{}, button".to_string(), None)),
+        "the narration's words are collected: {spoken:?}"
+    );
+    let mut messages = ui_messages();
     assert!(
         messages.len() > 50,
         "found only {} @tr strings",
         messages.len()
     );
+    messages.extend(spoken);
     let files = language_files();
     assert!(!files.is_empty(), "no translation files");
     let mut problems = Vec::new();

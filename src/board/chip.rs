@@ -5,8 +5,10 @@
 //! and lets the kiosk user reach the pins through the `gpio` group (udev rule), with no
 //! extra privilege. Line offsets on a Pi's header chip are the BCM numbers. Inputs are
 //! requested with the pull-up and active low (a sensor closes to ground), so "active"
-//! means "sensor closed"; the relay line is active low when the module is, so "active"
-//! means "energised" either way. The LED blinks from a small thread of its own.
+//! means "sensor closed"; the headset jack's line is active low only with
+//! `headset_active_low`, so "active" means "headset plugged in" either way; the relay line
+//! is active low when the module is, so "active" means "energised" either way. The LED
+//! blinks from a small thread of its own.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +36,7 @@ pub struct ChipBoard {
     near_end_line: Offset,
     near_end: Debouncer,
     taken: Option<(Offset, Debouncer)>,
+    headset: Option<(Offset, Debouncer)>,
     led_line: Offset,
     relay_line: Offset,
     blinker: Option<Blinker>,
@@ -49,18 +52,35 @@ impl ChipBoard {
         let (path, label) = find_chip(config.gpiochip.as_deref())?;
         let near_end_line = Offset::from(config.paper_near_end_pin);
         let taken_line = config.ticket_taken_pin.map(Offset::from);
+        let headset_line = config.headset_pin.map(Offset::from);
         let led_line = Offset::from(config.led_pin);
         let relay_line = Offset::from(config.relay_pin);
 
         let mut input_lines = vec![near_end_line];
         input_lines.extend(taken_line);
-        let inputs = Request::builder()
+        let mut builder = Request::builder();
+        builder
             .on_chip(&path)
             .with_consumer(CONSUMER)
             .with_lines(&input_lines)
             .as_input()
             .with_bias(Bias::PullUp)
-            .as_active_low()
+            .as_active_low();
+        if let Some(line) = headset_line {
+            // The config refuses shared pins; here two inputs would silently merge.
+            if input_lines.contains(&line) {
+                return Err(gpio_err(
+                    "board.headset_pin",
+                    format!("line {line} is already one of the inputs {input_lines:?}"),
+                ));
+            }
+            builder.with_line(line).as_input().with_bias(Bias::PullUp);
+            if config.headset_active_low {
+                builder.as_active_low();
+            }
+            input_lines.push(line);
+        }
+        let inputs = builder
             .request()
             .map_err(|e| gpio_err(&format!("inputs {input_lines:?} on {label}"), e))?;
 
@@ -87,6 +107,7 @@ impl ChipBoard {
             led = led_line,
             relay = relay_line,
             taken = ?taken_line,
+            headset = ?headset_line,
             "board: GPIO character device, lines claimed"
         );
         let interval = Duration::from_millis(config.debounce_ms);
@@ -97,13 +118,15 @@ impl ChipBoard {
             near_end_line,
             near_end: Debouncer::new(false, interval, now),
             taken: taken_line.map(|line| (line, Debouncer::new(false, interval, now))),
+            headset: headset_line.map(|line| (line, Debouncer::new(false, interval, now))),
             led_line,
             relay_line,
             blinker: None,
         })
     }
 
-    /// Reads an input; an unreadable line counts as "sensor open" and is logged.
+    /// Reads an input: whether it is active (a sensor closed, a headset plugged in); an
+    /// unreadable line counts as inactive ("sensor open") and is logged.
     fn closed(&self, line: Offset) -> bool {
         match self.inputs.value(line) {
             Ok(value) => value == Value::Active,
@@ -163,6 +186,13 @@ impl Board for ChipBoard {
         let line = self.taken.as_ref()?.0;
         let raw = self.closed(line);
         let (_, debouncer) = self.taken.as_mut()?;
+        Some(debouncer.update(raw, Instant::now()))
+    }
+
+    fn headset_plugged(&mut self) -> Option<bool> {
+        let line = self.headset.as_ref()?.0;
+        let raw = self.closed(line);
+        let (_, debouncer) = self.headset.as_mut()?;
         Some(debouncer.update(raw, Instant::now()))
     }
 }

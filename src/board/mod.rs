@@ -1,7 +1,8 @@
 //! The GPIO side of the kiosk, behind a trait.
 //!
 //! The kiosk reads a paper-near-end sensor, drives a status LED, can power-cycle the
-//! printer through a relay, and may have a ticket-taken sensor at the printer's mouth.
+//! printer through a relay, and may have a ticket-taken sensor at the printer's mouth
+//! and a headset jack (whose switch contact tells when a citizen plugs in a headset).
 //! [`Board`] is what the kiosk sees; [`pi::PiBoard`] implements it with rppal on a
 //! Raspberry Pi running Raspberry Pi's kernel, [`chip::ChipBoard`] with the GPIO character
 //! device on any kernel (the kiosk image's Debian kernel), and [`sim::SimBoard`] in memory
@@ -46,6 +47,9 @@ pub trait Board: Send {
     /// The ticket-taken sensor, debounced: `Some(true)` once the ticket has been
     /// taken, `None` when no sensor is fitted.
     fn ticket_taken(&mut self) -> Option<bool>;
+    /// The headset jack's switch contact, debounced: `Some(true)` while a headset is
+    /// plugged in, `None` when no jack switch is fitted.
+    fn headset_plugged(&mut self) -> Option<bool>;
 }
 
 /// Debounces a contact: a new level counts only after it held for the whole interval.
@@ -113,6 +117,11 @@ mod tests {
         let mut board = open(&BoardConfig::default()).unwrap();
         assert!(!board.paper_near_end());
         assert_eq!(board.ticket_taken(), None);
+        assert_eq!(
+            board.headset_plugged(),
+            Some(false),
+            "the simulated kiosk has a jack"
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! [`Board`] trait. It compiles on any Linux but `Gpio::new()` identifies the board at
 //! run time, so this code is reached only when `kiosk.toml` says `kind = "pi"`; off a
 //! Pi it returns an error, never panics. Pins are BCM numbers. Inputs use the internal
-//! pull-up and are active low (a sensor closes to ground); the relay is energised to
+//! pull-up and are active low (a sensor closes to ground), except the headset jack's
+//! switch, which is active low only with `headset_active_low`; the relay is energised to
 //! cut the printer's power (wire it normally closed, so a dead Pi leaves it powered).
 
 use std::time::{Duration, Instant};
@@ -25,6 +26,8 @@ pub struct PiBoard {
     relay: OutputPin,
     relay_active_low: bool,
     taken: Option<(InputPin, Debouncer)>,
+    headset: Option<(InputPin, Debouncer)>,
+    headset_active_low: bool,
 }
 
 fn gpio_err(what: &str, e: rppal::gpio::Error) -> BoardError {
@@ -63,6 +66,13 @@ impl PiBoard {
             )),
             None => None,
         };
+        let headset = match config.headset_pin {
+            Some(pin) => Some((
+                input(pin, "headset_pin")?,
+                Debouncer::new(false, interval, now),
+            )),
+            None => None,
+        };
         Ok(PiBoard {
             near_end_pin,
             near_end: Debouncer::new(false, interval, now),
@@ -70,6 +80,8 @@ impl PiBoard {
             relay,
             relay_active_low: config.relay_active_low,
             taken,
+            headset,
+            headset_active_low: config.headset_active_low,
         })
     }
 
@@ -117,5 +129,12 @@ impl Board for PiBoard {
         self.taken
             .as_mut()
             .map(|(pin, d)| d.update(pin.is_low(), Instant::now()))
+    }
+
+    fn headset_plugged(&mut self) -> Option<bool> {
+        let active_low = self.headset_active_low;
+        self.headset
+            .as_mut()
+            .map(|(pin, d)| d.update(pin.is_low() == active_low, Instant::now()))
     }
 }

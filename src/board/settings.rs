@@ -38,6 +38,11 @@ pub struct BoardConfig {
     pub relay_active_low: bool,
     /// Input: ticket-taken sensor at the printer's mouth, if fitted.
     pub ticket_taken_pin: Option<u8>,
+    /// Input: the headset jack's switch contact, if fitted (internal pull-up).
+    pub headset_pin: Option<u8>,
+    /// Whether the jack switch reads low while a headset is plugged in: true for the
+    /// common switch that closes to ground when a plug is in; false for one that opens.
+    pub headset_active_low: bool,
     /// A sensor level must hold this long to count.
     pub debounce_ms: u64,
 }
@@ -52,6 +57,8 @@ impl Default for BoardConfig {
             relay_pin: 22,
             relay_active_low: false,
             ticket_taken_pin: None,
+            headset_pin: None,
+            headset_active_low: true,
             debounce_ms: 50,
         }
     }

@@ -3,6 +3,12 @@
 //! [`SimBoard`] is what the kiosk holds; [`SimHandle`] is a cheap clone of its state
 //! for whoever plays the hardware (a test, the demo's controls). The same debouncing
 //! runs as on the Pi, so a test can check that a bounce is ignored.
+//!
+//! The simulated kiosk always has a headset jack, whatever `headset_pin` says: it stands
+//! for a fitted kiosk, so tests and the demo can plug a headset in
+//! ([`SimHandle::set_headset_plugged`]); [`Board::headset_plugged`] starts at
+//! `Some(false)`. The ticket-taken sensor, by contrast, exists only with a
+//! `ticket_taken_pin`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -14,6 +20,7 @@ use super::{Board, BoardError, Debouncer, LedMode};
 struct SimState {
     paper_near_end: bool,
     ticket_taken: bool,
+    headset_plugged: bool,
     led: LedMode,
     printer_powered: bool,
     power_cycles: u32,
@@ -38,6 +45,11 @@ impl SimHandle {
         lock(&self.0).ticket_taken = taken;
     }
 
+    /// Plugs a headset into the jack (`true`) or pulls it out: the raw switch level.
+    pub fn set_headset_plugged(&self, plugged: bool) {
+        lock(&self.0).headset_plugged = plugged;
+    }
+
     /// What the LED shows.
     pub fn led(&self) -> LedMode {
         lock(&self.0).led
@@ -60,11 +72,13 @@ pub struct SimBoard {
     state: SimHandle,
     near_end: Debouncer,
     taken: Option<Debouncer>,
+    headset: Debouncer,
 }
 
 impl SimBoard {
     /// A board with the config's debounce time and, if a ticket-taken pin is set, that
-    /// sensor; returns the board and the handle that drives it.
+    /// sensor, and always a headset jack (unplugged); returns the board and the handle
+    /// that drives it.
     pub fn new(config: &BoardConfig) -> (SimBoard, SimHandle) {
         let handle = SimHandle(Arc::new(Mutex::new(SimState {
             printer_powered: true,
@@ -78,6 +92,7 @@ impl SimBoard {
             taken: config
                 .ticket_taken_pin
                 .map(|_| Debouncer::new(false, interval, now)),
+            headset: Debouncer::new(false, interval, now),
         };
         (board, handle)
     }
@@ -107,6 +122,11 @@ impl Board for SimBoard {
         let raw = lock(&self.state.0).ticket_taken;
         self.taken.as_mut().map(|d| d.update(raw, Instant::now()))
     }
+
+    fn headset_plugged(&mut self) -> Option<bool> {
+        let raw = lock(&self.state.0).headset_plugged;
+        Some(self.headset.update(raw, Instant::now()))
+    }
 }
 
 #[cfg(test)]
@@ -130,10 +150,42 @@ mod tests {
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(board.ticket_taken(), Some(true));
 
+        assert_eq!(board.headset_plugged(), Some(false));
+        hw.set_headset_plugged(true);
+        assert_eq!(
+            board.headset_plugged(),
+            Some(false),
+            "not plugged before the interval"
+        );
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(board.headset_plugged(), Some(true));
+        hw.set_headset_plugged(false);
+        assert_eq!(
+            board.headset_plugged(),
+            Some(true),
+            "not unplugged before the interval"
+        );
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(board.headset_plugged(), Some(false));
+
         board.set_led(LedMode::Blinking).unwrap();
         assert_eq!(hw.led(), LedMode::Blinking);
         board.power_cycle_printer(Duration::from_millis(5)).unwrap();
         assert!(hw.printer_powered());
         assert_eq!(hw.power_cycles(), 1);
+    }
+
+    #[test]
+    fn the_simulated_kiosk_has_a_headset_jack_without_a_pin() {
+        let config = BoardConfig {
+            debounce_ms: 0,
+            ..BoardConfig::default()
+        };
+        assert_eq!(config.headset_pin, None);
+        let (mut board, hw) = SimBoard::new(&config);
+        assert_eq!(board.ticket_taken(), None);
+        assert_eq!(board.headset_plugged(), Some(false));
+        hw.set_headset_plugged(true);
+        assert_eq!(board.headset_plugged(), Some(true));
     }
 }

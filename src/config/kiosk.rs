@@ -35,6 +35,31 @@ pub struct KioskConfig {
     pub scanner: ScannerConfig,
     /// Where a citizen finds help in this office.
     pub help: HelpConfig,
+    /// Speech output for citizens who cannot see the screen.
+    pub speech: SpeechConfig,
+}
+
+/// Speech output (`[speech]`): espeak-ng played with `aplay` on two ALSA devices.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeechConfig {
+    /// Speak at all (speech mode still needs a headset, or the keypad's held centre key).
+    pub enabled: bool,
+    /// The headset jack's ALSA device: private sentences go only here. A USB audio
+    /// adapter is usually `plughw:CARD=Device,DEV=0` (`aplay -L` lists them).
+    pub headset_device: String,
+    /// The loudspeaker's ALSA device.
+    pub speaker_device: String,
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        SpeechConfig {
+            enabled: true,
+            headset_device: "plughw:CARD=Device,DEV=0".into(),
+            speaker_device: "default".into(),
+        }
+    }
 }
 
 /// Where to send a citizen the kiosk cannot help (`[help]`).
@@ -169,6 +194,7 @@ impl Default for KioskConfig {
             clock: ClockConfig::default(),
             scanner: ScannerConfig::default(),
             help: HelpConfig::default(),
+            speech: SpeechConfig::default(),
         }
     }
 }
@@ -243,6 +269,9 @@ fn validate_board(b: &BoardConfig) -> Result<(), Invalid> {
     ];
     if let Some(pin) = b.ticket_taken_pin {
         pins.push(("board.ticket_taken_pin", pin));
+    }
+    if let Some(pin) = b.headset_pin {
+        pins.push(("board.headset_pin", pin));
     }
     for (i, (key, pin)) in pins.iter().enumerate() {
         if !(2..=27).contains(pin) {
@@ -459,6 +488,25 @@ impl Validate for KioskConfig {
                 format!("must be one line of at most {FRONT_DESK_MAX_CHARS} characters"),
             ));
         }
+        let speech = &self.speech;
+        if speech.enabled && speech.headset_device.trim() == speech.speaker_device.trim() {
+            return Err(Invalid::new(
+                "speech.headset_device",
+                "is the speaker's device: private sentences (a codice fiscale) would be heard \
+                 by everyone; name the headset jack's own device",
+            ));
+        }
+        for (key, device) in [
+            ("speech.headset_device", &speech.headset_device),
+            ("speech.speaker_device", &speech.speaker_device),
+        ] {
+            if device.trim().is_empty() || device.chars().any(|c| c.is_control() || c == ' ') {
+                return Err(Invalid::new(
+                    key,
+                    "must be an ALSA device name (see `aplay -L`)",
+                ));
+            }
+        }
         validate_printer(&self.printer)?;
         validate_board(&self.board)?;
         if self.session.idle_seconds < 10 {
@@ -522,11 +570,14 @@ mod tests {
 
     #[test]
     fn printer_and_board_sections() {
-        let text = "[printer]\nprofile = \"epson-tm-t20iii\"\nport = \"/dev/ttyUSB0\"\nbaud = 9600\nflow_control = \"rtscts\"\n[board]\nkind = \"pi\"\nticket_taken_pin = 6\n";
+        let text = "[printer]\nprofile = \"epson-tm-t20iii\"\nport = \"/dev/ttyUSB0\"\nbaud = 9600\nflow_control = \"rtscts\"\n[board]\nkind = \"pi\"\nticket_taken_pin = 6\nheadset_pin = 16\nheadset_active_low = false\n";
         let kiosk: KioskConfig = parse(text, "kiosk.toml").unwrap();
         assert_eq!(kiosk.printer.flow_control, FlowControl::Rtscts);
         assert_eq!(kiosk.board.kind, BoardKind::Pi);
         assert_eq!(kiosk.board.ticket_taken_pin, Some(6));
+        assert_eq!(kiosk.board.headset_pin, Some(16));
+        assert!(!kiosk.board.headset_active_low);
+        assert!(KioskConfig::default().board.headset_active_low);
         let key = |text: &str| parse::<KioskConfig>(text, "kiosk.toml").unwrap_err().key;
         assert_eq!(
             key("[printer]\nprofile = \"tm88\"\n").as_deref(),
@@ -551,6 +602,14 @@ mod tests {
         assert_eq!(
             key("[board]\nrelay_pin = 40\n").as_deref(),
             Some("board.relay_pin")
+        );
+        assert_eq!(
+            key("[board]\nheadset_pin = 1\n").as_deref(),
+            Some("board.headset_pin")
+        );
+        assert_eq!(
+            key("[board]\nticket_taken_pin = 6\nheadset_pin = 6\n").as_deref(),
+            Some("board.headset_pin")
         );
         assert_eq!(
             key("[board]\nkind = \"arduino\"\n").as_deref(),

@@ -38,6 +38,12 @@ use crate::ui::{
     PrintNote, Problem as UiProblem, ServiceItem, Theme, TicketView,
 };
 
+mod spoken;
+
+use super::keypad::{self, CentreKey, KeypadCommand};
+use super::narration::{Command, Narrator};
+use crate::speech::Speech;
+
 /// What the controller needs to know about this kiosk's screen and policies.
 #[derive(Debug, Clone)]
 pub struct UiSettings {
@@ -158,6 +164,9 @@ pub struct Controller {
     runtime: Handle,
     settings: UiSettings,
     state: RefCell<State>,
+    /// Speech mode, the keypad's focus and the volume of the visit.
+    narrator: RefCell<Narrator>,
+    centre_key: RefCell<CentreKey>,
     timer: slint::Timer,
     rendered_figures: std::cell::Cell<u64>,
 }
@@ -169,6 +178,7 @@ impl Controller {
         core: Arc<KioskCore>,
         runtime: Handle,
         settings: UiSettings,
+        speech: Arc<dyn Speech>,
     ) -> Rc<Controller> {
         let controller = Rc::new(Controller {
             window: app.as_weak(),
@@ -176,6 +186,8 @@ impl Controller {
             core,
             runtime,
             settings,
+            narrator: RefCell::new(Narrator::new(speech)),
+            centre_key: RefCell::new(CentreKey::default()),
             timer: slint::Timer::default(),
             rendered_figures: std::cell::Cell::new(u64::MAX),
         });
@@ -228,12 +240,9 @@ impl Controller {
             }
         };
         app.global::<Activity>().on_touched(on(|c| c.activity()));
-        kiosk.on_go_home(on(|c| {
-            c.update(Visit::go_home);
-            c.refresh_figures();
-        }));
-        kiosk.on_more_services(on(|c| c.update(Visit::more_services)));
-        kiosk.on_open_identify(on(|c| c.update(Visit::open_identify)));
+        kiosk.on_go_home(on(|c| c.touch(Command::Home)));
+        kiosk.on_more_services(on(|c| c.touch(Command::MoreServices)));
+        kiosk.on_open_identify(on(|c| c.touch(Command::Identify)));
         let me = Rc::downgrade(self);
         kiosk.on_home_room(move |available| {
             // A list not laid out yet (or leaving the screen) measures nothing: keep the
@@ -247,20 +256,17 @@ impl Controller {
         let me = Rc::downgrade(self);
         kiosk.on_set_priority(move |yes| {
             if let Some(c) = me.upgrade() {
-                c.update(|v| v.set_priority(yes));
+                c.touch(Command::Priority(yes));
             }
         });
-        kiosk.on_open_status(on(|c| c.update(Visit::open_status)));
-        kiosk.on_open_appointment(on(|c| c.update(Visit::open_appointment)));
-        kiosk.on_back(on(|c| c.update(Visit::back)));
-        kiosk.on_start_over(on(|c| c.wipe()));
+        kiosk.on_open_status(on(|c| c.touch(Command::MyTurn)));
+        kiosk.on_open_appointment(on(|c| c.touch(Command::Appointment)));
+        kiosk.on_back(on(|c| c.touch(Command::Back)));
+        kiosk.on_start_over(on(|c| c.touch(Command::StartOver)));
         kiosk.on_cf_backspace(on(|c| c.update(Visit::cf_backspace)));
         kiosk.on_cf_confirm(on(|c| c.update(Visit::cf_confirm)));
-        kiosk.on_identify_skip(on(|c| c.update(Visit::skip_identification)));
-        kiosk.on_confirm_ticket(on(|c| {
-            let action = c.state.borrow_mut().visit.confirm_ticket();
-            c.dispatch(action);
-        }));
+        kiosk.on_identify_skip(on(|c| c.touch(Command::SkipIdentification)));
+        kiosk.on_confirm_ticket(on(|c| c.touch(Command::PrintTicket)));
         kiosk.on_status_backspace(on(|c| c.update(Visit::status_backspace)));
         kiosk.on_status_lookup(on(|c| {
             let action = c.state.borrow_mut().visit.lookup_status();
@@ -277,12 +283,9 @@ impl Controller {
             c.render();
         }));
         kiosk.on_large_text_changed(on(|c| c.render()));
-        kiosk.on_reprint_ticket(on(|c| c.reprint_ticket()));
-        kiosk.on_more_time(on(|c| c.activity()));
-        kiosk.on_open_documents(on(|c| {
-            let action = c.state.borrow_mut().visit.open_documents();
-            c.dispatch(action);
-        }));
+        kiosk.on_reprint_ticket(on(|c| c.touch(Command::Reprint)));
+        kiosk.on_more_time(on(|c| c.touch(Command::MoreTime)));
+        kiosk.on_open_documents(on(|c| c.touch(Command::Documents)));
         kiosk.on_login_retry(on(|c| {
             let action = c.state.borrow_mut().visit.retry_login();
             c.dispatch(action);
@@ -298,17 +301,13 @@ impl Controller {
         let me = Rc::downgrade(self);
         kiosk.on_choose_language(move |code| {
             if let (Some(c), Ok(lang)) = (me.upgrade(), code.parse::<Lang>()) {
-                c.update(|v| v.set_lang(lang));
+                c.touch(Command::Language(lang));
             }
         });
         let me = Rc::downgrade(self);
         kiosk.on_choose_service(move |code| {
             if let Some(c) = me.upgrade() {
-                let catalogue = c.core.catalogue();
-                if let Some(service) = catalogue.service(&code) {
-                    let open = c.core.queue_figures().is_open(&service.code);
-                    c.update(|v| v.choose_service(service, open));
-                }
+                c.touch(Command::Service(code.to_string()));
             }
         });
         kiosk.on_cf_key(self.key_handler(Visit::cf_key));
@@ -320,6 +319,136 @@ impl Controller {
                 c.key_input(&text, Instant::now());
             }
         });
+        let me = Rc::downgrade(self);
+        kiosk.on_key_pressed(move |text, repeat| {
+            if let Some(c) = me.upgrade() {
+                c.key_pressed(&text, repeat, Instant::now());
+            }
+        });
+        let me = Rc::downgrade(self);
+        kiosk.on_key_released(move |text| {
+            if let Some(c) = me.upgrade() {
+                c.key_released(&text, Instant::now());
+            }
+        });
+    }
+
+    /// A touch on a control: in speech mode the first touch says what it is and the
+    /// second does it ("touch to hear, confirm to select"); otherwise it is done at once.
+    fn touch(self: &Rc<Self>, command: Command) {
+        let go = self.narrator.borrow_mut().touched(&command);
+        if go {
+            self.execute(command);
+        } else {
+            self.activity();
+            self.show_focus();
+        }
+    }
+
+    /// Does what a control does, whether touched or confirmed on the keypad.
+    fn execute(self: &Rc<Self>, command: Command) {
+        match command {
+            Command::Service(code) => {
+                let catalogue = self.core.catalogue();
+                if let Some(service) = catalogue.service(&code) {
+                    let open = self.core.queue_figures().is_open(&service.code);
+                    self.update(|v| v.choose_service(service, open));
+                }
+            }
+            Command::Home => {
+                self.update(Visit::go_home);
+                self.refresh_figures();
+            }
+            Command::MoreServices => self.update(Visit::more_services),
+            Command::Appointment => self.update(Visit::open_appointment),
+            Command::Documents => {
+                let action = self.state.borrow_mut().visit.open_documents();
+                self.dispatch(action);
+            }
+            Command::MyTurn => self.update(Visit::open_status),
+            Command::Language(lang) => self.update(|v| v.set_lang(lang)),
+            Command::Priority(yes) => self.update(|v| v.set_priority(yes)),
+            Command::Identify => self.update(Visit::open_identify),
+            Command::SkipIdentification => self.update(Visit::skip_identification),
+            Command::PrintTicket => {
+                let action = self.state.borrow_mut().visit.confirm_ticket();
+                self.dispatch(action);
+            }
+            Command::Reprint => self.reprint_ticket(),
+            Command::Back => self.update(Visit::back),
+            Command::StartOver => self.wipe(),
+            Command::MoreTime => {
+                self.activity();
+                if let Some(app) = self.window.upgrade() {
+                    app.global::<Kiosk>().set_idle_warning(false);
+                }
+                self.render();
+            }
+        }
+    }
+
+    /// A key went down: the keypad's keys act here; anything else is a scanner's typing.
+    pub fn key_pressed(self: &Rc<Self>, text: &str, repeat: bool, now: Instant) {
+        if keypad::is_enter(text) && !self.state.borrow().scans.collecting(now) {
+            self.centre_key.borrow_mut().pressed(repeat, now);
+            return;
+        }
+        if let Some(command) = keypad::command(text) {
+            if !repeat {
+                self.keypad(command);
+            }
+            return;
+        }
+        self.key_input(text, now);
+    }
+
+    /// A key came up: the centre key acts on release (tap: confirm; hold: speech).
+    pub fn key_released(self: &Rc<Self>, text: &str, now: Instant) {
+        if keypad::is_enter(text) {
+            let command = self.centre_key.borrow_mut().released(now);
+            if let Some(command) = command {
+                self.keypad(command);
+            }
+        }
+    }
+
+    fn keypad(self: &Rc<Self>, command: KeypadCommand) {
+        self.activity();
+        match command {
+            KeypadCommand::Activate => {
+                let chosen = self.narrator.borrow().activate();
+                if let Some(chosen) = chosen {
+                    self.execute(chosen);
+                }
+            }
+            KeypadCommand::Back => self.execute(Command::Back),
+            KeypadCommand::Previous => self.narrator.borrow_mut().previous(),
+            KeypadCommand::Next => self.narrator.borrow_mut().next(),
+            KeypadCommand::StartSpeech => self.narrator.borrow_mut().start(),
+            KeypadCommand::Help => self.narrator.borrow_mut().help(),
+            KeypadCommand::Repeat => self.narrator.borrow_mut().repeat(),
+            KeypadCommand::VolumeUp => self.narrator.borrow_mut().change_volume(true),
+            KeypadCommand::VolumeDown => self.narrator.borrow_mut().change_volume(false),
+        }
+        self.show_focus();
+    }
+
+    /// Frames the focused control on screen.
+    fn show_focus(&self) {
+        if let Some(app) = self.window.upgrade() {
+            let label = self
+                .narrator
+                .borrow()
+                .focused()
+                .map(|c| c.label.clone())
+                .unwrap_or_default();
+            app.global::<Kiosk>().set_focused(label.into());
+        }
+    }
+
+    /// Whether speech mode is on (for tests and the demo).
+    pub fn speaking(&self) -> bool {
+        self.narrator.borrow().is_on()
     }
 
     fn key_handler(
@@ -745,6 +874,7 @@ impl Controller {
     /// session at the hub ends too.
     pub fn wipe(self: &Rc<Self>) {
         self.end_documents_session();
+        self.narrator.borrow_mut().end_visit();
         {
             let mut state = self.state.borrow_mut();
             let room = state.home_room;
@@ -834,16 +964,31 @@ impl Controller {
                 self.wipe();
             }
             IdleState::Warning { seconds_left } => {
-                if !kiosk.get_idle_warning() && self.settings.warning_sound {
+                let starting = !kiosk.get_idle_warning();
+                if starting && self.settings.warning_sound {
                     super::sound::play_warning();
                 }
                 kiosk.set_idle_warning(true);
                 kiosk.set_idle_seconds_left(seconds_left as i32);
+                if starting {
+                    // The voice says the warning too (EN 301 549 5.1.3.1).
+                    self.render();
+                }
             }
-            IdleState::Active => kiosk.set_idle_warning(false),
+            IdleState::Active => {
+                if kiosk.get_idle_warning() {
+                    kiosk.set_idle_warning(false);
+                    self.render();
+                }
+            }
         }
         kiosk.set_printer_stopped(self.printer_stopped());
         kiosk.set_printer_ready(self.printer_ready());
+        if let Some(plugged) = self.core.headset_plugged() {
+            // Plugging a headset in starts speech mode (EN 301 549 5.2).
+            self.narrator.borrow_mut().set_headset(plugged);
+            self.show_focus();
+        }
         if self.core.figures_version() != self.rendered_figures.get() {
             self.render();
         }
@@ -923,6 +1068,16 @@ impl Controller {
         let catalogue = self.core.catalogue();
         let room = home_room(&app.global::<Theme>(), state.home_room);
         let rows = home_rows(&catalogue, lang, &figures, &room, visit.home_page());
+        let extras = spoken::Extras {
+            rows: &rows,
+            printer_ready: self.printer_ready(),
+            idle_warning: kiosk
+                .get_idle_warning()
+                .then(|| kiosk.get_idle_seconds_left()),
+        };
+        let screen = spoken::screen(&state, &extras);
+        self.narrator.borrow_mut().show(screen, lang);
+        self.show_focus();
         kiosk.set_home_rows(ModelRc::new(VecModel::from(rows)));
         kiosk.set_figures_age(figures.cached_at.clone().unwrap_or_default().into());
         if let Some(service) = visit.service() {

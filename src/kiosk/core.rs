@@ -299,6 +299,11 @@ impl KioskCore {
         self.board.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether a headset is plugged into the jack (`None`: no jack switch fitted).
+    pub fn headset_plugged(&self) -> Option<bool> {
+        self.board().headset_plugged()
+    }
+
     /// The services offered (the hub's, cached, or built in).
     pub fn catalogue(&self) -> Arc<Catalogue> {
         read(&self.office).catalogue.clone()

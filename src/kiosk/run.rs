@@ -155,12 +155,28 @@ impl RunningKiosk {
             self.core.clone(),
             self.runtime.handle().clone(),
             settings,
+            speech_output(&config.speech),
         );
         if let Some(port) = config.scanner.serial_port.clone() {
             spawn_serial_scanner(port, config.scanner.baud, app.as_weak());
         }
         Ok((app, controller))
     }
+}
+
+/// The speech output `[speech]` asks for.
+fn speech_output(config: &crate::config::kiosk::SpeechConfig) -> Arc<dyn crate::speech::Speech> {
+    use crate::speech::espeak::{Devices, Engine, EspeakSpeech};
+    if !config.enabled {
+        return Arc::new(crate::speech::Silent);
+    }
+    Arc::new(EspeakSpeech::start(
+        Engine::default(),
+        Devices {
+            headset: config.headset_device.clone(),
+            speaker: config.speaker_device.clone(),
+        },
+    ))
 }
 
 /// Reads a serial barcode scanner on its own thread and hands each scan to the window,

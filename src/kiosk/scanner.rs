@@ -39,6 +39,15 @@ impl KeyboardScans {
         }
     }
 
+    /// Whether a scan is being typed at `now`: some characters came, the last of them
+    /// within the pause a scanner makes. An Enter then ends the scan, not a keypad press.
+    pub fn collecting(&self, now: Instant) -> bool {
+        !self.buffer.is_empty()
+            && self
+                .last_key
+                .is_some_and(|last| now.saturating_duration_since(last) <= self.max_gap)
+    }
+
     /// One key event's text at `now`. Returns a scan when Enter completes one.
     pub fn key(&mut self, text: &str, now: Instant) -> Option<String> {
         if self

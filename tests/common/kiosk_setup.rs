@@ -14,6 +14,7 @@ use sportello::hub::admin;
 use sportello::kiosk::controller::{Controller, UiSettings};
 use sportello::kiosk::run::{self, RunningKiosk};
 use sportello::lang::Lang;
+use sportello::speech::recording::RecordingSpeech;
 use sportello::sync::worker::Intervals;
 use sportello::ui::{Kiosk, KioskWindow, Page};
 
@@ -49,6 +50,8 @@ pub struct UiKiosk {
     pub app: KioskWindow,
     pub controller: Rc<Controller>,
     pub data_dir: PathBuf,
+    /// Everything the kiosk was asked to say.
+    pub speech: RecordingSpeech,
 }
 
 /// Starts the kiosk's parts and its window (shown), with the given idle timings.
@@ -56,6 +59,7 @@ pub fn start_ui(config: KioskConfig, idle_after: Duration, warn_for: Duration) -
     let data_dir = config.data_dir.clone();
     let kiosk = run::start(config, fast_intervals()).expect("kiosk starts");
     let app = KioskWindow::new().expect("window");
+    let speech = RecordingSpeech::new();
     app.window()
         .set_size(slint::LogicalSize::new(1080.0, 1920.0));
     let controller = Controller::attach(
@@ -72,6 +76,7 @@ pub fn start_ui(config: KioskConfig, idle_after: Duration, warn_for: Duration) -
             lower_edge_mm: 1000.0,
             logo: None,
         },
+        std::sync::Arc::new(speech.clone()),
     );
     app.show().expect("show");
     UiKiosk {
@@ -79,6 +84,7 @@ pub fn start_ui(config: KioskConfig, idle_after: Duration, warn_for: Duration) -
         app,
         controller,
         data_dir,
+        speech,
     }
 }
 
@@ -192,6 +198,35 @@ impl UiKiosk {
     /// Delivers a barcode scan as a keyboard-wedge scanner types it.
     pub fn scan(&self, text: &str) {
         self.kiosk().invoke_key_input(format!("{text}\n").into());
+    }
+
+    /// A tap on a keypad key (`sportello::kiosk::keypad::sent`): pressed and released.
+    pub fn key(&self, text: &str) {
+        use slint::platform::WindowEvent;
+        let text: slint::SharedString = text.into();
+        let window = self.app.window();
+        window.dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
+        window.dispatch_event(WindowEvent::KeyReleased { text });
+    }
+
+    /// Holds a keypad key down for `held` (with auto-repeat, as a keyboard sends), then
+    /// releases it.
+    pub async fn hold(&self, text: &str, held: Duration) {
+        use slint::platform::WindowEvent;
+        let text: slint::SharedString = text.into();
+        self.app
+            .window()
+            .dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
+        let start = Instant::now();
+        while start.elapsed() < held {
+            sleep(Duration::from_millis(100)).await;
+            self.app
+                .window()
+                .dispatch_event(WindowEvent::KeyPressRepeated { text: text.clone() });
+        }
+        self.app
+            .window()
+            .dispatch_event(WindowEvent::KeyReleased { text });
     }
 
     /// Waits for `page`.

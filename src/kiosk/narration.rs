@@ -1,0 +1,402 @@
+//! The non-visual mode: what the kiosk says, and the focus the keypad moves.
+//!
+//! The controller describes each page as a [`Screen`]: sentences to say on arrival, the
+//! page's help, and its operable [`Choice`]s in reading order, labelled with the same
+//! words as the screen. The [`Narrator`] speaks them while speech mode is on: a new page
+//! cuts off whatever was being said and announces itself; a new focus cuts off and says
+//! the choice with its role, state and position; Help, Repeat and the volume keys do what
+//! they say. Private sentences go to the headset only ([`crate::speech::route`]). The
+//! focus works without speech too, as a visible frame, for citizens who use the keypad
+//! because they cannot reach or touch the screen. Speech mode and volume end with the visit.
+
+use std::sync::Arc;
+
+use super::words::{fill, tr};
+use crate::lang::Lang;
+use crate::speech::{Speech, Utterance, Volume, route};
+
+/// What confirming a choice does: the same as touching it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// A service tile on the home page.
+    Service(String),
+    /// Back to the home page, keeping the language ("Choose another service").
+    Home,
+    /// "More services (N)".
+    MoreServices,
+    /// "Appointment".
+    Appointment,
+    /// "My documents".
+    Documents,
+    /// "My turn".
+    MyTurn,
+    /// A language in the bottom bar.
+    Language(Lang),
+    /// The priority checkbox, set to this value.
+    Priority(bool),
+    /// "Add your codice fiscale (optional)".
+    Identify,
+    /// "Continue without" (identification skipped).
+    SkipIdentification,
+    /// "Print my ticket".
+    PrintTicket,
+    /// "Print my ticket now" (a screen-only ticket, paper back).
+    Reprint,
+    /// "Back".
+    Back,
+    /// "Start over", "Done", "I have noted my number", "Finish", "I have finished".
+    StartOver,
+    /// "More time" on the idle warning.
+    MoreTime,
+}
+
+/// How a choice behaves, said after its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Does something when confirmed.
+    Button,
+    /// Toggles; its state is said.
+    Checkbox(bool),
+}
+
+/// One operable element of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// The element's label, as on screen (and its accessible label).
+    pub label: String,
+    /// More to say after the label (a service's wait), or empty.
+    pub detail: String,
+    /// Its role.
+    pub role: Role,
+    /// What confirming it does.
+    pub command: Command,
+    /// When the label carries personal data (a masked codice fiscale): what the speaker
+    /// may say instead; the full label is said in the headset only.
+    pub public_label: Option<String>,
+}
+
+impl Choice {
+    /// A button labelled `label`.
+    pub fn button(label: impl Into<String>, command: Command) -> Choice {
+        Choice {
+            label: label.into(),
+            detail: String::new(),
+            role: Role::Button,
+            command,
+            public_label: None,
+        }
+    }
+}
+
+/// A sentence, and whether it carries personal data (headset only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sentence {
+    /// What to say.
+    pub text: String,
+    /// A codice fiscale, a name, an application's state: never on the speaker.
+    pub private: bool,
+}
+
+impl Sentence {
+    /// A sentence anyone nearby may hear.
+    pub fn public(text: impl Into<String>) -> Sentence {
+        Sentence {
+            text: text.into(),
+            private: false,
+        }
+    }
+
+    /// A sentence for the headset only.
+    pub fn private(text: impl Into<String>) -> Sentence {
+        Sentence {
+            text: text.into(),
+            private: true,
+        }
+    }
+}
+
+/// A page as the voice presents it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Screen {
+    /// Identifies the page and what it is about: a new key is a new page to announce.
+    pub key: String,
+    /// Said on arrival: the title, what the page says, then how many choices.
+    pub intro: Vec<Sentence>,
+    /// Said on Help, after the intro.
+    pub help: Vec<Sentence>,
+    /// The operable elements in reading order.
+    pub choices: Vec<Choice>,
+}
+
+/// Speech mode, the focus and the volume of one visit.
+pub struct Narrator {
+    speech: Arc<dyn Speech>,
+    lang: Lang,
+    on: bool,
+    headset: bool,
+    volume: Volume,
+    screen: Screen,
+    focus: Option<usize>,
+    last: Vec<Sentence>,
+}
+
+impl Narrator {
+    /// Silent, with nothing on show yet.
+    pub fn new(speech: Arc<dyn Speech>) -> Narrator {
+        Narrator {
+            speech,
+            lang: Lang::default(),
+            on: false,
+            headset: false,
+            volume: Volume::DEFAULT,
+            screen: Screen::default(),
+            focus: None,
+            last: Vec::new(),
+        }
+    }
+
+    /// Whether speech mode is on.
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// The current volume step.
+    pub fn volume(&self) -> Volume {
+        self.volume
+    }
+
+    /// The focused choice, if any.
+    pub fn focused(&self) -> Option<&Choice> {
+        self.focus.and_then(|i| self.screen.choices.get(i))
+    }
+
+    /// Starts speech mode (a held centre key, a plugged headset) and presents the page.
+    pub fn start(&mut self) {
+        if self.on {
+            return;
+        }
+        self.on = true;
+        tracing::info!(headset = self.headset, "speech mode on");
+        self.speech.stop();
+        self.speech.set_volume(self.volume);
+        let mut said = vec![Sentence::public(tr(
+            self.lang,
+            "Voice guide on. Arrows move, the centre key confirms, F1 explains the page.",
+        ))];
+        said.extend(self.arrival());
+        self.say(said);
+    }
+
+    /// The headset jack changed: plugging one in starts speech mode.
+    pub fn set_headset(&mut self, plugged: bool) {
+        if plugged == self.headset {
+            return;
+        }
+        self.headset = plugged;
+        if plugged && self.on {
+            // Already speaking on the speaker: the page again, now in the headset.
+            let said = self.arrival();
+            self.say(said);
+        } else if plugged {
+            self.start();
+        }
+    }
+
+    /// The visit ended: silence, speech mode off, the volume back to its default.
+    pub fn end_visit(&mut self) {
+        self.speech.stop();
+        self.volume = Volume::DEFAULT;
+        self.speech.set_volume(self.volume);
+        self.on = false;
+        self.focus = None;
+        self.last.clear();
+        self.screen = Screen::default();
+    }
+
+    /// Shows `screen`: a new page is announced (cutting off what was said); the same page
+    /// keeps its focus on the same choice and says only a changed state of it.
+    pub fn show(&mut self, screen: Screen, lang: Lang) {
+        let new_page = screen.key != self.screen.key || lang != self.lang;
+        self.lang = lang;
+        let before = self.focused().cloned();
+        self.screen = screen;
+        if new_page {
+            self.focus = None;
+            if self.on {
+                let said = self.arrival();
+                self.say(said);
+            }
+            return;
+        }
+        // Keep the focus on the same element (its state may have changed).
+        self.focus = before.as_ref().and_then(|b| {
+            self.screen
+                .choices
+                .iter()
+                .position(|c| c.label == b.label || c.command == b.command)
+        });
+        if let (Some(before), Some(now)) = (before, self.focused().cloned())
+            && before.role != now.role
+            && self.on
+        {
+            let said = vec![Sentence::public(self.describe_role(&now))];
+            self.say(said);
+        }
+    }
+
+    /// Moves the focus to the next choice (round, no trap) and says it.
+    pub fn next(&mut self) {
+        let n = self.screen.choices.len();
+        if n > 0 {
+            self.focus = Some(self.focus.map_or(0, |i| (i + 1) % n));
+        }
+        self.say_focus();
+    }
+
+    /// Moves the focus to the previous choice (round) and says it.
+    pub fn previous(&mut self) {
+        let n = self.screen.choices.len();
+        if n > 0 {
+            self.focus = Some(self.focus.map_or(n - 1, |i| (i + n - 1) % n));
+        }
+        self.say_focus();
+    }
+
+    /// Touch to hear: in speech mode a touch on an element not focused focuses and says
+    /// it, and returns false; a touch on the focused element (or any touch without
+    /// speech) returns true: do it.
+    pub fn touched(&mut self, command: &Command) -> bool {
+        if !self.on || self.focused().is_some_and(|c| &c.command == command) {
+            return true;
+        }
+        match self
+            .screen
+            .choices
+            .iter()
+            .position(|c| &c.command == command)
+        {
+            Some(i) => {
+                self.focus = Some(i);
+                self.say_focus();
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// The focused choice's command, to carry out.
+    pub fn activate(&self) -> Option<Command> {
+        self.focused().map(|c| c.command.clone())
+    }
+
+    /// Says the page's intro and help again.
+    pub fn help(&mut self) {
+        let mut said = self.screen.intro.clone();
+        said.extend(self.screen.help.iter().cloned());
+        said.push(Sentence::public(tr(
+            self.lang,
+            "Arrows move, the centre key confirms, Back goes back, F2 repeats, F3 and F4 change the volume.",
+        )));
+        self.say(said);
+    }
+
+    /// Says the last sentences again.
+    pub fn repeat(&mut self) {
+        let again = self.last.clone();
+        self.say(again);
+    }
+
+    /// One step louder (or quieter) and says the step, so it can be heard.
+    pub fn change_volume(&mut self, louder: bool) {
+        self.volume = if louder {
+            self.volume.up()
+        } else {
+            self.volume.down()
+        };
+        self.speech.set_volume(self.volume);
+        let text = fill(
+            &tr(self.lang, "Volume {} of {}"),
+            &[
+                &self.volume.step().to_string(),
+                &Volume::MAX.step().to_string(),
+            ],
+        );
+        self.say(vec![Sentence::public(text)]);
+    }
+
+    /// Cuts off what is said and says `sentences` (a warning, a countdown).
+    pub fn announce(&mut self, sentences: Vec<Sentence>) {
+        self.say(sentences);
+    }
+
+    fn arrival(&self) -> Vec<Sentence> {
+        let mut said = self.screen.intro.clone();
+        let n = self.screen.choices.len();
+        if n > 0 {
+            let count = if n == 1 {
+                tr(self.lang, "One choice: press the down arrow to hear it.")
+            } else {
+                fill(
+                    &tr(self.lang, "{} choices: press the down arrow to hear them."),
+                    &[&n.to_string()],
+                )
+            };
+            said.push(Sentence::public(count));
+        }
+        said
+    }
+
+    fn say_focus(&mut self) {
+        let Some(choice) = self.focused().cloned() else {
+            return;
+        };
+        let n = self.screen.choices.len();
+        let i = self.focus.unwrap_or(0) + 1;
+        let private = choice.public_label.is_some();
+        let mut choice = choice;
+        if let (Some(public), false) = (&choice.public_label, self.headset) {
+            choice.label = public.clone();
+        }
+        let private = private && self.headset;
+        let mut text = self.describe_role(&choice);
+        if !choice.detail.is_empty() {
+            text = format!("{text}. {}", choice.detail);
+        }
+        text = format!(
+            "{text}. {}",
+            fill(
+                &tr(self.lang, "{} of {}"),
+                &[&i.to_string(), &n.to_string()]
+            )
+        );
+        self.say(vec![Sentence { text, private }]);
+    }
+
+    fn describe_role(&self, choice: &Choice) -> String {
+        let template = match choice.role {
+            Role::Button => tr(self.lang, "{}, button"),
+            Role::Checkbox(true) => tr(self.lang, "{}, checkbox, checked"),
+            Role::Checkbox(false) => tr(self.lang, "{}, checkbox, not checked"),
+        };
+        fill(&template, &[&choice.label])
+    }
+
+    /// Interrupts and says `sentences`, remembering them for Repeat; does nothing while
+    /// speech mode is off.
+    fn say(&mut self, sentences: Vec<Sentence>) {
+        if !self.on {
+            return;
+        }
+        self.speech.stop();
+        for sentence in &sentences {
+            if let Some(output) = route(sentence.private, self.headset) {
+                self.speech.say(Utterance {
+                    text: sentence.text.clone(),
+                    lang: self.lang,
+                    output,
+                });
+            }
+        }
+        self.last = sentences;
+    }
+}
