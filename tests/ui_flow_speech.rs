@@ -237,5 +237,48 @@ fn a_ticket_by_keypad_and_voice_and_private_data_in_the_headset_only() {
             }
         }
         board.set_headset_plugged(false);
+        wait_until("the headset out", LONG, || {
+            ui.controller.speaking() && {
+                ui.key(sent::NEXT);
+                ui.speech
+                    .said()
+                    .last()
+                    .is_some_and(|u| u.output == Output::Speaker)
+            }
+        })
+        .await;
+
+        // Typing a codice fiscale on the speaker: the keys are "Tasto", a typed character
+        // is "Carattere inserito", never the character.
+        while !ui.kiosk().get_focused().starts_with("Codice fiscale") {
+            ui.key(sent::NEXT);
+        }
+        ui.key(sent::ENTER);
+        assert_eq!(ui.page(), Page::Identify);
+        // The card filled all 16 characters: delete one first (the last key but one).
+        while ui.kiosk().get_focused() != "Cancella l'ultimo carattere" {
+            ui.key(sent::NEXT);
+        }
+        ui.key(sent::ENTER);
+        assert_eq!(ui.kiosk().get_cf_text().chars().count(), 15);
+        while ui.kiosk().get_focused() != "1" {
+            ui.key(sent::NEXT);
+        }
+        let key = ui.speech.said().last().unwrap().clone();
+        assert!(key.text.starts_with("Tasto, pulsante"), "{key:?}");
+        let typed_before = ui.kiosk().get_cf_text().to_string();
+        ui.key(sent::ENTER);
+        assert_eq!(
+            ui.kiosk().get_cf_text().to_string(),
+            format!("{typed_before}1")
+        );
+        let echo = ui.speech.said().last().unwrap().clone();
+        assert_eq!(
+            (echo.text.as_str(), echo.output),
+            ("Carattere inserito", Output::Speaker)
+        );
+        // Back, by the keypad's Back key.
+        ui.key(sent::BACK);
+        assert_eq!(ui.page(), Page::Confirm);
     });
 }

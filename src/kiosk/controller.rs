@@ -65,6 +65,16 @@ pub struct UiSettings {
     pub logo: Option<std::path::PathBuf>,
 }
 
+/// The code being typed on the current page's keyboard.
+fn typed_text(visit: &Visit) -> String {
+    match visit.step() {
+        Step::Identify => visit.cf_text().to_string(),
+        Step::Status => visit.status_text().to_string(),
+        Step::Appointment => visit.appointment_text().to_string(),
+        _ => String::new(),
+    }
+}
+
 /// Applications on one page of "My documents" with the certificates below them: two
 /// fit, one in large text.
 fn applications_per_page(large_text: bool) -> usize {
@@ -263,20 +273,14 @@ impl Controller {
         kiosk.on_open_appointment(on(|c| c.touch(Command::Appointment)));
         kiosk.on_back(on(|c| c.touch(Command::Back)));
         kiosk.on_start_over(on(|c| c.touch(Command::StartOver)));
-        kiosk.on_cf_backspace(on(|c| c.update(Visit::cf_backspace)));
-        kiosk.on_cf_confirm(on(|c| c.update(Visit::cf_confirm)));
+        kiosk.on_cf_backspace(on(|c| c.touch(Command::DeleteKey)));
+        kiosk.on_cf_confirm(on(|c| c.touch(Command::Submit)));
         kiosk.on_identify_skip(on(|c| c.touch(Command::SkipIdentification)));
         kiosk.on_confirm_ticket(on(|c| c.touch(Command::PrintTicket)));
-        kiosk.on_status_backspace(on(|c| c.update(Visit::status_backspace)));
-        kiosk.on_status_lookup(on(|c| {
-            let action = c.state.borrow_mut().visit.lookup_status();
-            c.dispatch(action);
-        }));
-        kiosk.on_appointment_backspace(on(|c| c.update(Visit::appointment_backspace)));
-        kiosk.on_appointment_check_in(on(|c| {
-            let action = c.state.borrow_mut().visit.check_in();
-            c.dispatch(action);
-        }));
+        kiosk.on_status_backspace(on(|c| c.touch(Command::DeleteKey)));
+        kiosk.on_status_lookup(on(|c| c.touch(Command::Submit)));
+        kiosk.on_appointment_backspace(on(|c| c.touch(Command::DeleteKey)));
+        kiosk.on_appointment_check_in(on(|c| c.touch(Command::Submit)));
         kiosk.on_more_applications(on(|c| {
             // page_of counts pages round: the last page's button leads back to the first.
             c.state.borrow_mut().docs.application_page += 1;
@@ -310,9 +314,18 @@ impl Controller {
                 c.touch(Command::Service(code.to_string()));
             }
         });
-        kiosk.on_cf_key(self.key_handler(Visit::cf_key));
-        kiosk.on_status_key(self.key_handler(Visit::status_key));
-        kiosk.on_appointment_key(self.key_handler(Visit::appointment_key));
+        for set in [
+            Kiosk::on_cf_key,
+            Kiosk::on_status_key,
+            Kiosk::on_appointment_key,
+        ] {
+            let me = Rc::downgrade(self);
+            set(&kiosk, move |key: SharedString| {
+                if let Some(c) = me.upgrade() {
+                    c.touch(Command::Key(key.to_string()));
+                }
+            });
+        }
         let me = Rc::downgrade(self);
         kiosk.on_key_input(move |text| {
             if let Some(c) = me.upgrade() {
@@ -377,6 +390,52 @@ impl Controller {
             Command::Reprint => self.reprint_ticket(),
             Command::Back => self.update(Visit::back),
             Command::StartOver => self.wipe(),
+            Command::Key(key) => {
+                let (step, before) = {
+                    let state = self.state.borrow();
+                    (state.visit.step(), typed_text(&state.visit))
+                };
+                match step {
+                    Step::Identify => self.update(|v| v.cf_key(&key)),
+                    Step::Status => self.update(|v| v.status_key(&key)),
+                    Step::Appointment => self.update(|v| v.appointment_key(&key)),
+                    _ => return,
+                }
+                let (typed, after) = {
+                    let state = self.state.borrow();
+                    let lang = state.visit.lang();
+                    (crate::speech::spell(&key, lang), typed_text(&state.visit))
+                };
+                let mut narrator = self.narrator.borrow_mut();
+                // A full field takes nothing: then nothing is said to have been entered.
+                if narrator.is_on() && after != before {
+                    narrator.echo(typed, step == Step::Identify);
+                }
+            }
+            Command::DeleteKey => {
+                let step = self.state.borrow().visit.step();
+                match step {
+                    Step::Identify => self.update(Visit::cf_backspace),
+                    Step::Status => self.update(Visit::status_backspace),
+                    Step::Appointment => self.update(Visit::appointment_backspace),
+                    _ => {}
+                }
+            }
+            Command::Submit => {
+                let step = self.state.borrow().visit.step();
+                match step {
+                    Step::Identify => self.update(Visit::cf_confirm),
+                    Step::Status => {
+                        let action = self.state.borrow_mut().visit.lookup_status();
+                        self.dispatch(action);
+                    }
+                    Step::Appointment => {
+                        let action = self.state.borrow_mut().visit.check_in();
+                        self.dispatch(action);
+                    }
+                    _ => {}
+                }
+            }
             Command::MoreTime => {
                 self.activity();
                 if let Some(app) = self.window.upgrade() {
@@ -449,18 +508,6 @@ impl Controller {
     /// Whether speech mode is on (for tests and the demo).
     pub fn speaking(&self) -> bool {
         self.narrator.borrow().is_on()
-    }
-
-    fn key_handler(
-        self: &Rc<Self>,
-        handler: fn(&mut Visit, &str),
-    ) -> impl FnMut(SharedString) + use<> {
-        let me = Rc::downgrade(self);
-        move |key: SharedString| {
-            if let Some(c) = me.upgrade() {
-                c.update(|v| handler(v, &key));
-            }
-        }
     }
 
     /// Applies a change to the visit, counts it as activity and shows the result.

@@ -48,6 +48,12 @@ pub enum Command {
     StartOver,
     /// "More time" on the idle warning.
     MoreTime,
+    /// A key of the on-screen keyboard (a character of a code).
+    Key(String),
+    /// "Delete the last character".
+    DeleteKey,
+    /// The page's confirm button under a keyboard: "Continue", "Check", "Check in".
+    Submit,
 }
 
 /// How a choice behaves, said after its label.
@@ -322,6 +328,21 @@ impl Narrator {
             ],
         );
         self.say(vec![Sentence::public(text)]);
+    }
+
+    /// Says a character just typed: in the headset when it belongs to private data (a
+    /// codice fiscale), and then on the speaker only that a character was entered
+    /// (EN 301 549 5.1.3.8, masked entry).
+    pub fn echo(&mut self, typed: String, private: bool) {
+        let sentence = if private && !self.headset {
+            Sentence::public(tr(self.lang, "Character entered"))
+        } else {
+            Sentence {
+                text: typed,
+                private,
+            }
+        };
+        self.say(vec![sentence]);
     }
 
     /// Cuts off what is said and says `sentences` (a warning, a countdown).

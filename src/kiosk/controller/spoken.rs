@@ -41,21 +41,27 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
     let mut screen = match step {
         Step::Welcome => welcome(lang, extras.rows, state.visit.home_page()),
         Step::Confirm => confirm(state, lang),
-        Step::Identify => Screen {
-            key: "identify".into(),
-            intro: vec![
-                Sentence::public(t("Codice fiscale (optional)")),
-                Sentence::public(t(
-                    "Hold your health card under the reader, or type your codice fiscale (16 characters). The counter will then have your file ready. It is used only for this ticket.",
-                )),
-            ],
-            choices: vec![
-                Choice::button(t("Continue without"), Command::SkipIdentification),
-                Choice::button(t("Back"), Command::Back),
-                Choice::button(t("Start over"), Command::StartOver),
-            ],
-            ..Screen::default()
-        },
+        Step::Identify => {
+            // The keys of a codice fiscale are private: the speaker says only "key".
+            let mut choices = keyboard(lang, false, true);
+            choices.push(Choice::button(t("Continue"), Command::Submit));
+            choices.push(Choice::button(
+                t("Continue without"),
+                Command::SkipIdentification,
+            ));
+            choices.extend(way_out(lang));
+            Screen {
+                key: "identify".into(),
+                intro: vec![
+                    Sentence::public(t("Codice fiscale (optional)")),
+                    Sentence::public(t(
+                        "Hold your health card under the reader, or type your codice fiscale (16 characters). The counter will then have your file ready. It is used only for this ticket.",
+                    )),
+                ],
+                choices,
+                ..Screen::default()
+            }
+        }
         Step::Printing => Screen {
             key: "printing".into(),
             intro: vec![Sentence::public(if state.visit.printing_certificate() {
@@ -76,8 +82,38 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
             ..Screen::default()
         },
         // Pages that need typing, the phone or private data: the title and the way out.
-        Step::Status => titled("status", t("Where is my turn?"), lang),
-        Step::Appointment => titled("appointment", t("Appointment check-in"), lang),
+        Step::Status => {
+            let mut choices = keyboard(lang, true, false);
+            choices.push(Choice::button(t("Check"), Command::Submit));
+            choices.extend(way_out(lang));
+            Screen {
+                key: "status".into(),
+                intro: vec![
+                    Sentence::public(t("Where is my turn?")),
+                    Sentence::public(t(
+                        "Scan the QR code on your ticket, or type its number: a letter and three digits, for example N012.",
+                    )),
+                ],
+                choices,
+                ..Screen::default()
+            }
+        }
+        Step::Appointment => {
+            let mut choices = keyboard(lang, false, false);
+            choices.push(Choice::button(t("Check in"), Command::Submit));
+            choices.extend(way_out(lang));
+            Screen {
+                key: "appointment".into(),
+                intro: vec![
+                    Sentence::public(t("Appointment check-in")),
+                    Sentence::public(t(
+                        "Scan the QR code of your booking, or type the booking code.",
+                    )),
+                ],
+                choices,
+                ..Screen::default()
+            }
+        }
         Step::DocumentsLogin => titled("documents-login", t("My documents"), lang),
         Step::Documents => Screen {
             key: "documents".into(),
@@ -108,12 +144,39 @@ fn titled(key: &str, title: String, lang: Lang) -> Screen {
     Screen {
         key: key.into(),
         intro: vec![Sentence::public(title)],
-        choices: vec![
-            Choice::button(tr(lang, "Back"), Command::Back),
-            Choice::button(tr(lang, "Start over"), Command::StartOver),
-        ],
+        choices: way_out(lang),
         ..Screen::default()
     }
+}
+
+/// "Back" and "Start over", as every page with a keyboard ends.
+fn way_out(lang: Lang) -> Vec<Choice> {
+    vec![
+        Choice::button(tr(lang, "Back"), Command::Back),
+        Choice::button(tr(lang, "Start over"), Command::StartOver),
+    ]
+}
+
+/// The on-screen keyboard's keys in its reading order (ui/widgets/keyboard.slint).
+fn keyboard(lang: Lang, dash: bool, private: bool) -> Vec<Choice> {
+    let mut keys: Vec<Choice> = "1234567890QWERTYUIOPASDFGHJKLZXCVBNM"
+        .chars()
+        .map(|c| {
+            let mut key = Choice::button(c.to_string(), Command::Key(c.to_string()));
+            if private {
+                key.public_label = Some(tr(lang, "Key"));
+            }
+            key
+        })
+        .collect();
+    if dash {
+        keys.push(Choice::button(tr(lang, "Dash"), Command::Key("-".into())));
+    }
+    keys.push(Choice::button(
+        tr(lang, "Delete the last character"),
+        Command::DeleteKey,
+    ));
+    keys
 }
 
 fn welcome(lang: Lang, rows: &[HomeRow], page: usize) -> Screen {
