@@ -77,7 +77,78 @@ pub async fn run_checks(config: &KioskConfig, probe_printer: bool) -> Vec<Check>
     checks.push(clock(config));
     checks.push(hub(config, store.as_ref()).await);
     checks.push(printer(config, store.as_ref(), probe_printer));
+    checks.push(speech(&config.speech));
     checks
+}
+
+/// Speech works: espeak-ng renders a sentence, and both outputs' ALSA devices exist.
+fn speech(config: &crate::config::kiosk::SpeechConfig) -> Check {
+    use crate::speech::{Volume, espeak::Engine};
+    if !config.enabled {
+        return check(
+            "speech",
+            Level::Warn,
+            "off ([speech] enabled = false): no voice guide for blind citizens",
+        );
+    }
+    if let Err(err) = Engine::default().synthesize("Prova", crate::lang::Lang::It, Volume::DEFAULT)
+    {
+        return check("speech", Level::Fail, err.to_string());
+    }
+    let listing = match std::process::Command::new("aplay").arg("-L").output() {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).to_string(),
+        Err(err) => {
+            return check(
+                "speech",
+                Level::Fail,
+                format!("cannot run aplay: {err} (is the alsa-utils package installed?)"),
+            );
+        }
+    };
+    let missing = missing_devices(
+        &listing,
+        &[
+            ("headset", &config.headset_device),
+            ("speaker", &config.speaker_device),
+        ],
+    );
+    if missing.is_empty() {
+        check(
+            "speech",
+            Level::Ok,
+            format!(
+                "espeak-ng speaks; headset on {}, speaker on {}",
+                config.headset_device, config.speaker_device
+            ),
+        )
+    } else {
+        check(
+            "speech",
+            Level::Warn,
+            format!(
+                "{} not among the ALSA devices (`aplay -L`)",
+                missing.join(", ")
+            ),
+        )
+    }
+}
+
+/// The outputs whose device `aplay -L` does not list (its device names start a line;
+/// `plughw:` devices are listed as their `hw:` twins).
+fn missing_devices(listing: &str, outputs: &[(&str, &String)]) -> Vec<String> {
+    let names: Vec<&str> = listing
+        .lines()
+        .filter(|l| !l.starts_with(char::is_whitespace))
+        .map(str::trim)
+        .collect();
+    outputs
+        .iter()
+        .filter(|(_, device)| {
+            let twin = device.replacen("plughw:", "hw:", 1);
+            !names.iter().any(|n| *n == device.as_str() || *n == twin)
+        })
+        .map(|(output, device)| format!("the {output}'s device {device}"))
+        .collect()
 }
 
 fn disk(dir: &Path) -> Check {
@@ -291,4 +362,24 @@ pub fn report(checks: &[Check]) -> bool {
         println!("{c}");
     }
     checks.iter().all(|c| c.level != Level::Fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speech_devices_are_looked_up_in_aplays_listing() {
+        let listing = "null\n    Discard all samples\ndefault\n    Default\nhw:CARD=Device,DEV=0\n    USB Audio\n";
+        let headset = "plughw:CARD=Device,DEV=0".to_string();
+        let speaker = "default".to_string();
+        let gone = "hw:CARD=Headphones,DEV=0".to_string();
+        assert!(
+            missing_devices(listing, &[("headset", &headset), ("speaker", &speaker)]).is_empty()
+        );
+        assert_eq!(
+            missing_devices(listing, &[("headset", &gone)]),
+            ["the headset's device hw:CARD=Headphones,DEV=0"]
+        );
+    }
 }
