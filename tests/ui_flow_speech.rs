@@ -7,8 +7,10 @@
 //!    the ticket's number spelled. Volume keys step; the end of the visit silences the
 //!    voice and resets the volume.
 //! 2. With a health card read, the masked codice fiscale is never said on the speaker,
-//!    but is in the headset once one is plugged in (which also starts the voice guide);
-//!    every new page cuts off what was being said.
+//!    but is in the headset once one is plugged in; typing it on the speaker says only
+//!    that a character was entered.
+//! 3. A long press on the screen outside the controls starts the voice guide; a tap
+//!    does not.
 //!
 //! One test per process: Slint's event loop can run once.
 
@@ -280,5 +282,23 @@ fn a_ticket_by_keypad_and_voice_and_private_data_in_the_headset_only() {
         // Back, by the keypad's Back key.
         ui.key(sent::BACK);
         assert_eq!(ui.page(), Page::Confirm);
+
+        // 3. A new visit: a tap on the header does nothing; a finger held there for 2 s
+        // (no control under it) starts the voice guide.
+        while ui.kiosk().get_focused() != "Ricomincia" {
+            ui.key(sent::NEXT);
+        }
+        ui.key(sent::ENTER);
+        assert!(!ui.controller.speaking());
+        ui.press_screen(540.0, 20.0, Duration::from_millis(200))
+            .await;
+        assert!(!ui.controller.speaking(), "a tap is not a long press");
+        ui.press_screen(540.0, 20.0, HOLD_TO_SPEAK + Duration::from_millis(200))
+            .await;
+        assert!(
+            ui.controller.speaking(),
+            "a long press on the screen starts the voice"
+        );
+        assert_eq!(ui.page(), Page::Welcome);
     });
 }

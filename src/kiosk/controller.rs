@@ -177,6 +177,8 @@ pub struct Controller {
     /// Speech mode, the keypad's focus and the volume of the visit.
     narrator: RefCell<Narrator>,
     centre_key: RefCell<CentreKey>,
+    /// A long press on the screen, timed like the centre key.
+    screen_press: RefCell<CentreKey>,
     timer: slint::Timer,
     rendered_figures: std::cell::Cell<u64>,
 }
@@ -198,6 +200,7 @@ impl Controller {
             settings,
             narrator: RefCell::new(Narrator::new(speech)),
             centre_key: RefCell::new(CentreKey::default()),
+            screen_press: RefCell::new(CentreKey::default()),
             timer: slint::Timer::default(),
             rendered_figures: std::cell::Cell::new(u64::MAX),
         });
@@ -339,6 +342,12 @@ impl Controller {
             }
         });
         let me = Rc::downgrade(self);
+        kiosk.on_screen_held(move |down| {
+            if let Some(c) = me.upgrade() {
+                c.screen_held(down, Instant::now());
+            }
+        });
+        let me = Rc::downgrade(self);
         kiosk.on_key_released(move |text| {
             if let Some(c) = me.upgrade() {
                 c.key_released(&text, Instant::now());
@@ -468,6 +477,19 @@ impl Controller {
             if let Some(command) = command {
                 self.keypad(command);
             }
+        }
+    }
+
+    /// A finger on the screen outside the controls: held long enough, the voice starts
+    /// (EN 301 549 5.2: no need to see a control to find it).
+    pub fn screen_held(self: &Rc<Self>, down: bool, now: Instant) {
+        if down {
+            self.screen_press.borrow_mut().pressed(false, now);
+            return;
+        }
+        let press = self.screen_press.borrow_mut().released(now);
+        if press == Some(KeypadCommand::StartSpeech) {
+            self.keypad(KeypadCommand::StartSpeech);
         }
     }
 

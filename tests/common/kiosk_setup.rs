@@ -229,6 +229,25 @@ impl UiKiosk {
             .dispatch_event(WindowEvent::KeyReleased { text });
     }
 
+    /// A finger held on the screen at (`x`, `y`) logical pixels for `held`.
+    pub async fn press_screen(&self, x: f32, y: f32, held: Duration) {
+        use slint::platform::{PointerEventButton, WindowEvent};
+        let position = slint::LogicalPosition::new(x, y);
+        let window = self.app.window();
+        window.dispatch_event(WindowEvent::PointerMoved { position });
+        window.dispatch_event(WindowEvent::PointerPressed {
+            position,
+            button: PointerEventButton::Left,
+        });
+        sleep(held).await;
+        self.app
+            .window()
+            .dispatch_event(WindowEvent::PointerReleased {
+                position,
+                button: PointerEventButton::Left,
+            });
+    }
+
     /// Waits for `page`.
     pub async fn wait_page(&self, page: Page, limit: Duration) {
         wait_until(&format!("page {page:?}"), limit, || self.page() == page).await;
