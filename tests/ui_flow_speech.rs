@@ -10,7 +10,7 @@
 //!    but is in the headset once one is plugged in; typing it on the speaker says only
 //!    that a character was entered.
 //! 3. A long press on the screen outside the controls starts the voice guide; a tap
-//!    does not.
+//!    does not. "Where is my turn?" typed by keypad says the ticket's state.
 //!
 //! One test per process: Slint's event loop can run once.
 

@@ -410,11 +410,18 @@ impl Controller {
                     Step::Appointment => self.update(|v| v.appointment_key(&key)),
                     _ => return,
                 }
-                let (typed, after) = {
+                let (mut typed, after) = {
                     let state = self.state.borrow();
                     let lang = state.visit.lang();
                     (crate::speech::spell(&key, lang), typed_text(&state.visit))
                 };
+                if step == Step::Identify {
+                    // What the message under the field now says (EN 301 549 5.1.3.15).
+                    let state = self.state.borrow();
+                    if let Some(message) = spoken::cf_message(&state, state.visit.lang()) {
+                        typed = format!("{typed}. {message}");
+                    }
+                }
                 let mut narrator = self.narrator.borrow_mut();
                 // A full field takes nothing: then nothing is said to have been entered.
                 if narrator.is_on() && after != before {

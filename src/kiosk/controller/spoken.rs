@@ -1,11 +1,12 @@
 //! Each page as the voice presents it (see [`crate::kiosk::narration`]): the same words as
 //! the screen, from the same translations, with the choices in the screen's reading order.
 
-use super::{IssuedTicket, PrintResult, State};
+use super::{IssuedTicket, PrintResult, State, TicketLookup};
 use crate::kiosk::narration::{Choice, Command, Role, Screen, Sentence};
 use crate::kiosk::session::{Problem, Step};
 use crate::kiosk::words::{fill, tr};
 use crate::lang::Lang;
+use crate::protocol::kiosk_api::TicketStatus;
 use crate::speech::spell;
 use crate::ui::{HomeRow, HomeRowKind};
 
@@ -86,14 +87,25 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
             let mut choices = keyboard(lang, true, false);
             choices.push(Choice::button(t("Check"), Command::Submit));
             choices.extend(way_out(lang));
+            let (key, intro) = match &state.status {
+                // A ticket found: its state is the page (a called one fills the screen).
+                Some(found) => (
+                    format!("status-{}-{}", found.number, found.status.as_str()),
+                    status_sentences(found, lang),
+                ),
+                None => (
+                    "status".to_string(),
+                    vec![
+                        Sentence::public(t("Where is my turn?")),
+                        Sentence::public(t(
+                            "Scan the QR code on your ticket, or type its number: a letter and three digits, for example N012.",
+                        )),
+                    ],
+                ),
+            };
             Screen {
-                key: "status".into(),
-                intro: vec![
-                    Sentence::public(t("Where is my turn?")),
-                    Sentence::public(t(
-                        "Scan the QR code on your ticket, or type its number: a letter and three digits, for example N012.",
-                    )),
-                ],
+                key,
+                intro,
                 choices,
                 ..Screen::default()
             }
@@ -324,6 +336,89 @@ fn ticket_page(ticket: &IssuedTicket, lang: Lang, printer_ready: bool) -> Screen
         help: Vec::new(),
         choices,
     }
+}
+
+/// A looked-up ticket: its number spelled, then where it is.
+fn status_sentences(found: &TicketLookup, lang: Lang) -> Vec<Sentence> {
+    let t = |msgid: &str| tr(lang, msgid);
+    let counter = found.counter.clone().unwrap_or_default();
+    let state = match found.status {
+        TicketStatus::Called => fill(
+            &t("It's your turn: {}, go to {}"),
+            &[&spell(&found.number, lang), &counter],
+        ),
+        TicketStatus::Serving => fill(&t("Being served at {}"), &[&counter]),
+        TicketStatus::Done => t("Served"),
+        TicketStatus::NoShow => t("Called, but nobody came: ask at the front desk"),
+        TicketStatus::Cancelled => t("Cancelled"),
+        TicketStatus::Waiting => match found.people_ahead {
+            Some(0) => t("You are next"),
+            _ => t("Waiting"),
+        },
+    };
+    let mut said = vec![Sentence::public(fill(
+        &t("Ticket {}"),
+        &[&spell(&found.number, lang)],
+    ))];
+    said.push(Sentence::public(state));
+    if found.status == TicketStatus::Waiting
+        && let Some(eta) = found.eta_minutes.filter(|m| *m > 0)
+    {
+        said.push(Sentence::public(fill(
+            &t("about {} minutes"),
+            &[&eta.to_string()],
+        )));
+    }
+    said
+}
+
+/// What is wrong with the codice fiscale typed so far, as the page's message says it;
+/// `None` while nothing is wrong yet. It names the typed characters: headset only.
+pub(super) fn cf_message(state: &State, lang: Lang) -> Option<String> {
+    use crate::identity::codice_fiscale::{CfError, Expected};
+    let t = |msgid: &str| tr(lang, msgid);
+    if state.visit.cf_valid().is_some() {
+        return Some(t("Codice fiscale complete and valid."));
+    }
+    let hint = state
+        .visit
+        .cf_error()
+        .and_then(CfError::hint)
+        .map(|h| h.to_string());
+    let with_hint = |text: String| match &hint {
+        Some(h) => format!("{text} {}", fill(&t("Did you mean {}?"), &[h])),
+        None => text,
+    };
+    Some(match state.visit.cf_error()? {
+        CfError::WrongCharacter {
+            position,
+            found,
+            expected,
+        } => {
+            let (p, f) = (position.to_string(), found.to_string());
+            match expected {
+                Expected::Digit => {
+                    with_hint(fill(&t("Character {} ({}) should be a digit."), &[&p, &f]))
+                }
+                Expected::Letter => {
+                    with_hint(fill(&t("Character {} ({}) should be a letter."), &[&p, &f]))
+                }
+                Expected::MonthLetter => fill(
+                    &t("Character {} ({}) should be a month letter: A B C D E H L M P R S T."),
+                    &[&p, &f],
+                ),
+            }
+        }
+        CfError::NotAlphanumeric { position, found } => with_hint(fill(
+            &t("Character {} ({}) should be a letter."),
+            &[&position.to_string(), &found.to_string()],
+        )),
+        CfError::InvalidDay { .. } => t("Characters 10 and 11 are not a valid day of birth."),
+        CfError::CheckLetter => {
+            t("The last letter does not match the others: check every character.")
+        }
+        CfError::Empty | CfError::TooShort { .. } | CfError::TooLong { .. } => return None,
+    })
 }
 
 fn problem_page(problem: Problem, lang: Lang) -> Screen {
