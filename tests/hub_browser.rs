@@ -1,8 +1,8 @@
 //! A morning at the office in a real browser: two kiosks take tickets through
 //! `HubClient`, a clerk works the counter page in headless Chromium, the display board
-//! shows each call live, and the fleet page takes a kiosk out of service. And a citizen
-//! signing in on a phone's browser (the local OpenID Connect provider), the certificate
-//! check page, and the audit page.
+//! shows and says each call live (once each), and the fleet page takes a kiosk out of
+//! service. And a citizen signing in on a phone's browser (the local OpenID Connect
+//! provider), the certificate check page, and the audit page.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (installed by `scripts/test` through
 //! `scripts/setup`); without them the test fails saying so.
@@ -141,6 +141,47 @@ async fn click(c: &Client, css: &str) {
     .await;
 }
 
+/// How many calls the board has started saying (`data-spoken`), and the last one.
+async fn spoken(c: &Client) -> (u32, String) {
+    let body = c.find(Locator::Css("body")).await.unwrap();
+    let count = body.attr("data-spoken").await.unwrap();
+    let last = body.attr("data-spoken-last").await.unwrap();
+    (
+        count.and_then(|n| n.parse().ok()).unwrap_or(0),
+        last.unwrap_or_default(),
+    )
+}
+
+/// Waits until the board has said `count` calls, the last being `last`; calls take turns
+/// (chime, then a voice of a few seconds), so this allows a minute.
+async fn wait_spoken(c: &Client, count: u32, last: &str) {
+    let mut seen = (0, String::new());
+    for _ in 0..600 {
+        seen = spoken(c).await;
+        assert!(seen.0 <= count, "said more than once: {seen:?}");
+        if seen == (count, last.to_string()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the board said {seen:?}, not {count} calls ending with {last}");
+}
+
+/// The call's WAV answers 200 with a RIFF body.
+async fn assert_riff(url: &str) {
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+    let body = response.bytes().await.unwrap();
+    assert!(body.starts_with(b"RIFF") && body.len() > 44, "{url}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_morning_at_the_office() {
     tokio::time::timeout(Duration::from_secs(240), morning())
@@ -227,6 +268,9 @@ async fn morning() {
         .await
         .unwrap();
     assert!(flashes.is_some_and(|f| f.parse::<u32>().unwrap_or(0) >= 1));
+    // After the chime the board says the call, once, in the voice the hub renders.
+    wait_spoken(&c, 1, "N003").await;
+    assert_riff(&format!("{base}/display/calls/N003.wav")).await;
     if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
         let png = c.screenshot().await.unwrap();
         std::fs::write(Path::new(&dir).join("hub-display.png"), png).unwrap();
@@ -278,6 +322,15 @@ async fn morning() {
     wait_text(&c, "#now-number", "N002").await;
     wait_text(&c, "#calls", "N001").await;
     wait_text(&c, "#calls", "N003").await;
+    // Each call was said once, in turn: N003, N001, N001 again (the recall), N002.
+    wait_spoken(&c, 4, "N002").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        spoken(&c).await,
+        (4, "N002".to_string()),
+        "nothing said twice"
+    );
+    assert_riff(&format!("{base}/display/calls/N001.wav")).await;
     assert!(!text(&c, "body").await.contains("RSSMRA45C12F205C"));
 
     // The citizen's phone: the tracking page from the QR code (the kiosk's op_id).

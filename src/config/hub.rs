@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::{Invalid, Validate, check_hub_url};
+use crate::lang::Lang;
 
 /// The hub's configuration (`hub.toml`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -38,6 +39,8 @@ pub struct HubConfig {
     pub oidc: Option<OidcConfig>,
     /// Lifetimes, rate limits and retention of citizen logins and certificates.
     pub auth: AuthConfig,
+    /// The waiting-room board: whether and in which languages it speaks the calls.
+    pub display: DisplayConfig,
     /// Seconds a client may take to send a request's headers (each request, including
     /// the first on a new connection) before the hub drops the connection, so stalled
     /// or deliberately slow clients cannot tie up its connections. The clock starts when
@@ -62,9 +65,46 @@ impl Default for HubConfig {
             waiting: WaitingConfig::default(),
             oidc: None,
             auth: AuthConfig::default(),
+            display: DisplayConfig::default(),
             client_header_seconds: 10,
         }
     }
+}
+
+/// The waiting-room board (`[display]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisplayConfig {
+    /// Whether the board says each call aloud after its chime ("Numero N, zero, uno,
+    /// due, Sportello 3"), in a voice the hub renders with espeak-ng.
+    pub speak_calls: bool,
+    /// The languages each call is said in, one after the other: `"it"`, `"en"`.
+    pub call_languages: Vec<Lang>,
+}
+
+impl Default for DisplayConfig {
+    fn default() -> Self {
+        DisplayConfig {
+            speak_calls: true,
+            call_languages: vec![Lang::It],
+        }
+    }
+}
+
+fn validate_display(d: &DisplayConfig) -> Result<(), Invalid> {
+    let key = "display.call_languages";
+    if d.speak_calls && d.call_languages.is_empty() {
+        return Err(Invalid::new(
+            key,
+            "list at least one language, e.g. [\"it\"] or [\"it\", \"en\"] (to keep the board silent set `display.speak_calls = false`)",
+        ));
+    }
+    for (i, lang) in d.call_languages.iter().enumerate() {
+        if d.call_languages[..i].contains(lang) {
+            return Err(Invalid::new(key, format!("`{lang}` is listed twice")));
+        }
+    }
+    Ok(())
 }
 
 /// The OpenID Connect provider the office is federated with (`[oidc]`): the hub is the
@@ -549,6 +589,7 @@ impl Validate for HubConfig {
             validate_oidc(oidc)?;
         }
         validate_auth(&self.auth)?;
+        validate_display(&self.display)?;
         // With a `services` file the hub checks the codes against it when it starts.
         if self.services.is_none() {
             let builtin = crate::catalogue::Catalogue::builtin();
@@ -737,6 +778,38 @@ mod tests {
             .collect();
         let hub: HubConfig = parse(&example.join("\n"), "board/hub.toml").unwrap();
         assert!(hub.oidc.is_some());
+    }
+
+    #[test]
+    fn display_speaks_calls_in_italian_by_default_and_names_its_keys() {
+        let hub: HubConfig = parse("", "hub.toml").unwrap();
+        assert!(hub.display.speak_calls);
+        assert_eq!(hub.display.call_languages, [Lang::It]);
+        let text = "[display]\nspeak_calls = false\ncall_languages = [\"it\", \"en\"]\n";
+        let hub: HubConfig = parse(text, "hub.toml").unwrap();
+        assert!(!hub.display.speak_calls);
+        assert_eq!(hub.display.call_languages, [Lang::It, Lang::En]);
+
+        let err = |t: &str| parse::<HubConfig>(t, "hub.toml").unwrap_err();
+        let e = err("[display]\ncall_languages = [\"it\", \"fr\"]\n");
+        assert!(
+            e.key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("display.call_languages")),
+            "{e}"
+        );
+        assert!(
+            e.problem.contains("`it`") && e.problem.contains("`en`"),
+            "{e}"
+        );
+        let e = err("[display]\ncall_languages = []\n");
+        assert_eq!(e.key.as_deref(), Some("display.call_languages"));
+        assert!(e.problem.contains("speak_calls"), "{e}");
+        let e = err("[display]\ncall_languages = [\"en\", \"en\"]\n");
+        assert_eq!(e.key.as_deref(), Some("display.call_languages"));
+        assert!(e.problem.contains("twice"), "{e}");
+        let e = err("[display]\nspeak = true\n");
+        assert!(e.to_string().contains("speak"), "{e}");
     }
 
     #[test]

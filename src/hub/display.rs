@@ -1,4 +1,5 @@
-//! The waiting-room board's data: recent calls as JSON and live as server-sent events.
+//! The waiting-room board's data: recent calls as JSON and live as server-sent events
+//! (their voice is `call_audio`'s).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -14,16 +15,20 @@ use tokio_stream::Stream;
 use super::error::ApiError;
 use super::events::CallEvent;
 use super::state::AppState;
+use crate::lang::Lang;
 
 /// How many recent calls the board lists.
 pub const RECENT_CALLS: usize = 6;
 
-/// What a board needs on connecting: office name and recent calls, newest first.
+/// What a board needs on connecting: office name, recent calls (newest first), and
+/// whether to say new calls aloud (from `/display/calls/{number}.wav`).
 #[derive(Debug, Serialize)]
 pub struct DisplayState {
     office_name: String,
     time_zone: String,
     calls: Vec<CallEvent>,
+    speak_calls: bool,
+    call_languages: Vec<Lang>,
 }
 
 async fn snapshot(state: &AppState) -> Result<DisplayState, ApiError> {
@@ -54,6 +59,8 @@ async fn snapshot(state: &AppState) -> Result<DisplayState, ApiError> {
         office_name: state.config.office_name.clone(),
         time_zone: state.config.time_zone.clone(),
         calls,
+        speak_calls: state.config.display.speak_calls,
+        call_languages: state.config.display.call_languages.clone(),
     })
 }
 

@@ -165,6 +165,16 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     );
     let _ = writeln!(
         out,
+        "# HELP sportello_call_audio_syntheses_total Call phrases rendered by espeak-ng (cache misses).\n# TYPE sportello_call_audio_syntheses_total counter\nsportello_call_audio_syntheses_total {}",
+        state.call_audio.syntheses()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP sportello_call_audio_cached Call phrases held in memory.\n# TYPE sportello_call_audio_cached gauge\nsportello_call_audio_cached {}",
+        state.call_audio.cached()
+    );
+    let _ = writeln!(
+        out,
         "# HELP sportello_http_request_duration_seconds Request latency per route.\n# TYPE sportello_http_request_duration_seconds histogram"
     );
     let latency = state

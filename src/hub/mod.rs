@@ -9,6 +9,7 @@ pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod bands;
+pub mod call_audio;
 pub mod certificates;
 pub mod clock;
 pub mod counter;
@@ -192,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{file}", get(pages::asset))
         .route("/display/state", get(display::display_state))
         .route("/display/events", get(display::display_events))
+        .route("/display/calls/{file}", get(call_audio::call_wav))
         .route("/counter/api/login", post(counter_api::login))
         .route("/counter/api/logout", post(counter_api::logout))
         .route("/counter/api/state", get(counter_api::counter_state))
@@ -337,6 +339,10 @@ pub async fn start_on(
         tz,
         clock,
         events: events::Events::new(),
+        call_audio: Arc::new(call_audio::CallAudio::new(
+            crate::speech::espeak::Engine::default(),
+            config.display.call_languages.clone(),
+        )),
         metrics: Arc::new(metrics::Metrics::default()),
         secure_cookies: tls.is_some(),
         last_seen: Arc::new(Mutex::new(HashMap::new())),

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use super::call_audio::CallAudio;
 use super::clock::{Clock, office_day};
 use super::events::Events;
 use super::metrics::Metrics;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Calls broadcast to display boards.
     pub events: Events,
+    /// The calls' voice for the boards (espeak-ng, cached).
+    pub call_audio: Arc<CallAudio>,
     /// Counters and histograms for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Whether cookies get the `Secure` attribute (served over TLS).

@@ -146,5 +146,6 @@
   };
 
   refresh();
-  setInterval(function () { if (state && !choosing) { refresh(); } }, 5000);
+  /* Not while the set-up form is open: re-filling it would undo the clerk's choices. */
+  setInterval(function () { if (state && state.counter && !choosing) { refresh(); } }, 5000);
 }());
