@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use common::{AuthHub, Phone, decode_qr, kiosk_config, run_flow, start_ui, wait_until};
 use sportello::seal::{Seal, parse_public_keys};
+use sportello::speech::Output;
 use sportello::ui::Page;
 
 const LONG: Duration = Duration::from_secs(30);
@@ -88,6 +89,51 @@ fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
         };
         let label = format!("Print: {}", certificate.title);
         wait_until("the certificate's button", LONG, || ui.shows(&label)).await;
+
+        // The voice guide on this page: the applications are personal, so without a
+        // headset the speaker says neither them nor the initials; plugged in, the headset
+        // says both; the certificates are choices.
+        let first = {
+            use slint::Model;
+            ui.kiosk().get_applications().row_data(0).unwrap()
+        };
+        ui.hold(
+            sportello::kiosk::keypad::sent::ENTER,
+            sportello::kiosk::keypad::HOLD_TO_SPEAK + Duration::from_millis(200),
+        )
+        .await;
+        assert!(ui.controller.speaking());
+        let said = ui.speech.said();
+        assert!(
+            said.iter().any(|u| u.text == "Your applications"),
+            "{said:#?}"
+        );
+        assert!(
+            !said
+                .iter()
+                .any(|u| u.text.contains(first.title.as_str()) || u.text.contains("G.V.")),
+            "personal data on the speaker: {said:#?}"
+        );
+        let board = ui.kiosk.sim_board.as_ref().unwrap();
+        board.set_headset_plugged(true);
+        wait_until("the headset", LONG, || {
+            ui.speech
+                .said()
+                .iter()
+                .any(|u| u.output == Output::Headset && u.text.contains(first.title.as_str()))
+        })
+        .await;
+        assert!(
+            ui.speech
+                .said()
+                .iter()
+                .any(|u| u.output == Output::Headset && u.text == "Hello, G.V.")
+        );
+        // Touch to hear, touch again to print.
+        ui.press(&label);
+        let heard = ui.speech.said().last().unwrap().text.clone();
+        assert!(heard.starts_with(&format!("{label}, button")), "{heard}");
+        assert_eq!(ui.page(), Page::Documents, "the first touch only says it");
         ui.press(&label);
         ui.wait_page(Page::CertificateDone, LONG).await;
         assert_eq!(
@@ -136,8 +182,14 @@ fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
             !bytes.windows(needle.len()).any(|w| w == needle),
             "the codice fiscale is nowhere in the kiosk's files"
         );
+        // Still in speech mode: the first touch says "Done", the second ends the visit,
+        // and the voice guide with it.
+        ui.press("Done");
+        assert_eq!(ui.page(), Page::CertificateDone);
         ui.press("Done");
         assert_eq!(ui.page(), Page::Welcome);
+        assert!(!ui.controller.speaking());
+        ui.kiosk.sim_board.as_ref().unwrap().set_headset_plugged(false);
 
         // A second visit left alone: the idle timeout wipes it and ends the session.
         ui.press("I miei documenti");

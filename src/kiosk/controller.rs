@@ -284,11 +284,7 @@ impl Controller {
         kiosk.on_status_lookup(on(|c| c.touch(Command::Submit)));
         kiosk.on_appointment_backspace(on(|c| c.touch(Command::DeleteKey)));
         kiosk.on_appointment_check_in(on(|c| c.touch(Command::Submit)));
-        kiosk.on_more_applications(on(|c| {
-            // page_of counts pages round: the last page's button leads back to the first.
-            c.state.borrow_mut().docs.application_page += 1;
-            c.render();
-        }));
+        kiosk.on_more_applications(on(|c| c.touch(Command::MoreApplications)));
         kiosk.on_large_text_changed(on(|c| c.render()));
         kiosk.on_reprint_ticket(on(|c| c.touch(Command::Reprint)));
         kiosk.on_more_time(on(|c| c.touch(Command::MoreTime)));
@@ -300,8 +296,7 @@ impl Controller {
         let me = Rc::downgrade(self);
         kiosk.on_print_certificate(move |kind| {
             if let Some(c) = me.upgrade() {
-                let action = c.state.borrow_mut().visit.print_certificate(&kind);
-                c.dispatch(action);
+                c.touch(Command::PrintCertificate(kind.to_string()));
             }
         });
 
@@ -397,6 +392,16 @@ impl Controller {
                 self.dispatch(action);
             }
             Command::Reprint => self.reprint_ticket(),
+            Command::MoreApplications => {
+                // page_of counts pages round: the last page's button leads back to the first.
+                self.state.borrow_mut().docs.application_page += 1;
+                self.activity();
+                self.render();
+            }
+            Command::PrintCertificate(kind) => {
+                let action = self.state.borrow_mut().visit.print_certificate(&kind);
+                self.dispatch(action);
+            }
             Command::Back => self.update(Visit::back),
             Command::StartOver => self.wipe(),
             Command::Key(key) => {
@@ -1150,6 +1155,7 @@ impl Controller {
             idle_warning: kiosk
                 .get_idle_warning()
                 .then(|| kiosk.get_idle_seconds_left()),
+            applications_per_page: applications_per_page(app.global::<Theme>().get_large_text()),
         };
         let screen = spoken::screen(&state, &extras);
         self.narrator.borrow_mut().show(screen, lang);

@@ -40,6 +40,10 @@ pub enum Command {
     SkipIdentification,
     /// "Print my ticket".
     PrintTicket,
+    /// "More applications (N)" in "My documents".
+    MoreApplications,
+    /// "Print: …" a certificate of this kind.
+    PrintCertificate(String),
     /// "Print my ticket now" (a screen-only ticket, paper back).
     Reprint,
     /// "Back".

@@ -15,6 +15,8 @@ pub(super) struct Extras<'a> {
     pub rows: &'a [HomeRow],
     pub printer_ready: bool,
     pub idle_warning: Option<i32>,
+    /// How many applications "My documents" shows on a page.
+    pub applications_per_page: usize,
 }
 
 /// The current page of `state` as a [`Screen`].
@@ -126,16 +128,19 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
                 ..Screen::default()
             }
         }
-        Step::DocumentsLogin => titled("documents-login", t("My documents"), lang),
-        Step::Documents => Screen {
-            key: "documents".into(),
-            intro: vec![Sentence::private(fill(
-                &t("Hello, {}"),
-                &[&state.docs.initials],
-            ))],
-            choices: vec![Choice::button(t("Finish"), Command::StartOver)],
+        Step::DocumentsLogin => Screen {
+            key: "documents-login".into(),
+            intro: vec![
+                Sentence::public(t("My documents")),
+                Sentence::public(t(
+                    "To see your applications and print certificates, sign in on your phone with SPID or CIE: scan this code with the phone's camera.",
+                )),
+                Sentence::public(t("No SPID or CIE? Ask at the front desk.")),
+            ],
+            choices: way_out(lang),
             ..Screen::default()
         },
+        Step::Documents => documents(state, lang, extras.applications_per_page),
         Step::CertificateDone => Screen {
             key: "certificate-done".into(),
             intro: vec![Sentence::public(t("Take your certificate"))],
@@ -150,15 +155,6 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
             .push(Choice::button(lang.native_name(), Command::Language(lang)));
     }
     screen
-}
-
-fn titled(key: &str, title: String, lang: Lang) -> Screen {
-    Screen {
-        key: key.into(),
-        intro: vec![Sentence::public(title)],
-        choices: way_out(lang),
-        ..Screen::default()
-    }
 }
 
 /// "Back" and "Start over", as every page with a keyboard ends.
@@ -332,6 +328,56 @@ fn ticket_page(ticket: &IssuedTicket, lang: Lang, printer_ready: bool) -> Screen
     ));
     Screen {
         key: format!("ticket-{}-{}", ticket.number, printed),
+        intro,
+        help: Vec::new(),
+        choices,
+    }
+}
+
+/// "My documents": the citizen's applications in the headset only (a name and an
+/// application's state are personal), then the certificates to print as choices.
+fn documents(state: &State, lang: Lang, per_page: usize) -> Screen {
+    let t = |msgid: &str| tr(lang, msgid);
+    let docs = &state.docs;
+    let (shown, others) = super::page_of(&docs.applications, docs.application_page, per_page);
+    let mut intro = vec![
+        Sentence::private(fill(&t("Hello, {}"), &[&docs.initials])),
+        Sentence::public(t("Your applications")),
+    ];
+    if docs.applications.is_empty() {
+        intro.push(Sentence::public(t("No application found.")));
+    }
+    for application in shown {
+        intro.push(Sentence::private(format!(
+            "{}. {}. {}",
+            application.title,
+            fill(
+                &t("{} · {}"),
+                &[&application.status_text, &application.last_change]
+            ),
+            application.next_step
+        )));
+    }
+    intro.push(Sentence::public(t("Printing or Finish signs you out.")));
+    let mut choices = Vec::new();
+    if others > 0 {
+        choices.push(Choice::button(
+            fill(&t("More applications ({})"), &[&others.to_string()]),
+            Command::MoreApplications,
+        ));
+    }
+    if docs.certificates.is_empty() {
+        intro.push(Sentence::public(t("No certificate available.")));
+    }
+    for certificate in &docs.certificates {
+        choices.push(Choice::button(
+            fill(&t("Print: {}"), &[&certificate.title]),
+            Command::PrintCertificate(certificate.kind.to_string()),
+        ));
+    }
+    choices.push(Choice::button(t("Finish"), Command::StartOver));
+    Screen {
+        key: format!("documents-{}", docs.application_page),
         intro,
         help: Vec::new(),
         choices,
