@@ -189,7 +189,11 @@ fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
         ui.press("Done");
         assert_eq!(ui.page(), Page::Welcome);
         assert!(!ui.controller.speaking());
-        ui.kiosk.sim_board.as_ref().unwrap().set_headset_plugged(false);
+        ui.kiosk
+            .sim_board
+            .as_ref()
+            .unwrap()
+            .set_headset_plugged(false);
 
         // A second visit left alone: the idle timeout wipes it and ends the session.
         ui.press("I miei documenti");

@@ -1049,11 +1049,15 @@ impl Controller {
                 if starting && self.settings.warning_sound {
                     super::sound::play_warning();
                 }
+                let changed = kiosk.get_idle_seconds_left() != seconds_left as i32;
                 kiosk.set_idle_warning(true);
                 kiosk.set_idle_seconds_left(seconds_left as i32);
                 if starting {
                     // The voice says the warning too (EN 301 549 5.1.3.1).
                     self.render();
+                } else if changed && seconds_left > 0 && seconds_left % 10 == 0 {
+                    // And the countdown, every ten seconds.
+                    self.narrator.borrow_mut().announce_countdown(seconds_left);
                 }
             }
             IdleState::Active => {

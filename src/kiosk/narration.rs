@@ -349,9 +349,10 @@ impl Narrator {
         self.say(vec![sentence]);
     }
 
-    /// Cuts off what is said and says `sentences` (a warning, a countdown).
-    pub fn announce(&mut self, sentences: Vec<Sentence>) {
-        self.say(sentences);
+    /// Says how many seconds the idle warning has left (cutting off what was said).
+    pub fn announce_countdown(&mut self, seconds: u32) {
+        let text = fill(&tr(self.lang, "{} seconds left"), &[&seconds.to_string()]);
+        self.say(vec![Sentence::public(text)]);
     }
 
     fn arrival(&self) -> Vec<Sentence> {
@@ -423,5 +424,86 @@ impl Narrator {
             }
         }
         self.last = sentences;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::speech::Output;
+    use crate::speech::recording::{Event, RecordingSpeech};
+
+    fn page(private_intro: bool) -> Screen {
+        Screen {
+            key: "page".into(),
+            intro: vec![if private_intro {
+                Sentence::private("Hello, G.V.")
+            } else {
+                Sentence::public("Take a ticket")
+            }],
+            help: Vec::new(),
+            choices: vec![
+                Choice::button("One", Command::Back),
+                Choice::button("Two", Command::StartOver),
+            ],
+        }
+    }
+
+    #[test]
+    fn silent_until_started_then_the_page_its_choices_and_a_round_focus() {
+        let speech = RecordingSpeech::new();
+        let mut narrator = Narrator::new(Arc::new(speech.clone()));
+        narrator.show(page(false), Lang::En);
+        narrator.next();
+        assert!(speech.said().is_empty(), "speech mode is off");
+        assert_eq!(narrator.focused().map(|c| c.label.as_str()), Some("One"));
+        narrator.start();
+        let said: Vec<String> = speech.said().into_iter().map(|u| u.text).collect();
+        assert_eq!(
+            said[1..],
+            [
+                "Take a ticket",
+                "2 choices: press the down arrow to hear them."
+            ]
+        );
+        narrator.next();
+        narrator.next();
+        assert_eq!(
+            speech.said().last().unwrap().text,
+            "One, button. 1 of 2",
+            "round, no trap"
+        );
+        narrator.previous();
+        assert_eq!(speech.said().last().unwrap().text, "Two, button. 2 of 2");
+        narrator.announce_countdown(20);
+        assert_eq!(speech.said().last().unwrap().text, "20 seconds left");
+    }
+
+    #[test]
+    fn private_sentences_never_reach_the_speaker_and_the_visit_resets_everything() {
+        let speech = RecordingSpeech::new();
+        let mut narrator = Narrator::new(Arc::new(speech.clone()));
+        narrator.show(page(true), Lang::En);
+        narrator.start();
+        assert!(
+            speech.said().iter().all(|u| u.text != "Hello, G.V."),
+            "no headset"
+        );
+        narrator.set_headset(true);
+        let last = speech
+            .said()
+            .into_iter()
+            .find(|u| u.text == "Hello, G.V.")
+            .unwrap();
+        assert_eq!(last.output, Output::Headset);
+        narrator.change_volume(true);
+        assert_eq!(narrator.volume(), Volume::DEFAULT.up());
+        speech.clear();
+        narrator.end_visit();
+        assert_eq!(
+            speech.events(),
+            [Event::Stopped, Event::Volume(Volume::DEFAULT)]
+        );
+        assert!(!narrator.is_on() && narrator.focused().is_none());
     }
 }
