@@ -373,28 +373,24 @@ impl Narrator {
     }
 
     fn say_focus(&mut self) {
-        let Some(choice) = self.focused().cloned() else {
+        let Some(mut choice) = self.focused().cloned() else {
             return;
         };
-        let n = self.screen.choices.len();
-        let i = self.focus.unwrap_or(0) + 1;
-        let private = choice.public_label.is_some();
-        let mut choice = choice;
-        if let (Some(public), false) = (&choice.public_label, self.headset) {
-            choice.label = public.clone();
+        // A label with personal data: in full in the headset, its public form on the speaker.
+        let private = choice.public_label.is_some() && self.headset;
+        if let Some(public) = choice.public_label.take().filter(|_| !self.headset) {
+            choice.label = public;
         }
-        let private = private && self.headset;
-        let mut text = self.describe_role(&choice);
+        let mut parts = vec![self.describe_role(&choice)];
         if !choice.detail.is_empty() {
-            text = format!("{text}. {}", choice.detail);
+            parts.push(choice.detail.clone());
         }
-        text = format!(
-            "{text}. {}",
-            fill(
-                &tr(self.lang, "{} of {}"),
-                &[&i.to_string(), &n.to_string()]
-            )
-        );
+        let (i, n) = (self.focus.unwrap_or(0) + 1, self.screen.choices.len());
+        parts.push(fill(
+            &tr(self.lang, "{} of {}"),
+            &[&i.to_string(), &n.to_string()],
+        ));
+        let text = parts.join(". ");
         self.say(vec![Sentence { text, private }]);
     }
 

@@ -170,13 +170,18 @@ fn speech_output(config: &crate::config::kiosk::SpeechConfig) -> Arc<dyn crate::
     if !config.enabled {
         return Arc::new(crate::speech::Silent);
     }
-    Arc::new(EspeakSpeech::start(
-        Engine::default(),
-        Devices {
-            headset: config.headset_device.clone(),
-            speaker: config.speaker_device.clone(),
-        },
-    ))
+    let devices = Devices {
+        headset: config.headset_device.clone(),
+        speaker: config.speaker_device.clone(),
+    };
+    match EspeakSpeech::start(Engine::default(), devices) {
+        Ok(speech) => Arc::new(speech),
+        Err(err) => {
+            // The kiosk still serves sighted citizens; `sportello doctor` says why.
+            tracing::error!(%err, "no voice guide: the speech thread cannot start");
+            Arc::new(crate::speech::Silent)
+        }
+    }
 }
 
 /// Reads a serial barcode scanner on its own thread and hands each scan to the window,

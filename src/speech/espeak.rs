@@ -148,8 +148,9 @@ pub struct EspeakSpeech {
 }
 
 impl EspeakSpeech {
-    /// Starts the worker thread that plays on `devices`.
-    pub fn start(engine: Engine, devices: Devices) -> EspeakSpeech {
+    /// Starts the worker thread that plays on `devices`; fails only when the system
+    /// cannot start a thread.
+    pub fn start(engine: Engine, devices: Devices) -> std::io::Result<EspeakSpeech> {
         let shared = Arc::new(Shared::default());
         shared
             .volume
@@ -158,12 +159,11 @@ impl EspeakSpeech {
         let worker = shared.clone();
         std::thread::Builder::new()
             .name("speech".into())
-            .spawn(move || play_queue(&engine, &devices, &worker, rx))
-            .expect("the speech thread starts");
-        EspeakSpeech {
+            .spawn(move || play_queue(&engine, &devices, &worker, rx))?;
+        Ok(EspeakSpeech {
             jobs: Mutex::new(tx),
             shared,
-        }
+        })
     }
 }
 

@@ -44,27 +44,25 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
     let mut screen = match step {
         Step::Welcome => welcome(lang, extras.rows, state.visit.home_page()),
         Step::Confirm => confirm(state, lang),
-        Step::Identify => {
+        Step::Identify => keyboard_page(
+            "identify".into(),
+            vec![
+                Sentence::public(t("Codice fiscale (optional)")),
+                Sentence::public(t(
+                    "Hold your health card under the reader, or type your codice fiscale (16 characters). The counter will then have your file ready. It is used only for this ticket.",
+                )),
+            ],
             // The keys of a codice fiscale are private: the speaker says only "key".
-            let mut choices = keyboard(lang, false, true);
-            choices.push(Choice::button(t("Continue"), Command::Submit));
-            choices.push(Choice::button(
-                t("Continue without"),
-                Command::SkipIdentification,
-            ));
-            choices.extend(way_out(lang));
-            Screen {
-                key: "identify".into(),
-                intro: vec![
-                    Sentence::public(t("Codice fiscale (optional)")),
-                    Sentence::public(t(
-                        "Hold your health card under the reader, or type your codice fiscale (16 characters). The counter will then have your file ready. It is used only for this ticket.",
-                    )),
-                ],
-                choices,
-                ..Screen::default()
-            }
-        }
+            Keyboard {
+                lang,
+                dash: false,
+                private: true,
+            },
+            vec![
+                Choice::button(t("Continue"), Command::Submit),
+                Choice::button(t("Continue without"), Command::SkipIdentification),
+            ],
+        ),
         Step::Printing => Screen {
             key: "printing".into(),
             intro: vec![Sentence::public(if state.visit.printing_certificate() {
@@ -84,11 +82,7 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
             intro: vec![Sentence::public(t("Out of service"))],
             ..Screen::default()
         },
-        // Pages that need typing, the phone or private data: the title and the way out.
         Step::Status => {
-            let mut choices = keyboard(lang, true, false);
-            choices.push(Choice::button(t("Check"), Command::Submit));
-            choices.extend(way_out(lang));
             let (key, intro) = match &state.status {
                 // A ticket found: its state is the page (a called one fills the screen).
                 Some(found) => (
@@ -105,29 +99,33 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
                     ],
                 ),
             };
-            Screen {
+            let keys = Keyboard {
+                lang,
+                dash: true,
+                private: false,
+            };
+            keyboard_page(
                 key,
                 intro,
-                choices,
-                ..Screen::default()
-            }
+                keys,
+                vec![Choice::button(t("Check"), Command::Submit)],
+            )
         }
-        Step::Appointment => {
-            let mut choices = keyboard(lang, false, false);
-            choices.push(Choice::button(t("Check in"), Command::Submit));
-            choices.extend(way_out(lang));
-            Screen {
-                key: "appointment".into(),
-                intro: vec![
-                    Sentence::public(t("Appointment check-in")),
-                    Sentence::public(t(
-                        "Scan the QR code of your booking, or type the booking code.",
-                    )),
-                ],
-                choices,
-                ..Screen::default()
-            }
-        }
+        Step::Appointment => keyboard_page(
+            "appointment".into(),
+            vec![
+                Sentence::public(t("Appointment check-in")),
+                Sentence::public(t(
+                    "Scan the QR code of your booking, or type the booking code.",
+                )),
+            ],
+            Keyboard {
+                lang,
+                dash: false,
+                private: false,
+            },
+            vec![Choice::button(t("Check in"), Command::Submit)],
+        ),
         Step::DocumentsLogin => Screen {
             key: "documents-login".into(),
             intro: vec![
@@ -165,26 +163,49 @@ fn way_out(lang: Lang) -> Vec<Choice> {
     ]
 }
 
-/// The on-screen keyboard's keys in its reading order (ui/widgets/keyboard.slint).
-fn keyboard(lang: Lang, dash: bool, private: bool) -> Vec<Choice> {
-    let mut keys: Vec<Choice> = "1234567890QWERTYUIOPASDFGHJKLZXCVBNM"
+/// An on-screen keyboard as ui/widgets/keyboard.slint draws it.
+struct Keyboard {
+    lang: Lang,
+    /// With the dash key (ticket numbers: N-A01).
+    dash: bool,
+    /// The code is personal (a codice fiscale): the speaker says only "key".
+    private: bool,
+}
+
+/// A page with a keyboard: its intro, the keys in reading order, the page's own buttons,
+/// then "Back" and "Start over".
+fn keyboard_page(
+    key: String,
+    intro: Vec<Sentence>,
+    keys: Keyboard,
+    buttons: Vec<Choice>,
+) -> Screen {
+    let lang = keys.lang;
+    let mut choices: Vec<Choice> = "1234567890QWERTYUIOPASDFGHJKLZXCVBNM"
         .chars()
         .map(|c| {
             let mut key = Choice::button(c.to_string(), Command::Key(c.to_string()));
-            if private {
+            if keys.private {
                 key.public_label = Some(tr(lang, "Key"));
             }
             key
         })
         .collect();
-    if dash {
-        keys.push(Choice::button(tr(lang, "Dash"), Command::Key("-".into())));
+    if keys.dash {
+        choices.push(Choice::button(tr(lang, "Dash"), Command::Key("-".into())));
     }
-    keys.push(Choice::button(
+    choices.push(Choice::button(
         tr(lang, "Delete the last character"),
         Command::DeleteKey,
     ));
-    keys
+    choices.extend(buttons);
+    choices.extend(way_out(lang));
+    Screen {
+        key,
+        intro,
+        help: Vec::new(),
+        choices,
+    }
 }
 
 fn welcome(lang: Lang, rows: &[HomeRow], page: usize) -> Screen {
