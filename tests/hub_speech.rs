@@ -59,6 +59,16 @@ fn samples(wav: &[u8]) -> usize {
     data
 }
 
+/// What the board learns from `/display/state`.
+async fn display_state(base: &str) -> serde_json::Value {
+    let answer = http()
+        .get(format!("{base}/display/state"))
+        .send()
+        .await
+        .unwrap();
+    answer.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn a_real_call_is_said_and_then_served_from_the_cache() {
     let hub = TestHub::start().await;
@@ -67,14 +77,7 @@ async fn a_real_call_is_said_and_then_served_from_the_cache() {
     for _ in 0..2 {
         kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
     }
-    let state: serde_json::Value = http()
-        .get(format!("{base}/display/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = display_state(&base).await;
     assert_eq!(state["speak_calls"], true);
     assert_eq!(state["call_languages"], serde_json::json!(["it"]));
     // Nobody called yet: nothing to say.
@@ -155,14 +158,7 @@ async fn calls_are_said_in_the_configured_languages_or_not_at_all() {
     let clerk = silent.clerk("anna").await;
     clerk.setup("Sportello 1", &["naspi"]).await;
     clerk.next().await.unwrap();
-    let state: serde_json::Value = http()
-        .get(format!("{}/display/state", silent.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = display_state(&silent.url()).await;
     assert_eq!(state["speak_calls"], false);
     assert_eq!(
         error_code(&format!("{}/display/calls/N001.wav", silent.url())).await,
