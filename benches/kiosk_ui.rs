@@ -72,7 +72,7 @@ fn child(mode: &str) {
         kiosk.core.clone(),
         kiosk.runtime.handle().clone(),
         UiSettings {
-            default_lang: Lang::It,
+            default_lang: Lang::IT,
             idle_after: Duration::from_secs(60),
             warn_for: Duration::from_secs(30),
             px_per_mm: 1080.0 / 268.0,
@@ -128,7 +128,7 @@ fn probe_request() -> TicketRequest {
         op_id: uuid::Uuid::new_v4(),
         service: "naspi".into(),
         priority: false,
-        lang: Lang::It,
+        lang: Lang::IT,
         codice_fiscale: None,
     }
 }

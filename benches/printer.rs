@@ -46,7 +46,7 @@ fn main() {
     for name in ["epson-tm-t20iii", "generic-58"] {
         let profile = Profile::named(name).expect("built-in profile");
         for mode in [QrMode::Native, QrMode::Raster] {
-            let bytes = layout::queue_ticket_with(&ticket, &profile, Lang::It, mode);
+            let bytes = layout::queue_ticket_with(&ticket, &profile, Lang::IT, mode);
             if mode == QrMode::Native {
                 assert!(
                     bytes.len() < 1024,
@@ -54,7 +54,7 @@ fn main() {
                 );
             }
             let encode = time(iterations, || {
-                layout::queue_ticket_with(&ticket, &profile, Lang::It, mode)
+                layout::queue_ticket_with(&ticket, &profile, Lang::IT, mode)
             });
             let render = time(iterations.min(50), || {
                 let mut printer = VirtualPrinter::new(&profile, None);

@@ -35,7 +35,7 @@ async fn main() -> Result<(), String> {
 
     let session = kiosk
         .create_login_session(&CreateLoginSessionRequest {
-            lang: Some(Lang::It),
+            lang: Some(Lang::IT),
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -74,7 +74,7 @@ async fn main() -> Result<(), String> {
         status.initials.as_deref().unwrap_or("-")
     );
     for app in kiosk
-        .applications(session.session_id, Lang::It)
+        .applications(session.session_id, Lang::IT)
         .await
         .map_err(|e| e.to_string())?
     {
@@ -84,7 +84,7 @@ async fn main() -> Result<(), String> {
         );
     }
     let offers = kiosk
-        .certificates(session.session_id, Lang::It)
+        .certificates(session.session_id, Lang::IT)
         .await
         .map_err(|e| e.to_string())?;
     if let Some(offer) = offers.first() {
@@ -93,7 +93,7 @@ async fn main() -> Result<(), String> {
                 session.session_id,
                 &IssueCertificateRequest {
                     kind: offer.kind.clone(),
-                    lang: Lang::It,
+                    lang: Lang::IT,
                 },
             )
             .await

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lang::Lang;
+use crate::lang::{Lang, tr};
 
 /// The catalogue built into the binary, used when neither config nor hub supplies one.
 pub const DEFAULT_CATALOGUE: &str = include_str!("../data/catalogue.toml");
@@ -31,17 +31,16 @@ pub enum Agency {
 impl Agency {
     /// The agency's name as shown to citizens.
     pub fn display_name(self, lang: Lang) -> &'static str {
-        match (self, lang) {
-            (Agency::Inps, _) => "INPS",
-            (Agency::Cpi, Lang::It) => "Centro per l'impiego",
-            (Agency::Cpi, Lang::En) => "Job centre (Centro per l'impiego)",
-            (Agency::Office, Lang::It) => "Accoglienza",
-            (Agency::Office, Lang::En) => "Front desk",
+        match self {
+            Agency::Inps => "INPS",
+            Agency::Cpi => tr(lang, "Job centre (Centro per l'impiego)"),
+            Agency::Office => tr(lang, "Front desk"),
         }
     }
 }
 
-/// A text in every shipped language.
+/// A text per language. Italian and English are always there; a language without its
+/// own shows the English one.
 pub type Texts = BTreeMap<Lang, String>;
 
 /// Longest service name, in characters: what fits on one line of the kiosk's home
@@ -94,9 +93,11 @@ pub struct Service {
     pub priority: bool,
     /// Whether the kiosk offers to identify the citizen for this service.
     pub identification: bool,
-    /// Short name, per language.
+    /// Short name, per language: inline, or from `languages/<code>/catalogue.toml`.
+    #[serde(default)]
     pub name: Texts,
-    /// One-line description, per language.
+    /// One-line description, per language, as `name`.
+    #[serde(default)]
     pub description: Texts,
     /// The pictogram on the kiosk's tile.
     #[serde(default)]
@@ -104,22 +105,73 @@ pub struct Service {
 }
 
 impl Service {
-    /// The name in `lang`, falling back to Italian.
+    /// The name in `lang`, falling back to English, then Italian.
     pub fn name(&self, lang: Lang) -> &str {
         text_in(&self.name, lang)
     }
 
-    /// The description in `lang`, falling back to Italian.
+    /// The description in `lang`, falling back to English, then Italian.
     pub fn description(&self, lang: Lang) -> &str {
         text_in(&self.description, lang)
+    }
+
+    /// Adds, for every language this service has no text in, the text its folder's
+    /// `catalogue.toml` gives for this code (inline texts win).
+    fn fill_from_languages(&mut self) {
+        for lang in Lang::all() {
+            let Some(texts) = folder_texts(lang).get(&self.code) else {
+                continue;
+            };
+            self.name.entry(lang).or_insert_with(|| texts.name.clone());
+            self.description
+                .entry(lang)
+                .or_insert_with(|| texts.description.clone());
+        }
+    }
+
+    /// Keeps only the texts in `langs` (what a kiosk said it can read).
+    pub fn keep_languages(&mut self, langs: &[Lang]) {
+        self.name.retain(|l, _| langs.contains(l));
+        self.description.retain(|l, _| langs.contains(l));
     }
 }
 
 fn text_in(texts: &Texts, lang: Lang) -> &str {
     texts
         .get(&lang)
-        .or_else(|| texts.get(&Lang::It))
+        .or_else(|| texts.get(&Lang::EN))
+        .or_else(|| texts.get(&Lang::IT))
         .map_or("", String::as_str)
+}
+
+/// One service's texts in a language folder's `catalogue.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderTexts {
+    /// The service's name.
+    pub name: String,
+    /// Its one-line description.
+    pub description: String,
+}
+
+/// A language folder's `catalogue.toml`, by service code, parsed once. A folder that does
+/// not parse gives nothing (the catalogue then falls back to English); tests/translations.rs
+/// holds every shipped folder to parse and to cover the built-in catalogue.
+pub fn folder_texts(lang: Lang) -> &'static BTreeMap<String, FolderTexts> {
+    static TABLES: std::sync::OnceLock<Vec<BTreeMap<String, FolderTexts>>> =
+        std::sync::OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        Lang::all()
+            .map(|l| match toml::from_str(l.catalogue_source()) {
+                Ok(table) => table,
+                Err(err) => {
+                    tracing::error!(lang = l.code(), %err, "languages/<code>/catalogue.toml does not parse");
+                    BTreeMap::new()
+                }
+            })
+            .collect()
+    });
+    &tables[lang.index()]
 }
 
 /// A validated list of services.
@@ -265,7 +317,10 @@ impl Catalogue {
         Catalogue { services }.validated(source_name)
     }
 
-    fn validated(self, source_name: &str) -> Result<Catalogue, CatalogueError> {
+    fn validated(mut self, source_name: &str) -> Result<Catalogue, CatalogueError> {
+        for service in &mut self.services {
+            service.fill_from_languages();
+        }
         match self.problem() {
             None => Ok(self),
             Some(problem) => Err(CatalogueError::Invalid {
@@ -306,7 +361,7 @@ impl Catalogue {
                 });
             }
             for (field, texts) in [("name", &s.name), ("description", &s.description)] {
-                for lang in Lang::ALL {
+                for lang in [Lang::IT, Lang::EN] {
                     if texts.get(&lang).is_none_or(|t| t.trim().is_empty()) {
                         return Some(CatalogueProblem::MissingText {
                             code: s.code.clone(),
@@ -357,7 +412,7 @@ mod tests {
         assert!(catalogue.by_agency(Agency::Cpi).count() >= 6);
         let naspi = catalogue.service("naspi").unwrap();
         assert_eq!(naspi.prefix, 'N');
-        assert!(naspi.name(Lang::En).contains("NASpI"));
+        assert!(naspi.name(Lang::EN).contains("NASpI"));
         assert_eq!(Catalogue::builtin(), catalogue);
     }
 

@@ -60,7 +60,7 @@ fn kiosk_child() {
             op_id: Uuid::new_v4(),
             service: services[i % services.len()].to_string(),
             priority: false,
-            lang: Lang::It,
+            lang: Lang::IT,
             codice_fiscale: None,
         };
         if let Ok(ticket) = kiosk

@@ -87,7 +87,7 @@ fn tickets_survive_a_flaky_network_and_a_hub_restart() {
             op_id: Uuid::new_v4(),
             service: services[i % services.len()].to_string(),
             priority: i % 7 == 0,
-            lang: Lang::It,
+            lang: Lang::IT,
             codice_fiscale: None,
         };
         match kiosk
@@ -202,7 +202,7 @@ fn an_enrollment_answer_lost_in_flight_is_asked_for_again() {
             op_id,
             service: "naspi".into(),
             priority: false,
-            lang: Lang::It,
+            lang: Lang::IT,
             codice_fiscale: None,
         }))
         .unwrap();

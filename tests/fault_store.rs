@@ -24,7 +24,7 @@ fn request() -> TicketRequest {
         op_id: Uuid::new_v4(),
         service: "naspi".into(),
         priority: false,
-        lang: Lang::It,
+        lang: Lang::IT,
         codice_fiscale: None,
     }
 }

@@ -79,7 +79,7 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
     let other = hub.kiosk("totem-sala").await;
 
     // The kiosk starts a login: pending, and only this kiosk can see it.
-    let (id, login_url) = start_login(&kiosk, Lang::En).await;
+    let (id, login_url) = start_login(&kiosk, Lang::EN).await;
     assert!(
         login_url.starts_with(&format!("{}/login/", hub.url())),
         "{login_url}"
@@ -92,7 +92,7 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
         (404, "unknown_session".into())
     );
     assert_eq!(
-        status_of(&kiosk.applications(id, Lang::It).await.unwrap_err()),
+        status_of(&kiosk.applications(id, Lang::IT).await.unwrap_err()),
         (409, "not_authenticated".into()),
         "nothing is readable before the sign-in"
     );
@@ -122,16 +122,16 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
 
     // Another kiosk cannot ride on it.
     assert_eq!(
-        status_of(&other.applications(id, Lang::It).await.unwrap_err()).0,
+        status_of(&other.applications(id, Lang::IT).await.unwrap_err()).0,
         404
     );
     assert_eq!(
-        status_of(&other.certificates(id, Lang::It).await.unwrap_err()).0,
+        status_of(&other.certificates(id, Lang::IT).await.unwrap_err()).0,
         404
     );
     let request = IssueCertificateRequest {
         kind: "stato-occupazionale".into(),
-        lang: Lang::It,
+        lang: Lang::IT,
     };
     assert_eq!(
         status_of(&other.issue_certificate(id, &request).await.unwrap_err()).0,
@@ -143,7 +143,7 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
     );
 
     // Her applications, in Italian and English, most recent first; nobody else's.
-    let it = kiosk.applications(id, Lang::It).await.unwrap();
+    let it = kiosk.applications(id, Lang::IT).await.unwrap();
     let kinds: Vec<&str> = it.iter().map(|a| a.kind.as_str()).collect();
     assert_eq!(kinds, ["patto", "naspi", "did"]);
     assert_eq!(it[1].status, "in_review");
@@ -154,13 +154,13 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
         "{}",
         it[0].next_step
     );
-    let en = kiosk.applications(id, Lang::En).await.unwrap();
+    let en = kiosk.applications(id, Lang::EN).await.unwrap();
     assert_eq!(en[1].status_text, "Being examined");
     assert_eq!(en[1].title, "NASpI unemployment benefit");
     assert!(en[0].next_step.starts_with("More documents are needed"));
 
     // What she can print.
-    let offers = kiosk.certificates(id, Lang::It).await.unwrap();
+    let offers = kiosk.certificates(id, Lang::IT).await.unwrap();
     let offered: Vec<&str> = offers.iter().map(|o| o.kind.as_str()).collect();
     assert_eq!(
         offered,
@@ -285,7 +285,7 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
             id,
             &IssueCertificateRequest {
                 kind: "estratto-contributivo".into(),
-                lang: Lang::En,
+                lang: Lang::EN,
             },
         )
         .await
@@ -302,7 +302,7 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
             id,
             &IssueCertificateRequest {
                 kind: "pensione".into(),
-                lang: Lang::It,
+                lang: Lang::IT,
             },
         )
         .await
@@ -316,7 +316,7 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
         LoginState::Ended
     );
     assert_eq!(
-        status_of(&kiosk.applications(id, Lang::It).await.unwrap_err()),
+        status_of(&kiosk.applications(id, Lang::IT).await.unwrap_err()),
         (410, "session_ended".into())
     );
     assert_eq!(
@@ -395,7 +395,7 @@ async fn an_expired_link_is_refused() {
     let clock = ManualClock::new(Utc::now());
     let auth = AuthHub::start(|_| {}, Some(clock.clone())).await;
     let kiosk = auth.hub.kiosk("totem").await;
-    let (id, login_url) = start_login(&kiosk, Lang::It).await;
+    let (id, login_url) = start_login(&kiosk, Lang::IT).await;
     clock.advance(TimeDelta::seconds(181));
     let phone = Phone::new();
     let page = phone.open(&login_url).await;
@@ -410,7 +410,7 @@ async fn an_expired_link_is_refused() {
         LoginState::Expired
     );
     assert_eq!(
-        status_of(&kiosk.applications(id, Lang::It).await.unwrap_err()),
+        status_of(&kiosk.applications(id, Lang::IT).await.unwrap_err()),
         (410, "session_expired".into())
     );
     let clerk = auth.hub.clerk("revisore").await;
@@ -420,7 +420,7 @@ async fn an_expired_link_is_refused() {
 
     // A session the kiosk already ended ("finish" before the phone scanned): its link is
     // dead too, and the session stays ended.
-    let (id, login_url) = start_login(&kiosk, Lang::It).await;
+    let (id, login_url) = start_login(&kiosk, Lang::IT).await;
     kiosk.end_login_session(id).await.unwrap();
     let page = phone.open(&login_url).await;
     assert_eq!(page.status, 410, "{page:?}");
@@ -439,7 +439,7 @@ async fn an_expired_link_is_refused() {
 async fn a_link_works_once_and_only_in_the_browser_that_opened_it() {
     let auth = AuthHub::start(|_| {}, None).await;
     let kiosk = auth.hub.kiosk("totem").await;
-    let (id, login_url) = start_login(&kiosk, Lang::It).await;
+    let (id, login_url) = start_login(&kiosk, Lang::IT).await;
 
     // The first phone is sent to the provider (and gets the binding cookie)...
     let first = Phone::without_redirects();
@@ -482,7 +482,7 @@ async fn a_link_works_once_and_only_in_the_browser_that_opened_it() {
     assert_eq!(failed.state, LoginState::Failed);
     assert_eq!(failed.failure.as_deref(), Some("other_browser"));
     assert_eq!(
-        status_of(&kiosk.applications(id, Lang::It).await.unwrap_err()),
+        status_of(&kiosk.applications(id, Lang::IT).await.unwrap_err()),
         (410, "login_failed".into())
     );
     auth.stop().await;
@@ -492,7 +492,7 @@ async fn a_link_works_once_and_only_in_the_browser_that_opened_it() {
 async fn a_callback_naming_another_issuer_is_refused() {
     let auth = AuthHub::start(|_| {}, None).await;
     let kiosk = auth.hub.kiosk("totem").await;
-    let (id, login_url) = start_login(&kiosk, Lang::It).await;
+    let (id, login_url) = start_login(&kiosk, Lang::IT).await;
     let phone = Phone::without_redirects();
     let response = phone.http.get(&login_url).send().await.unwrap();
     let location = response.headers()["location"].to_str().unwrap().to_string();
@@ -543,7 +543,7 @@ async fn failed_sign_ins_are_explained_and_rate_limited_per_kiosk() {
         ("paolo", "insufficient_level", "livello di sicurezza"),
     ];
     for (login, failure, text) in cases {
-        let (id, url) = start_login(&kiosk, Lang::It).await;
+        let (id, url) = start_login(&kiosk, Lang::IT).await;
         let landed = Phone::new()
             .sign_in(&url, login, &format!("{login}-password"))
             .await;
@@ -555,7 +555,7 @@ async fn failed_sign_ins_are_explained_and_rate_limited_per_kiosk() {
         assert_eq!(state.initials, None);
     }
     // Cancelling at the provider.
-    let (id, url) = start_login(&kiosk, Lang::En).await;
+    let (id, url) = start_login(&kiosk, Lang::EN).await;
     let phone = Phone::new();
     let form = phone.open(&url).await;
     let base = url::Url::parse(&form.url).unwrap();
@@ -627,14 +627,14 @@ async fn an_authenticated_session_expires_and_its_personal_data_goes() {
     let auth = AuthHub::start(|_| {}, Some(clock.clone())).await;
     import_examples(&auth.hub);
     let kiosk = auth.hub.kiosk("totem").await;
-    let (id, url) = start_login(&kiosk, Lang::It).await;
+    let (id, url) = start_login(&kiosk, Lang::IT).await;
     let landed = Phone::new().sign_in(&url, "marco", "marco-password").await;
     assert_eq!(landed.status, 200, "{landed:?}");
-    let apps = kiosk.applications(id, Lang::It).await.unwrap();
+    let apps = kiosk.applications(id, Lang::IT).await.unwrap();
     assert_eq!(apps.len(), 2);
     assert_eq!(apps[0].status_text, "Respinta");
     // Marco is employed and has no DID: only the employment status certificate.
-    let offers = kiosk.certificates(id, Lang::En).await.unwrap();
+    let offers = kiosk.certificates(id, Lang::EN).await.unwrap();
     assert_eq!(offers.len(), 1);
     assert_eq!(offers[0].title, "Employment status certificate");
     let refused = kiosk
@@ -642,7 +642,7 @@ async fn an_authenticated_session_expires_and_its_personal_data_goes() {
             id,
             &IssueCertificateRequest {
                 kind: "did".into(),
-                lang: Lang::It,
+                lang: Lang::IT,
             },
         )
         .await
@@ -651,7 +651,7 @@ async fn an_authenticated_session_expires_and_its_personal_data_goes() {
 
     clock.advance(TimeDelta::seconds(300));
     assert_eq!(
-        status_of(&kiosk.applications(id, Lang::It).await.unwrap_err()),
+        status_of(&kiosk.applications(id, Lang::IT).await.unwrap_err()),
         (410, "session_expired".into())
     );
     let status = kiosk.login_session(id).await.unwrap();
@@ -706,7 +706,7 @@ async fn hostile_input_to_logins_certificates_and_pages_never_gets_a_5xx() {
     let auth = AuthHub::start(|c| c.auth.logins_per_minute = 60, None).await;
     let kiosk = auth.hub.kiosk("totem").await;
     let token = admin_token(&auth.hub).await;
-    let (id, _) = start_login(&kiosk, Lang::It).await;
+    let (id, _) = start_login(&kiosk, Lang::IT).await;
     let http = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

@@ -68,7 +68,7 @@ async fn logins_and_certificates_log_no_name_and_no_code() {
                 session.session_id,
                 &IssueCertificateRequest {
                     kind: "stato-occupazionale".into(),
-                    lang: Lang::It,
+                    lang: Lang::IT,
                 },
             )
             .await

@@ -419,7 +419,7 @@ async fn citizen() {
     admin::add_operator(&hub.db(), "revisore", "password123").unwrap();
     let session = kiosk
         .create_login_session(&CreateLoginSessionRequest {
-            lang: Some(Lang::It),
+            lang: Some(Lang::IT),
         })
         .await
         .unwrap();
@@ -452,7 +452,7 @@ async fn citizen() {
             session.session_id,
             &IssueCertificateRequest {
                 kind: "did".into(),
-                lang: Lang::It,
+                lang: Lang::IT,
             },
         )
         .await

@@ -186,7 +186,7 @@ fn request_bodies_the_client_sends_fit_the_document() {
         (
             "CreateLoginSessionRequest",
             serde_json::to_value(CreateLoginSessionRequest {
-                lang: Some(Lang::En),
+                lang: Some(Lang::EN),
             })
             .unwrap(),
         ),
@@ -194,7 +194,7 @@ fn request_bodies_the_client_sends_fit_the_document() {
             "IssueCertificateRequest",
             serde_json::to_value(IssueCertificateRequest {
                 kind: "did".into(),
-                lang: Lang::It,
+                lang: Lang::IT,
             })
             .unwrap(),
         ),

@@ -129,7 +129,7 @@ async fn a_real_call_is_said_and_then_served_from_the_cache() {
 #[tokio::test]
 async fn calls_are_said_in_the_configured_languages_or_not_at_all() {
     let both = TestHub::start_with(
-        |c| c.display.call_languages = vec![Lang::It, Lang::En],
+        |c| c.display.call_languages = vec![Lang::IT, Lang::EN],
         None,
     )
     .await;

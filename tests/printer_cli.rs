@@ -109,7 +109,7 @@ fn emulate_then_test_page_and_sample_ticket() {
     let profile = Profile::named("epson-tm-t20iii").unwrap();
     let mut expected = TicketData::example("ISEE means test (DSU)", "I012");
     expected.priority = true;
-    assert_eq!(bytes, layout::queue_ticket(&expected, &profile, Lang::En));
+    assert_eq!(bytes, layout::queue_ticket(&expected, &profile, Lang::EN));
     let (ok, stdout, stderr) = sportello(&[
         "printer",
         "print",

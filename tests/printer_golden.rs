@@ -47,11 +47,11 @@ fn layouts(profile: &Profile) -> Vec<(String, Vec<u8>)> {
     vec![
         (
             "ticket-it".into(),
-            layout::queue_ticket(&ticket, profile, Lang::It),
+            layout::queue_ticket(&ticket, profile, Lang::IT),
         ),
         (
             "ticket-en-offline".into(),
-            layout::queue_ticket(&offline, profile, Lang::En),
+            layout::queue_ticket(&offline, profile, Lang::EN),
         ),
         (
             "document".into(),

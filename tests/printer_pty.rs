@@ -29,7 +29,7 @@ fn setup(profile: &str, baud: Option<u32>) -> (Emulator, SerialLink, Profile, te
 fn ticket(profile: &Profile) -> (TicketData, Vec<u8>) {
     let mut t = TicketData::example("Estratto conto contributivo", "E004");
     t.priority = true;
-    let bytes = layout::queue_ticket(&t, profile, Lang::It);
+    let bytes = layout::queue_ticket(&t, profile, Lang::IT);
     (t, bytes)
 }
 

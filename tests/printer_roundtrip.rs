@@ -26,7 +26,7 @@ fn check_ticket(profile: &Profile, mode: QrMode) {
     let catalogue = Catalogue::builtin();
     assert!(catalogue.services().len() >= 10);
     for service in catalogue.services() {
-        for lang in Lang::ALL {
+        for lang in Lang::all() {
             let number = format!("{}012", service.prefix);
             let mut ticket = TicketData::example(service.name(lang), &number);
             ticket.priority = service.priority;
@@ -50,7 +50,7 @@ fn check_ticket(profile: &Profile, mode: QrMode) {
             let text = receipt.lines.join(" ");
             assert!(text.contains(service.name(lang)), "{context}: {text}");
             assert!(receipt.lines.contains(&number), "{context}");
-            let priority = if lang == Lang::It {
+            let priority = if lang == Lang::IT {
                 "** PRIORITÀ **"
             } else {
                 "** PRIORITY **"

@@ -36,12 +36,12 @@ fn a_spoken_call_is_real_audio_of_a_plausible_length() {
     let engine = Engine::default();
     for (lang, sentence) in [
         (
-            Lang::It,
-            format!("Numero {}, sportello tre", spell("N012", Lang::It)),
+            Lang::IT,
+            format!("Numero {}, sportello tre", spell("N012", Lang::IT)),
         ),
         (
-            Lang::En,
-            format!("Number {}, counter three", spell("N012", Lang::En)),
+            Lang::EN,
+            format!("Number {}, counter three", spell("N012", Lang::EN)),
         ),
     ] {
         let wav = engine
@@ -61,14 +61,14 @@ fn a_spoken_call_is_real_audio_of_a_plausible_length() {
 #[test]
 fn louder_steps_are_louder_and_the_text_cannot_be_an_option() {
     let engine = Engine::default();
-    let quiet = engine.synthesize("Volume", Lang::It, Volume::MIN).unwrap();
-    let loud = engine.synthesize("Volume", Lang::It, Volume::MAX).unwrap();
+    let quiet = engine.synthesize("Volume", Lang::IT, Volume::MIN).unwrap();
+    let loud = engine.synthesize("Volume", Lang::IT, Volume::MAX).unwrap();
     let (_, quiet_rms) = measure(&quiet);
     let (_, loud_rms) = measure(&loud);
     assert!(loud_rms > quiet_rms * 3.0, "{quiet_rms} -> {loud_rms}");
     // Text starting with a dash goes through standard input, never as an option.
     let dash = engine
-        .synthesize("--version", Lang::En, Volume::DEFAULT)
+        .synthesize("--version", Lang::EN, Volume::DEFAULT)
         .unwrap();
     assert!(measure(&dash).0 > 0.3);
 }
@@ -76,7 +76,7 @@ fn louder_steps_are_louder_and_the_text_cannot_be_an_option() {
 #[test]
 fn a_missing_engine_says_what_to_install() {
     let err = Engine::new("espeak-ng-not-installed")
-        .synthesize("x", Lang::It, Volume::DEFAULT)
+        .synthesize("x", Lang::IT, Volume::DEFAULT)
         .unwrap_err();
     assert!(err.to_string().contains("espeak-ng package"), "{err}");
 }

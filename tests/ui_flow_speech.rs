@@ -77,7 +77,7 @@ fn a_ticket_by_keypad_and_voice_and_private_data_in_the_headset_only() {
         find(&said, "scelte: premi la freccia giù", 0);
         assert!(
             said.iter()
-                .all(|u| u.output == Output::Speaker && u.lang == sportello::lang::Lang::It)
+                .all(|u| u.output == Output::Speaker && u.lang == sportello::lang::Lang::IT)
         );
 
         // Down to the job-centre service for employers, each focus said with its role and

@@ -25,7 +25,7 @@ fn every_screen_fits_and_every_control_is_within_reach() {
         let screens = Screens::new(panel, 0.5);
         let lower_edge = screens.app.global::<Theme>().get_lower_edge_mm();
         assert_eq!(lower_edge, 1000.0, "kiosk.toml's default lower edge");
-        for lang in Lang::ALL {
+        for lang in Lang::all() {
             for mode in Mode::ALL {
                 for screen in SCREENS {
                     screens.prepare(screen, lang, mode);

@@ -78,7 +78,7 @@ fn every_screen_matches_its_reference_in_both_languages_and_every_mode() {
         let screens = Screens::new(panel, SCALE);
         let dir = reference_dir(panel);
         std::fs::create_dir_all(&dir).unwrap();
-        for lang in Lang::ALL {
+        for lang in Lang::all() {
             for mode in &modes {
                 for screen in SCREENS {
                     screens.prepare(screen, lang, *mode);

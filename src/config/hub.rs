@@ -86,7 +86,7 @@ impl Default for DisplayConfig {
     fn default() -> Self {
         DisplayConfig {
             speak_calls: true,
-            call_languages: vec![Lang::It],
+            call_languages: vec![Lang::IT],
         }
     }
 }
@@ -784,11 +784,11 @@ mod tests {
     fn display_speaks_calls_in_italian_by_default_and_names_its_keys() {
         let hub: HubConfig = parse("", "hub.toml").unwrap();
         assert!(hub.display.speak_calls);
-        assert_eq!(hub.display.call_languages, [Lang::It]);
+        assert_eq!(hub.display.call_languages, [Lang::IT]);
         let text = "[display]\nspeak_calls = false\ncall_languages = [\"it\", \"en\"]\n";
         let hub: HubConfig = parse(text, "hub.toml").unwrap();
         assert!(!hub.display.speak_calls);
-        assert_eq!(hub.display.call_languages, [Lang::It, Lang::En]);
+        assert_eq!(hub.display.call_languages, [Lang::IT, Lang::EN]);
 
         let err = |t: &str| parse::<HubConfig>(t, "hub.toml").unwrap_err();
         let e = err("[display]\ncall_languages = [\"it\", \"fr\"]\n");

@@ -184,7 +184,7 @@ impl Default for KioskConfig {
     fn default() -> Self {
         KioskConfig {
             kiosk_id: "demo-kiosk".to_string(),
-            language: Lang::It,
+            language: Lang::IT,
             data_dir: PathBuf::from("sportello-data"),
             hub: HubLink::default(),
             session: SessionConfig::default(),

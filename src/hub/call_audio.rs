@@ -49,8 +49,8 @@ const PAUSE_MS: u32 = 700;
 /// character by character, the counter's name as configured.
 pub fn phrase(number: &str, counter: &str, lang: Lang) -> String {
     let word = match lang {
-        Lang::It => "Numero",
-        Lang::En => "Number",
+        Lang::IT => "Numero",
+        Lang::EN => "Number",
     };
     format!("{word} {}, {}", spell(number, lang), counter.trim())
 }
@@ -252,15 +252,15 @@ mod tests {
     #[test]
     fn the_number_is_spelled_and_the_counter_said_as_configured() {
         assert_eq!(
-            phrase("N012", "Sportello 3", Lang::It),
+            phrase("N012", "Sportello 3", Lang::IT),
             "Numero N, zero, uno, due, Sportello 3"
         );
         assert_eq!(
-            phrase("N012", "Sportello 3", Lang::En),
+            phrase("N012", "Sportello 3", Lang::EN),
             "Number N, zero, one, two, Sportello 3"
         );
         assert_eq!(
-            phrase("N-A01", " Sportello 1 ", Lang::It),
+            phrase("N-A01", " Sportello 1 ", Lang::IT),
             "Numero N, trattino, A, zero, uno, Sportello 1"
         );
     }
@@ -278,7 +278,7 @@ mod tests {
             espeak_installed(),
             "espeak-ng is missing: run `scripts/setup espeak-ng`"
         );
-        let audio = CallAudio::new(Engine::default(), vec![Lang::It, Lang::En]);
+        let audio = CallAudio::new(Engine::default(), vec![Lang::IT, Lang::EN]);
         let first = audio.call("N012", "Sportello 3").await.unwrap();
         assert_eq!(&first[0..4], b"RIFF");
         assert_eq!(&first[8..12], b"WAVE");
@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(again, first, "the same bytes");
         assert_eq!(audio.syntheses(), 2, "espeak-ng did not run again");
         // Two languages with a pause: longer than the Italian alone.
-        let italian = CallAudio::new(Engine::default(), vec![Lang::It]);
+        let italian = CallAudio::new(Engine::default(), vec![Lang::IT]);
         let alone = italian.call("N012", "Sportello 3").await.unwrap();
         assert!(first.len() > alone.len() + 22_050 * 2 * PAUSE_MS as usize / 1000);
         // The header gives the real sizes.
@@ -298,7 +298,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_espeak_the_answer_says_to_install_it() {
-        let audio = CallAudio::new(Engine::new("/nonexistent/espeak-ng"), vec![Lang::It]);
+        let audio = CallAudio::new(Engine::new("/nonexistent/espeak-ng"), vec![Lang::IT]);
         for _ in 0..2 {
             let err = audio.call("N001", "Sportello 1").await.unwrap_err();
             assert_eq!(err.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -313,7 +313,7 @@ mod tests {
         let tiny = b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x22\x56\0\0\x44\xac\0\0\x02\0\x10\0data\x02\0\0\0\0\0";
         let pcm = Arc::new(Pcm::parse(tiny).unwrap());
         let mut cache = Cache::default();
-        let key = |n: usize| (Lang::It, format!("phrase {n}"));
+        let key = |n: usize| (Lang::IT, format!("phrase {n}"));
         for n in 0..CACHE_ENTRIES {
             cache.insert(key(n), pcm.clone());
         }

@@ -43,10 +43,10 @@ struct Text {
 
 fn issuer_lines(agency: Agency, lang: Lang, office: &str) -> Vec<String> {
     let agency = match (agency, lang) {
-        (Agency::Inps, Lang::It) => "INPS - Istituto Nazionale della Previdenza Sociale",
-        (Agency::Inps, Lang::En) => "INPS - Italian National Social Security Institute",
-        (_, Lang::It) => "Centro per l'impiego",
-        (_, Lang::En) => "Centro per l'impiego (public job centre)",
+        (Agency::Inps, Lang::IT) => "INPS - Istituto Nazionale della Previdenza Sociale",
+        (Agency::Inps, Lang::EN) => "INPS - Italian National Social Security Institute",
+        (_, Lang::IT) => "Centro per l'impiego",
+        (_, Lang::EN) => "Centro per l'impiego (public job centre)",
     };
     vec![agency.to_string(), office.to_string()]
 }
@@ -58,10 +58,10 @@ fn date(d: chrono::NaiveDate) -> String {
 /// Who: "Giulia Verdi, codice fiscale VRD…" (or only the code when no name was sent).
 fn who(session_name: Option<String>, code: &str, lang: Lang) -> String {
     match (session_name, lang) {
-        (Some(name), Lang::It) => format!("{name}, codice fiscale {code},"),
-        (Some(name), Lang::En) => format!("{name}, codice fiscale (tax code) {code},"),
-        (None, Lang::It) => format!("la persona con codice fiscale {code}"),
-        (None, Lang::En) => format!("the person with codice fiscale (tax code) {code}"),
+        (Some(name), Lang::IT) => format!("{name}, codice fiscale {code},"),
+        (Some(name), Lang::EN) => format!("{name}, codice fiscale (tax code) {code},"),
+        (None, Lang::IT) => format!("la persona con codice fiscale {code}"),
+        (None, Lang::EN) => format!("the person with codice fiscale (tax code) {code}"),
     }
 }
 
@@ -90,12 +90,12 @@ fn render(
                 return Ok(None);
             };
             body.push(match lang {
-                Lang::It => format!(
+                Lang::IT => format!(
                     "Si certifica che {person} alla data del {} risulta {}.",
                     date(e.as_of),
                     e.status.text(lang)
                 ),
-                Lang::En => format!(
+                Lang::EN => format!(
                     "This is to certify that {person} on {} was {}.",
                     date(e.as_of),
                     e.status.text(lang)
@@ -103,11 +103,11 @@ fn render(
             });
             if let Some(did) = e.did_date {
                 body.push(match lang {
-                    Lang::It => format!(
+                    Lang::IT => format!(
                         "Dichiarazione di immediata disponibilità al lavoro (DID) resa il {}.",
                         date(did)
                     ),
-                    Lang::En => format!(
+                    Lang::EN => format!(
                         "Declaration of immediate availability for work (DID) made on {}.",
                         date(did)
                     ),
@@ -122,22 +122,22 @@ fn render(
                 return Ok(None);
             };
             body.push(match lang {
-                Lang::It => format!(
+                Lang::IT => format!(
                     "Si attesta che {person} ha reso la dichiarazione di immediata disponibilità al lavoro (DID, art. 19 del D.Lgs. 150/2015) il {}.",
                     date(did)
                 ),
-                Lang::En => format!(
+                Lang::EN => format!(
                     "This is to certify that {person} made the declaration of immediate availability for work (DID, art. 19 of Legislative Decree 150/2015) on {}.",
                     date(did)
                 ),
             });
             body.push(match lang {
-                Lang::It => format!(
+                Lang::IT => format!(
                     "Stato occupazionale alla data del {}: {}.",
                     date(e.as_of),
                     e.status.text(lang)
                 ),
-                Lang::En => format!(
+                Lang::EN => format!(
                     "Employment status on {}: {}.",
                     date(e.as_of),
                     e.status.text(lang)
@@ -151,26 +151,26 @@ fn render(
             };
             let person = person.trim_end_matches(',');
             body.push(match lang {
-                Lang::It => format!("Intestatario: {person}."),
-                Lang::En => format!("Insured person: {person}."),
+                Lang::IT => format!("Intestatario: {person}."),
+                Lang::EN => format!("Insured person: {person}."),
             });
             body.push(match lang {
-                Lang::It => format!(
+                Lang::IT => format!(
                     "Contributi registrati negli archivi dell'INPS alla data del {}:",
                     date(as_of)
                 ),
-                Lang::En => format!("Contributions recorded by INPS as of {}:", date(as_of)),
+                Lang::EN => format!("Contributions recorded by INPS as of {}:", date(as_of)),
             });
             for r in &rows {
                 body.push(match lang {
-                    Lang::It => format!(
+                    Lang::IT => format!(
                         "{}: dal {} al {}, {} settimane.",
                         fund_name(&r.fund, lang),
                         date(r.from),
                         date(r.to),
                         r.weeks
                     ),
-                    Lang::En => format!(
+                    Lang::EN => format!(
                         "{}: {} to {}, {} weeks.",
                         fund_name(&r.fund, lang),
                         date(r.from),
@@ -181,8 +181,8 @@ fn render(
             }
             let total: u64 = rows.iter().map(|r| u64::from(r.weeks)).sum();
             body.push(match lang {
-                Lang::It => format!("Totale: {total} settimane."),
-                Lang::En => format!("Total: {total} weeks."),
+                Lang::IT => format!("Totale: {total} settimane."),
+                Lang::EN => format!("Total: {total} weeks."),
             });
         }
         _ => return Ok(None),
@@ -190,26 +190,26 @@ fn render(
     let day = issued_local.format("%d/%m/%Y");
     let time = issued_local.format("%H:%M");
     body.push(match lang {
-        Lang::It => format!(
+        Lang::IT => format!(
             "Certificato n. {certificate_id} rilasciato il {day} alle {time} presso {office}, su richiesta della persona interessata, identificata con identità digitale."
         ),
-        Lang::En => format!(
+        Lang::EN => format!(
             "Certificate no. {certificate_id} issued on {day} at {time} at {office}, at the request of the person concerned, identified by digital identity."
         ),
     });
     match lang {
-        Lang::It => body.push(STATUTORY_IT.to_string()),
-        Lang::En => {
+        Lang::IT => body.push(STATUTORY_IT.to_string()),
+        Lang::EN => {
             body.push(STATUTORY_EN.to_string());
             body.push(format!("«{STATUTORY_IT}»"));
         }
     }
     let footer_lines = match lang {
-        Lang::It => vec![
+        Lang::IT => vec![
             format!("Rilasciato il {day} alle {time}"),
             "Per verificarne l'autenticità inquadri il codice QR.".to_string(),
         ],
-        Lang::En => vec![
+        Lang::EN => vec![
             format!("Issued on {day} at {time}"),
             "To check that it is genuine, scan the QR code.".to_string(),
         ],

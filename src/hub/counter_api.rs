@@ -184,7 +184,7 @@ pub async fn counter_state(
         .map(|(s, (_, waiting))| ServiceChoice {
             code: s.code.clone(),
             prefix: s.prefix,
-            name: s.name(crate::lang::Lang::It).to_string(),
+            name: s.name(crate::lang::Lang::IT).to_string(),
             waiting,
         })
         .collect();

@@ -315,7 +315,7 @@ fn lang_query(query: Option<&str>) -> Result<Lang, ApiError> {
         .find(|(k, _)| k == "lang")
         .map(|(_, v)| v.into_owned());
     match asked {
-        None => Ok(Lang::It),
+        None => Ok(Lang::IT),
         Some(code) => code
             .parse::<Lang>()
             .map_err(|_| ApiError::bad_request(code::BAD_LANG, "`lang` must be one of it, en")),
@@ -612,8 +612,8 @@ const EN: Words = Words {
 
 fn words(lang: Lang) -> &'static Words {
     match lang {
-        Lang::It => &IT,
-        Lang::En => &EN,
+        Lang::IT => &IT,
+        Lang::EN => &EN,
     }
 }
 

@@ -218,20 +218,20 @@ impl EmploymentStatus {
     /// As printed on a certificate.
     pub fn text(self, lang: Lang) -> &'static str {
         match (self, lang) {
-            (EmploymentStatus::Unemployed, Lang::It) => {
+            (EmploymentStatus::Unemployed, Lang::IT) => {
                 "in stato di disoccupazione ai sensi dell'art. 19 del D.Lgs. 150/2015"
             }
-            (EmploymentStatus::Unemployed, Lang::En) => {
+            (EmploymentStatus::Unemployed, Lang::EN) => {
                 "unemployed within the meaning of art. 19 of Legislative Decree 150/2015"
             }
-            (EmploymentStatus::Suspended, Lang::It) => {
+            (EmploymentStatus::Suspended, Lang::IT) => {
                 "in stato di disoccupazione sospeso per un rapporto di lavoro di durata non superiore a sei mesi"
             }
-            (EmploymentStatus::Suspended, Lang::En) => {
+            (EmploymentStatus::Suspended, Lang::EN) => {
                 "unemployed, with that status suspended by a job lasting no more than six months"
             }
-            (EmploymentStatus::Employed, Lang::It) => "occupato/a",
-            (EmploymentStatus::Employed, Lang::En) => "employed",
+            (EmploymentStatus::Employed, Lang::IT) => "occupato/a",
+            (EmploymentStatus::Employed, Lang::EN) => "employed",
         }
     }
 
@@ -270,14 +270,14 @@ pub struct Contribution {
 /// A fund's name, when it is a well-known code; the code itself otherwise.
 pub fn fund_name(code: &str, lang: Lang) -> String {
     let name = match (code, lang) {
-        ("FPLD", Lang::It) => "Fondo pensioni lavoratori dipendenti",
-        ("FPLD", Lang::En) => "Employees' pension fund",
-        ("GS", Lang::It) => "Gestione separata",
-        ("GS", Lang::En) => "Separate scheme (gestione separata)",
-        ("ART", Lang::It) => "Gestione artigiani",
-        ("ART", Lang::En) => "Craftspeople's scheme",
-        ("COM", Lang::It) => "Gestione commercianti",
-        ("COM", Lang::En) => "Traders' scheme",
+        ("FPLD", Lang::IT) => "Fondo pensioni lavoratori dipendenti",
+        ("FPLD", Lang::EN) => "Employees' pension fund",
+        ("GS", Lang::IT) => "Gestione separata",
+        ("GS", Lang::EN) => "Separate scheme (gestione separata)",
+        ("ART", Lang::IT) => "Gestione artigiani",
+        ("ART", Lang::EN) => "Craftspeople's scheme",
+        ("COM", Lang::IT) => "Gestione commercianti",
+        ("COM", Lang::EN) => "Traders' scheme",
         _ => return code.to_string(),
     };
     format!("{name} ({code})")
@@ -327,8 +327,8 @@ impl CertificateKind {
     /// The title in `lang`.
     pub fn title(&self, lang: Lang) -> &'static str {
         match lang {
-            Lang::It => self.it,
-            Lang::En => self.en,
+            Lang::IT => self.it,
+            Lang::EN => self.en,
         }
     }
 }
@@ -368,8 +368,8 @@ pub fn applications(
             .service(k.service)
             .map_or(k.service.to_string(), |s| s.name(lang).to_string());
         let (title, status_text, next) = match lang {
-            Lang::It => (k.it, s.it, s.next_it),
-            Lang::En => (k.en, s.en, s.next_en),
+            Lang::IT => (k.it, s.it, s.next_it),
+            Lang::EN => (k.en, s.en, s.next_en),
         };
         out.push(ApplicationStatus {
             kind: k.code.to_string(),
@@ -794,7 +794,7 @@ fn check(
             Some(text) => match text.parse::<CodiceFiscale>() {
                 Ok(code) => Some(code),
                 Err(e) => {
-                    fault("codice_fiscale", e.message(Lang::En));
+                    fault("codice_fiscale", e.message(Lang::EN));
                     None
                 }
             },
@@ -1315,16 +1315,16 @@ mod tests {
         store(&mut conn, &update, false, now).unwrap();
         let code: CodiceFiscale = a.parse().unwrap();
         let subject = cf_hash(&conn, &code).unwrap();
-        let apps = applications(&conn, &subject, Lang::En, &Catalogue::builtin()).unwrap();
+        let apps = applications(&conn, &subject, Lang::EN, &Catalogue::builtin()).unwrap();
         assert_eq!(apps.len(), 2);
         assert_eq!(apps[0].kind, "naspi");
         assert_eq!(apps[0].status, "approved");
         assert_eq!(apps[0].status_text, "Approved");
-        let it = applications(&conn, &subject, Lang::It, &Catalogue::builtin()).unwrap();
+        let it = applications(&conn, &subject, Lang::IT, &Catalogue::builtin()).unwrap();
         assert_eq!(it[0].status_text, "Accolta");
         store(&mut conn, &update, true, now).unwrap();
         assert_eq!(
-            applications(&conn, &subject, Lang::En, &Catalogue::builtin())
+            applications(&conn, &subject, Lang::EN, &Catalogue::builtin())
                 .unwrap()
                 .len(),
             1

@@ -52,7 +52,7 @@ pub fn choose_lang(query: Option<&str>, accept_language: Option<&str>) -> Lang {
             best = Some((q, lang));
         }
     }
-    best.map_or(Lang::It, |(_, lang)| lang)
+    best.map_or(Lang::IT, |(_, lang)| lang)
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -140,8 +140,8 @@ const EN: Words = Words {
 
 fn words(lang: Lang) -> &'static Words {
     match lang {
-        Lang::It => &IT,
-        Lang::En => &EN,
+        Lang::IT => &IT,
+        Lang::EN => &EN,
     }
 }
 
@@ -309,20 +309,20 @@ mod tests {
 
     #[test]
     fn language_from_query_then_header_then_italian() {
-        assert_eq!(choose_lang(Some("lang=en"), Some("it")), Lang::En);
-        assert_eq!(choose_lang(Some("x=1&lang=it"), Some("en")), Lang::It);
+        assert_eq!(choose_lang(Some("lang=en"), Some("it")), Lang::EN);
+        assert_eq!(choose_lang(Some("x=1&lang=it"), Some("en")), Lang::IT);
         assert_eq!(
             choose_lang(Some("lang=fr"), Some("en-GB,en;q=0.9")),
-            Lang::En
+            Lang::EN
         );
         assert_eq!(
             choose_lang(None, Some("fr-FR, en;q=0.5, it;q=0.8")),
-            Lang::It
+            Lang::IT
         );
-        assert_eq!(choose_lang(None, Some("de, fr")), Lang::It);
-        assert_eq!(choose_lang(None, Some("en;q=0")), Lang::It);
-        assert_eq!(choose_lang(None, Some(";;,,=q")), Lang::It);
-        assert_eq!(choose_lang(None, None), Lang::It);
+        assert_eq!(choose_lang(None, Some("de, fr")), Lang::IT);
+        assert_eq!(choose_lang(None, Some("en;q=0")), Lang::IT);
+        assert_eq!(choose_lang(None, Some(";;,,=q")), Lang::IT);
+        assert_eq!(choose_lang(None, None), Lang::IT);
     }
 
     #[test]

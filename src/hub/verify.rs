@@ -142,8 +142,8 @@ const EN: Words = Words {
 
 fn words(lang: Lang) -> &'static Words {
     match lang {
-        Lang::It => &IT,
-        Lang::En => &EN,
+        Lang::IT => &IT,
+        Lang::EN => &EN,
     }
 }
 

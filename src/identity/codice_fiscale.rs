@@ -11,7 +11,7 @@ use std::str::FromStr;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::lang::Lang;
+use crate::lang::{Lang, fill, tr};
 
 /// Number of characters in a personal codice fiscale.
 pub const LEN: usize = 16;
@@ -116,14 +116,6 @@ fn expected_en(expected: Expected) -> &'static str {
     }
 }
 
-fn expected_it(expected: Expected) -> &'static str {
-    match expected {
-        Expected::Letter => "una lettera",
-        Expected::Digit => "una cifra",
-        Expected::MonthLetter => "una lettera del mese (A B C D E H L M P R S T)",
-    }
-}
-
 /// A hint for the commonest typos: the letter O for a zero, the letter I for a one.
 fn look_alike(found: char, expected: Expected) -> Option<char> {
     match (found, expected) {
@@ -136,47 +128,45 @@ fn look_alike(found: char, expected: Expected) -> Option<char> {
 }
 
 impl CfError {
-    /// The message for a citizen, in their language (Italian for anything but English).
+    /// The message for a citizen, in their language (`messages.po`; English is the
+    /// `Display` text).
     pub fn message(&self, lang: Lang) -> String {
-        match lang {
-            Lang::En => {
-                let mut text = self.to_string();
-                if let Some(hint) = self.hint() {
-                    text.push_str(&format!(" (did you mean '{hint}'?)"));
-                }
-                text
-            }
-            Lang::It => {
-                let mut text = match self {
-                    CfError::Empty => "non è stato inserito alcun codice".to_string(),
-                    CfError::TooShort { len } | CfError::TooLong { len } => {
-                        format!("il codice ha {len} caratteri: deve averne 16")
-                    }
-                    CfError::NotAlphanumeric { position, found } => format!(
-                        "il carattere {position} ('{found}') non è né una lettera né una cifra"
-                    ),
-                    CfError::WrongCharacter {
-                        position,
-                        found,
-                        expected,
-                    } => format!(
-                        "il carattere {position} ('{found}') deve essere {}",
-                        expected_it(*expected)
-                    ),
-                    CfError::InvalidDay { day } => format!(
-                        "i caratteri 10 e 11 danno il giorno {day}, che non è un giorno di nascita valido"
-                    ),
-                    CfError::CheckLetter => {
-                        "l'ultima lettera non corrisponde alle altre: controlla ogni carattere"
-                            .to_string()
-                    }
-                };
-                if let Some(hint) = self.hint() {
-                    text.push_str(&format!(" (forse '{hint}'?)"));
-                }
-                text
-            }
+        let mut text = match self {
+            CfError::Empty => tr(lang, "no code was entered").to_string(),
+            CfError::TooShort { len } | CfError::TooLong { len } => fill(
+                tr(lang, "the code has {} characters: it must have 16"),
+                &[&len.to_string()],
+            ),
+            CfError::NotAlphanumeric { position, found } => fill(
+                tr(lang, "character {} ('{}') is not a letter or a digit"),
+                &[&position.to_string(), &found.to_string()],
+            ),
+            CfError::WrongCharacter {
+                position,
+                found,
+                expected,
+            } => fill(
+                tr(lang, "character {} ('{}') should be {}"),
+                &[
+                    &position.to_string(),
+                    &found.to_string(),
+                    tr(lang, expected_en(*expected)),
+                ],
+            ),
+            CfError::InvalidDay { day } => fill(
+                tr(lang, "characters 10 and 11 give day {}, which is not a valid day of birth"),
+                &[&day.to_string()],
+            ),
+            CfError::CheckLetter => tr(
+                lang,
+                "the last letter does not match the others: check every character",
+            )
+            .to_string(),
+        };
+        if let Some(hint) = self.hint() {
+            text.push_str(&fill(tr(lang, " (did you mean '{}'?)"), &[&hint.to_string()]));
         }
+        text
     }
 
     /// The character the citizen probably meant, when the mistake is a classic look-alike.
@@ -533,8 +523,8 @@ mod tests {
     fn messages_exist_in_both_languages_with_hints() {
         let err = "RSSMRA45C12F2O5C".parse::<CodiceFiscale>().unwrap_err();
         assert_eq!(err.hint(), Some('0'));
-        let it = err.message(Lang::It);
-        let en = err.message(Lang::En);
+        let it = err.message(Lang::IT);
+        let en = err.message(Lang::EN);
         assert!(it.contains("carattere 14") && it.contains("cifra") && it.contains("'0'"));
         assert!(en.contains("character 14") && en.contains("digit") && en.contains("'0'"));
     }

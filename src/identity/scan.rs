@@ -6,7 +6,7 @@
 //! check digit, so the codice fiscale's own check letter is what catches a misread.
 
 use super::codice_fiscale::{self, CfError, CodiceFiscale};
-use crate::lang::Lang;
+use crate::lang::{Lang, fill, tr};
 
 /// Why a scan did not yield a codice fiscale.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,15 +26,17 @@ pub enum ScanError {
 impl ScanError {
     /// The message for a citizen, in their language.
     pub fn message(&self, lang: Lang) -> String {
-        match (self, lang) {
-            (_, Lang::En) => self.to_string(),
-            (ScanError::Empty, Lang::It) => "la lettura è vuota".to_string(),
-            (ScanError::NoCodiceFiscale, Lang::It) => {
-                "questo codice a barre non contiene un codice fiscale".to_string()
+        match self {
+            ScanError::Empty => tr(lang, "the scan was empty").to_string(),
+            ScanError::NoCodiceFiscale => {
+                tr(lang, "this barcode does not contain a codice fiscale").to_string()
             }
-            (ScanError::Invalid(err), Lang::It) => format!(
-                "il codice fiscale letto dalla tessera non è valido ({}): riprova",
-                err.message(Lang::It)
+            ScanError::Invalid(err) => fill(
+                tr(
+                    lang,
+                    "the codice fiscale read from the card is not valid ({}): please scan again",
+                ),
+                &[&err.message(lang)],
             ),
         }
     }
@@ -128,7 +130,7 @@ mod tests {
     #[test]
     fn messages_in_both_languages() {
         let err = parse_health_card_scan("*RSSMRA45C12F205D*").unwrap_err();
-        assert!(err.message(Lang::It).contains("non è valido"));
-        assert!(err.message(Lang::En).contains("not valid"));
+        assert!(err.message(Lang::IT).contains("non è valido"));
+        assert!(err.message(Lang::EN).contains("not valid"));
     }
 }

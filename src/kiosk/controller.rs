@@ -217,7 +217,7 @@ impl Controller {
         }
         app.global::<Kiosk>()
             .set_front_desk(controller.settings.front_desk.as_str().into());
-        let languages: Vec<LanguageItem> = Lang::ALL
+        let languages: Vec<LanguageItem> = Lang::all()
             .iter()
             .map(|l| LanguageItem {
                 code: l.code().into(),

@@ -91,7 +91,7 @@ fn speech(config: &crate::config::kiosk::SpeechConfig) -> Check {
             "off ([speech] enabled = false): no voice guide for blind citizens",
         );
     }
-    if let Err(err) = Engine::default().synthesize("Prova", crate::lang::Lang::It, Volume::DEFAULT)
+    if let Err(err) = Engine::default().synthesize("Prova", crate::lang::Lang::IT, Volume::DEFAULT)
     {
         return check("speech", Level::Fail, err.to_string());
     }

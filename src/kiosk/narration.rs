@@ -449,7 +449,7 @@ mod tests {
     fn silent_until_started_then_the_page_its_choices_and_a_round_focus() {
         let speech = RecordingSpeech::new();
         let mut narrator = Narrator::new(Arc::new(speech.clone()));
-        narrator.show(page(false), Lang::En);
+        narrator.show(page(false), Lang::EN);
         narrator.next();
         assert!(speech.said().is_empty(), "speech mode is off");
         assert_eq!(narrator.focused().map(|c| c.label.as_str()), Some("One"));
@@ -479,7 +479,7 @@ mod tests {
     fn private_sentences_never_reach_the_speaker_and_the_visit_resets_everything() {
         let speech = RecordingSpeech::new();
         let mut narrator = Narrator::new(Arc::new(speech.clone()));
-        narrator.show(page(true), Lang::En);
+        narrator.show(page(true), Lang::EN);
         narrator.start();
         assert!(
             speech.said().iter().all(|u| u.text != "Hello, G.V."),

@@ -597,7 +597,7 @@ mod tests {
 
     #[test]
     fn a_walk_in_ticket_takes_two_touches() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         visit.choose_service(&service("naspi"), true);
         assert_eq!(visit.step(), Step::Confirm);
         let Action::IssueTicket(request) = visit.confirm_ticket() else {
@@ -610,7 +610,7 @@ mod tests {
 
     #[test]
     fn full_ticket_flow_with_identification_and_priority() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         visit.choose_service(&service("naspi"), true);
         visit.set_priority(true);
         visit.open_identify();
@@ -658,7 +658,7 @@ mod tests {
 
     #[test]
     fn priority_and_identification_only_where_the_service_offers_them() {
-        let mut visit = Visit::new(Lang::En);
+        let mut visit = Visit::new(Lang::EN);
         // "Services for employers": no priority question, no identification.
         visit.choose_service(&service("imprese"), true);
         visit.set_priority(true);
@@ -675,7 +675,7 @@ mod tests {
 
     #[test]
     fn closed_service_shows_a_problem() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         visit.choose_service(&service("isee"), false);
         assert_eq!(visit.step(), Step::Problem(Problem::ServiceClosed));
         visit.back();
@@ -684,7 +684,7 @@ mod tests {
 
     #[test]
     fn health_card_scan_identifies_on_any_ticket_screen() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         visit.choose_service(&service("naspi"), true);
         visit.open_identify();
         assert_eq!(visit.scan("*RSSMRA45C12F205D*\r"), Action::None);
@@ -699,11 +699,11 @@ mod tests {
         assert!(visit.identified().is_some());
 
         // On home, before any service: the card is kept for the ticket to come.
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         visit.scan("*RSSMRA45C12F205C*\r");
         assert_eq!(visit.step(), Step::Welcome);
         assert!(
-            !visit.is_pristine(Lang::It),
+            !visit.is_pristine(Lang::IT),
             "a scanned card is wiped on idle"
         );
         visit.choose_service(&service("naspi"), true);
@@ -715,7 +715,7 @@ mod tests {
 
     #[test]
     fn skipping_identification_forgets_what_was_typed() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         visit.choose_service(&service("naspi"), true);
         visit.open_identify();
         visit.cf_key("RSSMRA");
@@ -727,10 +727,10 @@ mod tests {
 
     #[test]
     fn more_services_turns_the_home_page() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         visit.more_services();
         assert_eq!(visit.home_page(), 1);
-        assert!(!visit.is_pristine(Lang::It));
+        assert!(!visit.is_pristine(Lang::IT));
         visit.open_status();
         visit.more_services();
         assert_eq!(visit.home_page(), 1, "only on the home screen");
@@ -738,7 +738,7 @@ mod tests {
 
     #[test]
     fn failure_is_shown_and_allows_a_new_attempt() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         visit.choose_service(&service("imprese"), true);
         let Action::IssueTicket(req) = visit.confirm_ticket() else {
             panic!()
@@ -752,7 +752,7 @@ mod tests {
 
     #[test]
     fn ticket_qr_on_welcome_opens_status() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         let action = visit.scan("https://hub.ufficio.local/t/5f0c7b9e-1d2a\r\n");
         assert_eq!(action, Action::LookupTicket("5f0c7b9e-1d2a".into()));
         assert_eq!(visit.step(), Step::Status);
@@ -762,7 +762,7 @@ mod tests {
 
     #[test]
     fn typed_status_and_appointment_codes() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         visit.open_status();
         visit.status_key("n");
         visit.status_key("0");
@@ -802,7 +802,7 @@ mod tests {
 
     #[test]
     fn documents_flow_prints_once_and_cannot_go_back() {
-        let mut visit = Visit::new(Lang::It);
+        let mut visit = Visit::new(Lang::IT);
         assert_eq!(visit.open_documents(), Action::StartLogin);
         assert_eq!(visit.step(), Step::DocumentsLogin);
         assert_eq!(visit.retry_login(), Action::StartLogin);

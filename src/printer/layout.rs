@@ -66,7 +66,7 @@ struct Texts {
 
 fn texts(lang: Lang) -> Texts {
     match lang {
-        Lang::It => Texts {
+        Lang::IT => Texts {
             your_number: "Il suo numero",
             priority: "PRIORITÀ",
             ahead: "Persone prima di lei",
@@ -78,7 +78,7 @@ fn texts(lang: Lang) -> Texts {
             wait_in: "Attenda in:",
             valid_today: "Valido solo oggi",
         },
-        Lang::En => Texts {
+        Lang::EN => Texts {
             your_number: "Your number",
             priority: "PRIORITY",
             ahead: "People ahead of you",
@@ -412,7 +412,7 @@ mod tests {
         let profile = Profile::named("generic-80").unwrap();
         let mut t = TicketData::example("X", "A001");
         t.tracking_url = format!("https://x.invalid/{}", "a".repeat(8000));
-        let bytes = queue_ticket(&t, &profile, Lang::En);
+        let bytes = queue_ticket(&t, &profile, Lang::EN);
         assert!(!bytes.windows(3).any(|w| w == [0x1D, 0x28, 0x6B]));
         assert!(bytes.windows(10).any(|w| w == b"aaaaaaaaaa"));
     }
@@ -424,7 +424,7 @@ mod tests {
             let mut t = TicketData::example("NASpI e DIS-COLL", "N012");
             t.priority = true;
             t.offline = true;
-            let bytes = queue_ticket_with(&t, &profile, Lang::It, QrMode::Native);
+            let bytes = queue_ticket_with(&t, &profile, Lang::IT, QrMode::Native);
             assert!(bytes.len() < 1024, "{name}: {}", bytes.len());
         }
     }

@@ -67,7 +67,7 @@ pub fn start_ui(config: KioskConfig, idle_after: Duration, warn_for: Duration) -
         kiosk.core.clone(),
         kiosk.runtime.handle().clone(),
         UiSettings {
-            default_lang: Lang::It,
+            default_lang: Lang::IT,
             idle_after,
             warn_for,
             px_per_mm: 1080.0 / 268.0,

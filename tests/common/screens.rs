@@ -193,7 +193,7 @@ impl Screens {
         k.set_office_name("INPS e Centro per l'impiego - Roma Tuscolano".into());
         k.set_clock("10:42".into());
         k.set_languages(ModelRc::new(Rc::new(VecModel::from(
-            Lang::ALL
+            Lang::all()
                 .iter()
                 .map(|l| LanguageItem {
                     code: l.code().into(),
@@ -399,7 +399,7 @@ fn show_home_rows(app: &KioskWindow, home: &HomeState) {
 fn set_documents(k: &Kiosk<'_>, lang: Lang, large_text: bool) {
     k.set_initials("G.V.".into());
     let (first, second) = match lang {
-        Lang::It => (
+        Lang::IT => (
             (
                 "Indennità NASpI",
                 "In istruttoria",
@@ -411,7 +411,7 @@ fn set_documents(k: &Kiosk<'_>, lang: Lang, large_text: bool) {
                 "Nessuna azione.",
             ),
         ),
-        Lang::En => (
+        Lang::EN => (
             (
                 "NASpI unemployment benefit",
                 "Being examined",
@@ -435,8 +435,8 @@ fn set_documents(k: &Kiosk<'_>, lang: Lang, large_text: bool) {
     k.set_applications_others(5 - page.len() as i32);
     k.set_applications(ModelRc::new(VecModel::from(page)));
     let title = match lang {
-        Lang::It => "Certificato di stato occupazionale",
-        Lang::En => "Employment status certificate",
+        Lang::IT => "Certificato di stato occupazionale",
+        Lang::EN => "Employment status certificate",
     };
     k.set_certificates(ModelRc::new(VecModel::from(vec![CertificateItem {
         kind: "stato-occupazionale".into(),

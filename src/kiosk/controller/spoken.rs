@@ -147,7 +147,7 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
         },
     };
     // Every page ends with the languages, as the bottom bar does.
-    for lang in Lang::ALL {
+    for lang in Lang::all() {
         screen
             .choices
             .push(Choice::button(lang.native_name(), Command::Language(lang)));
