@@ -95,7 +95,7 @@ fn table(folders: &[Folder]) -> String {
         let _ = writeln!(
             out,
             "    Language {{ code: {:?}, name: {:?}, english_name: {:?}, direction: Direction::{}, \
-             script: {:?}, voice: {:?}, aliases: {}, code_pages: {}, fonts: {}, font_package: {:?}, \
+             script: {:?}, voice: {:?}, aliases: {}, code_pages: {}, fonts: {}, font_family: {:?}, font_package: {:?}, \
              messages: {}, catalogue: {}, glossary: {} }},",
             m.code,
             m.name,
@@ -106,6 +106,7 @@ fn table(folders: &[Folder]) -> String {
             list(&m.aliases),
             list(&m.printing.code_pages),
             list(&m.fonts.files),
+            m.fonts.family,
             m.fonts.package,
             file("messages.po"),
             file("catalogue.toml"),

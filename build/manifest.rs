@@ -59,6 +59,10 @@ pub struct Fonts {
     /// Font files, regular first then bold.
     #[serde(default)]
     pub files: Vec<String>,
+    /// The family to use when a file is a collection of several (`Noto Sans CJK SC`);
+    /// empty: every family in the files.
+    #[serde(default)]
+    pub family: String,
 }
 
 impl Manifest {

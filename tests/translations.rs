@@ -1,7 +1,9 @@
-//! Every UI string marked with `@tr` has a translation in every language file, with the
-//! same placeholders; no translation file keeps strings the UI no longer has.
-//! English is the source language; each other language is one .po file under
-//! ui/translations/<lang>/LC_MESSAGES/sportello.po.
+//! A language is one folder, `languages/<code>/`: every sentence the product shows, says
+//! or prints (Slint's `@tr`, Rust's `tr(lang, "…")`) has a translation in every shipped
+//! language's `messages.po`, with the same placeholders; no file keeps sentences the
+//! code no longer has; every folder names every service of the catalogue; office terms
+//! of a language's glossary stay in Italian wherever English has them. English is the
+//! source: its `messages.po` holds only the header.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -70,19 +72,32 @@ fn ui_messages() -> BTreeSet<MsgId> {
     found
 }
 
-/// The sentences the kiosk says that are not on screen (the voice's own words): the
-/// literals of `tr(lang, "…")` and of the `t("…")` shorthand in the narration.
-fn spoken_messages() -> BTreeSet<MsgId> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The sentences Rust translates: the literals of `tr(lang, "…")` anywhere under src/,
+/// and of the `t("…")` shorthand in files that define it (`let t = |msgid`).
+fn rust_messages() -> BTreeSet<MsgId> {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
     let mut found = BTreeSet::new();
-    for file in ["src/kiosk/narration.rs", "src/kiosk/controller/spoken.rs"] {
-        let text = std::fs::read_to_string(root.join(file)).unwrap();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let shorthand = text.contains("let t = |msgid");
         let mut rest = text.as_str();
-        while let Some(at) = rest.find("tr(").into_iter().chain(rest.find("t(")).min() {
+        while let Some(at) = rest.find("tr(").into_iter().chain(shorthand.then(|| rest.find("t(")).flatten()).min() {
             let before = rest[..at].chars().last();
             let call = &rest[at..];
             rest = &rest[at + 2..];
-            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '@') {
                 continue;
             }
             let args = call.split_once('(').map_or("", |(_, a)| a);
@@ -145,23 +160,32 @@ fn placeholders(s: &str) -> Vec<String> {
     out
 }
 
-fn language_files() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/translations");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
+fn languages_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("languages")
+}
+
+/// Every shipped language's folder but English's (the source), by code.
+fn translated_folders() -> Vec<(String, PathBuf)> {
+    let mut folders: Vec<(String, PathBuf)> = std::fs::read_dir(languages_dir())
         .unwrap()
-        .map(|e| e.unwrap().path().join("LC_MESSAGES/sportello.po"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
+        .filter(|(code, _)| code != "en")
         .collect();
-    files.sort();
-    files
+    folders.sort();
+    folders
 }
 
 #[test]
-fn every_ui_string_is_translated_in_every_language() {
-    let spoken = spoken_messages();
-    assert!(
-        spoken.contains(&("{}, button".to_string(), None)),
-        "the narration's words are collected: {spoken:?}"
-    );
+fn every_string_is_translated_in_every_language() {
+    let spoken = rust_messages();
+    for expected in ["{}, button", "Your number", "the scan was empty", "nine"] {
+        assert!(
+            spoken.contains(&(expected.to_string(), None)),
+            "Rust's tr() literals are collected ({expected:?} missing)"
+        );
+    }
     let mut messages = ui_messages();
     assert!(
         messages.len() > 50,
@@ -169,10 +193,15 @@ fn every_ui_string_is_translated_in_every_language() {
         messages.len()
     );
     messages.extend(spoken);
-    let files = language_files();
-    assert!(!files.is_empty(), "no translation files");
+    let folders = translated_folders();
+    assert!(folders.len() >= 8, "only {} translated languages", folders.len());
     let mut problems = Vec::new();
-    for file in &files {
+    let english = po_entries(&languages_dir().join("en/messages.po"));
+    if !english.is_empty() {
+        problems.push(format!("languages/en/messages.po: English is the source; it holds only the header, not {} entries", english.len()));
+    }
+    for (_, folder) in &folders {
+        let file = &folder.join("messages.po");
         assert!(file.exists(), "{} is missing", file.display());
         let entries = po_entries(file);
         for msg in &messages {
@@ -208,7 +237,7 @@ fn every_ui_string_is_translated_in_every_language() {
         }
         for stale in entries.keys().filter(|k| !messages.contains(*k)) {
             problems.push(format!(
-                "{}: {:?} is no longer in the UI; remove it",
+                "{}: {:?} is no longer in the code; remove it",
                 file.display(),
                 stale.0
             ));
@@ -236,4 +265,88 @@ fn the_po_parser_sees_a_missing_translation() {
         entries[&("{n} a".to_string(), Some("{n} b".to_string()))],
         vec!["{n} c".to_string(), "{n} d".to_string()]
     );
+}
+
+/// The service codes of a catalogue file: `[[service]] code = "…"` or `[code]` tables.
+fn catalogue_codes(text: &str) -> BTreeSet<String> {
+    let value: toml::Table = toml::from_str(text).unwrap();
+    match value.get("service").and_then(|s| s.as_array()) {
+        Some(services) => services
+            .iter()
+            .filter_map(|s| s.get("code")?.as_str().map(str::to_string))
+            .collect(),
+        None => value.keys().cloned().collect(),
+    }
+}
+
+#[test]
+fn every_language_names_every_service() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let codes = catalogue_codes(&std::fs::read_to_string(root.join("data/catalogue.toml")).unwrap());
+    assert!(codes.len() >= 10, "{codes:?}");
+    let mut problems = Vec::new();
+    let mut folders = translated_folders();
+    folders.push(("en".into(), languages_dir().join("en")));
+    for (code, folder) in folders {
+        let text = std::fs::read_to_string(folder.join("catalogue.toml")).unwrap();
+        let table: toml::Table = match toml::from_str(&text) {
+            Ok(t) => t,
+            Err(err) => {
+                problems.push(format!("{code}/catalogue.toml: {err}"));
+                continue;
+            }
+        };
+        for service in &codes {
+            let texts = table.get(service).and_then(|t| t.as_table());
+            for field in ["name", "description"] {
+                match texts.and_then(|t| t.get(field)).and_then(|v| v.as_str()) {
+                    None => problems.push(format!("{code}/catalogue.toml: [{service}] has no {field}")),
+                    Some(v) if v.trim().is_empty() => problems.push(format!("{code}/catalogue.toml: [{service}] {field} is blank")),
+                    Some(v) if field == "name" && v.chars().count() > 32 => problems.push(format!(
+                        "{code}/catalogue.toml: [{service}] name has {} characters; at most 32 fit on a tile",
+                        v.chars().count()
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+        for stale in table.keys().filter(|k| !codes.contains(*k)) {
+            problems.push(format!("{code}/catalogue.toml: [{stale}] is not a service any more; remove it"));
+        }
+    }
+    assert!(problems.is_empty(), "catalogue problems:\n{}", problems.join("\n"));
+}
+
+/// Office terms stay in Italian: where the English sentence has "NASpI" or "codice
+/// fiscale", so does its translation (citizens meet the Italian words on letters and
+/// signs; the glossary says what they mean).
+#[test]
+fn office_terms_stay_in_italian() {
+    let mut problems = Vec::new();
+    for (code, folder) in translated_folders() {
+        let glossary: toml::Table =
+            toml::from_str(&std::fs::read_to_string(folder.join("glossary.toml")).unwrap())
+                .unwrap_or_else(|e| panic!("{code}/glossary.toml: {e}"));
+        let terms: Vec<String> = glossary
+            .get("term")
+            .and_then(|t| t.as_array())
+            .map(|terms| {
+                terms
+                    .iter()
+                    .filter_map(|t| t.get("term")?.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if code != "it" && terms.len() < 8 {
+            problems.push(format!("{code}/glossary.toml: only {} terms", terms.len()));
+        }
+        for ((msgid, _), strs) in po_entries(&folder.join("messages.po")) {
+            for term in terms.iter().filter(|t| msgid.contains(t.as_str())) {
+                if strs.iter().any(|s| !s.contains(term.as_str())) {
+                    problems.push(format!("{code}: {term:?} should stay in Italian in the translation of {msgid:?}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

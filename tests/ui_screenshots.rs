@@ -66,7 +66,7 @@ fn differing_share(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
 }
 
 #[test]
-fn every_screen_matches_its_reference_in_both_languages_and_every_mode() {
+fn every_screen_matches_its_reference_in_every_language() {
     let bless = std::env::var_os("SPORTELLO_BLESS").is_some();
     let mut failures = Vec::new();
     let mut problems = Vec::new();
@@ -79,6 +79,13 @@ fn every_screen_matches_its_reference_in_both_languages_and_every_mode() {
         let dir = reference_dir(panel);
         std::fs::create_dir_all(&dir).unwrap();
         for lang in Lang::all() {
+            // Every page in every language; the display modes (which change sizes and
+            // colours, not words) in Italian and English.
+            let modes = if [Lang::IT, Lang::EN].contains(&lang) {
+                modes.clone()
+            } else {
+                vec![Mode::NORMAL]
+            };
             for mode in &modes {
                 for screen in SCREENS {
                     screens.prepare(screen, lang, *mode);

@@ -78,7 +78,9 @@ pub struct DisplayConfig {
     /// Whether the board says each call aloud after its chime ("Numero N, zero, uno,
     /// due, Sportello 3"), in a voice the hub renders with espeak-ng.
     pub speak_calls: bool,
-    /// The languages each call is said in, one after the other: `"it"`, `"en"`.
+    /// The languages each call is said in, one after the other: shipped language codes
+    /// (`"it"`, `"en"`, `"fr"`, …; a language espeak-ng has no voice for is said with
+    /// the English voice).
     pub call_languages: Vec<Lang>,
 }
 
@@ -791,7 +793,7 @@ mod tests {
         assert_eq!(hub.display.call_languages, [Lang::IT, Lang::EN]);
 
         let err = |t: &str| parse::<HubConfig>(t, "hub.toml").unwrap_err();
-        let e = err("[display]\ncall_languages = [\"it\", \"fr\"]\n");
+        let e = err("[display]\ncall_languages = [\"it\", \"xx\"]\n");
         assert!(
             e.key
                 .as_deref()
@@ -799,9 +801,14 @@ mod tests {
             "{e}"
         );
         assert!(
-            e.problem.contains("`it`") && e.problem.contains("`en`"),
+            e.problem.contains("`xx`") && e.problem.contains("it, en"),
             "{e}"
         );
+        // Any shipped language can be spoken.
+        let every: Vec<String> = Lang::all().map(|l| format!("\"{l}\"")).collect();
+        let text = format!("[display]\ncall_languages = [{}]\n", every.join(", "));
+        let hub: HubConfig = parse(&text, "hub.toml").unwrap();
+        assert_eq!(hub.display.call_languages, Lang::all().collect::<Vec<_>>());
         let e = err("[display]\ncall_languages = []\n");
         assert_eq!(e.key.as_deref(), Some("display.call_languages"));
         assert!(e.problem.contains("speak_calls"), "{e}");

@@ -26,7 +26,7 @@ use tokio::sync::Semaphore;
 use self::wav::Pcm;
 use super::error::ApiError;
 use super::state::AppState;
-use crate::lang::Lang;
+use crate::lang::{Lang, fill, tr};
 use crate::protocol::numbers::{parse_emergency, parse_number};
 use crate::speech::espeak::Engine;
 use crate::speech::{SpeechError, Volume, spell};
@@ -48,11 +48,10 @@ const PAUSE_MS: u32 = 700;
 /// What is said for a call of `number` to `counter` in `lang`: the number spelled
 /// character by character, the counter's name as configured.
 pub fn phrase(number: &str, counter: &str, lang: Lang) -> String {
-    let word = match lang {
-        Lang::IT => "Numero",
-        Lang::EN => "Number",
-    };
-    format!("{word} {}, {}", spell(number, lang), counter.trim())
+    fill(
+        tr(lang, "Number {}, {}"),
+        &[&spell(number, lang), counter.trim()],
+    )
 }
 
 /// Phrases already rendered, by (language, text); the least recently used goes first.

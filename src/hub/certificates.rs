@@ -5,8 +5,8 @@
 //! provider), what is certified, when and where it was issued, its id, and the sentence
 //! L. 183/2011 art. 15 requires on certificates for private parties (DPR 445/2000 art. 40
 //! c. 02): «Il presente certificato non può essere prodotto agli organi della pubblica
-//! amministrazione o ai privati gestori di pubblici servizi» — always in Italian, with a
-//! translation on English certificates.
+//! amministrazione o ai privati gestori di pubblici servizi» — always in Italian, after
+//! its translation on a certificate in any other language.
 //!
 //! The hub keeps each certificate's canonical content for
 //! `auth.certificate_retention_days` (certificates for private parties are valid six
@@ -22,7 +22,7 @@ use super::login::Session;
 use super::records::{self, CertificateKind, fund_name};
 use super::state::AppState;
 use crate::catalogue::Agency;
-use crate::lang::Lang;
+use crate::lang::{Lang, fill, tr};
 use crate::protocol::errors as code;
 use crate::protocol::{IssueCertificateRequest, IssuedCertificate};
 use crate::seal::{self, CertificateContent};
@@ -30,8 +30,18 @@ use crate::seal::{self, CertificateContent};
 /// The statutory sentence (L. 183/2011 art. 15), printed on every certificate.
 pub const STATUTORY_IT: &str = "Il presente certificato non può essere prodotto agli organi della pubblica amministrazione o ai privati gestori di pubblici servizi.";
 
-/// Its English translation, printed before the Italian text on English certificates.
+/// Its English translation, printed before the Italian text on English certificates
+/// (see [`statutory`]).
 pub const STATUTORY_EN: &str = "This certificate cannot be presented to public administrations or to private operators of public services.";
+
+/// The statutory sentence in `lang` ([`STATUTORY_EN`] is its msgid), printed before
+/// the Italian text on a certificate in another language than Italian.
+fn statutory(lang: Lang) -> &'static str {
+    tr(
+        lang,
+        "This certificate cannot be presented to public administrations or to private operators of public services.",
+    )
+}
 
 /// The printed lines of a certificate, before sealing.
 struct Text {
@@ -42,11 +52,9 @@ struct Text {
 }
 
 fn issuer_lines(agency: Agency, lang: Lang, office: &str) -> Vec<String> {
-    let agency = match (agency, lang) {
-        (Agency::Inps, Lang::IT) => "INPS - Istituto Nazionale della Previdenza Sociale",
-        (Agency::Inps, Lang::EN) => "INPS - Italian National Social Security Institute",
-        (_, Lang::IT) => "Centro per l'impiego",
-        (_, Lang::EN) => "Centro per l'impiego (public job centre)",
+    let agency = match agency {
+        Agency::Inps => tr(lang, "INPS - Italian National Social Security Institute"),
+        _ => tr(lang, "Centro per l'impiego (public job centre)"),
     };
     vec![agency.to_string(), office.to_string()]
 }
@@ -57,11 +65,15 @@ fn date(d: chrono::NaiveDate) -> String {
 
 /// Who: "Giulia Verdi, codice fiscale VRD…" (or only the code when no name was sent).
 fn who(session_name: Option<String>, code: &str, lang: Lang) -> String {
-    match (session_name, lang) {
-        (Some(name), Lang::IT) => format!("{name}, codice fiscale {code},"),
-        (Some(name), Lang::EN) => format!("{name}, codice fiscale (tax code) {code},"),
-        (None, Lang::IT) => format!("la persona con codice fiscale {code}"),
-        (None, Lang::EN) => format!("the person with codice fiscale (tax code) {code}"),
+    match session_name {
+        Some(name) => fill(
+            tr(lang, "{}, codice fiscale (tax code) {},"),
+            &[&name, code],
+        ),
+        None => fill(
+            tr(lang, "the person with codice fiscale (tax code) {}"),
+            &[code],
+        ),
     }
 }
 
@@ -89,29 +101,18 @@ fn render(
             let Some(e) = records::employment(conn, &subject)? else {
                 return Ok(None);
             };
-            body.push(match lang {
-                Lang::IT => format!(
-                    "Si certifica che {person} alla data del {} risulta {}.",
-                    date(e.as_of),
-                    e.status.text(lang)
-                ),
-                Lang::EN => format!(
-                    "This is to certify that {person} on {} was {}.",
-                    date(e.as_of),
-                    e.status.text(lang)
-                ),
-            });
+            body.push(fill(
+                tr(lang, "This is to certify that {} on {} was {}."),
+                &[&person, &date(e.as_of), e.status.text(lang)],
+            ));
             if let Some(did) = e.did_date {
-                body.push(match lang {
-                    Lang::IT => format!(
-                        "Dichiarazione di immediata disponibilità al lavoro (DID) resa il {}.",
-                        date(did)
-                    ),
-                    Lang::EN => format!(
+                body.push(fill(
+                    tr(
+                        lang,
                         "Declaration of immediate availability for work (DID) made on {}.",
-                        date(did)
                     ),
-                });
+                    &[&date(did)],
+                ));
             }
         }
         "did" => {
@@ -121,28 +122,17 @@ fn render(
             let Some(did) = e.did_date else {
                 return Ok(None);
             };
-            body.push(match lang {
-                Lang::IT => format!(
-                    "Si attesta che {person} ha reso la dichiarazione di immediata disponibilità al lavoro (DID, art. 19 del D.Lgs. 150/2015) il {}.",
-                    date(did)
+            body.push(fill(
+                tr(
+                    lang,
+                    "This is to certify that {} made the declaration of immediate availability for work (DID, art. 19 of Legislative Decree 150/2015) on {}.",
                 ),
-                Lang::EN => format!(
-                    "This is to certify that {person} made the declaration of immediate availability for work (DID, art. 19 of Legislative Decree 150/2015) on {}.",
-                    date(did)
-                ),
-            });
-            body.push(match lang {
-                Lang::IT => format!(
-                    "Stato occupazionale alla data del {}: {}.",
-                    date(e.as_of),
-                    e.status.text(lang)
-                ),
-                Lang::EN => format!(
-                    "Employment status on {}: {}.",
-                    date(e.as_of),
-                    e.status.text(lang)
-                ),
-            });
+                &[&person, &date(did)],
+            ));
+            body.push(fill(
+                tr(lang, "Employment status on {}: {}."),
+                &[&date(e.as_of), e.status.text(lang)],
+            ));
         }
         "estratto-contributivo" => {
             let rows = records::contributions(conn, &subject)?;
@@ -150,70 +140,47 @@ fn render(
                 return Ok(None);
             };
             let person = person.trim_end_matches(',');
-            body.push(match lang {
-                Lang::IT => format!("Intestatario: {person}."),
-                Lang::EN => format!("Insured person: {person}."),
-            });
-            body.push(match lang {
-                Lang::IT => format!(
-                    "Contributi registrati negli archivi dell'INPS alla data del {}:",
-                    date(as_of)
-                ),
-                Lang::EN => format!("Contributions recorded by INPS as of {}:", date(as_of)),
-            });
+            body.push(fill(tr(lang, "Insured person: {}."), &[person]));
+            body.push(fill(
+                tr(lang, "Contributions recorded by INPS as of {}:"),
+                &[&date(as_of)],
+            ));
             for r in &rows {
-                body.push(match lang {
-                    Lang::IT => format!(
-                        "{}: dal {} al {}, {} settimane.",
-                        fund_name(&r.fund, lang),
-                        date(r.from),
-                        date(r.to),
-                        r.weeks
-                    ),
-                    Lang::EN => format!(
-                        "{}: {} to {}, {} weeks.",
-                        fund_name(&r.fund, lang),
-                        date(r.from),
-                        date(r.to),
-                        r.weeks
-                    ),
-                });
+                body.push(fill(
+                    tr(lang, "{}: {} to {}, {} weeks."),
+                    &[
+                        &fund_name(&r.fund, lang),
+                        &date(r.from),
+                        &date(r.to),
+                        &r.weeks.to_string(),
+                    ],
+                ));
             }
             let total: u64 = rows.iter().map(|r| u64::from(r.weeks)).sum();
-            body.push(match lang {
-                Lang::IT => format!("Totale: {total} settimane."),
-                Lang::EN => format!("Total: {total} weeks."),
-            });
+            body.push(fill(tr(lang, "Total: {} weeks."), &[&total.to_string()]));
         }
         _ => return Ok(None),
     }
-    let day = issued_local.format("%d/%m/%Y");
-    let time = issued_local.format("%H:%M");
-    body.push(match lang {
-        Lang::IT => format!(
-            "Certificato n. {certificate_id} rilasciato il {day} alle {time} presso {office}, su richiesta della persona interessata, identificata con identità digitale."
+    let day = issued_local.format("%d/%m/%Y").to_string();
+    let time = issued_local.format("%H:%M").to_string();
+    body.push(fill(
+        tr(
+            lang,
+            "Certificate no. {} issued on {} at {} at {}, at the request of the person concerned, identified by digital identity.",
         ),
-        Lang::EN => format!(
-            "Certificate no. {certificate_id} issued on {day} at {time} at {office}, at the request of the person concerned, identified by digital identity."
-        ),
-    });
-    match lang {
-        Lang::IT => body.push(STATUTORY_IT.to_string()),
-        Lang::EN => {
-            body.push(STATUTORY_EN.to_string());
-            body.push(format!("«{STATUTORY_IT}»"));
-        }
+        &[certificate_id, &day, &time, office],
+    ));
+    // Always in Italian; on a certificate in another language, its translation first.
+    if lang != Lang::IT {
+        body.push(statutory(lang).to_string());
+        body.push(format!("«{STATUTORY_IT}»"));
+    } else {
+        body.push(STATUTORY_IT.to_string());
     }
-    let footer_lines = match lang {
-        Lang::IT => vec![
-            format!("Rilasciato il {day} alle {time}"),
-            "Per verificarne l'autenticità inquadri il codice QR.".to_string(),
-        ],
-        Lang::EN => vec![
-            format!("Issued on {day} at {time}"),
-            "To check that it is genuine, scan the QR code.".to_string(),
-        ],
-    };
+    let footer_lines = vec![
+        fill(tr(lang, "Issued on {} at {}"), &[&day, &time]),
+        tr(lang, "To check that it is genuine, scan the QR code.").to_string(),
+    ];
     Ok(Some(Text {
         title: kind.title(lang).to_string(),
         issuer_lines: issuer_lines(kind.agency, lang, office),

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,7 @@ use super::queue;
 use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
 use crate::catalogue::Catalogue;
+use crate::lang::Lang;
 use crate::config::hub::HubConfig;
 use crate::protocol::errors as code;
 use crate::protocol::{
@@ -190,10 +191,31 @@ pub fn catalogue_body(state_catalogue: &CatalogueResponse) -> (String, String) {
     (body, etag)
 }
 
-/// `GET /api/v1/catalogue`, honouring `If-None-Match`.
+/// `?languages=it,en,fr`: the languages a kiosk can read, with Italian and English
+/// always (unknown codes ignored). Kiosks from before languages were data send none and
+/// get Italian and English only, the two they can parse.
+fn catalogue_languages(query: Option<&str>) -> Vec<Lang> {
+    let mut langs = vec![Lang::IT, Lang::EN];
+    let named = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == "languages")
+        .map(|(_, value)| value.into_owned())
+        .collect::<Vec<_>>()
+        .join(",");
+    for lang in named.split(',').take(64).filter_map(|c| c.parse::<Lang>().ok()) {
+        if !langs.contains(&lang) {
+            langs.push(lang);
+        }
+    }
+    langs
+}
+
+/// `GET /api/v1/catalogue`, honouring `If-None-Match`; names and descriptions only in
+/// the languages the kiosk asked for. The ETag is the full catalogue's: a kiosk always
+/// asks for the same languages, so it stays a faithful "has anything changed".
 pub async fn catalogue(
     State(state): State<AppState>,
     _kiosk: KioskAuth,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let etag = state.catalogue_etag.to_string();
@@ -204,7 +226,11 @@ pub async fn catalogue(
     if matches {
         return (StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response();
     }
-    let body = catalogue_response(&state.config, &state.catalogue);
+    let mut body = catalogue_response(&state.config, &state.catalogue);
+    let langs = catalogue_languages(query.as_deref());
+    for service in &mut body.services {
+        service.keep_languages(&langs);
+    }
     (StatusCode::OK, [(ETAG, etag)], Json(body)).into_response()
 }
 

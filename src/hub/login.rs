@@ -8,7 +8,7 @@
 //! created a session can see it (another kiosk gets 404). Nothing is readable before the
 //! sign-in completes (409 `not_authenticated`) or after the session ended or expired (410).
 //!
-//! Phone side (plain HTML, Italian or English, no JavaScript): `GET /login/{token}` uses
+//! Phone side (plain HTML in the session's language, no JavaScript): `GET /login/{token}` uses
 //! the link (once; an expired or used link gets a page saying so), sets a cookie that
 //! binds the sign-in to this browser and redirects to the provider; `GET /login/callback`
 //! checks state, cookie and deadline, completes the code flow and says "go back to the
@@ -39,10 +39,12 @@ use super::error::{ApiError, ApiJson};
 use super::oidc::{Identity, OidcError};
 use super::records;
 use super::state::AppState;
-use super::tracking::{PHONE_STYLE, choose_lang, escape, phone_response};
+use super::tracking::{
+    PHONE_STYLE, choose_lang, escape, html_open, language_links, ltr, phone_response,
+};
 use crate::config::hub::AuthConfig;
 use crate::identity::CodiceFiscale;
-use crate::lang::Lang;
+use crate::lang::{Lang, tr};
 use crate::protocol::errors as code;
 use crate::protocol::{
     ApplicationStatus, CertificateOffer, CreateLoginSessionRequest, IssueCertificateRequest,
@@ -316,9 +318,12 @@ fn lang_query(query: Option<&str>) -> Result<Lang, ApiError> {
         .map(|(_, v)| v.into_owned());
     match asked {
         None => Ok(Lang::IT),
-        Some(code) => code
-            .parse::<Lang>()
-            .map_err(|_| ApiError::bad_request(code::BAD_LANG, "`lang` must be one of it, en")),
+        Some(code) => code.parse::<Lang>().map_err(|e| {
+            ApiError::bad_request(
+                code::BAD_LANG,
+                format!("`lang` must be one of {}", e.expected),
+            )
+        }),
     }
 }
 
@@ -550,103 +555,107 @@ pub async fn end_session(
 // ---------------------------------------------------------------------------------------
 // The phone's pages.
 
-struct Words {
-    title: &'static str,
-    unknown_link: &'static str,
-    expired_link: &'static str,
-    used_link: &'static str,
-    unavailable: &'static str,
-    signed_in_title: &'static str,
-    signed_in: &'static str,
-    initials: &'static str,
-    failed_title: &'static str,
-    cancelled: &'static str,
-    other_browser: &'static str,
-    no_fiscal_number: &'static str,
-    insufficient_level: &'static str,
-    rejected: &'static str,
-    ended: &'static str,
-    bad_callback: &'static str,
-    back: &'static str,
+/// The sentences of the phone's sign-in pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    Title,
+    UnknownLink,
+    ExpiredLink,
+    UsedLink,
+    Unavailable,
+    SignedInTitle,
+    SignedIn,
+    Initials,
+    FailedTitle,
+    Cancelled,
+    OtherBrowser,
+    NoFiscalNumber,
+    InsufficientLevel,
+    Rejected,
+    Ended,
+    BadCallback,
+    Back,
 }
 
-const IT: Words = Words {
-    title: "Accesso al totem",
-    unknown_link: "Questo link di accesso non è valido. Inquadri il codice QR mostrato dal totem.",
-    expired_link: "Questo link di accesso è scaduto. Torni al totem e scelga di nuovo «I miei documenti» per avere un nuovo codice QR.",
-    used_link: "Questo link di accesso è già stato usato e non vale più. Torni al totem e chieda un nuovo codice QR.",
-    unavailable: "Il servizio di accesso non risponde in questo momento. Riprovi tra qualche minuto dal totem.",
-    signed_in_title: "Accesso eseguito",
-    signed_in: "Ha eseguito l'accesso. Torni al totem: sullo schermo compariranno le sue iniziali.",
-    initials: "Le sue iniziali:",
-    failed_title: "Accesso non riuscito",
-    cancelled: "L'accesso è stato annullato. Se vuole riprovare, torni al totem.",
-    other_browser: "L'accesso è stato completato in un browser diverso da quello che ha aperto il link: per sicurezza non è valido. Riprovi dal totem aprendo il link su questo telefono.",
-    no_fiscal_number: "Il gestore dell'identità non ha comunicato il suo codice fiscale: non è possibile mostrare i suoi documenti.",
-    insufficient_level: "Il livello di sicurezza dell'accesso non è sufficiente (serve almeno SPID livello 2 o CIE).",
-    rejected: "Il gestore dell'identità non ha confermato l'accesso. Riprovi dal totem.",
-    ended: "La sessione al totem è già terminata o scaduta. Se vuole riprovare, torni al totem.",
-    bad_callback: "Questa pagina non corrisponde a un accesso in corso.",
-    back: "Può chiudere questa pagina.",
-};
-
-const EN: Words = Words {
-    title: "Kiosk sign-in",
-    unknown_link: "This sign-in link is not valid. Please scan the QR code shown on the kiosk.",
-    expired_link: "This sign-in link has expired. Go back to the kiosk and choose “My documents” again for a new QR code.",
-    used_link: "This sign-in link has already been used and is no longer valid. Go back to the kiosk for a new QR code.",
-    unavailable: "The sign-in service is not answering right now. Please try again from the kiosk in a few minutes.",
-    signed_in_title: "Signed in",
-    signed_in: "You are signed in. Go back to the kiosk: your initials will appear on the screen.",
-    initials: "Your initials:",
-    failed_title: "Sign-in failed",
-    cancelled: "The sign-in was cancelled. To try again, go back to the kiosk.",
-    other_browser: "The sign-in was completed in a different browser from the one that opened the link, so for safety it is not valid. Try again from the kiosk, opening the link on this phone.",
-    no_fiscal_number: "The identity provider did not send your codice fiscale, so your documents cannot be shown.",
-    insufficient_level: "The sign-in's security level is not high enough (SPID level 2 or CIE is needed).",
-    rejected: "The identity provider did not confirm the sign-in. Please try again from the kiosk.",
-    ended: "The kiosk session has already ended or expired. To try again, go back to the kiosk.",
-    bad_callback: "This page does not match a sign-in in progress.",
-    back: "You can close this page.",
-};
-
-fn words(lang: Lang) -> &'static Words {
-    match lang {
-        Lang::IT => &IT,
-        Lang::EN => &EN,
+/// `t` in `lang`.
+fn text(lang: Lang, t: Text) -> &'static str {
+    match t {
+        Text::Title => tr(lang, "Kiosk sign-in"),
+        Text::UnknownLink => tr(
+            lang,
+            "This sign-in link is not valid. Please scan the QR code shown on the kiosk.",
+        ),
+        Text::ExpiredLink => tr(
+            lang,
+            "This sign-in link has expired. Go back to the kiosk and choose “My documents” again for a new QR code.",
+        ),
+        Text::UsedLink => tr(
+            lang,
+            "This sign-in link has already been used and is no longer valid. Go back to the kiosk for a new QR code.",
+        ),
+        Text::Unavailable => tr(
+            lang,
+            "The sign-in service is not answering right now. Please try again from the kiosk in a few minutes.",
+        ),
+        Text::SignedInTitle => tr(lang, "Signed in"),
+        Text::SignedIn => tr(
+            lang,
+            "You are signed in. Go back to the kiosk: your initials will appear on the screen.",
+        ),
+        Text::Initials => tr(lang, "Your initials:"),
+        Text::FailedTitle => tr(lang, "Sign-in failed"),
+        Text::Cancelled => tr(
+            lang,
+            "The sign-in was cancelled. To try again, go back to the kiosk.",
+        ),
+        Text::OtherBrowser => tr(
+            lang,
+            "The sign-in was completed in a different browser from the one that opened the link, so for safety it is not valid. Try again from the kiosk, opening the link on this phone.",
+        ),
+        Text::NoFiscalNumber => tr(
+            lang,
+            "The identity provider did not send your codice fiscale, so your documents cannot be shown.",
+        ),
+        Text::InsufficientLevel => tr(
+            lang,
+            "The sign-in's security level is not high enough (SPID level 2 or CIE is needed).",
+        ),
+        Text::Rejected => tr(
+            lang,
+            "The identity provider did not confirm the sign-in. Please try again from the kiosk.",
+        ),
+        Text::Ended => tr(
+            lang,
+            "The kiosk session has already ended or expired. To try again, go back to the kiosk.",
+        ),
+        Text::BadCallback => tr(lang, "This page does not match a sign-in in progress."),
+        Text::Back => tr(lang, "You can close this page."),
     }
 }
 
 const STYLE: &str = "h1{font-size:30px}\
 .initials{font-size:64px;font-weight:bold;margin:8px 0}a{color:#036}";
 
-/// A phone page: status, language, title and body (already escaped HTML).
+/// A phone page: status, language, title and body (already escaped HTML), ending with
+/// the list of the other languages when `languages` gives each one's address.
 pub fn phone_page(
     status: StatusCode,
     lang: Lang,
     office: &str,
     title: &str,
     body: &str,
-    other_lang_href: Option<&str>,
+    languages: Option<&dyn Fn(Lang) -> String>,
 ) -> Response {
-    let other = lang.other();
-    let switch = other_lang_href
-        .map(|href| {
-            format!(
-                "<p><a href=\"{}\" lang=\"{}\">{}</a></p>\n",
-                escape(href),
-                other.code(),
-                other.native_name()
-            )
-        })
+    let links = languages
+        .map(|href| language_links(lang, href))
         .unwrap_or_default();
     let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"{code}\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n{html}\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
 <meta name=\"robots\" content=\"noindex\">\n<title>{title}</title>\n<style>{PHONE_STYLE}{STYLE}</style>\n\
-</head>\n<body>\n<header>{office}</header>\n<main>\n<h1>{title}</h1>\n{body}{switch}</main>\n\
+</head>\n<body>\n<header>{office}</header>\n<main>\n<h1>{title}</h1>\n{body}{links}</main>\n\
 </body>\n</html>\n",
-        code = lang.code(),
+        html = html_open(lang),
         title = escape(title),
         office = escape(office),
     );
@@ -654,29 +663,30 @@ pub fn phone_page(
 }
 
 /// A page under the sign-in title with one of the page's messages.
-fn notice(
-    state: &AppState,
-    status: StatusCode,
-    lang: Lang,
-    text: fn(&Words) -> &'static str,
-) -> Response {
-    let w = words(lang);
-    message_page(state, status, lang, w.title, text(w))
+fn notice(state: &AppState, status: StatusCode, lang: Lang, message: Text) -> Response {
+    message_page(state, status, lang, Text::Title, message)
 }
 
 fn message_page(
     state: &AppState,
     status: StatusCode,
     lang: Lang,
-    title: &str,
-    text: &str,
+    title: Text,
+    message: Text,
 ) -> Response {
     let body = format!(
         "<p>{}</p>\n<p>{}</p>\n",
-        escape(text),
-        escape(words(lang).back)
+        escape(text(lang, message)),
+        escape(text(lang, Text::Back))
     );
-    phone_page(status, lang, &state.config.office_name, title, &body, None)
+    phone_page(
+        status,
+        lang,
+        &state.config.office_name,
+        text(lang, title),
+        &body,
+        None,
+    )
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -719,12 +729,15 @@ pub async fn login_link(
         .map(|Path(t)| t)
         .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
     let Some(token) = token else {
-        return notice(&state, StatusCode::NOT_FOUND, fallback, |w| w.unknown_link);
+        return notice(&state, StatusCode::NOT_FOUND, fallback, Text::UnknownLink);
     };
     let Some(oidc) = state.oidc.clone() else {
-        return notice(&state, StatusCode::SERVICE_UNAVAILABLE, fallback, |w| {
-            w.unavailable
-        });
+        return notice(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            fallback,
+            Text::Unavailable,
+        );
     };
     let now = state.now();
     let sign_in = i64::from(state.config.auth.sign_in_seconds);
@@ -780,20 +793,23 @@ pub async fn login_link(
     let session = match used {
         Err(e) => {
             tracing::warn!(code = e.code, "login link: database error");
-            return notice(&state, StatusCode::SERVICE_UNAVAILABLE, fallback, |w| {
-                w.unavailable
-            });
+            return notice(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                fallback,
+                Text::Unavailable,
+            );
         }
         Ok(LinkUse::Unknown) => {
-            return notice(&state, StatusCode::NOT_FOUND, fallback, |w| w.unknown_link);
+            return notice(&state, StatusCode::NOT_FOUND, fallback, Text::UnknownLink);
         }
         Ok(LinkUse::Expired(lang)) => {
             let lang = asked.unwrap_or(lang);
-            return notice(&state, StatusCode::GONE, lang, |w| w.expired_link);
+            return notice(&state, StatusCode::GONE, lang, Text::ExpiredLink);
         }
         Ok(LinkUse::Used(lang)) => {
             let lang = asked.unwrap_or(lang);
-            return notice(&state, StatusCode::GONE, lang, |w| w.used_link);
+            return notice(&state, StatusCode::GONE, lang, Text::UsedLink);
         }
         Ok(LinkUse::Fresh(session)) => session,
     };
@@ -803,9 +819,12 @@ pub async fn login_link(
         Err(e) => {
             tracing::warn!(error = %e, "login: cannot reach the identity provider");
             let _ = fail(&state, &session.id, e.code()).await;
-            return notice(&state, StatusCode::SERVICE_UNAVAILABLE, lang, |w| {
-                w.unavailable
-            });
+            return notice(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                Text::Unavailable,
+            );
         }
     };
     let browser = new_token();
@@ -846,9 +865,12 @@ pub async fn login_link(
         .await;
     if let Err(e) = stored {
         tracing::warn!(code = e.code, "login link: database error");
-        return notice(&state, StatusCode::SERVICE_UNAVAILABLE, lang, |w| {
-            w.unavailable
-        });
+        return notice(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang,
+            Text::Unavailable,
+        );
     }
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!(
@@ -919,14 +941,15 @@ enum Callback {
     },
 }
 
-fn failure_text(w: &Words, code: &str) -> &'static str {
+/// The message for a sign-in that failed with `code`.
+fn failure_text(code: &str) -> Text {
     match code {
-        "cancelled" => w.cancelled,
-        "other_browser" => w.other_browser,
-        "no_fiscal_number" | "invalid_fiscal_number" => w.no_fiscal_number,
-        "insufficient_level" => w.insufficient_level,
-        "provider_unavailable" => w.unavailable,
-        _ => w.rejected,
+        "cancelled" => Text::Cancelled,
+        "other_browser" => Text::OtherBrowser,
+        "no_fiscal_number" | "invalid_fiscal_number" => Text::NoFiscalNumber,
+        "insufficient_level" => Text::InsufficientLevel,
+        "provider_unavailable" => Text::Unavailable,
+        _ => Text::Rejected,
     }
 }
 
@@ -941,9 +964,7 @@ pub async fn login_callback(
     let query = query.unwrap_or_default();
     let (Some(oidc), Some(oidc_state)) = (state.oidc.clone(), query_param(Some(&query), "state"))
     else {
-        return notice(&state, StatusCode::BAD_REQUEST, fallback, |w| {
-            w.bad_callback
-        });
+        return notice(&state, StatusCode::BAD_REQUEST, fallback, Text::BadCallback);
     };
     let code = query_param(Some(&query), "code");
     let error = query_param(Some(&query), "error");
@@ -1042,27 +1063,32 @@ pub async fn login_callback(
     let (session, nonce, pkce_verifier) = match found {
         Err(e) => {
             tracing::warn!(code = e.code, "login callback: database error");
-            return notice(&state, StatusCode::SERVICE_UNAVAILABLE, fallback, |w| {
-                w.unavailable
-            });
+            return notice(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                fallback,
+                Text::Unavailable,
+            );
         }
         Ok(Callback::Unknown) => {
-            return notice(&state, StatusCode::BAD_REQUEST, fallback, |w| {
-                w.bad_callback
-            });
+            return notice(&state, StatusCode::BAD_REQUEST, fallback, Text::BadCallback);
         }
         Ok(Callback::Gone(lang)) => {
-            let w = words(lang);
-            return message_page(&state, StatusCode::GONE, lang, w.failed_title, w.ended);
+            return message_page(
+                &state,
+                StatusCode::GONE,
+                lang,
+                Text::FailedTitle,
+                Text::Ended,
+            );
         }
         Ok(Callback::Failed(lang, failure)) => {
-            let w = words(lang);
             return message_page(
                 &state,
                 StatusCode::FORBIDDEN,
                 lang,
-                w.failed_title,
-                failure_text(w, failure),
+                Text::FailedTitle,
+                failure_text(failure),
             );
         }
         Ok(Callback::Proceed {
@@ -1072,7 +1098,6 @@ pub async fn login_callback(
         }) => (session, nonce, pkce_verifier),
     };
     let lang = session.lang;
-    let w = words(lang);
     let code = query_param(Some(&query), "code").unwrap_or_default();
     let identity = match oidc.finish(&code, &pkce_verifier, &nonce).await {
         Ok(identity) => identity,
@@ -1093,8 +1118,8 @@ pub async fn login_callback(
                 &state,
                 status,
                 lang,
-                w.failed_title,
-                failure_text(w, e.code()),
+                Text::FailedTitle,
+                failure_text(e.code()),
             );
         }
     };
@@ -1162,33 +1187,39 @@ pub async fn login_callback(
     match done {
         Ok(true) => {
             tracing::info!(session = %session.id, "citizen signed in at a kiosk");
-            let mut body = format!("<p>{}</p>\n", escape(w.signed_in));
+            let mut body = format!("<p>{}</p>\n", escape(text(lang, Text::SignedIn)));
             if let Some(initials) = &initials {
                 body.push_str(&format!(
                     "<p>{}</p>\n<p class=\"initials\">{}</p>\n",
-                    escape(w.initials),
-                    escape(initials)
+                    escape(text(lang, Text::Initials)),
+                    ltr(initials)
                 ));
             }
-            body.push_str(&format!("<p>{}</p>\n", escape(w.back)));
+            body.push_str(&format!("<p>{}</p>\n", escape(text(lang, Text::Back))));
             phone_page(
                 StatusCode::OK,
                 lang,
                 &state.config.office_name,
-                w.signed_in_title,
+                text(lang, Text::SignedInTitle),
                 &body,
                 None,
             )
         }
-        Ok(false) => message_page(&state, StatusCode::GONE, lang, w.failed_title, w.ended),
+        Ok(false) => message_page(
+            &state,
+            StatusCode::GONE,
+            lang,
+            Text::FailedTitle,
+            Text::Ended,
+        ),
         Err(e) => {
             tracing::warn!(code = e.code, "login callback: database error");
             message_page(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
                 lang,
-                w.title,
-                w.unavailable,
+                Text::Title,
+                Text::Unavailable,
             )
         }
     }

@@ -32,7 +32,7 @@ use super::appointments::cf_hash;
 use super::store;
 use crate::catalogue::{Agency, Catalogue};
 use crate::identity::CodiceFiscale;
-use crate::lang::Lang;
+use crate::lang::{Lang, fill, tr};
 use crate::protocol::{ApplicationStatus, CertificateOffer};
 use crate::sqlite::DbError;
 
@@ -45,10 +45,6 @@ pub struct ApplicationKind {
     pub agency: Agency,
     /// The catalogue service to take a ticket for when something is to be done.
     pub service: &'static str,
-    /// Italian title.
-    pub it: &'static str,
-    /// English title.
-    pub en: &'static str,
 }
 
 /// Every application kind, in display order.
@@ -57,135 +53,106 @@ pub const APPLICATION_KINDS: &[ApplicationKind] = &[
         code: "naspi",
         agency: Agency::Inps,
         service: "naspi",
-        it: "Indennità di disoccupazione NASpI",
-        en: "NASpI unemployment benefit",
     },
     ApplicationKind {
         code: "dis-coll",
         agency: Agency::Inps,
         service: "naspi",
-        it: "Indennità di disoccupazione DIS-COLL",
-        en: "DIS-COLL unemployment benefit",
     },
     ApplicationKind {
         code: "isee",
         agency: Agency::Inps,
         service: "isee",
-        it: "DSU e attestazione ISEE",
-        en: "DSU and ISEE certificate",
     },
     ApplicationKind {
         code: "adi",
         agency: Agency::Inps,
         service: "sfl-adi",
-        it: "Assegno di inclusione (ADI)",
-        en: "Inclusion allowance (ADI)",
     },
     ApplicationKind {
         code: "sfl",
         agency: Agency::Inps,
         service: "sfl-adi",
-        it: "Supporto per la formazione e il lavoro (SFL)",
-        en: "Training and work support (SFL)",
     },
     ApplicationKind {
         code: "did",
         agency: Agency::Cpi,
         service: "did-patto",
-        it: "Dichiarazione di immediata disponibilità (DID)",
-        en: "Availability for work declaration (DID)",
     },
     ApplicationKind {
         code: "patto",
         agency: Agency::Cpi,
         service: "did-patto",
-        it: "Patto di servizio personalizzato",
-        en: "Personal service agreement",
     },
     ApplicationKind {
         code: "collocamento-mirato",
         agency: Agency::Cpi,
         service: "collocamento-mirato",
-        it: "Iscrizione al collocamento mirato (L. 68/99)",
-        en: "Targeted placement registration (Law 68/99)",
     },
 ];
 
-/// An application status: stable code, texts, and what to do next (`{service}` is the
-/// name of the service to take a ticket for).
+/// An application status: its stable code; [`StatusInfo::text`] and
+/// [`StatusInfo::next_step`] say it in a language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatusInfo {
     /// Stable code.
     pub code: &'static str,
-    /// Italian.
-    pub it: &'static str,
-    /// English.
-    pub en: &'static str,
-    /// Next step, Italian.
-    pub next_it: &'static str,
-    /// Next step, English.
-    pub next_en: &'static str,
 }
 
 /// Every status an application can have.
 pub const STATUSES: &[StatusInfo] = &[
-    StatusInfo {
-        code: "received",
-        it: "Ricevuta",
-        en: "Received",
-        next_it: "Non deve fare nulla: la domanda è in attesa di essere esaminata.",
-        next_en: "Nothing to do: your application is waiting to be examined.",
-    },
-    StatusInfo {
-        code: "in_review",
-        it: "In lavorazione",
-        en: "Being examined",
-        next_it: "Non deve fare nulla: riceverà una comunicazione con l'esito.",
-        next_en: "Nothing to do: you will be told the outcome.",
-    },
+    StatusInfo { code: "received" },
+    StatusInfo { code: "in_review" },
     StatusInfo {
         code: "needs_documents",
-        it: "Documenti da integrare",
-        en: "Documents needed",
-        next_it: "Servono altri documenti: prenda un biglietto per «{service}» e porti quelli richiesti nella comunicazione.",
-        next_en: "More documents are needed: take a ticket for “{service}” and bring those listed in the letter you received.",
     },
-    StatusInfo {
-        code: "approved",
-        it: "Accolta",
-        en: "Approved",
-        next_it: "Non deve fare nulla. Tenga aggiornati i suoi recapiti.",
-        next_en: "Nothing to do. Keep your contact details up to date.",
-    },
-    StatusInfo {
-        code: "in_payment",
-        it: "In pagamento",
-        en: "Being paid",
-        next_it: "I pagamenti sono in corso: non deve fare nulla.",
-        next_en: "Payments are being made: nothing to do.",
-    },
-    StatusInfo {
-        code: "rejected",
-        it: "Respinta",
-        en: "Rejected",
-        next_it: "Per chiarimenti o per chiedere un riesame prenda un biglietto per «{service}»; i termini per un ricorso sono indicati nel provvedimento.",
-        next_en: "For an explanation or to ask for a review, take a ticket for “{service}”; the time limit for an appeal is in the decision letter.",
-    },
-    StatusInfo {
-        code: "suspended",
-        it: "Sospesa",
-        en: "Suspended",
-        next_it: "Prenda un biglietto per «{service}» per sapere come riattivarla.",
-        next_en: "Take a ticket for “{service}” to find out how to resume it.",
-    },
-    StatusInfo {
-        code: "closed",
-        it: "Conclusa",
-        en: "Closed",
-        next_it: "La pratica è conclusa: non deve fare nulla.",
-        next_en: "This case is closed: nothing to do.",
-    },
+    StatusInfo { code: "approved" },
+    StatusInfo { code: "in_payment" },
+    StatusInfo { code: "rejected" },
+    StatusInfo { code: "suspended" },
+    StatusInfo { code: "closed" },
 ];
+
+impl StatusInfo {
+    /// The status in `lang`.
+    pub fn text(&self, lang: Lang) -> &'static str {
+        match self.code {
+            "received" => tr(lang, "Received"),
+            "in_review" => tr(lang, "Being examined"),
+            "needs_documents" => tr(lang, "Documents needed"),
+            "approved" => tr(lang, "Approved"),
+            "in_payment" => tr(lang, "Being paid"),
+            "rejected" => tr(lang, "Rejected"),
+            "suspended" => tr(lang, "Suspended"),
+            "closed" => tr(lang, "Closed"),
+            other => other,
+        }
+    }
+
+    /// What to do next, in `lang`; `{}` is the name of the service to take a ticket for.
+    pub fn next_step(&self, lang: Lang) -> &'static str {
+        match self.code {
+            "received" => tr(
+                lang,
+                "Nothing to do: your application is waiting to be examined.",
+            ),
+            "in_review" => tr(lang, "Nothing to do: you will be told the outcome."),
+            "needs_documents" => tr(
+                lang,
+                "More documents are needed: take a ticket for “{}” and bring those listed in the letter you received.",
+            ),
+            "approved" => tr(lang, "Nothing to do. Keep your contact details up to date."),
+            "in_payment" => tr(lang, "Payments are being made: nothing to do."),
+            "rejected" => tr(
+                lang,
+                "For an explanation or to ask for a review, take a ticket for “{}”; the time limit for an appeal is in the decision letter.",
+            ),
+            "suspended" => tr(lang, "Take a ticket for “{}” to find out how to resume it."),
+            "closed" => tr(lang, "This case is closed: nothing to do."),
+            _ => "",
+        }
+    }
+}
 
 /// A person's employment status as the Centro per l'impiego records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,21 +184,16 @@ impl EmploymentStatus {
 
     /// As printed on a certificate.
     pub fn text(self, lang: Lang) -> &'static str {
-        match (self, lang) {
-            (EmploymentStatus::Unemployed, Lang::IT) => {
-                "in stato di disoccupazione ai sensi dell'art. 19 del D.Lgs. 150/2015"
-            }
-            (EmploymentStatus::Unemployed, Lang::EN) => {
-                "unemployed within the meaning of art. 19 of Legislative Decree 150/2015"
-            }
-            (EmploymentStatus::Suspended, Lang::IT) => {
-                "in stato di disoccupazione sospeso per un rapporto di lavoro di durata non superiore a sei mesi"
-            }
-            (EmploymentStatus::Suspended, Lang::EN) => {
-                "unemployed, with that status suspended by a job lasting no more than six months"
-            }
-            (EmploymentStatus::Employed, Lang::IT) => "occupato/a",
-            (EmploymentStatus::Employed, Lang::EN) => "employed",
+        match self {
+            EmploymentStatus::Unemployed => tr(
+                lang,
+                "unemployed within the meaning of art. 19 of Legislative Decree 150/2015",
+            ),
+            EmploymentStatus::Suspended => tr(
+                lang,
+                "unemployed, with that status suspended by a job lasting no more than six months",
+            ),
+            EmploymentStatus::Employed => tr(lang, "employed"),
         }
     }
 
@@ -269,15 +231,11 @@ pub struct Contribution {
 
 /// A fund's name, when it is a well-known code; the code itself otherwise.
 pub fn fund_name(code: &str, lang: Lang) -> String {
-    let name = match (code, lang) {
-        ("FPLD", Lang::IT) => "Fondo pensioni lavoratori dipendenti",
-        ("FPLD", Lang::EN) => "Employees' pension fund",
-        ("GS", Lang::IT) => "Gestione separata",
-        ("GS", Lang::EN) => "Separate scheme (gestione separata)",
-        ("ART", Lang::IT) => "Gestione artigiani",
-        ("ART", Lang::EN) => "Craftspeople's scheme",
-        ("COM", Lang::IT) => "Gestione commercianti",
-        ("COM", Lang::EN) => "Traders' scheme",
+    let name = match code {
+        "FPLD" => tr(lang, "Employees' pension fund"),
+        "GS" => tr(lang, "Separate scheme (gestione separata)"),
+        "ART" => tr(lang, "Craftspeople's scheme"),
+        "COM" => tr(lang, "Traders' scheme"),
         _ => return code.to_string(),
     };
     format!("{name} ({code})")
@@ -290,10 +248,6 @@ pub struct CertificateKind {
     pub code: &'static str,
     /// Issuing agency.
     pub agency: Agency,
-    /// Italian title.
-    pub it: &'static str,
-    /// English title.
-    pub en: &'static str,
 }
 
 /// Every certificate kind.
@@ -301,22 +255,33 @@ pub const CERTIFICATE_KINDS: &[CertificateKind] = &[
     CertificateKind {
         code: "stato-occupazionale",
         agency: Agency::Cpi,
-        it: "Certificato di stato occupazionale",
-        en: "Employment status certificate",
     },
     CertificateKind {
         code: "did",
         agency: Agency::Cpi,
-        it: "Attestazione di dichiarazione di immediata disponibilità (DID)",
-        en: "Certificate of availability for work declaration (DID)",
     },
     CertificateKind {
         code: "estratto-contributivo",
         agency: Agency::Inps,
-        it: "Estratto contributivo (sintesi)",
-        en: "Contribution record (summary)",
     },
 ];
+
+impl ApplicationKind {
+    /// The title in `lang`.
+    pub fn title(&self, lang: Lang) -> &'static str {
+        match self.code {
+            "naspi" => tr(lang, "NASpI unemployment benefit"),
+            "dis-coll" => tr(lang, "DIS-COLL unemployment benefit"),
+            "isee" => tr(lang, "DSU and ISEE certificate"),
+            "adi" => tr(lang, "Inclusion allowance (ADI)"),
+            "sfl" => tr(lang, "Training and work support (SFL)"),
+            "did" => tr(lang, "Availability for work declaration (DID)"),
+            "patto" => tr(lang, "Personal service agreement"),
+            "collocamento-mirato" => tr(lang, "Targeted placement registration (Law 68/99)"),
+            other => other,
+        }
+    }
+}
 
 impl CertificateKind {
     /// The kind with this code.
@@ -326,9 +291,14 @@ impl CertificateKind {
 
     /// The title in `lang`.
     pub fn title(&self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::IT => self.it,
-            Lang::EN => self.en,
+        match self.code {
+            "stato-occupazionale" => tr(lang, "Employment status certificate"),
+            "did" => tr(
+                lang,
+                "Certificate of availability for work declaration (DID)",
+            ),
+            "estratto-contributivo" => tr(lang, "Contribution record (summary)"),
+            other => other,
         }
     }
 }
@@ -367,18 +337,14 @@ pub fn applications(
         let service = catalogue
             .service(k.service)
             .map_or(k.service.to_string(), |s| s.name(lang).to_string());
-        let (title, status_text, next) = match lang {
-            Lang::IT => (k.it, s.it, s.next_it),
-            Lang::EN => (k.en, s.en, s.next_en),
-        };
         out.push(ApplicationStatus {
             kind: k.code.to_string(),
             agency: k.agency,
-            title: title.to_string(),
+            title: k.title(lang).to_string(),
             status: s.code.to_string(),
-            status_text: status_text.to_string(),
+            status_text: s.text(lang).to_string(),
             last_change: date,
-            next_step: next.replace("{service}", &service),
+            next_step: fill(s.next_step(lang), &[&service]),
             reference: (!reference.is_empty()).then_some(reference),
         });
     }
@@ -1337,21 +1303,38 @@ mod tests {
     #[test]
     fn next_steps_name_the_service_to_queue_for() {
         for s in STATUSES {
-            for text in [s.next_it, s.next_en] {
-                assert!(!text.is_empty());
+            assert_ne!(s.text(Lang::EN), s.code, "{}", s.code);
+            for lang in Lang::all() {
+                assert!(!s.next_step(lang).is_empty(), "{} {lang}", s.code);
             }
         }
         let needs = STATUSES
             .iter()
             .find(|s| s.code == "needs_documents")
             .unwrap();
-        assert!(needs.next_en.contains("{service}"));
+        assert!(needs.next_step(Lang::EN).contains("{}"));
+        assert_eq!(
+            fill(needs.next_step(Lang::EN), &["ISEE"]),
+            "More documents are needed: take a ticket for “ISEE” and bring those listed in the letter you received."
+        );
         for k in APPLICATION_KINDS {
             assert!(
                 Catalogue::builtin().service(k.service).is_some(),
                 "{}",
                 k.code
             );
+            assert_ne!(k.title(Lang::EN), k.code, "{}", k.code);
         }
+        for k in CERTIFICATE_KINDS {
+            assert_ne!(k.title(Lang::EN), k.code, "{}", k.code);
+        }
+        for s in EmploymentStatus::ALL {
+            assert!(!s.text(Lang::EN).is_empty(), "{}", s.code());
+        }
+        assert_eq!(
+            fund_name("GS", Lang::EN),
+            "Separate scheme (gestione separata) (GS)"
+        );
+        assert_eq!(fund_name("XYZ", Lang::EN), "XYZ");
     }
 }

@@ -6,7 +6,8 @@
 //! genuine** (a signature that does not verify, or a digest that differs from the issued
 //! one), or **unknown** (not a seal, or a valid signature for an id this hub has no
 //! record of). Holding the paper (or its QR) is what gives access to the content, as it
-//! is printed on it anyway. No login, no JavaScript, Italian or English.
+//! is printed on it anyway. No login, no JavaScript, in any shipped language (the
+//! original content stays in the certificate's own language).
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -17,8 +18,8 @@ use rusqlite::OptionalExtension;
 
 use super::login::phone_page;
 use super::state::AppState;
-use super::tracking::{choose_lang, escape};
-use crate::lang::Lang;
+use super::tracking::{choose_lang, dir, escape, ltr};
+use crate::lang::{Lang, fill, tr};
 use crate::protocol::{Verdict, VerifyResponse};
 use crate::seal::{CertificateContent, Seal};
 
@@ -104,49 +105,6 @@ pub async fn verify_api(
     Json(check(&state, &text).await)
 }
 
-struct Words {
-    title: &'static str,
-    genuine: &'static str,
-    not_genuine: &'static str,
-    unknown: &'static str,
-    malformed: &'static str,
-    erased: &'static str,
-    issued: &'static str,
-    id: &'static str,
-    original: &'static str,
-}
-
-const IT: Words = Words {
-    title: "Verifica del certificato",
-    genuine: "Certificato autentico: è stato rilasciato da questo ufficio e non è stato alterato. Confronti il testo stampato con quello originale qui sotto.",
-    not_genuine: "Certificato NON autentico: il sigillo non corrisponde a un certificato rilasciato da questo ufficio, oppure il certificato è stato alterato.",
-    unknown: "Impossibile verificare: questo sigillo non corrisponde a nessun certificato noto a questo ufficio.",
-    malformed: "Questo non è un sigillo di certificato. Inquadri di nuovo il codice QR stampato sul certificato.",
-    erased: "Il sigillo è autentico, ma il testo originale non è più conservato (i certificati si conservano per il periodo di validità).",
-    issued: "Rilasciato il",
-    id: "Certificato n.",
-    original: "Testo originale",
-};
-
-const EN: Words = Words {
-    title: "Certificate check",
-    genuine: "Genuine certificate: it was issued by this office and has not been altered. Compare the printed text with the original below.",
-    not_genuine: "NOT a genuine certificate: the seal does not match a certificate issued by this office, or the certificate has been altered.",
-    unknown: "Cannot be checked: this seal does not match any certificate known to this office.",
-    malformed: "This is not a certificate seal. Please scan the QR code printed on the certificate again.",
-    erased: "The seal is genuine, but the original text is no longer kept (certificates are kept while they are valid).",
-    issued: "Issued on",
-    id: "Certificate no.",
-    original: "Original text",
-};
-
-fn words(lang: Lang) -> &'static Words {
-    match lang {
-        Lang::IT => &IT,
-        Lang::EN => &EN,
-    }
-}
-
 /// `GET /verify?seal=...`: the verdict as a page; 200 when genuine, 404 when unknown or
 /// malformed, 409 when not genuine.
 pub async fn verify_page(
@@ -156,29 +114,62 @@ pub async fn verify_page(
 ) -> Response {
     let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     let lang = choose_lang(query.as_deref(), accept);
-    let w = words(lang);
     let text = seal_param(query.as_deref());
     let result = check(&state, &text).await;
+    let body = verdict_body(lang, &result, &state.tz);
+    let status = match result.verdict {
+        Verdict::Genuine => StatusCode::OK,
+        Verdict::NotGenuine => StatusCode::CONFLICT,
+        Verdict::Unknown => StatusCode::NOT_FOUND,
+    };
+    let seal = url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let href = |l: Lang| format!("/verify?lang={}&seal={seal}", l.code());
+    phone_page(
+        status,
+        lang,
+        &state.config.office_name,
+        tr(lang, "Certificate check"),
+        &body,
+        Some(&href),
+    )
+}
+
+/// The page's body for `result`, in `lang`: the verdict and, for a genuine seal, the
+/// certificate's id, date and original content (in the certificate's own language).
+fn verdict_body(lang: Lang, result: &VerifyResponse, tz: &chrono_tz::Tz) -> String {
     let mut body = String::new();
-    let status = match (result.verdict, result.reason.as_str()) {
-        (Verdict::Genuine, reason) => {
-            body.push_str(&format!("<p><strong>{}</strong></p>\n", escape(w.genuine)));
+    match (result.verdict, result.reason.as_str()) {
+        (Verdict::Genuine, _) => {
+            body.push_str(&format!(
+                "<p><strong>{}</strong></p>\n",
+                escape(tr(
+                    lang,
+                    "Genuine certificate: it was issued by this office and has not been altered. Compare the printed text with the original below."
+                ))
+            ));
             if let Some(id) = &result.certificate_id {
-                body.push_str(&format!("<p>{} {}</p>\n", w.id, escape(id)));
+                body.push_str(&format!(
+                    "<p>{}</p>\n",
+                    fill(&escape(tr(lang, "Certificate no. {}")), &[&ltr(id)])
+                ));
             }
             if let Some(at) = result
                 .issued_at
                 .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             {
-                let local = at.with_timezone(&state.tz).format("%d/%m/%Y %H:%M");
-                body.push_str(&format!("<p>{} {local}</p>\n", w.issued));
+                let local = at.with_timezone(tz).format("%d/%m/%Y %H:%M").to_string();
+                body.push_str(&format!(
+                    "<p>{}</p>\n",
+                    fill(&escape(tr(lang, "Issued on {}")), &[&ltr(&local)])
+                ));
             }
-            match (&result.content, reason) {
-                (Some(c), _) => {
+            match &result.content {
+                Some(c) => {
+                    let direction = Lang::from_tag(&c.lang).map_or("auto", dir);
                     body.push_str(&format!(
-                        "<h2>{}</h2>\n<section lang=\"{}\" class=\"original\">\n",
-                        w.original,
+                        "<h2>{}</h2>\n<section lang=\"{}\" dir=\"{direction}\" class=\"original\">\n",
+                        escape(tr(lang, "Original text")),
                         escape(&c.lang)
                     ));
                     for line in &c.issuer_lines {
@@ -190,38 +181,36 @@ pub async fn verify_page(
                     }
                     body.push_str("</section>\n");
                 }
-                (None, _) => body.push_str(&format!("<p>{}</p>\n", escape(w.erased))),
+                None => body.push_str(&format!(
+                    "<p>{}</p>\n",
+                    escape(tr(
+                        lang,
+                        "The seal is genuine, but the original text is no longer kept (certificates are kept while they are valid)."
+                    ))
+                )),
             }
-            StatusCode::OK
         }
-        (Verdict::NotGenuine, _) => {
-            body.push_str(&format!(
-                "<p><strong>{}</strong></p>\n",
-                escape(w.not_genuine)
-            ));
-            StatusCode::CONFLICT
-        }
-        (Verdict::Unknown, "malformed") => {
-            body.push_str(&format!("<p>{}</p>\n", escape(w.malformed)));
-            StatusCode::NOT_FOUND
-        }
-        (Verdict::Unknown, _) => {
-            body.push_str(&format!("<p>{}</p>\n", escape(w.unknown)));
-            StatusCode::NOT_FOUND
-        }
-    };
-    let other = lang.other();
-    let href = format!(
-        "/verify?lang={}&seal={}",
-        other.code(),
-        url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()
-    );
-    phone_page(
-        status,
-        lang,
-        &state.config.office_name,
-        w.title,
-        &body,
-        Some(&href),
-    )
+        (Verdict::NotGenuine, _) => body.push_str(&format!(
+            "<p><strong>{}</strong></p>\n",
+            escape(tr(
+                lang,
+                "NOT a genuine certificate: the seal does not match a certificate issued by this office, or the certificate has been altered."
+            ))
+        )),
+        (Verdict::Unknown, "malformed") => body.push_str(&format!(
+            "<p>{}</p>\n",
+            escape(tr(
+                lang,
+                "This is not a certificate seal. Please scan the QR code printed on the certificate again."
+            ))
+        )),
+        (Verdict::Unknown, _) => body.push_str(&format!(
+            "<p>{}</p>\n",
+            escape(tr(
+                lang,
+                "Cannot be checked: this seal does not match any certificate known to this office."
+            ))
+        )),
+    }
+    body
 }

@@ -108,6 +108,14 @@ pub enum CfError {
     CheckLetter,
 }
 
+fn expected_in(expected: Expected, lang: Lang) -> &'static str {
+    match expected {
+        Expected::Letter => tr(lang, "a letter"),
+        Expected::Digit => tr(lang, "a digit"),
+        Expected::MonthLetter => tr(lang, "a month letter (A B C D E H L M P R S T)"),
+    }
+}
+
 fn expected_en(expected: Expected) -> &'static str {
     match expected {
         Expected::Letter => "a letter",
@@ -150,7 +158,7 @@ impl CfError {
                 &[
                     &position.to_string(),
                     &found.to_string(),
-                    tr(lang, expected_en(*expected)),
+                    expected_in(*expected, lang),
                 ],
             ),
             CfError::InvalidDay { day } => fill(

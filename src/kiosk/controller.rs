@@ -205,6 +205,7 @@ impl Controller {
             rendered_figures: std::cell::Cell::new(u64::MAX),
         });
         controller.wire(app);
+        super::fonts::register();
         let theme = app.global::<Theme>();
         theme.set_px_per_mm(controller.settings.px_per_mm);
         theme.set_lower_edge_mm(controller.settings.lower_edge_mm);
@@ -218,7 +219,6 @@ impl Controller {
         app.global::<Kiosk>()
             .set_front_desk(controller.settings.front_desk.as_str().into());
         let languages: Vec<LanguageItem> = Lang::all()
-            .iter()
             .map(|l| LanguageItem {
                 code: l.code().into(),
                 name: l.native_name().into(),
@@ -273,6 +273,7 @@ impl Controller {
             }
         });
         kiosk.on_open_status(on(|c| c.touch(Command::MyTurn)));
+        kiosk.on_open_languages(on(|c| c.touch(Command::Languages)));
         kiosk.on_open_appointment(on(|c| c.touch(Command::Appointment)));
         kiosk.on_back(on(|c| c.touch(Command::Back)));
         kiosk.on_start_over(on(|c| c.touch(Command::StartOver)));
@@ -384,6 +385,7 @@ impl Controller {
             }
             Command::MyTurn => self.update(Visit::open_status),
             Command::Language(lang) => self.update(|v| v.set_lang(lang)),
+            Command::Languages => self.update(Visit::open_languages),
             Command::Priority(yes) => self.update(|v| v.set_priority(yes)),
             Command::Identify => self.update(Visit::open_identify),
             Command::SkipIdentification => self.update(Visit::skip_identification),
@@ -1114,6 +1116,8 @@ impl Controller {
         }
         let kiosk = app.global::<Kiosk>();
         kiosk.set_language(lang.code().into());
+        kiosk.set_language_name(lang.native_name().into());
+        app.global::<Theme>().set_rtl(lang.is_rtl());
         kiosk.set_online(self.core.is_online());
         let (page, problem) = match visit.step() {
             Step::Welcome => (Page::Welcome, None),
@@ -1128,6 +1132,11 @@ impl Controller {
             Step::CertificateDone => (Page::CertificateDone, None),
             Step::Problem(p) => (Page::Problem, Some(p)),
             Step::OutOfService => (Page::OutOfService, None),
+        };
+        let page = if visit.choosing_language() {
+            Page::Language
+        } else {
+            page
         };
         kiosk.set_page(page);
         if let Some(p) = problem {

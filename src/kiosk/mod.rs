@@ -8,6 +8,7 @@ pub mod clock;
 pub mod controller;
 pub mod core;
 pub mod doctor;
+pub mod fonts;
 pub mod documents;
 pub mod home;
 pub mod idle;

@@ -32,6 +32,8 @@ pub enum Command {
     MyTurn,
     /// A language in the bottom bar.
     Language(Lang),
+    /// Open the language page.
+    Languages,
     /// The priority checkbox, set to this value.
     Priority(bool),
     /// "Add your codice fiscale (optional)".

@@ -120,6 +120,8 @@ pub struct Visit {
     in_flight: Option<Uuid>,
     status_text: String,
     appointment_text: String,
+    /// The language page is open over the current step.
+    choosing_language: bool,
 }
 
 impl Visit {
@@ -138,6 +140,7 @@ impl Visit {
             in_flight: None,
             status_text: String::new(),
             appointment_text: String::new(),
+            choosing_language: false,
         }
     }
 
@@ -234,9 +237,21 @@ impl Visit {
     /// Switches language; allowed on every screen, keeps everything else.
     pub fn set_lang(&mut self, lang: Lang) {
         self.lang = lang;
+        self.choosing_language = false;
+    }
+
+    /// Opens the language page over the current step (the bottom bar's language button).
+    pub fn open_languages(&mut self) {
+        self.choosing_language = true;
+    }
+
+    /// True while the language page is open; `back` or a language closes it.
+    pub fn choosing_language(&self) -> bool {
+        self.choosing_language
     }
 
     fn go(&mut self, step: Step) {
+        self.choosing_language = false;
         if self.step != step {
             self.history.push(self.step);
             self.step = step;
@@ -246,6 +261,10 @@ impl Visit {
     /// Goes back one screen. Not from printing, the ticket or a signed-in session, which
     /// are not undone (a session ends with "finish").
     pub fn back(&mut self) {
+        if self.choosing_language {
+            self.choosing_language = false;
+            return;
+        }
         if matches!(
             self.step,
             Step::Printing

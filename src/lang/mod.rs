@@ -42,6 +42,7 @@ pub struct Language {
     aliases: &'static [&'static str],
     code_pages: &'static [&'static str],
     fonts: &'static [&'static str],
+    font_family: &'static str,
     font_package: &'static str,
     messages: &'static str,
     catalogue: &'static str,
@@ -119,6 +120,11 @@ impl Lang {
     /// Font files (on the image) for a script the UI's fonts lack; regular first.
     pub fn fonts(self) -> &'static [&'static str] {
         self.row().fonts
+    }
+
+    /// The family to take from [`Lang::fonts`] when they are collections ("" for all).
+    pub fn font_family(self) -> &'static str {
+        self.row().font_family
     }
 
     /// The Debian package that installs [`Lang::fonts`] ("" when it needs none).

@@ -302,7 +302,11 @@ impl HubClient {
 
     /// `GET /api/v1/catalogue`, sending `If-None-Match: etag` when given.
     pub async fn catalogue(&self, etag: Option<&str>) -> Result<CatalogueFetch, ClientError> {
-        let mut builder = self.request(Method::GET, paths::CATALOGUE);
+        // The names in every language this kiosk ships (the hub sends only those).
+        let languages: Vec<&str> = Lang::all().map(Lang::code).collect();
+        let mut builder = self
+            .request(Method::GET, paths::CATALOGUE)
+            .query(&[("languages", languages.join(","))]);
         if let Some(etag) = etag {
             builder = builder.header(IF_NONE_MATCH, etag);
         }

@@ -109,6 +109,7 @@ pub const SCREENS: &[&str] = &[
     "certificate-failed",
     "out-of-service",
     "idle-warning",
+    "language",
 ];
 
 /// Queue figures for the screens: a few people waiting, the ISEE desk closed.
@@ -194,7 +195,6 @@ impl Screens {
         k.set_clock("10:42".into());
         k.set_languages(ModelRc::new(Rc::new(VecModel::from(
             Lang::all()
-                .iter()
                 .map(|l| LanguageItem {
                     code: l.code().into(),
                     name: l.native_name().into(),
@@ -214,6 +214,8 @@ impl Screens {
             }
         });
         app.show().unwrap();
+        // The fonts of the scripts the UI lacks, from the machine, as a kiosk loads them.
+        sportello::kiosk::fonts::register();
         Screens { app, home }
     }
 
@@ -230,6 +232,8 @@ impl Screens {
         k.set_online(true);
         k.set_figures_age("".into());
         k.set_language(lang.code().into());
+        k.set_language_name(lang.native_name().into());
+        theme.set_rtl(lang.is_rtl());
         k.set_selected(service("naspi", lang));
         k.set_cf_text("".into());
         k.set_cf_problem(CfProblem::None);
@@ -270,6 +274,7 @@ impl Screens {
             "documents" => Page::Documents,
             s if s.starts_with("certificate") => Page::CertificateDone,
             "out-of-service" => Page::OutOfService,
+            "language" => Page::Language,
             other => panic!("unknown screen {other}"),
         };
         match screen {

@@ -22,7 +22,7 @@ pub(super) struct Extras<'a> {
 /// The current page of `state` as a [`Screen`].
 pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
     let lang = state.visit.lang();
-    let t = |msgid: &str| tr(lang, msgid);
+    let t = |msgid: &'static str| tr(lang, msgid);
     if let Some(seconds) = extras.idle_warning {
         return Screen {
             key: "idle-warning".into(),
@@ -38,6 +38,18 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
                 Choice::button(t("More time"), Command::MoreTime),
                 Choice::button(t("I have finished"), Command::StartOver),
             ],
+        };
+    }
+    if state.visit.choosing_language() {
+        let mut choices: Vec<Choice> = Lang::all()
+            .map(|l| Choice::button(l.native_name(), Command::Language(l)))
+            .collect();
+        choices.push(Choice::button(t("Back"), Command::Back));
+        return Screen {
+            key: "language".into(),
+            intro: vec![Sentence::public(t("Choose your language"))],
+            choices,
+            ..Screen::default()
         };
     }
     let step = state.visit.step();
@@ -146,11 +158,18 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
             ..Screen::default()
         },
     };
-    // Every page ends with the languages, as the bottom bar does.
-    for lang in Lang::all() {
+    // The welcome screen offers every language; other pages end with the bottom bar's
+    // language button.
+    if step == Step::Welcome {
+        for other in Lang::all() {
+            screen
+                .choices
+                .push(Choice::button(other.native_name(), Command::Language(other)));
+        }
+    } else {
         screen
             .choices
-            .push(Choice::button(lang.native_name(), Command::Language(lang)));
+            .push(Choice::button(lang.native_name(), Command::Languages));
     }
     screen
 }
@@ -209,7 +228,7 @@ fn keyboard_page(
 }
 
 fn welcome(lang: Lang, rows: &[HomeRow], page: usize) -> Screen {
-    let t = |msgid: &str| tr(lang, msgid);
+    let t = |msgid: &'static str| tr(lang, msgid);
     let mut choices = Vec::new();
     for row in rows {
         match row.kind {
@@ -256,7 +275,7 @@ fn welcome(lang: Lang, rows: &[HomeRow], page: usize) -> Screen {
 }
 
 fn confirm(state: &State, lang: Lang) -> Screen {
-    let t = |msgid: &str| tr(lang, msgid);
+    let t = |msgid: &'static str| tr(lang, msgid);
     let Some(service) = state.visit.service() else {
         return Screen::default();
     };
@@ -308,7 +327,7 @@ fn confirm(state: &State, lang: Lang) -> Screen {
 /// The ticket, spoken in full (EN 301 549 5.1.3.16): the number spelled, the service, the
 /// wait and where to go; Repeat says it again.
 fn ticket_page(ticket: &IssuedTicket, lang: Lang, printer_ready: bool) -> Screen {
-    let t = |msgid: &str| tr(lang, msgid);
+    let t = |msgid: &'static str| tr(lang, msgid);
     let printed = ticket.print == PrintResult::Printed;
     let mut intro = vec![
         Sentence::public(if printed {
@@ -358,7 +377,7 @@ fn ticket_page(ticket: &IssuedTicket, lang: Lang, printer_ready: bool) -> Screen
 /// "My documents": the citizen's applications in the headset only (a name and an
 /// application's state are personal), then the certificates to print as choices.
 fn documents(state: &State, lang: Lang, per_page: usize) -> Screen {
-    let t = |msgid: &str| tr(lang, msgid);
+    let t = |msgid: &'static str| tr(lang, msgid);
     let docs = &state.docs;
     let (shown, others) = super::page_of(&docs.applications, docs.application_page, per_page);
     let mut intro = vec![
@@ -407,7 +426,7 @@ fn documents(state: &State, lang: Lang, per_page: usize) -> Screen {
 
 /// A looked-up ticket: its number spelled, then where it is.
 fn status_sentences(found: &TicketLookup, lang: Lang) -> Vec<Sentence> {
-    let t = |msgid: &str| tr(lang, msgid);
+    let t = |msgid: &'static str| tr(lang, msgid);
     let counter = found.counter.clone().unwrap_or_default();
     let state = match found.status {
         TicketStatus::Called => fill(
@@ -443,7 +462,7 @@ fn status_sentences(found: &TicketLookup, lang: Lang) -> Vec<Sentence> {
 /// `None` while nothing is wrong yet. It names the typed characters: headset only.
 pub(super) fn cf_message(state: &State, lang: Lang) -> Option<String> {
     use crate::identity::codice_fiscale::{CfError, Expected};
-    let t = |msgid: &str| tr(lang, msgid);
+    let t = |msgid: &'static str| tr(lang, msgid);
     if state.visit.cf_valid().is_some() {
         return Some(t("Codice fiscale complete and valid."));
     }
@@ -489,7 +508,7 @@ pub(super) fn cf_message(state: &State, lang: Lang) -> Option<String> {
 }
 
 fn problem_page(problem: Problem, lang: Lang) -> Screen {
-    let t = |msgid: &str| tr(lang, msgid);
+    let t = |msgid: &'static str| tr(lang, msgid);
     let (title, text, action, command) = match problem {
         Problem::HubUnreachable => (
             "We cannot look up your ticket right now",
