@@ -181,7 +181,7 @@ async fn the_tracking_page_follows_a_ticket_in_italian_or_english() {
     has_all(
         &it,
         &[
-            "<html lang=\"it\">",
+            "<html lang=\"it\" dir=\"ltr\">",
             "<meta http-equiv=\"refresh\" content=\"20\">",
             "I002",
             "ISEE",
@@ -203,16 +203,30 @@ async fn the_tracking_page_follows_a_ticket_in_italian_or_english() {
     has_all(
         &en,
         &[
-            "<html lang=\"en\">",
+            "<html lang=\"en\" dir=\"ltr\">",
             "Waiting",
             "People before you</dt><dd>1</dd>",
             "Estimated wait</dt><dd>10 minutes approx.</dd>",
         ],
     );
     let en = page(&hub, &op_page, Some("en-GB,en;q=0.9,it;q=0.5")).await;
-    has_all(&en, &["<html lang=\"en\">", "Waiting"]);
-    let fallback = page(&hub, &op_page, Some("de-DE,fr;q=0.8")).await;
-    has_all(&fallback, &["<html lang=\"it\">"]);
+    has_all(&en, &["<html lang=\"en\" dir=\"ltr\">", "Waiting"]);
+    let fallback = page(&hub, &op_page, Some("de-DE,nl;q=0.8")).await;
+    has_all(&fallback, &["<html lang=\"it\" dir=\"ltr\">"]);
+    // A right-to-left language mirrors the page; the number stays left to right; every
+    // other language is offered by its own name.
+    if let Some(rtl) = sportello::lang::Lang::all().find(|l| l.is_rtl()) {
+        let code = rtl.code();
+        let mirrored = page(&hub, &format!("{op_page}?lang={code}"), None).await;
+        has_all(
+            &mirrored,
+            &[
+                &format!("<html lang=\"{code}\" dir=\"rtl\">"),
+                "<bdi>I002</bdi>",
+                "hreflang=\"it\" dir=\"ltr\">Italiano</a>",
+            ],
+        );
+    }
 
     // Called: the counter, in words.
     let clerk = hub.clerk("anna").await;

@@ -78,7 +78,11 @@ fn every_screen_matches_its_reference_in_every_language() {
         let screens = Screens::new(panel, SCALE);
         let dir = reference_dir(panel);
         std::fs::create_dir_all(&dir).unwrap();
-        for lang in Lang::all() {
+        // SPORTELLO_ONLY=welcome,ticket:ar,fr renders just those (to look at or bless a few).
+        let only = std::env::var("SPORTELLO_ONLY").unwrap_or_default();
+        let (only_screens, only_langs) = only.split_once(':').unwrap_or((only.as_str(), ""));
+        let wanted = |list: &str, item: &str| list.is_empty() || list.split(',').any(|x| x == item);
+        for lang in Lang::all().filter(|l| wanted(only_langs, l.code())) {
             // Every page in every language; the display modes (which change sizes and
             // colours, not words) in Italian and English.
             let modes = if [Lang::IT, Lang::EN].contains(&lang) {
@@ -87,7 +91,7 @@ fn every_screen_matches_its_reference_in_every_language() {
                 vec![Mode::NORMAL]
             };
             for mode in &modes {
-                for screen in SCREENS {
+                for screen in SCREENS.iter().filter(|s| wanted(only_screens, s)) {
                     screens.prepare(screen, lang, *mode);
                     let name = format!("{screen}{}-{}", mode.suffix(), lang.code());
                     problems.extend(accessibility_problems(&screens.app, &name, panel));

@@ -303,3 +303,30 @@ pub fn erase_old_content(
         ],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_english_texts_are_the_msgids_and_the_statutory_sentence_stays_italian() {
+        assert_eq!(statutory(Lang::EN), STATUTORY_EN);
+        assert_eq!(
+            who(Some("Giulia Verdi".into()), "VRDGLI90C55H501X", Lang::EN),
+            "Giulia Verdi, codice fiscale (tax code) VRDGLI90C55H501X,"
+        );
+        assert_eq!(
+            who(None, "VRDGLI90C55H501X", Lang::EN),
+            "the person with codice fiscale (tax code) VRDGLI90C55H501X"
+        );
+        assert_eq!(
+            issuer_lines(Agency::Cpi, Lang::EN, "Ufficio"),
+            ["Centro per l'impiego (public job centre)", "Ufficio"]
+        );
+        assert_eq!(
+            issuer_lines(Agency::Inps, Lang::EN, "Ufficio")[0],
+            "INPS - Italian National Social Security Institute"
+        );
+        assert!(STATUTORY_IT.starts_with("Il presente certificato non può essere prodotto"));
+    }
+}

@@ -1224,3 +1224,33 @@ pub async fn login_callback(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lang_query_takes_any_shipped_language_and_names_them_all_when_wrong() {
+        assert_eq!(lang_query(None).unwrap(), Lang::IT);
+        for lang in Lang::all() {
+            let query = format!("x=1&lang={}", lang.code());
+            assert_eq!(lang_query(Some(&query)).unwrap(), lang);
+        }
+        let err = lang_query(Some("lang=xx")).unwrap_err();
+        assert_eq!(
+            (err.status, err.code),
+            (StatusCode::BAD_REQUEST, code::BAD_LANG)
+        );
+        let all = Lang::all().map(Lang::code).collect::<Vec<_>>().join(", ");
+        assert_eq!(err.message, format!("`lang` must be one of {all}"));
+        assert!(err.message.starts_with("`lang` must be one of it, en"));
+    }
+
+    #[test]
+    fn sign_in_failures_have_their_message() {
+        assert_eq!(failure_text("cancelled"), Text::Cancelled);
+        assert_eq!(failure_text("invalid_fiscal_number"), Text::NoFiscalNumber);
+        assert_eq!(failure_text("whatever"), Text::Rejected);
+        assert_eq!(text(Lang::EN, Text::Back), "You can close this page.");
+    }
+}

@@ -214,3 +214,67 @@ fn verdict_body(lang: Lang, result: &VerifyResponse, tz: &chrono_tz::Tz) -> Stri
     }
     body
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn genuine(lang: &str) -> VerifyResponse {
+        VerifyResponse {
+            verdict: Verdict::Genuine,
+            reason: "ok".into(),
+            certificate_id: Some("C-1234".into()),
+            issued_at: Some("2026-12-01T09:30:00Z".into()),
+            content: Some(CertificateContent {
+                seal_version: "1".into(),
+                certificate_id: "C-1234".into(),
+                kind: "did".into(),
+                lang: lang.into(),
+                issued_at: "2026-12-01T09:30:00Z".into(),
+                title: "T".into(),
+                issuer_lines: vec!["I".into()],
+                body: vec!["B <b>".into()],
+                footer_lines: vec!["F".into()],
+            }),
+        }
+    }
+
+    #[test]
+    fn the_verdict_in_english_keeps_codes_left_to_right() {
+        let body = verdict_body(Lang::EN, &genuine("en"), &chrono_tz::Europe::Rome);
+        assert!(
+            body.starts_with("<p><strong>Genuine certificate: "),
+            "{body}"
+        );
+        assert!(
+            body.contains("<p>Certificate no. <bdi>C-1234</bdi></p>"),
+            "{body}"
+        );
+        assert!(
+            body.contains("<p>Issued on <bdi>01/12/2026 10:30</bdi></p>"),
+            "{body}"
+        );
+        assert!(
+            body.contains(
+                "<h2>Original text</h2>\n<section lang=\"en\" dir=\"ltr\" class=\"original\">"
+            ),
+            "{body}"
+        );
+        assert!(body.contains("<p>B &lt;b&gt;</p>"), "{body}");
+        // The original stays in its own language, whatever the page's.
+        let body = verdict_body(Lang::IT, &genuine("xx"), &chrono_tz::Europe::Rome);
+        assert!(body.contains("<section lang=\"xx\" dir=\"auto\""), "{body}");
+        let unknown = VerifyResponse {
+            verdict: Verdict::Unknown,
+            reason: "malformed".into(),
+            certificate_id: None,
+            issued_at: None,
+            content: None,
+        };
+        let body = verdict_body(Lang::EN, &unknown, &chrono_tz::Europe::Rome);
+        assert_eq!(
+            body,
+            "<p>This is not a certificate seal. Please scan the QR code printed on the certificate again.</p>\n"
+        );
+    }
+}

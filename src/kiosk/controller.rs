@@ -1208,7 +1208,7 @@ impl Controller {
         kiosk.set_printing_certificate(visit.printing_certificate());
 
         if let Some(ticket) = &state.ticket {
-            kiosk.set_ticket(ticket_view(ticket));
+            kiosk.set_ticket(ticket_view(ticket, lang));
             kiosk.set_print_note(match ticket.print {
                 PrintResult::Printed => PrintNote::Printed,
                 PrintResult::PaperOut => PrintNote::PaperOut,
@@ -1356,7 +1356,7 @@ pub fn service_item(service: &Service, lang: Lang, figures: &QueueFigures) -> Se
     }
 }
 
-fn ticket_view(ticket: &IssuedTicket) -> TicketView {
+fn ticket_view(ticket: &IssuedTicket, lang: Lang) -> TicketView {
     TicketView {
         number: ticket.number.as_str().into(),
         service: ticket.service_name.as_str().into(),
@@ -1364,7 +1364,8 @@ fn ticket_view(ticket: &IssuedTicket) -> TicketView {
         position: ticket.people_ahead.map_or(-1, |p| p as i32),
         eta_minutes: ticket.eta_minutes.map_or(0, |e| e as i32),
         issued_at: ticket.issued_at.format("%H:%M").to_string().into(),
-        waiting_area: ticket.waiting_area.clone().unwrap_or_default().into(),
+        waiting_area: crate::lang::isolate(lang, ticket.waiting_area.as_deref().unwrap_or_default())
+            .into(),
         url: ticket.url.as_str().into(),
         qr: qr::image(&ticket.url),
         printed: ticket.print == PrintResult::Printed,

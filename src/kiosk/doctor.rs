@@ -78,7 +78,30 @@ pub async fn run_checks(config: &KioskConfig, probe_printer: bool) -> Vec<Check>
     checks.push(hub(config, store.as_ref()).await);
     checks.push(printer(config, store.as_ref(), probe_printer));
     checks.push(speech(&config.speech));
+    checks.push(fonts(&super::fonts::missing()));
     checks
+}
+
+/// Every language's script fonts are on the image (`kiosk::fonts`); a missing one shows
+/// its script as boxes and prints its raster receipts in Italian.
+fn fonts(missing: &[super::fonts::MissingFont]) -> Check {
+    if missing.is_empty() {
+        return check("fonts", Level::Ok, "every language's fonts are installed");
+    }
+    let mut packages: Vec<&str> = missing.iter().map(|m| m.package).collect();
+    packages.dedup();
+    let mut langs: Vec<&str> = missing.iter().map(|m| m.lang.code()).collect();
+    langs.dedup();
+    check(
+        "fonts",
+        Level::Warn,
+        format!(
+            "{} missing ({}): install {}",
+            missing.iter().map(|m| m.path).collect::<Vec<_>>().join(", "),
+            langs.join(", "),
+            packages.join(" "),
+        ),
+    )
 }
 
 /// Speech works: espeak-ng renders a sentence, and both outputs' ALSA devices exist.
@@ -367,6 +390,21 @@ pub fn report(checks: &[Check]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_font_names_its_file_language_and_package() {
+        use crate::kiosk::fonts::MissingFont;
+        let ok = fonts(&[]);
+        assert_eq!(ok.level, Level::Ok);
+        let lang = crate::lang::Lang::EN;
+        let missing = [
+            MissingFont { lang, path: "/x/A.ttf", package: "fonts-x" },
+            MissingFont { lang, path: "/x/B.ttf", package: "fonts-x" },
+        ];
+        let warn = fonts(&missing);
+        assert_eq!(warn.level, Level::Warn);
+        assert_eq!(warn.detail, "/x/A.ttf, /x/B.ttf missing (en): install fonts-x");
+    }
 
     #[test]
     fn speech_devices_are_looked_up_in_aplays_listing() {

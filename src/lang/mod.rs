@@ -206,6 +206,18 @@ pub fn tr(lang: Lang, msgid: &'static str) -> &'static str {
         .unwrap_or(msgid)
 }
 
+/// `text` from data (an office's room name, a code) set apart from the sentence around
+/// it for the bidi algorithm (Unicode FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE):
+/// "Sala INPS (sportelli 1-4)" inside an Arabic sentence keeps its own order and its
+/// brackets. Only right-to-left languages need it; others get the text unchanged.
+pub fn isolate(lang: Lang, text: &str) -> String {
+    if lang.is_rtl() && !text.is_empty() {
+        format!("\u{2068}{text}\u{2069}")
+    } else {
+        text.to_string()
+    }
+}
+
 /// `template` with each `{}` replaced by the next of `args`, as Slint's `@tr` does.
 pub fn fill(template: &str, args: &[&str]) -> String {
     let mut out = String::with_capacity(template.len());

@@ -78,7 +78,7 @@ fn texts(lang: Lang) -> Texts {
             wait_in: "Attenda in:",
             valid_today: "Valido solo oggi",
         },
-        Lang::EN => Texts {
+        _ => Texts {
             your_number: "Your number",
             priority: "PRIORITY",
             ahead: "People ahead of you",

@@ -144,7 +144,7 @@ fn ticket(printed: bool, offline: bool, lang: Lang) -> TicketView {
         position: 4,
         eta_minutes: 25,
         issued_at: "10:42".into(),
-        waiting_area: "Sala INPS, piano terra (sportelli 1-4)".into(),
+        waiting_area: sportello::lang::isolate(lang, "Sala INPS, piano terra (sportelli 1-4)").into(),
         url: "https://hub.ufficio.local/t/5f0c7b9e".into(),
         qr: sportello::kiosk::qr::image("https://hub.ufficio.local/t/5f0c7b9e-1d2a-4c3b-9e8f"),
         printed,
@@ -403,32 +403,18 @@ fn show_home_rows(app: &KioskWindow, home: &HomeState) {
 /// Five applications, shown as the controller pages them: two a page, one in large text.
 fn set_documents(k: &Kiosk<'_>, lang: Lang, large_text: bool) {
     k.set_initials("G.V.".into());
-    let (first, second) = match lang {
-        Lang::IT => (
-            (
-                "Indennità NASpI",
-                "In istruttoria",
-                "Nessuna azione: ti sarà comunicato l'esito.",
-            ),
-            (
-                "Dichiarazione di immediata disponibilità (DID)",
-                "Accolta",
-                "Nessuna azione.",
-            ),
-        ),
-        Lang::EN => (
-            (
-                "NASpI unemployment benefit",
-                "Being examined",
-                "Nothing to do: you will be told the outcome.",
-            ),
-            (
-                "Availability for work declaration (DID)",
-                "Approved",
-                "Nothing to do.",
-            ),
-        ),
-    };
+    // The hub's texts for these records, in the visit's language.
+    let t = |msgid: &'static str| sportello::lang::tr(lang, msgid);
+    let first = (
+        t("NASpI unemployment benefit"),
+        t("Being examined"),
+        t("Nothing to do: you will be told the outcome."),
+    );
+    let second = (
+        t("Availability for work declaration (DID)"),
+        t("Approved"),
+        t("Nothing to do. Keep your contact details up to date."),
+    );
     let item = |(title, status, next): (&str, &str, &str), date: &str| ApplicationItem {
         title: title.into(),
         status_text: status.into(),
@@ -439,10 +425,7 @@ fn set_documents(k: &Kiosk<'_>, lang: Lang, large_text: bool) {
     page.truncate(if large_text { 1 } else { 2 });
     k.set_applications_others(5 - page.len() as i32);
     k.set_applications(ModelRc::new(VecModel::from(page)));
-    let title = match lang {
-        Lang::IT => "Certificato di stato occupazionale",
-        Lang::EN => "Employment status certificate",
-    };
+    let title = t("Employment status certificate");
     k.set_certificates(ModelRc::new(VecModel::from(vec![CertificateItem {
         kind: "stato-occupazionale".into(),
         title: title.into(),
