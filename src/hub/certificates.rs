@@ -22,7 +22,7 @@ use super::login::Session;
 use super::records::{self, CertificateKind, fund_name};
 use super::state::AppState;
 use crate::catalogue::Agency;
-use crate::lang::{Lang, fill, tr};
+use crate::lang::{Lang, fill, isolate, tr};
 use crate::protocol::errors as code;
 use crate::protocol::{IssueCertificateRequest, IssuedCertificate};
 use crate::seal::{self, CertificateContent};
@@ -68,11 +68,11 @@ fn who(session_name: Option<String>, code: &str, lang: Lang) -> String {
     match session_name {
         Some(name) => fill(
             tr(lang, "{}, codice fiscale (tax code) {},"),
-            &[&name, code],
+            &[&isolate(lang, &name), &isolate(lang, code)],
         ),
         None => fill(
             tr(lang, "the person with codice fiscale (tax code) {}"),
-            &[code],
+            &[&isolate(lang, code)],
         ),
     }
 }
@@ -95,6 +95,9 @@ fn render(
     };
     let code = identity.codice_fiscale.as_str().to_string();
     let person = who(identity.full_name(), &code, lang);
+    // Names, codes and dates keep their own order inside a right-to-left sentence (the
+    // text is unchanged in a left-to-right language).
+    let date = |d: chrono::NaiveDate| isolate(lang, &date(d));
     let mut body = Vec::new();
     match kind.code {
         "stato-occupazionale" => {
@@ -149,7 +152,7 @@ fn render(
                 body.push(fill(
                     tr(lang, "{}: {} to {}, {} weeks."),
                     &[
-                        &fund_name(&r.fund, lang),
+                        &isolate(lang, &fund_name(&r.fund, lang)),
                         &date(r.from),
                         &date(r.to),
                         &r.weeks.to_string(),
@@ -161,14 +164,19 @@ fn render(
         }
         _ => return Ok(None),
     }
-    let day = issued_local.format("%d/%m/%Y").to_string();
-    let time = issued_local.format("%H:%M").to_string();
+    let day = isolate(lang, &issued_local.format("%d/%m/%Y").to_string());
+    let time = isolate(lang, &issued_local.format("%H:%M").to_string());
     body.push(fill(
         tr(
             lang,
             "Certificate no. {} issued on {} at {} at {}, at the request of the person concerned, identified by digital identity.",
         ),
-        &[certificate_id, &day, &time, office],
+        &[
+            &isolate(lang, certificate_id),
+            &day,
+            &time,
+            &isolate(lang, office),
+        ],
     ));
     // Always in Italian; on a certificate in another language, its translation first.
     if lang != Lang::IT {
@@ -328,5 +336,13 @@ mod tests {
             "INPS - Italian National Social Security Institute"
         );
         assert!(STATUTORY_IT.starts_with("Il presente certificato non può essere prodotto"));
+        // In a right-to-left language the code keeps its own order.
+        if let Some(rtl) = Lang::all().find(|l| l.is_rtl()) {
+            let person = who(None, "VRDGLI90C55H501X", rtl);
+            assert!(
+                person.contains("\u{2068}VRDGLI90C55H501X\u{2069}"),
+                "{person}"
+            );
+        }
     }
 }
