@@ -25,7 +25,11 @@ fn every_screen_fits_and_every_control_is_within_reach() {
         let screens = Screens::new(panel, 0.5);
         let lower_edge = screens.app.global::<Theme>().get_lower_edge_mm();
         assert_eq!(lower_edge, 1000.0, "kiosk.toml's default lower edge");
-        for lang in Lang::all() {
+        // SPORTELLO_ONLY=ticket,confirm:fr,uk checks just those (while fixing a page).
+        let only = std::env::var("SPORTELLO_ONLY").unwrap_or_default();
+        let (only_screens, only_langs) = only.split_once(':').unwrap_or((only.as_str(), ""));
+        let wanted = |list: &str, item: &str| list.is_empty() || list.split(',').any(|x| x == item);
+        for lang in Lang::all().filter(|l| wanted(only_langs, l.code())) {
             // Large text is where words run out of room: every language is held to it.
             let modes: &[Mode] = if [Lang::IT, Lang::EN].contains(&lang) {
                 &Mode::ALL
@@ -33,7 +37,7 @@ fn every_screen_fits_and_every_control_is_within_reach() {
                 &[Mode::NORMAL, Mode::LARGE_TEXT]
             };
             for &mode in modes {
-                for screen in SCREENS {
+                for screen in SCREENS.iter().filter(|s| wanted(only_screens, s)) {
                     screens.prepare(screen, lang, mode);
                     let at = format!("{} {screen}{} ({})", panel.name, mode.suffix(), lang.code());
                     let mut found = layout_problems(&screens.app);
