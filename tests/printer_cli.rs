@@ -109,6 +109,9 @@ fn emulate_then_test_page_and_sample_ticket() {
     let profile = Profile::named("epson-tm-t20iii").unwrap();
     let mut expected = TicketData::example("ISEE means test (DSU)", "I012");
     expected.priority = true;
+    let catalogue = sportello::catalogue::Catalogue::builtin();
+    let isee = catalogue.service("isee").unwrap();
+    expected.service_name_it = Some(isee.name(Lang::IT).to_string());
     assert_eq!(bytes, layout::queue_ticket(&expected, &profile, Lang::EN));
     let (ok, stdout, stderr) = sportello(&[
         "printer",
@@ -170,6 +173,47 @@ fn sample_rejects_unknown_names() {
         ok && stdout.contains("custom-vkp80iii") && stdout.contains("presenter"),
         "{stdout}"
     );
+    assert!(stdout.contains("WPC1251 46"), "{stdout}");
+}
+
+#[test]
+fn sample_in_a_raster_language_draws_its_text() {
+    let Some(lang) = Lang::all().find(|l| l.code_pages().is_empty()) else {
+        eprintln!("skipped: no raster language shipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ticket.bin");
+    let out = out.to_str().unwrap();
+    let code = lang.code();
+    let args = [
+        "printer",
+        "sample",
+        "--profile",
+        "generic-80",
+        "--lang",
+        code,
+        "--out",
+        out,
+    ];
+    let (ok, stdout, err) = sportello(&args);
+    if let Some(missing) = lang
+        .fonts()
+        .iter()
+        .find(|p| !std::path::Path::new(p).is_file())
+    {
+        // The error names the file and the package to install.
+        assert!(
+            !ok && err.contains(missing) && err.contains(lang.font_package()),
+            "{err}"
+        );
+        eprintln!("skipped: {missing} is not installed");
+        return;
+    }
+    assert!(ok, "{stdout}{err}");
+    let bytes = std::fs::read(out).unwrap();
+    // generic-80 has native QR: any raster image is text.
+    assert!(bytes.windows(3).any(|w| w == [0x1D, 0x76, 0x30]), "{lang}");
 }
 
 #[test]

@@ -72,3 +72,34 @@ fn no_text_elides() {
         found.join("\n")
     );
 }
+
+/// The x of the first element with this accessible label.
+fn x_of(screens: &Screens, label: &str) -> f32 {
+    use i_slint_backend_testing::ElementHandle;
+    ElementHandle::find_by_accessible_label(&screens.app, label)
+        .next()
+        .unwrap_or_else(|| panic!("no element labelled {label:?}"))
+        .absolute_position()
+        .x
+}
+
+/// Arabic reads right to left: Back sits on the right of Start over and the language
+/// button on the right of the bar; Italian keeps them on the left. (Tiles and messages
+/// are mirrored the same way; the screenshots show them.)
+#[test]
+fn a_right_to_left_language_mirrors_the_rows_that_mean_an_order() {
+    use sportello::lang::tr;
+    let screens = Screens::new(TOTEM, 0.5);
+    let arabic = Lang::all()
+        .find(|l| l.is_rtl())
+        .expect("a right-to-left language ships");
+    for (lang, mirrored) in [(Lang::IT, false), (arabic, true)] {
+        screens.prepare("confirm", lang, Mode::NORMAL);
+        let back = x_of(&screens, tr(lang, "Back"));
+        let start_over = x_of(&screens, tr(lang, "Start over"));
+        assert_eq!(back > start_over, mirrored, "{lang}: Back at {back}, Start over at {start_over}");
+        let language = x_of(&screens, lang.native_name());
+        let large = x_of(&screens, tr(lang, "Large text"));
+        assert_eq!(language > large, mirrored, "{lang}: language button at {language}, Large text at {large}");
+    }
+}

@@ -17,7 +17,8 @@ use sportello::printer::emulator::{Emulator, EmulatorOptions, Paper, VirtualStat
 use sportello::printer::escpos::QrMode;
 use sportello::printer::job::{self, JobOptions, PrintOutcome};
 use sportello::printer::layout::{self, DocumentData, TicketData};
-use sportello::printer::profile::{self, Profile};
+use sportello::printer::profile::{self, Profile, TextMode};
+use sportello::printer::raster_text::TextFont;
 use sportello::printer::status;
 use sportello::printer::transport::{FlowControl, SerialLink, SerialSettings};
 
@@ -144,14 +145,20 @@ pub fn run(command: PrinterCommand) -> Result<(), String> {
         PrinterCommand::Status { port, baud, flow } => show_status(port, baud, flow),
         PrinterCommand::Profiles => {
             for p in profile::builtin() {
+                let pages: Vec<String> = p
+                    .code_pages
+                    .iter()
+                    .map(|(page, n)| format!("{} {n}", page.name()))
+                    .collect();
                 println!(
-                    "{:<16} {} - {} dots, {} cols, {} (ESC t {}), QR {}, cutter {}{}",
+                    "{:<16} {} - {} dots, {} cols, {} (ESC t {}; pages {}), QR {}, cutter {}{}",
                     p.name,
                     p.model,
                     p.dots_per_line,
                     p.chars_per_line,
                     p.text_page.name(),
                     p.text_page_number(),
+                    pages.join(", "),
                     if p.native_qr { "native" } else { "raster" },
                     p.cutter,
                     if p.presenter.is_some() {
@@ -188,12 +195,18 @@ fn sample(
             .ok_or_else(|| format!("unknown service `{service}`"))?;
         let mut ticket = TicketData::example(s.name(lang), &format!("{}012", s.prefix));
         ticket.priority = s.priority;
+        ticket.service_name_it = (lang != Lang::IT).then(|| s.name(Lang::IT).to_string());
         let mode = if raster_qr {
             QrMode::Raster
         } else {
             QrMode::for_profile(&profile)
         };
-        layout::queue_ticket_with(&ticket, &profile, lang, mode)
+        // Scripts no page of the printer holds go as raster text, from the image's fonts.
+        let font = match profile.text_mode(lang) {
+            TextMode::Raster => Some(TextFont::for_lang(lang).map_err(|e| e.to_string())?),
+            TextMode::Page(_) => None,
+        };
+        layout::queue_ticket_in_with(&ticket, &profile, lang, font.as_ref(), mode)
     };
     std::fs::write(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
     println!("{}: {} bytes", out.display(), bytes.len());

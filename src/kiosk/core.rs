@@ -24,6 +24,7 @@ use crate::config::kiosk::KioskConfig;
 use crate::lang::Lang;
 use crate::printer::job::PrintOutcome;
 use crate::printer::layout::{self, TicketData};
+use crate::printer::{TextFont, TextMode};
 use crate::printer::status::PrinterState;
 use crate::protocol::errors;
 use crate::protocol::{
@@ -805,10 +806,31 @@ impl KioskCore {
             tracking_url: ticket.url.clone(),
             offline: ticket.offline,
             waiting_area: ticket.waiting_area.clone(),
+            // The clerk reads the service in Italian when the citizen's language is not.
+            service_name_it: (lang != Lang::IT)
+                .then(|| {
+                    self.catalogue()
+                        .service(&ticket.service_code)
+                        .map(|s| s.name(Lang::IT).to_string())
+                })
+                .flatten(),
         };
-        let bytes = layout::queue_ticket(&data, self.printer.profile(), lang);
         let printer = self.printer.clone();
-        let outcome = tokio::task::spawn_blocking(move || printer.print(&bytes))
+        // Laying out a raster-text ticket reads its font the first time (Chinese: 19 MB)
+        // and draws the text: off the async threads, like the printing itself.
+        let outcome = tokio::task::spawn_blocking(move || {
+            let profile = printer.profile();
+            let font = match profile.text_mode(lang) {
+                TextMode::Raster => TextFont::shared(lang)
+                    .inspect_err(|err| {
+                        tracing::warn!(lang = lang.code(), %err, "raster font missing: printing the ticket in Italian");
+                    })
+                    .ok(),
+                TextMode::Page(_) => None,
+            };
+            let bytes = layout::queue_ticket_in(&data, profile, lang, font.as_deref());
+            printer.print(&bytes)
+        })
             .await
             .unwrap_or_else(|_| {
                 PrintOutcome::Failed(crate::printer::job::PrintFailure {

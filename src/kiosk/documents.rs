@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::core::{KioskCore, PrintResult};
 use crate::lang::Lang;
 use crate::printer::job::PrintOutcome;
+use crate::printer::TextFont;
 use crate::printer::layout;
 use crate::printer::status::PrinterState;
 use crate::protocol::{
@@ -146,6 +147,26 @@ impl KioskCore {
             tracing::warn!(state = %ready, "certificate not issued: the printer cannot print");
             return Err(DocumentsError::PrinterUnavailable);
         }
+        // Arabic and Chinese print as raster text; without their font the certificate is
+        // asked for in Italian, which every printer carries.
+        let font = if layout::needs_font(self.printer().profile(), lang) {
+            let loaded = tokio::task::spawn_blocking(move || TextFont::shared(lang)).await;
+            match loaded {
+                Ok(Ok(font)) => Some(font),
+                Ok(Err(err)) => {
+                    tracing::warn!(lang = lang.code(), %err, "raster font missing: certificate in Italian");
+                    None
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        let lang = if layout::needs_font(self.printer().profile(), lang) && font.is_none() {
+            Lang::IT
+        } else {
+            lang
+        };
         let hub = self.hub();
         let request = IssueCertificateRequest { kind, lang };
         let issued = bounded(hub.issue_certificate(session_id, &request)).await;
@@ -153,7 +174,12 @@ impl KioskCore {
         let certificate = issued.map_err(|e| documents_error(&e))?;
         let certificate_id = certificate.certificate_id.clone();
         // The only copy: built, sent to the printer, dropped with the task.
-        let bytes = layout::document(&printable(&certificate), self.printer().profile());
+        let bytes = layout::document_in(
+            &printable(&certificate),
+            self.printer().profile(),
+            lang,
+            font.as_deref(),
+        );
         drop(certificate);
         let printer = self.printer().clone();
         let outcome = tokio::task::spawn_blocking(move || printer.print(&bytes)).await;

@@ -10,6 +10,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use super::codepage::CodePage;
+use crate::lang::Lang;
 
 /// The profiles shipped in the binary.
 pub const BUILTIN_PROFILES: &str = include_str!("../../data/printers.toml");
@@ -67,7 +68,55 @@ pub struct Profile {
     pub verified: String,
 }
 
+/// How a language's sentences go on paper with one printer model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextMode {
+    /// As text in this code page (selected with `ESC t` at init): the first of the
+    /// language's pages the model has, or for a Latin-script language without one,
+    /// the model's text page with the readable ASCII fallback.
+    Page(CodePage),
+    /// As raster images drawn from a font: no page of the model holds the script
+    /// (Arabic, Chinese; Cyrillic on a model without Windows-1251).
+    Raster,
+}
+
 impl Profile {
+    /// The `ESC t n` number selecting `page` on this model, if it has the page.
+    pub fn page_number(&self, page: CodePage) -> Option<u8> {
+        self.code_pages.get(&page).copied()
+    }
+
+    /// How `lang`'s texts print on this model (see [`TextMode`]): the model's own text
+    /// page when the language lists it and it holds every letter of the language's
+    /// translations (so Italian and English keep the page the profile chose), else the
+    /// first page of the language's list the model has; else, for a Latin-script
+    /// language, the text page with the ASCII fallback; else raster. Page names no
+    /// encoder knows are skipped.
+    pub fn text_mode(&self, lang: Lang) -> TextMode {
+        let listed: Vec<CodePage> = lang
+            .code_pages()
+            .iter()
+            .filter_map(|name| CodePage::from_name(name))
+            .filter(|page| self.code_pages.contains_key(page))
+            .collect();
+        if listed.contains(&self.text_page)
+            && letters(lang)
+                .iter()
+                .all(|&c| self.text_page.encode_char(c).is_some())
+        {
+            return TextMode::Page(self.text_page);
+        }
+        if let Some(page) = listed.first() {
+            return TextMode::Page(*page);
+        }
+        if !lang.code_pages().is_empty() && lang.script() == "Latn" {
+            // Every page holds ASCII: accents fall back to readable forms.
+            TextMode::Page(self.text_page)
+        } else {
+            TextMode::Raster
+        }
+    }
+
     /// The `ESC t n` number selecting [`Profile::text_page`] on this model.
     pub fn text_page_number(&self) -> u8 {
         // Load-time validation guarantees the entry exists; 19 (Epson PC858) otherwise.
@@ -86,6 +135,29 @@ impl Profile {
             .find(|p| p.name == name)
             .ok_or_else(|| ProfileError::Unknown(name.to_string()))
     }
+}
+
+/// The letters beyond ASCII of `lang`'s own name, translations and service names, each
+/// once (read once per process).
+fn letters(lang: Lang) -> &'static [char] {
+    static TABLE: std::sync::OnceLock<Vec<Vec<char>>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        Lang::all()
+            .map(|l| {
+                let messages = crate::lang::parse_po(l.messages_source());
+                let texts = messages
+                    .values()
+                    .map(String::as_str)
+                    .chain([l.native_name(), l.catalogue_source()]);
+                let seen: std::collections::BTreeSet<char> = texts
+                    .flat_map(str::chars)
+                    .filter(|c| !c.is_ascii() && c.is_alphabetic())
+                    .collect();
+                seen.into_iter().collect()
+            })
+            .collect()
+    });
+    table.get(lang.index()).map_or(&[], Vec::as_slice)
 }
 
 /// Why a profile list or name is unusable.
@@ -227,5 +299,82 @@ mod tests {
             1,
         );
         assert!(parse(&bad).unwrap_err().to_string().contains("text_page"));
+    }
+
+    #[test]
+    fn epson_models_document_the_central_european_and_cyrillic_pages() {
+        for name in ["epson-tm-t20iii", "epson-tm-t88vi"] {
+            let p = Profile::named(name).unwrap();
+            assert_eq!(p.page_number(CodePage::Wpc1250), Some(45), "{name}");
+            assert_eq!(p.page_number(CodePage::Wpc1251), Some(46), "{name}");
+        }
+        // The 58 mm clones' numbering is unknown: those pages are not assumed.
+        let clone = Profile::named("generic-58").unwrap();
+        assert_eq!(clone.page_number(CodePage::Wpc1251), None);
+        assert!(clone.verified.contains("WPC1251"), "{}", clone.verified);
+    }
+
+    #[test]
+    fn every_language_gets_a_page_it_lists_or_raster() {
+        for profile in builtin() {
+            for lang in Lang::all() {
+                let listed: Vec<CodePage> = lang
+                    .code_pages()
+                    .iter()
+                    .filter_map(|n| CodePage::from_name(n))
+                    .collect();
+                match profile.text_mode(lang) {
+                    TextMode::Page(page) => {
+                        assert!(profile.page_number(page).is_some());
+                        let has: Vec<CodePage> = listed
+                            .iter()
+                            .copied()
+                            .filter(|p| profile.page_number(*p).is_some())
+                            .collect();
+                        if has.is_empty() {
+                            assert_eq!(lang.script(), "Latn", "{} {lang}", profile.name);
+                            assert_eq!(page, profile.text_page);
+                        } else {
+                            // The first listed page the model has, or its own text page
+                            // when that is listed and holds every letter.
+                            assert!(
+                                page == has[0] || page == profile.text_page && has.contains(&page),
+                                "{} {lang}: {page:?}",
+                                profile.name
+                            );
+                        }
+                    }
+                    TextMode::Raster => assert!(
+                        listed.iter().all(|p| profile.page_number(*p).is_none()),
+                        "{} {lang}",
+                        profile.name
+                    ),
+                }
+            }
+        }
+        let t20 = Profile::named("epson-tm-t20iii").unwrap();
+        assert_eq!(t20.text_mode(Lang::IT), TextMode::Page(CodePage::Pc858));
+        assert_eq!(t20.text_mode(Lang::EN), TextMode::Page(CodePage::Pc858));
+        // The TM-T88VI prints Italian and English in its WPC1252, as before languages.
+        let t88 = Profile::named("epson-tm-t88vi").unwrap();
+        assert_eq!(t88.text_mode(Lang::IT), TextMode::Page(CodePage::Wpc1252));
+        assert_eq!(t88.text_mode(Lang::EN), TextMode::Page(CodePage::Wpc1252));
+        for lang in Lang::all() {
+            let expected = match lang.code() {
+                "ro" => Some((
+                    TextMode::Page(CodePage::Wpc1250),
+                    TextMode::Page(CodePage::Wpc1252),
+                )),
+                "uk" => Some((TextMode::Page(CodePage::Wpc1251), TextMode::Raster)),
+                "ar" | "zh-Hans" => Some((TextMode::Raster, TextMode::Raster)),
+                _ => None,
+            };
+            if let Some((epson, clone)) = expected {
+                assert_eq!(t20.text_mode(lang), epson, "{lang}");
+                assert_eq!(t88.text_mode(lang), epson, "{lang}");
+                let generic = Profile::named("generic-58").unwrap();
+                assert_eq!(generic.text_mode(lang), clone, "{lang}");
+            }
+        }
     }
 }

@@ -403,6 +403,22 @@ mod tests {
     }
 
     #[test]
+    fn central_european_and_cyrillic_pages_read_back() {
+        let p = Profile::named("epson-tm-t20iii").unwrap();
+        let mut v = VirtualPrinter::new(&p, None);
+        // ESC t 45 (WPC1250): "şomaj ţară"; ESC t 46 (WPC1251): "Допомога".
+        let mut bytes = b"\x1b@\x1bt\x2d\xbaomaj \xfear\xe3\n\x1bt\x2e".to_vec();
+        bytes.extend([0xC4, 0xEE, 0xEF, 0xEE, 0xEC, 0xEE, 0xE3, 0xE0, b'\n']);
+        bytes.extend(b"\x1dVB\x00");
+        assert!(v.feed(&bytes).is_empty());
+        assert_eq!(v.receipts()[0].lines, vec!["şomaj ţară", "Допомога"]);
+        // Holes of a page (0x98 in WPC1251) print as `?`, never as a command.
+        let mut v = VirtualPrinter::new(&p, None);
+        v.feed(b"\x1b@\x1bt\x2ea\x98b\n\x1dVB\x00");
+        assert_eq!(v.receipts()[0].lines, vec!["a?b"]);
+    }
+
+    #[test]
     fn triggers_fire_at_the_byte_count_and_spoil_the_receipt() {
         let p = Profile::named("generic-80").unwrap();
         let mut v = VirtualPrinter::new(&p, None);

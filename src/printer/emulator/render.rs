@@ -2,8 +2,10 @@
 //!
 //! Text uses the public-domain `font8x8` glyphs (ASCII and Latin-1, so every Italian
 //! accent), scaled to the printer's 12×24 font A cell and to the `GS !` multipliers;
-//! `€`, missing from that font, is drawn from an 8×8 bitmap defined here. Output is
-//! deterministic: the same bytes give the same PNG.
+//! `€`, missing from that font, is drawn from an 8×8 bitmap defined here; any other
+//! character the font lacks (Cyrillic of WPC1251, Romanian ş ţ of WPC1250) is an empty
+//! box, as on a printer without the glyph, while the transcript keeps the letter.
+//! Output is deterministic: the same bytes give the same PNG.
 
 use std::path::Path;
 
@@ -21,7 +23,10 @@ pub const MAX_HEIGHT: usize = 16_000;
 /// The euro sign (U+20AC), 8×8, bit 0 leftmost like font8x8.
 const EURO: [u8; 8] = [0x38, 0x44, 0x02, 0x1F, 0x02, 0x1F, 0x44, 0x38];
 
-/// The 8×8 glyph for `c`; `?` for characters the font lacks.
+/// The empty box drawn for characters font8x8 lacks.
+const MISSING: [u8; 8] = [0x00, 0x7E, 0x42, 0x42, 0x42, 0x42, 0x7E, 0x00];
+
+/// The 8×8 glyph for `c`; an empty box for characters the font lacks.
 pub fn glyph(c: char) -> [u8; 8] {
     if c == '€' {
         return EURO;
@@ -32,8 +37,7 @@ pub fn glyph(c: char) -> [u8; 8] {
         .or_else(|| font8x8::BOX_FONTS.get(c))
         .or_else(|| font8x8::BLOCK_FONTS.get(c))
         .or_else(|| font8x8::MISC_FONTS.get(c))
-        .or_else(|| font8x8::BASIC_FONTS.get('?'))
-        .unwrap_or([0; 8])
+        .unwrap_or(MISSING)
 }
 
 /// A growing 1-bit canvas, one byte per dot (1 = black).
@@ -213,6 +217,10 @@ mod tests {
             assert_ne!(g, [0; 8], "{c}");
         }
         assert_ne!(glyph('è'), glyph('e'));
+        // Letters of the other pages the font lacks are boxes, not `?`.
+        assert_eq!(glyph('Ж'), MISSING);
+        assert_eq!(glyph('ş'), MISSING);
+        assert_ne!(glyph('?'), MISSING);
     }
 
     #[test]
