@@ -53,12 +53,18 @@ fn read_languages(dir: &Path) -> Result<Vec<Folder>, String> {
             let path = dir.join(file);
             println!("cargo:rerun-if-changed={}", path.display());
             if !path.is_file() {
-                return Err(format!("{}: missing (every language folder has {:?})", path.display(), manifest::FILES));
+                return Err(format!(
+                    "{}: missing (every language folder has {:?})",
+                    path.display(),
+                    manifest::FILES
+                ));
             }
         }
         let path = dir.join("language.toml");
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let manifest = manifest::Manifest::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let manifest =
+            manifest::Manifest::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let folder_name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if folder_name != manifest.code {
             return Err(format!(
@@ -69,7 +75,9 @@ fn read_languages(dir: &Path) -> Result<Vec<Folder>, String> {
         }
         folders.push(Folder { dir, manifest });
     }
-    folders.sort_by(|a, b| (a.manifest.order, &a.manifest.code).cmp(&(b.manifest.order, &b.manifest.code)));
+    folders.sort_by(|a, b| {
+        (a.manifest.order, &a.manifest.code).cmp(&(b.manifest.order, &b.manifest.code))
+    });
     let codes: Vec<&str> = folders.iter().map(|f| f.manifest.code.as_str()).collect();
     if codes.first() != Some(&"it") || codes.get(1) != Some(&"en") {
         return Err(format!(
@@ -87,7 +95,8 @@ fn table(folders: &[Folder]) -> String {
     out.push_str("pub(super) static LANGUAGES: &[Language] = &[\n");
     for f in folders {
         let m = &f.manifest;
-        let file = |name: &str| format!("include_str!({:?})", f.dir.join(name).display().to_string());
+        let file =
+            |name: &str| format!("include_str!({:?})", f.dir.join(name).display().to_string());
         let list = |items: &[String]| {
             let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
             format!("&[{}]", quoted.join(", "))
@@ -100,7 +109,11 @@ fn table(folders: &[Folder]) -> String {
             m.code,
             m.name,
             m.english_name,
-            if m.direction == manifest::Direction::Rtl { "Rtl" } else { "Ltr" },
+            if m.direction == manifest::Direction::Rtl {
+                "Rtl"
+            } else {
+                "Ltr"
+            },
             m.script,
             m.voice,
             list(&m.aliases),

@@ -5,7 +5,12 @@
 use serde::Deserialize;
 
 /// The files every language folder holds.
-pub const FILES: [&str; 4] = ["language.toml", "messages.po", "catalogue.toml", "glossary.toml"];
+pub const FILES: [&str; 4] = [
+    "language.toml",
+    "messages.po",
+    "catalogue.toml",
+    "glossary.toml",
+];
 
 /// Which way the language is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -70,7 +75,10 @@ impl Manifest {
     pub fn parse(text: &str) -> Result<Manifest, String> {
         let manifest: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
         let tag_ok = !manifest.code.is_empty()
-            && manifest.code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            && manifest
+                .code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !tag_ok {
             return Err(format!("code `{}` is not a language tag", manifest.code));
         }
@@ -78,14 +86,26 @@ impl Manifest {
             return Err("name and english_name must not be empty".into());
         }
         if manifest.script.len() != 4 || !manifest.script.chars().all(|c| c.is_ascii_alphabetic()) {
-            return Err(format!("script `{}` is not an ISO 15924 code", manifest.script));
+            return Err(format!(
+                "script `{}` is not an ISO 15924 code",
+                manifest.script
+            ));
         }
         const PAGES: [&str; 4] = ["pc858", "wpc1252", "wpc1250", "wpc1251"];
-        if let Some(page) = manifest.printing.code_pages.iter().find(|p| !PAGES.contains(&p.as_str())) {
-            return Err(format!("printing.code_pages: `{page}` is not one of {PAGES:?}"));
+        if let Some(page) = manifest
+            .printing
+            .code_pages
+            .iter()
+            .find(|p| !PAGES.contains(&p.as_str()))
+        {
+            return Err(format!(
+                "printing.code_pages: `{page}` is not one of {PAGES:?}"
+            ));
         }
         if manifest.printing.code_pages.is_empty() && manifest.fonts.files.is_empty() {
-            return Err("a language printed as raster text (no code_pages) needs fonts.files".into());
+            return Err(
+                "a language printed as raster text (no code_pages) needs fonts.files".into(),
+            );
         }
         Ok(manifest)
     }

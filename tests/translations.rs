@@ -87,7 +87,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// and of the `t("…")` shorthand in files that define it (`let t = |msgid`).
 fn rust_messages() -> BTreeSet<MsgId> {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     let mut found = BTreeSet::new();
     for file in files {
         let whole = std::fs::read_to_string(&file).unwrap();
@@ -95,7 +98,12 @@ fn rust_messages() -> BTreeSet<MsgId> {
         let text = whole.split("#[cfg(test)]").next().unwrap_or_default();
         let shorthand = text.contains("let t = |msgid");
         let mut rest = text;
-        while let Some(at) = rest.find("tr(").into_iter().chain(shorthand.then(|| rest.find("t(")).flatten()).min() {
+        while let Some(at) = rest
+            .find("tr(")
+            .into_iter()
+            .chain(shorthand.then(|| rest.find("t(")).flatten())
+            .min()
+        {
             let before = rest[..at].chars().last();
             let call = &rest[at..];
             rest = &rest[at + 2..];
@@ -206,7 +214,11 @@ fn every_string_is_translated_in_every_language() {
     );
     messages.extend(spoken);
     let folders = translated_folders();
-    assert!(folders.len() >= 8, "only {} translated languages", folders.len());
+    assert!(
+        folders.len() >= 8,
+        "only {} translated languages",
+        folders.len()
+    );
     let mut problems = Vec::new();
     let english = po_entries(&languages_dir().join("en/messages.po"));
     if !english.is_empty() {
@@ -296,7 +308,8 @@ fn catalogue_codes(text: &str) -> BTreeSet<String> {
 #[test]
 fn every_language_names_every_service() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let codes = catalogue_codes(&std::fs::read_to_string(root.join("data/catalogue.toml")).unwrap());
+    let codes =
+        catalogue_codes(&std::fs::read_to_string(root.join("data/catalogue.toml")).unwrap());
     assert!(codes.len() >= 10, "{codes:?}");
     let mut problems = Vec::new();
     let mut folders = translated_folders();
@@ -325,10 +338,16 @@ fn every_language_names_every_service() {
             }
         }
         for stale in table.keys().filter(|k| !codes.contains(*k)) {
-            problems.push(format!("{code}/catalogue.toml: [{stale}] is not a service any more; remove it"));
+            problems.push(format!(
+                "{code}/catalogue.toml: [{stale}] is not a service any more; remove it"
+            ));
         }
     }
-    assert!(problems.is_empty(), "catalogue problems:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "catalogue problems:\n{}",
+        problems.join("\n")
+    );
 }
 
 /// Office terms stay in Italian: where the English sentence has "NASpI" or "codice
@@ -357,7 +376,9 @@ fn office_terms_stay_in_italian() {
         for ((msgid, _), strs) in po_entries(&folder.join("messages.po")) {
             for term in terms.iter().filter(|t| msgid.contains(t.as_str())) {
                 if strs.iter().any(|s| !s.contains(term.as_str())) {
-                    problems.push(format!("{code}: {term:?} should stay in Italian in the translation of {msgid:?}"));
+                    problems.push(format!(
+                        "{code}: {term:?} should stay in Italian in the translation of {msgid:?}"
+                    ));
                 }
             }
         }

@@ -97,9 +97,17 @@ fn a_right_to_left_language_mirrors_the_rows_that_mean_an_order() {
         screens.prepare("confirm", lang, Mode::NORMAL);
         let back = x_of(&screens, tr(lang, "Back"));
         let start_over = x_of(&screens, tr(lang, "Start over"));
-        assert_eq!(back > start_over, mirrored, "{lang}: Back at {back}, Start over at {start_over}");
+        assert_eq!(
+            back > start_over,
+            mirrored,
+            "{lang}: Back at {back}, Start over at {start_over}"
+        );
         let language = x_of(&screens, lang.native_name());
         let large = x_of(&screens, tr(lang, "Large text"));
-        assert_eq!(language > large, mirrored, "{lang}: language button at {language}, Large text at {large}");
+        assert_eq!(
+            language > large,
+            mirrored,
+            "{lang}: language button at {language}, Large text at {large}"
+        );
     }
 }

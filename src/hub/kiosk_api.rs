@@ -17,8 +17,8 @@ use super::queue;
 use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
 use crate::catalogue::Catalogue;
-use crate::lang::Lang;
 use crate::config::hub::HubConfig;
+use crate::lang::Lang;
 use crate::protocol::errors as code;
 use crate::protocol::{
     BandsRequest, BandsResponse, CatalogueResponse, EnrollRequest, EnrollResponse,
@@ -201,7 +201,11 @@ fn catalogue_languages(query: Option<&str>) -> Vec<Lang> {
         .map(|(_, value)| value.into_owned())
         .collect::<Vec<_>>()
         .join(",");
-    for lang in named.split(',').take(64).filter_map(|c| c.parse::<Lang>().ok()) {
+    for lang in named
+        .split(',')
+        .take(64)
+        .filter_map(|c| c.parse::<Lang>().ok())
+    {
         if !langs.contains(&lang) {
             langs.push(lang);
         }

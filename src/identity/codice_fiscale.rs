@@ -162,7 +162,10 @@ impl CfError {
                 ],
             ),
             CfError::InvalidDay { day } => fill(
-                tr(lang, "characters 10 and 11 give day {}, which is not a valid day of birth"),
+                tr(
+                    lang,
+                    "characters 10 and 11 give day {}, which is not a valid day of birth",
+                ),
                 &[&day.to_string()],
             ),
             CfError::CheckLetter => tr(
@@ -172,7 +175,10 @@ impl CfError {
             .to_string(),
         };
         if let Some(hint) = self.hint() {
-            text.push_str(&fill(tr(lang, " (did you mean '{}'?)"), &[&hint.to_string()]));
+            text.push_str(&fill(
+                tr(lang, " (did you mean '{}'?)"),
+                &[&hint.to_string()],
+            ));
         }
         text
     }

@@ -1232,7 +1232,7 @@ impl Controller {
         kiosk.set_login_qr(docs.qr.clone());
         kiosk.set_login_link(docs.link.as_str().into());
         kiosk.set_login_phase(docs.phase);
-        kiosk.set_initials(docs.initials.as_str().into());
+        kiosk.set_initials(crate::lang::isolate(lang, &docs.initials).into());
         let large_text = app.global::<Theme>().get_large_text();
         let per_page = applications_per_page(large_text);
         let (shown, others) = page_of(&docs.applications, docs.application_page, per_page);
@@ -1364,8 +1364,11 @@ fn ticket_view(ticket: &IssuedTicket, lang: Lang) -> TicketView {
         position: ticket.people_ahead.map_or(-1, |p| p as i32),
         eta_minutes: ticket.eta_minutes.map_or(0, |e| e as i32),
         issued_at: ticket.issued_at.format("%H:%M").to_string().into(),
-        waiting_area: crate::lang::isolate(lang, ticket.waiting_area.as_deref().unwrap_or_default())
-            .into(),
+        waiting_area: crate::lang::isolate(
+            lang,
+            ticket.waiting_area.as_deref().unwrap_or_default(),
+        )
+        .into(),
         url: ticket.url.as_str().into(),
         qr: qr::image(&ticket.url),
         printed: ticket.print == PrintResult::Printed,

@@ -24,8 +24,8 @@ use crate::config::kiosk::KioskConfig;
 use crate::lang::Lang;
 use crate::printer::job::PrintOutcome;
 use crate::printer::layout::{self, TicketData};
-use crate::printer::{TextFont, TextMode};
 use crate::printer::status::PrinterState;
+use crate::printer::{TextFont, TextMode};
 use crate::protocol::errors;
 use crate::protocol::{
     CatalogueResponse, IssueTicketRequest, QueueInfo, QueuesResponse, TicketResponse, TicketStatus,

@@ -97,7 +97,11 @@ fn fonts(missing: &[super::fonts::MissingFont]) -> Check {
         Level::Warn,
         format!(
             "{} missing ({}): install {}",
-            missing.iter().map(|m| m.path).collect::<Vec<_>>().join(", "),
+            missing
+                .iter()
+                .map(|m| m.path)
+                .collect::<Vec<_>>()
+                .join(", "),
             langs.join(", "),
             packages.join(" "),
         ),
@@ -398,12 +402,23 @@ mod tests {
         assert_eq!(ok.level, Level::Ok);
         let lang = crate::lang::Lang::EN;
         let missing = [
-            MissingFont { lang, path: "/x/A.ttf", package: "fonts-x" },
-            MissingFont { lang, path: "/x/B.ttf", package: "fonts-x" },
+            MissingFont {
+                lang,
+                path: "/x/A.ttf",
+                package: "fonts-x",
+            },
+            MissingFont {
+                lang,
+                path: "/x/B.ttf",
+                package: "fonts-x",
+            },
         ];
         let warn = fonts(&missing);
         assert_eq!(warn.level, Level::Warn);
-        assert_eq!(warn.detail, "/x/A.ttf, /x/B.ttf missing (en): install fonts-x");
+        assert_eq!(
+            warn.detail,
+            "/x/A.ttf, /x/B.ttf missing (en): install fonts-x"
+        );
     }
 
     #[test]

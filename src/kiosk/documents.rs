@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::core::{KioskCore, PrintResult};
 use crate::lang::Lang;
-use crate::printer::job::PrintOutcome;
 use crate::printer::TextFont;
+use crate::printer::job::PrintOutcome;
 use crate::printer::layout;
 use crate::printer::status::PrinterState;
 use crate::protocol::{

@@ -150,7 +150,8 @@ impl Lang {
     /// The language's sentences, parsed once.
     fn messages(self) -> &'static HashMap<String, String> {
         static TABLES: OnceLock<Vec<HashMap<String, String>>> = OnceLock::new();
-        let tables = TABLES.get_or_init(|| LANGUAGES.iter().map(|l| parse_po(l.messages)).collect());
+        let tables =
+            TABLES.get_or_init(|| LANGUAGES.iter().map(|l| parse_po(l.messages)).collect());
         &tables[usize::from(self.0)]
     }
 
@@ -309,7 +310,10 @@ mod tests {
         assert_eq!(tr(Lang::IT, "Print my ticket"), "Stampa il mio numero");
         assert_eq!(tr(Lang::EN, "Print my ticket"), "Print my ticket");
         assert_eq!(tr(Lang::IT, "not a message"), "not a message");
-        assert_eq!(fill(tr(Lang::IT, "Your number is {}"), &["N012"]), "Il tuo numero è N012");
+        assert_eq!(
+            fill(tr(Lang::IT, "Your number is {}"), &["N012"]),
+            "Il tuo numero è N012"
+        );
         assert_eq!(fill("{} · {}", &["a"]), "a · ");
     }
 

@@ -243,8 +243,13 @@ impl<'p> Page<'p> {
                     crate::lang::Direction::Rtl => Align::Right,
                     crate::lang::Direction::Ltr => Align::Left,
                 };
-                let images =
-                    painter.line_images(text, TextStyle::BODY, *direction, self.profile.dots_per_line, align);
+                let images = painter.line_images(
+                    text,
+                    TextStyle::BODY,
+                    *direction,
+                    self.profile.dots_per_line,
+                    align,
+                );
                 for image in images {
                     if let Err(err) = self.enc.raster_trimmed(&image) {
                         tracing::warn!(%err, "raster text left out");
@@ -451,12 +456,24 @@ pub fn document(doc: &DocumentData, profile: &Profile) -> Vec<u8> {
 /// A document whose texts are in `lang`: through its code page, or as raster text with
 /// `font` (Arabic, Chinese). Without the font a raster language's text cannot print:
 /// the caller asks for the document in Italian instead ([`needs_font`]).
-pub fn document_in(doc: &DocumentData, profile: &Profile, lang: Lang, font: Option<&TextFont>) -> Vec<u8> {
+pub fn document_in(
+    doc: &DocumentData,
+    profile: &Profile,
+    lang: Lang,
+    font: Option<&TextFont>,
+) -> Vec<u8> {
     let (mut p, _) = start(profile, lang, font);
     p.enc.align(Align::Center);
     for (i, line) in doc.header_lines.iter().enumerate() {
         p.enc.bold(i == 0);
-        p.say(line, if i == 0 { TextStyle::TITLE } else { TextStyle::BODY });
+        p.say(
+            line,
+            if i == 0 {
+                TextStyle::TITLE
+            } else {
+                TextStyle::BODY
+            },
+        );
     }
     p.enc.bold(false);
     p.rule();

@@ -21,9 +21,7 @@ pub const RATE_WPM: u32 = 150;
 /// The espeak-ng voice for each language on screen (EN 301 549 5.1.3.14): the
 /// language folder's `voice`, English's for a language espeak-ng cannot say.
 pub fn voice(lang: Lang) -> &'static str {
-    lang.voice()
-        .or_else(|| Lang::EN.voice())
-        .unwrap_or("en-gb")
+    lang.voice().or_else(|| Lang::EN.voice()).unwrap_or("en-gb")
 }
 
 /// The synthesiser: espeak-ng run once per sentence.

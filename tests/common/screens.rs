@@ -144,7 +144,8 @@ fn ticket(printed: bool, offline: bool, lang: Lang) -> TicketView {
         position: 4,
         eta_minutes: 25,
         issued_at: "10:42".into(),
-        waiting_area: sportello::lang::isolate(lang, "Sala INPS, piano terra (sportelli 1-4)").into(),
+        waiting_area: sportello::lang::isolate(lang, "Sala INPS, piano terra (sportelli 1-4)")
+            .into(),
         url: "https://hub.ufficio.local/t/5f0c7b9e".into(),
         qr: sportello::kiosk::qr::image("https://hub.ufficio.local/t/5f0c7b9e-1d2a-4c3b-9e8f"),
         printed,
@@ -402,7 +403,7 @@ fn show_home_rows(app: &KioskWindow, home: &HomeState) {
 
 /// Five applications, shown as the controller pages them: two a page, one in large text.
 fn set_documents(k: &Kiosk<'_>, lang: Lang, large_text: bool) {
-    k.set_initials("G.V.".into());
+    k.set_initials(sportello::lang::isolate(lang, "G.V.").into());
     // The hub's texts for these records, in the visit's language.
     let t = |msgid: &'static str| sportello::lang::tr(lang, msgid);
     let first = (

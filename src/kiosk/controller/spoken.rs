@@ -162,9 +162,10 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
     // language button.
     if step == Step::Welcome {
         for other in Lang::all() {
-            screen
-                .choices
-                .push(Choice::button(other.native_name(), Command::Language(other)));
+            screen.choices.push(Choice::button(
+                other.native_name(),
+                Command::Language(other),
+            ));
         }
     } else {
         screen
