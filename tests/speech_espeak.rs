@@ -80,3 +80,34 @@ fn a_missing_engine_says_what_to_install() {
         .unwrap_err();
     assert!(err.to_string().contains("espeak-ng package"), "{err}");
 }
+
+/// Every shipped language's voice (its folder's `voice`) says that language's sentence:
+/// real audio, not espeak-ng's English fallback for an unknown voice nor silence.
+#[test]
+fn every_shipped_language_has_a_voice_that_speaks() {
+    let engine = Engine::default();
+    for lang in Lang::all() {
+        let voice = lang
+            .voice()
+            .unwrap_or_else(|| panic!("{lang}: no espeak-ng voice in its language.toml"));
+        let listed = Command::new("espeak-ng")
+            .args(["--voices"])
+            .output()
+            .expect("espeak-ng runs (scripts/test installs it)");
+        let listing = String::from_utf8_lossy(&listed.stdout).to_string();
+        assert!(
+            listing.lines().any(|l| l.split_whitespace().nth(1) == Some(voice)),
+            "{lang}: espeak-ng has no voice {voice:?}"
+        );
+        let sentence = sportello::lang::fill(
+            sportello::lang::tr(lang, "Your number is {}"),
+            &[&spell("N012", lang)],
+        );
+        let wav = engine
+            .synthesize(&sentence, lang, Volume::DEFAULT)
+            .unwrap_or_else(|e| panic!("{lang}: {e}"));
+        let (seconds, rms) = measure(&wav);
+        assert!((1.0..8.0).contains(&seconds), "{lang}: {seconds} s for {sentence:?}");
+        assert!(rms > 0.02, "{lang}: RMS {rms}: silent?");
+    }
+}
