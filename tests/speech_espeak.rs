@@ -96,7 +96,9 @@ fn every_shipped_language_has_a_voice_that_speaks() {
             .expect("espeak-ng runs (scripts/test installs it)");
         let listing = String::from_utf8_lossy(&listed.stdout).to_string();
         assert!(
-            listing.lines().any(|l| l.split_whitespace().nth(1) == Some(voice)),
+            listing
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(voice)),
             "{lang}: espeak-ng has no voice {voice:?}"
         );
         let sentence = sportello::lang::fill(
@@ -107,7 +109,10 @@ fn every_shipped_language_has_a_voice_that_speaks() {
             .synthesize(&sentence, lang, Volume::DEFAULT)
             .unwrap_or_else(|e| panic!("{lang}: {e}"));
         let (seconds, rms) = measure(&wav);
-        assert!((1.0..8.0).contains(&seconds), "{lang}: {seconds} s for {sentence:?}");
+        assert!(
+            (1.0..8.0).contains(&seconds),
+            "{lang}: {seconds} s for {sentence:?}"
+        );
         assert!(rms > 0.02, "{lang}: RMS {rms}: silent?");
     }
 }

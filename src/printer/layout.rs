@@ -214,6 +214,26 @@ impl<'p> Page<'p> {
     /// A sentence in the citizen's language: text at size 1×1, or raster text in
     /// `style` (centred, as the ticket is). Bold follows the encoder's for text.
     fn say(&mut self, text: &str, style: TextStyle) {
+        self.say_aligned(text, style, |_| Align::Center);
+    }
+
+    /// A paragraph of a document in the citizen's language: wrapped text, or raster text
+    /// aligned to the reading side.
+    fn say_paragraph(&mut self, text: &str) {
+        self.say_aligned(text, TextStyle::BODY, |direction| match direction {
+            crate::lang::Direction::Rtl => Align::Right,
+            crate::lang::Direction::Ltr => Align::Left,
+        });
+    }
+
+    /// Text at size 1×1 in the encoder's alignment, or raster text in `style` aligned as
+    /// `align` says for the language's direction.
+    fn say_aligned(
+        &mut self,
+        text: &str,
+        style: TextStyle,
+        align: impl Fn(crate::lang::Direction) -> Align,
+    ) {
         match &mut self.voice {
             Voice::Text => self.para(text, 1, 1),
             Voice::Raster(painter, direction) => {
@@ -222,33 +242,7 @@ impl<'p> Page<'p> {
                     style,
                     *direction,
                     self.profile.dots_per_line,
-                    Align::Center,
-                );
-                for image in images {
-                    if let Err(err) = self.enc.raster_trimmed(&image) {
-                        tracing::warn!(%err, "raster text left out");
-                    }
-                }
-            }
-        }
-    }
-
-    /// A paragraph of a document in the citizen's language: wrapped text, or raster text
-    /// aligned to the reading side.
-    fn say_paragraph(&mut self, text: &str) {
-        match &mut self.voice {
-            Voice::Text => self.para(text, 1, 1),
-            Voice::Raster(painter, direction) => {
-                let align = match direction {
-                    crate::lang::Direction::Rtl => Align::Right,
-                    crate::lang::Direction::Ltr => Align::Left,
-                };
-                let images = painter.line_images(
-                    text,
-                    TextStyle::BODY,
-                    *direction,
-                    self.profile.dots_per_line,
-                    align,
+                    align(*direction),
                 );
                 for image in images {
                     if let Err(err) = self.enc.raster_trimmed(&image) {
@@ -785,6 +779,40 @@ mod tests {
                 .count();
             assert!(rasters > qr_only, "{lang}: {rasters} vs {qr_only}");
         }
+    }
+
+    /// A certificate in Arabic is drawn, not turned into question marks; in Italian it is
+    /// the same bytes as `document`.
+    #[test]
+    fn a_document_in_a_raster_language_is_drawn() {
+        let profile = Profile::named("epson-tm-t20iii").unwrap();
+        let doc = DocumentData {
+            title: "شهادة الوضع الوظيفي".into(),
+            header_lines: vec!["INPS".into(), "Centro per l'impiego".into()],
+            paragraphs: vec!["نشهد أن الشخص كان عاطلاً عن العمل في 02/11/2026.".into()],
+            footer_lines: vec!["N. 2026-000123".into()],
+            qr_payload: Some("https://hub.example/verify?seal=abc".into()),
+        };
+        assert_eq!(
+            document_in(&doc, &profile, Lang::IT, None),
+            document(&doc, &profile)
+        );
+        let Some(arabic) = Lang::all().find(|l| l.is_rtl()) else {
+            return;
+        };
+        assert!(needs_font(&profile, arabic));
+        let Some(font) = font_for(arabic) else {
+            return;
+        };
+        let bytes = document_in(&doc, &profile, arabic, Some(&font));
+        assert!(
+            bytes.windows(3).any(|w| w == [0x1D, 0x76, 0x30]),
+            "raster text (GS v 0)"
+        );
+        assert!(
+            !bytes.windows(3).any(|w| w == b"???"),
+            "no letter printed as '?'"
+        );
     }
 
     #[test]
