@@ -107,6 +107,8 @@ pub struct Sentence {
     pub text: String,
     /// A codice fiscale, a name, an application's state: never on the speaker.
     pub private: bool,
+    /// Said in this language's voice instead of the visit's: a language's own name.
+    pub lang: Option<Lang>,
 }
 
 impl Sentence {
@@ -115,6 +117,7 @@ impl Sentence {
         Sentence {
             text: text.into(),
             private: false,
+            lang: None,
         }
     }
 
@@ -123,6 +126,7 @@ impl Sentence {
         Sentence {
             text: text.into(),
             private: true,
+            lang: None,
         }
     }
 }
@@ -346,6 +350,7 @@ impl Narrator {
             Sentence {
                 text: typed,
                 private,
+                lang: None,
             }
         };
         self.say(vec![sentence]);
@@ -392,8 +397,30 @@ impl Narrator {
             &tr(self.lang, "{} of {}"),
             &[&i.to_string(), &n.to_string()],
         ));
+        // A language's name is said by its own voice ("Українська" in Ukrainian), the
+        // rest in the visit's.
+        let mut sentences = Vec::new();
+        if let Command::Language(own) = choice.command
+            && own != self.lang
+        {
+            sentences.push(Sentence {
+                text: choice.label.clone(),
+                private: false,
+                lang: Some(own),
+            });
+            let unnamed = Choice {
+                label: String::new(),
+                ..choice.clone()
+            };
+            parts[0] = self.describe_role(&unnamed);
+        }
         let text = parts.join(". ");
-        self.say(vec![Sentence { text, private }]);
+        sentences.push(Sentence {
+            text,
+            private,
+            lang: None,
+        });
+        self.say(sentences);
     }
 
     fn describe_role(&self, choice: &Choice) -> String {
@@ -416,7 +443,7 @@ impl Narrator {
             if let Some(output) = route(sentence.private, self.headset) {
                 self.speech.say(Utterance {
                     text: sentence.text.clone(),
-                    lang: self.lang,
+                    lang: sentence.lang.unwrap_or(self.lang),
                     output,
                 });
             }
@@ -475,6 +502,42 @@ mod tests {
         assert_eq!(speech.said().last().unwrap().text, "Two, button. 2 of 2");
         narrator.announce_countdown(20);
         assert_eq!(speech.said().last().unwrap().text, "20 seconds left");
+    }
+
+    /// On the language page a blind Ukrainian hears "Українська" in the Ukrainian voice;
+    /// "button, 2 of 2" stays in the visit's language.
+    #[test]
+    fn a_language_is_named_by_its_own_voice() {
+        let speech = RecordingSpeech::new();
+        let mut narrator = Narrator::new(Arc::new(speech.clone()));
+        let other = Lang::all().find(|l| *l != Lang::IT).unwrap_or(Lang::EN);
+        let screen = Screen {
+            key: "language".into(),
+            intro: vec![Sentence::public("Scegli la lingua")],
+            choices: vec![
+                Choice::button(Lang::IT.native_name(), Command::Language(Lang::IT)),
+                Choice::button(other.native_name(), Command::Language(other)),
+            ],
+            ..Screen::default()
+        };
+        narrator.show(screen, Lang::IT);
+        narrator.start();
+        narrator.next();
+        let own = speech.said().last().cloned().unwrap();
+        assert_eq!(
+            (own.text.as_str(), own.lang),
+            ("Italiano, pulsante. 1 di 2", Lang::IT)
+        );
+        narrator.next();
+        let said = speech.said();
+        let (name, rest) = (&said[said.len() - 2], &said[said.len() - 1]);
+        assert_eq!(
+            (name.text.as_str(), name.lang),
+            (other.native_name(), other)
+        );
+        assert_eq!(rest.lang, Lang::IT);
+        assert!(!rest.text.contains(other.native_name()), "{}", rest.text);
+        assert!(rest.text.ends_with("2 di 2"), "{}", rest.text);
     }
 
     #[test]
