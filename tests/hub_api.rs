@@ -498,3 +498,57 @@ async fn stalled_clients_are_dropped() {
     assert!(health.status().is_success());
     hub.stop().await;
 }
+
+/// Kiosks from before languages were data parse only Italian and English: a catalogue
+/// fetched without `?languages=` carries only those; a kiosk that names its languages gets
+/// them (unknown codes ignored), and this firmware's client names all of its own.
+#[tokio::test]
+async fn the_catalogue_comes_in_the_languages_a_kiosk_reads() {
+    let hub = TestHub::start().await;
+    let mut client = hub.client();
+    let enrolled = client
+        .enroll(&EnrollRequest {
+            enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+            name: Some("old".into()),
+        })
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let languages_of = |body: serde_json::Value| -> Vec<String> {
+        let naspi = body["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["code"] == "naspi")
+            .cloned()
+            .unwrap();
+        let mut codes: Vec<String> = naspi["name"].as_object().unwrap().keys().cloned().collect();
+        codes.sort();
+        codes
+    };
+    let fetch = |query: &'static str| {
+        http.get(format!("{}/api/v1/catalogue{query}", hub.url()))
+            .bearer_auth(&enrolled.token)
+            .send()
+    };
+    let old: serde_json::Value = fetch("").await.unwrap().json().await.unwrap();
+    assert_eq!(languages_of(old), ["en", "it"]);
+    let asked: serde_json::Value = fetch("?languages=fr,xx,ar")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(languages_of(asked), ["ar", "en", "fr", "it"]);
+    client.set_token(enrolled.token.clone());
+    let CatalogueFetch::Changed { catalogue, .. } = client.catalogue(None).await.unwrap() else {
+        panic!("first fetch must return the catalogue");
+    };
+    let naspi = catalogue
+        .services
+        .iter()
+        .find(|s| s.code == "naspi")
+        .unwrap();
+    assert_eq!(naspi.name.len(), sportello::lang::Lang::all().len());
+    hub.stop().await;
+}
