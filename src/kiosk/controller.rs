@@ -1117,6 +1117,8 @@ impl Controller {
         let kiosk = app.global::<Kiosk>();
         kiosk.set_language(lang.code().into());
         kiosk.set_language_name(lang.native_name().into());
+        // The office's own words, set apart in a right-to-left sentence.
+        kiosk.set_front_desk(crate::lang::isolate(lang, &self.settings.front_desk).into());
         app.global::<Theme>().set_rtl(lang.is_rtl());
         kiosk.set_online(self.core.is_online());
         let (page, problem) = match visit.step() {

@@ -251,7 +251,9 @@ impl Screens {
         k.set_appointment_text("".into());
         k.set_appointment_problem(LookupProblem::None);
         k.set_problem_reference("".into());
-        k.set_front_desk("piano terra, a destra dell'ingresso".into());
+        k.set_front_desk(
+            sportello::lang::isolate(lang, "piano terra, a destra dell'ingresso").into(),
+        );
         k.set_ticket(ticket(true, false, lang));
         k.set_print_note(PrintNote::Printed);
         k.set_applications_others(0);
