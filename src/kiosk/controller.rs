@@ -216,8 +216,6 @@ impl Controller {
                 Err(_) => tracing::warn!(path = %path.display(), "logo cannot be loaded"),
             }
         }
-        app.global::<Kiosk>()
-            .set_front_desk(controller.settings.front_desk.as_str().into());
         let languages: Vec<LanguageItem> = Lang::all()
             .map(|l| LanguageItem {
                 code: l.code().into(),
