@@ -412,7 +412,11 @@ impl Narrator {
                 label: String::new(),
                 ..choice.clone()
             };
-            parts[0] = self.describe_role(&unnamed);
+            // "{}, button" without its name: "button".
+            parts[0] = self
+                .describe_role(&unnamed)
+                .trim_start_matches([',', ' '])
+                .to_string();
         }
         let text = parts.join(". ");
         sentences.push(Sentence {
@@ -536,6 +540,7 @@ mod tests {
             (other.native_name(), other)
         );
         assert_eq!(rest.lang, Lang::IT);
+        assert!(rest.text.starts_with("pulsante"), "{}", rest.text);
         assert!(!rest.text.contains(other.native_name()), "{}", rest.text);
         assert!(rest.text.ends_with("2 di 2"), "{}", rest.text);
     }
