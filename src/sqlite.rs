@@ -32,6 +32,15 @@ pub enum DbError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The thread that owns the writer connection could not be started.
+    #[error("database {path}: could not start its writer thread: {source}")]
+    Thread {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file was written by a newer Sportello; opening it could lose data.
     #[error(
         "database {path} has schema version {found}, newer than this program's {supported}: install the newer version or restore a backup"

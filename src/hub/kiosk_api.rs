@@ -245,9 +245,10 @@ pub async fn issue_ticket(
     ApiJson(req): ApiJson<IssueTicketRequest>,
 ) -> Result<Response, ApiError> {
     let st = state.clone();
+    // Tickets come in bursts (a queue of kiosks at opening time): group commit.
     let issued = state
         .db
-        .write(move |conn| {
+        .write_grouped(move |conn| {
             let ctx = IssueContext {
                 kiosk_id: &kiosk.kiosk_id,
                 catalogue: &st.catalogue,

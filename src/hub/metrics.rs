@@ -173,6 +173,15 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         "# HELP sportello_call_audio_cached Call phrases held in memory.\n# TYPE sportello_call_audio_cached gauge\nsportello_call_audio_cached {}",
         state.call_audio.cached()
     );
+    let (group_commits, grouped_writes) = state.db.group_commit_stats();
+    let _ = writeln!(
+        out,
+        "# HELP sportello_db_group_commits_total Shared write transactions committed (one fsync each).\n# TYPE sportello_db_group_commits_total counter\nsportello_db_group_commits_total {group_commits}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP sportello_db_grouped_writes_total Writes committed in shared transactions (tickets).\n# TYPE sportello_db_grouped_writes_total counter\nsportello_db_grouped_writes_total {grouped_writes}"
+    );
     let _ = writeln!(
         out,
         "# HELP sportello_http_request_duration_seconds Request latency per route.\n# TYPE sportello_http_request_duration_seconds histogram"

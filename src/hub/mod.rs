@@ -35,6 +35,7 @@ pub mod tickets;
 pub mod tls;
 pub mod tracking;
 pub mod verify;
+pub mod writer;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

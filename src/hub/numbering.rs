@@ -8,7 +8,7 @@
 //! nothing in a band is ever issued online.
 
 use chrono::NaiveDate;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::ApiError;
 use crate::protocol::numbers::{MAX_NUMBER, TAG_LETTERS};
@@ -43,7 +43,7 @@ fn no_numbers_left(service: &str) -> ApiError {
 }
 
 /// (next online number, lowest leased number) for a day and service.
-fn block(tx: &Transaction<'_>, day: NaiveDate, service: &str) -> Result<(u16, u16), ApiError> {
+fn block(tx: &Connection, day: NaiveDate, service: &str) -> Result<(u16, u16), ApiError> {
     let row: Option<(u16, u16)> = tx
         .query_row(
             "SELECT next_online, band_floor FROM number_blocks WHERE day = ?1 AND service = ?2",
@@ -65,7 +65,7 @@ fn block(tx: &Transaction<'_>, day: NaiveDate, service: &str) -> Result<(u16, u1
 }
 
 /// Takes the next online number of `service` on `day`.
-pub fn next_online(tx: &Transaction<'_>, day: NaiveDate, service: &str) -> Result<u16, ApiError> {
+pub fn next_online(tx: &Connection, day: NaiveDate, service: &str) -> Result<u16, ApiError> {
     let (next, floor) = block(tx, day, service)?;
     if next >= floor {
         return Err(no_numbers_left(service));
@@ -79,7 +79,7 @@ pub fn next_online(tx: &Transaction<'_>, day: NaiveDate, service: &str) -> Resul
 
 /// Reserves up to `size` numbers below the lowest leased one; `None` when none are left.
 pub fn reserve_band(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     day: NaiveDate,
     service: &str,
     size: u16,

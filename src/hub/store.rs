@@ -2,8 +2,9 @@
 //!
 //! The hub is the only place a display number is decided, so its commits use
 //! `synchronous=FULL`: a number printed on paper must survive a power cut of the mini PC.
-//! One writer connection serialises every state change (SQLite has one writer anyway);
-//! a second connection serves reads concurrently through WAL.
+//! One writer connection on its own thread serialises every state change and groups
+//! the bursty ones into shared commits ([`super::writer`]); a second connection serves
+//! reads concurrently through WAL.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::Connection;
 
 use super::error::ApiError;
+use super::writer::Writer;
 use crate::sqlite::{self, DbError, Durability};
 
 /// Schema migrations, oldest first. Never edit a shipped entry: add one.
@@ -227,7 +229,7 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
 /// The hub's two connections, shared by all handlers.
 #[derive(Clone)]
 pub struct Db {
-    writer: Arc<Mutex<Connection>>,
+    writer: Writer,
     reader: Arc<Mutex<Connection>>,
 }
 
@@ -236,19 +238,40 @@ impl Db {
     pub fn open(path: &Path) -> Result<Db, DbError> {
         let writer = open(path)?;
         let reader = open(path)?;
+        let writer = Writer::start(writer).map_err(|e| DbError::Thread {
+            path: path.display().to_string(),
+            source: e,
+        })?;
         Ok(Db {
-            writer: Arc::new(Mutex::new(writer)),
+            writer,
             reader: Arc::new(Mutex::new(reader)),
         })
     }
 
-    /// Runs `f` with the writer connection on a blocking thread.
+    /// Runs `f` alone with the writer connection; `f` manages its own transactions.
     pub async fn write<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         F: FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
         R: Send + 'static,
     {
-        run(self.writer.clone(), f).await
+        self.writer.alone(f).await
+    }
+
+    /// Runs `f` inside the next shared transaction (group commit): the answer comes once
+    /// that transaction is durable; an error from `f` undoes `f` alone. `f` must not
+    /// begin or end transactions.
+    pub async fn write_grouped<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        F: FnOnce(&Connection) -> Result<R, ApiError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.writer.grouped(f).await
+    }
+
+    /// Group commits so far: (transactions committed, writes they held).
+    pub fn group_commit_stats(&self) -> (u64, u64) {
+        let stats = self.writer.stats();
+        (stats.group_commits(), stats.grouped_writes())
     }
 
     /// Runs `f` with the reader connection on a blocking thread.

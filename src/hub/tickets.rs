@@ -2,7 +2,9 @@
 //!
 //! One write transaction does everything for an `op_id`: the replay check, the number,
 //! the ticket row, the appointment link and the stored response. A replay therefore gets
-//! the very same body, and a crash between two steps leaves nothing half-done.
+//! the very same body, and a crash between two steps leaves nothing half-done. [`issue`]
+//! runs inside a transaction its caller owns: the hub's group commit
+//! ([`super::writer`]), where it is one savepoint among the group's writes.
 //!
 //! One difference from the stored request is accepted: an op applied online whose answer
 //! was lost, sent again with the `offline_number` the kiosk then printed. The ticket takes
@@ -10,7 +12,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -131,7 +133,7 @@ fn check_codice_fiscale(text: &str) -> Result<CodiceFiscale, ApiError> {
 /// A booking of `day` made with this codice fiscale (keyed hash) and not yet checked in,
 /// for `requested`, or for any service when `requested` is the front desk: (code, service).
 fn booking_by_cf(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     day: NaiveDate,
     requested: &Service,
     cf_key: &str,
@@ -155,7 +157,7 @@ fn booking_by_cf(
 /// codice fiscale; service hours (walk-ins only: a check-in or a ticket already printed
 /// offline is accepted after closing); then the number.
 pub fn issue(
-    conn: &mut Connection,
+    tx: &Connection,
     ctx: &IssueContext<'_>,
     req: &IssueTicketRequest,
 ) -> Result<Issued, ApiError> {
@@ -164,9 +166,8 @@ pub fn issue(
         .as_deref()
         .map(check_codice_fiscale)
         .transpose()?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let cf_key = match &codice_fiscale {
-        Some(cf) => Some(cf_hash(&tx, cf)?),
+        Some(cf) => Some(cf_hash(tx, cf)?),
         None => None,
     };
     let (hash, base_hash) = request_hashes(req, cf_key.as_deref())?;
@@ -261,7 +262,7 @@ pub fn issue(
     } else if let Some(key) = &cf_key {
         // Identified without a code: a booking of today with the same codice fiscale
         // makes this a check-in, exactly as if the code had been typed.
-        if let Some((code, booked)) = booking_by_cf(&tx, today, requested, key)?
+        if let Some((code, booked)) = booking_by_cf(tx, today, requested, key)?
             && let Some(booked_service) = ctx.catalogue.service(&booked)
         {
             service = booked_service;
@@ -294,8 +295,8 @@ pub fn issue(
                 // A number can only be taken already if the catalogue gave this prefix to
                 // another service earlier today (a config change and a restart): skip it.
                 let seq = loop {
-                    let seq = next_online(&tx, today, &service.code)?;
-                    if !number_taken(&tx, today, &format_number(service.prefix, seq))? {
+                    let seq = next_online(tx, today, &service.code)?;
+                    if !number_taken(tx, today, &format_number(service.prefix, seq))? {
                         break seq;
                     }
                 };
@@ -307,7 +308,7 @@ pub fn issue(
                 let day = office_day(issued_at, ctx.tz);
                 // The kiosk printed the number from its band of the service it was asked
                 // for; a check-in from the front desk still queues for the booked service.
-                let seq = offline_seq(&tx, ctx.kiosk_id, day, requested, number)?;
+                let seq = offline_seq(tx, ctx.kiosk_id, day, requested, number)?;
                 // The citizen has waited since the kiosk printed the ticket, but the kiosk
                 // clock is not trusted further than half a day back and never ahead.
                 let queued_at = issued_at.clamp(ctx.now - TimeDelta::hours(12), ctx.now);
@@ -352,7 +353,7 @@ pub fn issue(
             params![today.to_string(), code, ticket_id.to_string()],
         )?;
     }
-    let (position, eta_minutes) = estimate(&tx, ctx, &ticket_id.to_string(), &service.code)?;
+    let (position, eta_minutes) = estimate(tx, ctx, &ticket_id.to_string(), &service.code)?;
     let ticket = TicketResponse {
         ticket_id,
         number,
@@ -376,7 +377,6 @@ pub fn issue(
             ctx.now.to_rfc3339()
         ],
     )?;
-    tx.commit()?;
     Ok(Issued {
         ticket,
         replayed: false,
@@ -385,7 +385,7 @@ pub fn issue(
 
 /// Position and estimated wait of a ticket now.
 fn estimate(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &IssueContext<'_>,
     ticket_id: &str,
     service: &str,
@@ -406,7 +406,7 @@ fn estimate(
 /// its place in time. The stored answer and hash become the new ones, so replays of the
 /// new body get this answer.
 fn renumber(
-    tx: Transaction<'_>,
+    tx: &Connection,
     ctx: &IssueContext<'_>,
     req: &IssueTicketRequest,
     stored: TicketResponse,
@@ -434,7 +434,7 @@ fn renumber(
     let day: NaiveDate = day_text
         .parse()
         .map_err(|e| ApiError::internal("ticket day", e))?;
-    let seq = offline_seq(&tx, ctx.kiosk_id, day, requested, number)?;
+    let seq = offline_seq(tx, ctx.kiosk_id, day, requested, number)?;
     tx.execute(
         "INSERT INTO retired_numbers (day, number, ticket_id, retired_at) VALUES (?1, ?2, ?3, ?4)",
         params![day_text, online_number, ticket_id, ctx.now.to_rfc3339()],
@@ -449,7 +449,7 @@ fn renumber(
          WHERE id = ?1",
         params![ticket_id, number, seq, requested.code],
     )?;
-    let (position, eta_minutes) = estimate(&tx, ctx, &ticket_id, &service)?;
+    let (position, eta_minutes) = estimate(tx, ctx, &ticket_id, &service)?;
     let ticket = TicketResponse {
         number: number.to_string(),
         position,
@@ -461,7 +461,6 @@ fn renumber(
         "UPDATE ops SET request_hash = ?2, response = ?3 WHERE op_id = ?1",
         params![req.op_id.to_string(), hash, response],
     )?;
-    tx.commit()?;
     tracing::info!(
         kiosk = ctx.kiosk_id,
         from = %online_number,
@@ -476,7 +475,7 @@ fn renumber(
 
 /// Checks an offline number against the kiosk's bands and returns its sequence number.
 fn offline_seq(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     kiosk_id: &str,
     day: NaiveDate,
     service: &Service,
@@ -521,7 +520,7 @@ fn offline_seq(
 /// sequence stored for it: 1000 + n, outside every band and every online number.
 #[allow(clippy::too_many_arguments)]
 fn emergency_seq(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     kiosk_id: &str,
     day: NaiveDate,
     service: &Service,
@@ -557,11 +556,7 @@ fn emergency_seq(
 
 /// Whether `number` was used on `day`: by a ticket, or retired by a renumbering.
 /// `number_taken` (409) when another operation already used `number` on `day`.
-fn ensure_unused(
-    tx: &rusqlite::Transaction<'_>,
-    day: NaiveDate,
-    number: &str,
-) -> Result<(), ApiError> {
+fn ensure_unused(tx: &Connection, day: NaiveDate, number: &str) -> Result<(), ApiError> {
     if number_taken(tx, day, number)? {
         return Err(ApiError::conflict(
             code::NUMBER_TAKEN,
@@ -571,11 +566,7 @@ fn ensure_unused(
     Ok(())
 }
 
-fn number_taken(
-    tx: &rusqlite::Transaction<'_>,
-    day: NaiveDate,
-    number: &str,
-) -> Result<bool, ApiError> {
+fn number_taken(tx: &Connection, day: NaiveDate, number: &str) -> Result<bool, ApiError> {
     Ok(tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)
              OR EXISTS (SELECT 1 FROM retired_numbers WHERE day = ?1 AND number = ?2)",
