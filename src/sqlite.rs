@@ -88,7 +88,37 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
          PRAGMA foreign_keys=ON;
          PRAGMA secure_delete=ON;"
     ))?;
+    // Room for every statement of the hot paths ([`Cached`]) at once.
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(())
+}
+
+/// `query_row` and `execute` through the connection's statement cache: a statement on a
+/// hot path (a ticket runs about a dozen) is compiled once per connection instead of on
+/// every call. Same arguments and results as rusqlite's own.
+pub trait Cached {
+    /// [`Connection::query_row`], cached.
+    fn cached_row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+
+    /// [`Connection::execute`], cached.
+    fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn cached_row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
 }
 
 fn migrate(conn: &mut Connection, migrations: &[&str], name: &str) -> Result<(), DbError> {

@@ -1,6 +1,7 @@
 //! What a citizen sees when things go wrong, through the real UI, core and hub: the hub
 //! unreachable (a look-up explains it; a ticket is still numbered offline from a band
-//! and reaches the hub after it returns), a service closed for the day, the kiosk
+//! and reaches the hub after it returns), a service closed for the day or out of its
+//! 999 numbers, the kiosk
 //! disabled by the office and enabled again, and the idle timeout (warning, more time,
 //! then every trace of the visit wiped).
 //!
@@ -71,6 +72,38 @@ fn faults_a_citizen_can_understand() {
         ui.press("Choose another service");
         assert_eq!(ui.page(), Page::Welcome);
         assert_eq!(ui.kiosk().get_language(), "en", "home keeps the language");
+        ui.press("Italiano");
+
+        // 1b. A service that has given all 999 numbers of today: the hub refuses, and
+        // the citizen reads that it takes no more tickets today (no offline number is
+        // printed for it), with its own code for the staff.
+        {
+            let conn = rusqlite::Connection::open(hub.db()).unwrap();
+            conn.execute(
+                "INSERT INTO number_blocks (day, service, next_online, band_floor)
+                 VALUES (?1, 'estratto-conto', 1000, 1000)
+                 ON CONFLICT (day, service) DO UPDATE SET next_online = band_floor",
+                [common::today().to_string()],
+            )
+            .unwrap();
+        }
+        ui.press("English");
+        ui.press_service("Your contribution record").await;
+        ui.press("Print my ticket");
+        ui.wait_page(Page::Problem, LONG).await;
+        assert_eq!(ui.kiosk().get_problem(), Problem::ServiceClosed);
+        assert!(ui.shows("Code for the staff: E23"));
+        assert!(!ui.shows_text("no_numbers_left"));
+        assert!(
+            store
+                .bands(common::today())
+                .unwrap()
+                .iter()
+                .filter(|b| b.service == "estratto-conto")
+                .all(|b| b.next == b.first),
+            "no offline number was taken for the refused ticket"
+        );
+        ui.press("Choose another service");
         ui.press("Italiano");
 
         // 2. The hub goes away.

@@ -15,6 +15,7 @@ use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use super::kiosk_tokens::KnownKiosk;
 use super::state::AppState;
 use crate::protocol::errors as code;
 
@@ -84,19 +85,34 @@ impl FromRequestParts<AppState> for KioskAuth {
             .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or_else(|| unauthorized("expected `Authorization: Bearer <token>`"))?;
         let hash = token_hash(token);
-        let row: Option<(String, bool)> = state
-            .db
-            .read(move |conn| {
-                Ok(conn
-                    .query_row(
-                        "SELECT id, disabled FROM kiosks WHERE token_hash = ?1",
-                        [&hash],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?)
-            })
-            .await?;
-        let (kiosk_id, disabled) = row.ok_or_else(|| unauthorized("unknown kiosk token"))?;
+        let known = match state.kiosk_tokens.get(&hash) {
+            Some(known) => Some(known),
+            None => {
+                let looked_up = hash.clone();
+                let row: Option<KnownKiosk> = state
+                    .db
+                    .read(move |conn| {
+                        Ok(conn
+                            .prepare_cached(
+                                "SELECT id, disabled FROM kiosks WHERE token_hash = ?1",
+                            )?
+                            .query_row([&looked_up], |r| {
+                                Ok(KnownKiosk {
+                                    kiosk_id: r.get(0)?,
+                                    disabled: r.get(1)?,
+                                })
+                            })
+                            .optional()?)
+                    })
+                    .await?;
+                if let Some(kiosk) = &row {
+                    state.kiosk_tokens.remember(hash, kiosk.clone());
+                }
+                row
+            }
+        };
+        let KnownKiosk { kiosk_id, disabled } =
+            known.ok_or_else(|| unauthorized("unknown kiosk token"))?;
         state.saw_kiosk(&kiosk_id);
         if disabled {
             return Err(ApiError::new(

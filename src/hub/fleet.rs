@@ -133,6 +133,7 @@ pub async fn set_disabled(
             )?)
         })
         .await?;
+    state.kiosk_tokens.forget(&kiosk_id);
     if changed == 0 {
         return Err(ApiError::not_found(
             "unknown_kiosk",

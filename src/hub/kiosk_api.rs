@@ -115,6 +115,7 @@ pub async fn enroll(
         tag,
         again,
     } = enrolled;
+    state.kiosk_tokens.forget(&kiosk_id);
     if again {
         tracing::info!(kiosk = %kiosk_id, %tag, "kiosk enrolled again with its token (it never reported with the first answer)");
     } else {

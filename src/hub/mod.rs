@@ -20,6 +20,7 @@ pub mod events;
 pub mod fleet;
 pub mod housekeeping;
 pub mod kiosk_api;
+pub mod kiosk_tokens;
 pub mod login;
 pub mod metrics;
 pub mod numbering;
@@ -347,6 +348,7 @@ pub async fn start_on(
         metrics: Arc::new(metrics::Metrics::default()),
         secure_cookies: tls.is_some(),
         last_seen: Arc::new(Mutex::new(HashMap::new())),
+        kiosk_tokens: Arc::new(kiosk_tokens::KioskTokens::default()),
         login_throttle: Arc::new(throttle::LoginThrottle::default()),
         oidc,
         seal_key: Arc::new(seal_key),

@@ -11,7 +11,9 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::ApiError;
+use crate::protocol::errors as code;
 use crate::protocol::numbers::{MAX_NUMBER, TAG_LETTERS};
+use crate::sqlite::Cached;
 
 /// Bands are leased from 999 down to this number at the lowest.
 pub const BAND_ZONE_START: u16 = 500;
@@ -37,7 +39,7 @@ pub fn kiosk_tag(index: usize) -> String {
 
 fn no_numbers_left(service: &str) -> ApiError {
     ApiError::conflict(
-        "no_numbers_left",
+        code::NO_NUMBERS_LEFT,
         format!("service `{service}` has used all 999 numbers of today"),
     )
 }
@@ -45,7 +47,7 @@ fn no_numbers_left(service: &str) -> ApiError {
 /// (next online number, lowest leased number) for a day and service.
 fn block(tx: &Connection, day: NaiveDate, service: &str) -> Result<(u16, u16), ApiError> {
     let row: Option<(u16, u16)> = tx
-        .query_row(
+        .cached_row(
             "SELECT next_online, band_floor FROM number_blocks WHERE day = ?1 AND service = ?2",
             params![day.to_string(), service],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -54,7 +56,7 @@ fn block(tx: &Connection, day: NaiveDate, service: &str) -> Result<(u16, u16), A
     match row {
         Some(row) => Ok(row),
         None => {
-            tx.execute(
+            tx.cached_execute(
                 "INSERT INTO number_blocks (day, service, next_online, band_floor)
                  VALUES (?1, ?2, 1, ?3)",
                 params![day.to_string(), service, MAX_NUMBER + 1],
@@ -70,7 +72,7 @@ pub fn next_online(tx: &Connection, day: NaiveDate, service: &str) -> Result<u16
     if next >= floor {
         return Err(no_numbers_left(service));
     }
-    tx.execute(
+    tx.cached_execute(
         "UPDATE number_blocks SET next_online = ?3 WHERE day = ?1 AND service = ?2",
         params![day.to_string(), service, next + 1],
     )?;
@@ -91,7 +93,7 @@ pub fn reserve_band(
         return Ok(None);
     }
     let first = floor.saturating_sub(size).max(lowest_allowed);
-    tx.execute(
+    tx.cached_execute(
         "UPDATE number_blocks SET band_floor = ?3 WHERE day = ?1 AND service = ?2",
         params![day.to_string(), service, first],
     )?;

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::ApiError;
+use crate::sqlite::Cached;
 
 /// SQL `ORDER BY` for picking the next waiting ticket.
 pub const QUEUE_ORDER: &str =
@@ -23,7 +24,7 @@ const PLAUSIBLE_SECONDS: std::ops::RangeInclusive<f64> = 20.0..=3.0 * 3600.0;
 /// Where a waiting ticket stands: 1 = next. 0 when it is not waiting.
 pub fn position(conn: &Connection, ticket_id: &str) -> Result<u32, ApiError> {
     let row: Option<(String, String, String, i64, bool, i64, i64)> = conn
-        .query_row(
+        .cached_row(
             "SELECT day, service, status, priority, appointment IS NOT NULL, queued_at, rowid
              FROM tickets WHERE id = ?1",
             [ticket_id],
@@ -46,7 +47,7 @@ pub fn position(conn: &Connection, ticket_id: &str) -> Result<u32, ApiError> {
     if status != "waiting" {
         return Ok(0);
     }
-    let ahead: u32 = conn.query_row(
+    let ahead: u32 = conn.cached_row(
         "SELECT count(*) FROM tickets
          WHERE day = ?1 AND service = ?2 AND status = 'waiting' AND (
              priority > ?3 OR (priority = ?3 AND (
@@ -60,7 +61,7 @@ pub fn position(conn: &Connection, ticket_id: &str) -> Result<u32, ApiError> {
 
 /// Tickets waiting for `service` on `day`.
 pub fn waiting(conn: &Connection, day: NaiveDate, service: &str) -> Result<u32, ApiError> {
-    Ok(conn.query_row(
+    Ok(conn.cached_row(
         "SELECT count(*) FROM tickets WHERE day = ?1 AND service = ?2 AND status = 'waiting'",
         params![day.to_string(), service],
         |r| r.get(0),
@@ -74,7 +75,7 @@ pub fn average_minutes(
     default_minutes: u32,
 ) -> Result<f64, ApiError> {
     let seconds: Option<f64> = conn
-        .query_row(
+        .cached_row(
             "SELECT average_seconds FROM service_stats WHERE service = ?1",
             [service],
             |r| r.get(0),

@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use super::call_audio::CallAudio;
 use super::clock::{Clock, office_day};
 use super::events::Events;
+use super::kiosk_tokens::KioskTokens;
 use super::metrics::Metrics;
 use super::oidc::Oidc;
 use super::signing::SealKey;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// When each kiosk was last heard from (any authenticated request).
     pub last_seen: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
+    /// Kiosk tokens looked up recently (the ticket path's authentication).
+    pub kiosk_tokens: Arc<KioskTokens>,
     /// Wrong clerk passwords in a row, per name (the counter page's login waits).
     pub login_throttle: Arc<LoginThrottle>,
     /// The identity provider's relying party, when `[oidc]` is configured.

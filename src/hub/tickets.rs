@@ -29,6 +29,7 @@ use crate::identity::{CfError, CodiceFiscale};
 use crate::protocol::errors as code;
 use crate::protocol::numbers::{format_emergency, format_number, parse_emergency, parse_number};
 use crate::protocol::{IssueTicketRequest, TicketResponse, TicketStatus, TicketStatusResponse};
+use crate::sqlite::Cached;
 /// What issuing needs besides the request.
 pub struct IssueContext<'a> {
     /// The kiosk sending the request.
@@ -46,6 +47,7 @@ pub struct IssueContext<'a> {
 }
 
 /// A ticket issued now (`replayed == false`, 201) or an earlier answer to the same op (200).
+#[derive(Debug)]
 pub struct Issued {
     /// The response body.
     pub ticket: TicketResponse,
@@ -140,7 +142,7 @@ fn booking_by_cf(
 ) -> Result<Option<(String, String)>, ApiError> {
     let any_service = requested.agency == Agency::Office;
     Ok(tx
-        .query_row(
+        .cached_row(
             "SELECT code, service FROM appointments
              WHERE day = ?1 AND cf_hash = ?2 AND ticket_id IS NULL AND (?3 OR service = ?4)
              ORDER BY time, code LIMIT 1",
@@ -172,7 +174,7 @@ pub fn issue(
     };
     let (hash, base_hash) = request_hashes(req, cf_key.as_deref())?;
     let previous: Option<(String, String, Option<String>, String)> = tx
-        .query_row(
+        .cached_row(
             "SELECT kiosk_id, request_hash, base_hash, response FROM ops WHERE op_id = ?1",
             [req.op_id.to_string()],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -224,7 +226,7 @@ pub fn issue(
     if let Some(code) = &req.appointment {
         let code = normalise_code(code);
         let row: Option<(String, Option<String>)> = tx
-            .query_row(
+            .cached_row(
                 "SELECT service, ticket_id FROM appointments WHERE day = ?1 AND code = ?2",
                 params![today.to_string(), code],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -324,7 +326,7 @@ pub fn issue(
             }
         };
     let ticket_id = Uuid::new_v4();
-    tx.execute(
+    tx.cached_execute(
         "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
              appointment, lang, kiosk_id, offline, status, issued_at, queued_at,
              codice_fiscale, op_id)
@@ -348,7 +350,7 @@ pub fn issue(
         ],
     )?;
     if let Some(code) = &appointment {
-        tx.execute(
+        tx.cached_execute(
             "UPDATE appointments SET ticket_id = ?3 WHERE day = ?1 AND code = ?2",
             params![today.to_string(), code, ticket_id.to_string()],
         )?;
@@ -365,7 +367,7 @@ pub fn issue(
         day,
     };
     let response = serde_json::to_string(&ticket).map_err(|e| ApiError::internal("response", e))?;
-    tx.execute(
+    tx.cached_execute(
         "INSERT INTO ops (op_id, kiosk_id, request_hash, base_hash, response, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -423,7 +425,7 @@ fn renumber(
     })?;
     let ticket_id = stored.ticket_id.to_string();
     let row: Option<(String, String, String)> = tx
-        .query_row(
+        .cached_row(
             "SELECT day, number, service FROM tickets WHERE id = ?1",
             [&ticket_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -435,12 +437,12 @@ fn renumber(
         .parse()
         .map_err(|e| ApiError::internal("ticket day", e))?;
     let seq = offline_seq(tx, ctx.kiosk_id, day, requested, number)?;
-    tx.execute(
+    tx.cached_execute(
         "INSERT INTO retired_numbers (day, number, ticket_id, retired_at) VALUES (?1, ?2, ?3, ?4)",
         params![day_text, online_number, ticket_id, ctx.now.to_rfc3339()],
     )?;
     // SET expressions read the row as it was, so every CASE sees the old status.
-    tx.execute(
+    tx.cached_execute(
         "UPDATE tickets SET number = ?2, seq = ?3, number_service = ?4, offline = 1,
              status = CASE WHEN status IN ('called', 'no_show') THEN 'waiting' ELSE status END,
              counter = CASE WHEN status IN ('called', 'no_show') THEN NULL ELSE counter END,
@@ -457,7 +459,7 @@ fn renumber(
         ..stored
     };
     let response = serde_json::to_string(&ticket).map_err(|e| ApiError::internal("response", e))?;
-    tx.execute(
+    tx.cached_execute(
         "UPDATE ops SET request_hash = ?2, response = ?3 WHERE op_id = ?1",
         params![req.op_id.to_string(), hash, response],
     )?;
@@ -500,7 +502,7 @@ fn offline_seq(
             ),
         ));
     }
-    let leased: bool = tx.query_row(
+    let leased: bool = tx.cached_row(
         "SELECT EXISTS (SELECT 1 FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
              AND first <= ?4 AND last >= ?4)",
         params![kiosk_id, day.to_string(), service.code, seq],
@@ -539,7 +541,7 @@ fn emergency_seq(
         ));
     }
     let own: Option<String> = tx
-        .query_row("SELECT tag FROM kiosks WHERE id = ?1", [kiosk_id], |r| {
+        .cached_row("SELECT tag FROM kiosks WHERE id = ?1", [kiosk_id], |r| {
             r.get(0)
         })
         .optional()?
@@ -567,7 +569,7 @@ fn ensure_unused(tx: &Connection, day: NaiveDate, number: &str) -> Result<(), Ap
 }
 
 fn number_taken(tx: &Connection, day: NaiveDate, number: &str) -> Result<bool, ApiError> {
-    Ok(tx.query_row(
+    Ok(tx.cached_row(
         "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)
              OR EXISTS (SELECT 1 FROM retired_numbers WHERE day = ?1 AND number = ?2)",
         params![day.to_string(), number],
@@ -680,4 +682,114 @@ pub fn status(
         counter,
         service,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::hub::store::Db;
+
+    fn request(service: &str) -> IssueTicketRequest {
+        IssueTicketRequest {
+            op_id: Uuid::new_v4(),
+            service: service.to_string(),
+            priority: false,
+            lang: "it".into(),
+            appointment: None,
+            codice_fiscale: None,
+            offline_number: None,
+            issued_at: Utc::now().fixed_offset(),
+        }
+    }
+
+    /// Issues `req` as the hub's handler does: a grouped write.
+    async fn issue_grouped(
+        db: &Db,
+        catalogue: &Arc<Catalogue>,
+        hours: &Arc<HoursConfig>,
+        req: IssueTicketRequest,
+    ) -> Result<Issued, ApiError> {
+        let (catalogue, hours) = (catalogue.clone(), hours.clone());
+        db.write_grouped(move |conn| {
+            let ctx = IssueContext {
+                kiosk_id: "k-1",
+                catalogue: &catalogue,
+                tz: chrono_tz::Europe::Rome,
+                now: Utc::now(),
+                default_minutes: 10,
+                hours: &hours,
+            };
+            issue(conn, &ctx, &req)
+        })
+        .await
+    }
+
+    /// The writer is held by an alone write until everything below is queued, so all of
+    /// it lands in one group: the same op three times, a reused op_id with another body,
+    /// an unknown service, and good tickets around them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_group_applies_each_op_once_and_fails_only_the_bad_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("h.sqlite")).unwrap();
+        let catalogue = Arc::new(Catalogue::builtin());
+        let hours = Arc::new(HoursConfig::default());
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let held = db.clone();
+        let blocker = tokio::spawn(async move {
+            held.write(move |_| {
+                let _ = hold.recv();
+                Ok(())
+            })
+            .await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+        let twice = request("naspi");
+        let mut reused = twice.clone();
+        reused.service = "isee".into();
+        let requests = vec![
+            request("naspi"),
+            twice.clone(),
+            twice.clone(),
+            reused,
+            request("no-such-service"),
+            twice.clone(),
+            request("naspi"),
+        ];
+        // join_all polls them in order, so they are queued in this order.
+        let sends = futures_util::future::join_all(
+            requests
+                .into_iter()
+                .map(|req| issue_grouped(&db, &catalogue, &hours, req)),
+        );
+        let (commits_before, _) = db.group_commit_stats();
+        let release_later = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            release.send(()).unwrap();
+        };
+        let (results, ()) = tokio::join!(sends, release_later);
+        blocker.await.unwrap().unwrap();
+        let (commits_after, writes) = db.group_commit_stats();
+        assert_eq!(
+            (commits_after - commits_before, writes),
+            (1, 7),
+            "one group"
+        );
+
+        let number = |i: usize| results[i].as_ref().unwrap().ticket.number.clone();
+        assert_eq!(number(0), "N001");
+        let first = results[1].as_ref().unwrap();
+        assert!(!first.replayed);
+        assert_eq!(first.ticket.number, "N002");
+        for i in [2, 5] {
+            let again = results[i].as_ref().unwrap();
+            assert!(again.replayed, "a replay inside the group");
+            assert_eq!(again.ticket, first.ticket, "the very same body");
+        }
+        assert_eq!(results[3].as_ref().unwrap_err().code, code::OP_ID_REUSED);
+        assert_eq!(results[4].as_ref().unwrap_err().code, code::UNKNOWN_SERVICE);
+        assert_eq!(number(6), "N003", "no gap left by the failures");
+    }
 }

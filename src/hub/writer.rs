@@ -302,6 +302,29 @@ mod tests {
         );
     }
 
+    /// An answer means durable: the moment it arrives, another connection sees the row.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_answer_comes_only_after_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, path) = writer(&dir);
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let w = w.clone();
+            let reader = Connection::open(&path).unwrap();
+            tasks.push(tokio::spawn(async move {
+                let key: &'static str = Box::leak(format!("k{i}").into_boxed_str());
+                w.grouped(insert(key)).await.unwrap();
+                let seen: i64 = reader
+                    .query_row("SELECT count(*) FROM t WHERE k = ?1", [key], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(seen, 1, "{key} was answered before it was committed");
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+
     #[tokio::test]
     async fn alone_writes_run_between_groups() {
         let dir = tempfile::tempdir().unwrap();

@@ -675,7 +675,9 @@ impl Controller {
                 Err(problem) => {
                     state.problem_reference = staff_code(problem.reference()).to_string();
                     let shown = match problem {
-                        TicketProblem::ServiceClosed => Problem::ServiceClosed,
+                        TicketProblem::ServiceClosed | TicketProblem::NoNumbersLeft => {
+                            Problem::ServiceClosed
+                        }
                         TicketProblem::Disabled => {
                             state.visit.finished(op_id, Err(Problem::Failed));
                             drop(state);

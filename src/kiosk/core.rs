@@ -119,6 +119,9 @@ pub enum TicketProblem {
     Disabled,
     /// The service takes no more tickets today.
     ServiceClosed,
+    /// The service has given all its numbers of today (999 a day): to the citizen the
+    /// same as closed, to the staff another code.
+    NoNumbersLeft,
     /// The hub is unreachable and no offline number can be given (no band left, or no
     /// trustworthy clock for the office day).
     NoNumber,
@@ -136,6 +139,7 @@ impl TicketProblem {
         match self {
             TicketProblem::Disabled => "kiosk_disabled",
             TicketProblem::ServiceClosed => "service_closed",
+            TicketProblem::NoNumbersLeft => errors::NO_NUMBERS_LEFT,
             TicketProblem::NoNumber => "no_offline_number",
             TicketProblem::UnknownService => "unknown_service",
             TicketProblem::Rejected(code) => code,
@@ -643,6 +647,9 @@ impl KioskCore {
                     ClientError::Disabled { .. } => TicketProblem::Disabled,
                     err if err.is_refusal(&[errors::SERVICE_CLOSED]) => {
                         TicketProblem::ServiceClosed
+                    }
+                    err if err.is_refusal(&[errors::NO_NUMBERS_LEFT]) => {
+                        TicketProblem::NoNumbersLeft
                     }
                     err => TicketProblem::Rejected(err.reference().to_string()),
                 })

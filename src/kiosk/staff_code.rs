@@ -35,6 +35,11 @@ pub const CODES: &[(&str, &str, &str)] = &[
         "E22",
         "the service takes no more tickets today (service hours on the hub)",
     ),
+    (
+        errors::NO_NUMBERS_LEFT,
+        "E23",
+        "the service has given all 999 numbers of today (online and offline bands together)",
+    ),
     ("hub_unreachable", "E30", "the hub did not answer"),
     (
         "pin_mismatch",
@@ -122,6 +127,7 @@ mod tests {
         let problems = [
             TicketProblem::Disabled,
             TicketProblem::ServiceClosed,
+            TicketProblem::NoNumbersLeft,
             TicketProblem::NoNumber,
             TicketProblem::UnknownService,
             TicketProblem::Store,

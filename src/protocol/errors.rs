@@ -30,6 +30,8 @@ pub const INVALID_ENROLLMENT_TOKEN: &str = "invalid_enrollment_token";
 pub const KIOSK_DISABLED: &str = "kiosk_disabled";
 /// 422: the service takes no more tickets today.
 pub const SERVICE_CLOSED: &str = "service_closed";
+/// 409: the service has given all 999 numbers of the office day (online and bands).
+pub const NO_NUMBERS_LEFT: &str = "no_numbers_left";
 /// 422: no such service in this office's catalogue.
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
 /// 422: no booking with that code today.
