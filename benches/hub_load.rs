@@ -17,6 +17,8 @@
 //! 201: a refusal (e.g. a service out of numbers) stops the bench with the answer, so no
 //! level measures refusals silently; the ticket column says how many each level issued.
 //! Under `cargo test` it runs a small round of each so the bench is known to work.
+//! `HUB_LOAD_LEVELS=50` runs only the levels named, `HUB_LOAD_HUB_ONLY=1` only the hub
+//! (e.g. under a profiler).
 
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
@@ -465,11 +467,18 @@ async fn hub_round(kiosks: usize, total: usize) -> Measured {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     // 9000 tickets a level: 750 per service, well under 999.
-    let (levels, total): (&[usize], usize) = if full {
-        (&[1, 10, 50, 200], 9000)
+    let (mut levels, total): (Vec<usize>, usize) = if full {
+        (vec![1, 10, 50, 200], 9000)
     } else {
-        (&[1, 5], 60)
+        (vec![1, 5], 60)
     };
+    // HUB_LOAD_LEVELS=50,200 runs only those levels (profiling one level).
+    if let Ok(only) = std::env::var("HUB_LOAD_LEVELS") {
+        levels = only
+            .split(',')
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -489,7 +498,17 @@ fn main() {
         "hub/b",
         "hub/gc"
     );
-    for &kiosks in levels {
+    // HUB_LOAD_HUB_ONLY=1 leaves the bare servers out (a profile of the hub alone).
+    let hub_only = std::env::var_os("HUB_LOAD_HUB_ONLY").is_some();
+    for &kiosks in &levels {
+        if hub_only {
+            let hub = runtime.block_on(hub_round(kiosks, total));
+            println!(
+                "{kiosks:>6} {:>7} | hub {:.0} t/s, p50 {:.2} ms, p99 {:.1} ms",
+                hub.tickets, hub.per_second, hub.p50_ms, hub.p99_ms
+            );
+            continue;
+        }
         let bare = runtime.block_on(bare_round(kiosks, total, false));
         let group = runtime.block_on(bare_round(kiosks, total, true));
         let hub = runtime.block_on(hub_round(kiosks, total));

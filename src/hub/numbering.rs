@@ -66,17 +66,21 @@ fn block(tx: &Connection, day: NaiveDate, service: &str) -> Result<(u16, u16), A
     }
 }
 
-/// Takes the next online number of `service` on `day`.
+/// Takes the next online number of `service` on `day`: one statement on the ticket
+/// path, which moves the counter only while it is below the lowest leased band.
 pub fn next_online(tx: &Connection, day: NaiveDate, service: &str) -> Result<u16, ApiError> {
-    let (next, floor) = block(tx, day, service)?;
-    if next >= floor {
-        return Err(no_numbers_left(service));
-    }
-    tx.cached_execute(
-        "UPDATE number_blocks SET next_online = ?3 WHERE day = ?1 AND service = ?2",
-        params![day.to_string(), service, next + 1],
-    )?;
-    Ok(next)
+    let taken: Option<u16> = tx
+        .cached_row(
+            "INSERT INTO number_blocks (day, service, next_online, band_floor)
+             VALUES (?1, ?2, 2, ?3)
+             ON CONFLICT (day, service) DO UPDATE SET next_online = next_online + 1
+                 WHERE next_online < band_floor
+             RETURNING next_online - 1",
+            params![day.to_string(), service, MAX_NUMBER + 1],
+            |r| r.get(0),
+        )
+        .optional()?;
+    taken.ok_or_else(|| no_numbers_left(service))
 }
 
 /// Reserves up to `size` numbers below the lowest leased one; `None` when none are left.

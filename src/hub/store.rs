@@ -219,6 +219,12 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_by_time ON audit (at);",
     // 5: a short tag per kiosk (A, B, ... AA), part of its emergency numbers (N-A01).
     "ALTER TABLE kiosks ADD COLUMN tag TEXT;",
+    // 6: the queue's order in the index, so a ticket's position (counted at every issue
+    // and look-up) reads the index alone, not every waiting ticket's row
+    // (BENCHMARKS.md, "Hub ticket path"). It replaces the narrower `tickets_queue`.
+    "CREATE INDEX tickets_queue_order
+         ON tickets (day, service, status, priority, queued_at, appointment);
+    DROP INDEX tickets_queue;",
 ];
 
 /// Opens (creating and migrating) the hub's database with full durability.

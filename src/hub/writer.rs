@@ -176,6 +176,11 @@ fn run(mut conn: Connection, queue: &mpsc::Receiver<Job>, stats: &WriterStats) {
     }
 }
 
+/// Runs one statement through the statement cache (these run twice per write).
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Runs a group in one transaction, each write in its own savepoint, and delivers.
 fn run_group(conn: &Connection, group: Vec<Grouped>, stats: &WriterStats) {
     let count = group.len() as u64;
@@ -192,7 +197,7 @@ fn run_group(conn: &Connection, group: Vec<Grouped>, stats: &WriterStats) {
             // Dropped unrun: its caller gets an error.
             continue;
         }
-        if let Err(e) = conn.execute_batch("SAVEPOINT grouped_write") {
+        if let Err(e) = run_cached(conn, "SAVEPOINT grouped_write") {
             broken = Some(e);
             continue;
         }
@@ -204,11 +209,12 @@ fn run_group(conn: &Connection, group: Vec<Grouped>, stats: &WriterStats) {
             Err(_) => false,
         };
         let end = if ok {
-            "RELEASE grouped_write"
+            run_cached(conn, "RELEASE grouped_write")
         } else {
-            "ROLLBACK TO grouped_write; RELEASE grouped_write"
+            run_cached(conn, "ROLLBACK TO grouped_write")
+                .and_then(|()| run_cached(conn, "RELEASE grouped_write"))
         };
-        if let Err(e) = conn.execute_batch(end) {
+        if let Err(e) = end {
             broken = Some(e);
         }
     }
