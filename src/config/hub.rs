@@ -336,8 +336,17 @@ impl Default for HubTls {
 pub struct QueueConfig {
     /// Minutes one citizen is assumed to take at a counter before any real data exists.
     pub default_service_minutes: u32,
-    /// How many display numbers one band lease gives a kiosk per service.
+    /// The fewest display numbers one band lease gives a kiosk per service (also the
+    /// size for a kiosk with no history).
     pub band_size: u32,
+    /// A band covers this many minutes of the kiosk's busiest hour for the service in
+    /// the last `band_history_days` (0: always `band_size`), so an outage of that length
+    /// at the busiest rate needs no emergency number.
+    pub band_demand_minutes: u32,
+    /// The most numbers one band gives, however busy the kiosk was.
+    pub band_max: u32,
+    /// How many office days back the busiest hour is looked for.
+    pub band_history_days: u32,
     /// Seconds after its last request that a kiosk stops counting as online.
     pub kiosk_online_seconds: u32,
 }
@@ -347,6 +356,9 @@ impl Default for QueueConfig {
         QueueConfig {
             default_service_minutes: 10,
             band_size: 10,
+            band_demand_minutes: 120,
+            band_max: 60,
+            band_history_days: 7,
             kiosk_online_seconds: 90,
         }
     }
@@ -574,6 +586,24 @@ impl Validate for HubConfig {
         }
         if !(1..=100).contains(&self.queue.band_size) {
             return Err(Invalid::new("queue.band_size", "must be between 1 and 100"));
+        }
+        if !(self.queue.band_size..=250).contains(&self.queue.band_max) {
+            return Err(Invalid::new(
+                "queue.band_max",
+                "must be between queue.band_size and 250",
+            ));
+        }
+        if self.queue.band_demand_minutes > 600 {
+            return Err(Invalid::new(
+                "queue.band_demand_minutes",
+                "must be at most 600 (0 turns demand sizing off)",
+            ));
+        }
+        if !(1..=60).contains(&self.queue.band_history_days) {
+            return Err(Invalid::new(
+                "queue.band_history_days",
+                "must be between 1 and 60",
+            ));
         }
         if !(10..=3600).contains(&self.queue.kiosk_online_seconds) {
             return Err(Invalid::new(

@@ -2,8 +2,15 @@
 //!
 //! A kiosk asks while it is online; it keeps the band and numbers from it only when the
 //! hub is unreachable. The hub answers with the kiosk's latest band for each service while
-//! it still has numbers the hub has not seen used, and leases a new one otherwise, so
-//! asking again is harmless. A kiosk should drain its outbox before asking.
+//! more than a third of it is unused as far as the hub has seen, and leases a new one
+//! otherwise (so a kiosk tops up before it runs dry), so asking again is harmless. A
+//! kiosk should drain its outbox before asking.
+//!
+//! A new band is sized by demand: enough numbers for `[queue] band_demand_minutes` of
+//! this kiosk's busiest hour for the service in the last `band_history_days` office
+//! days, never fewer than `band_size` nor more than `band_max`. A busy kiosk then rides
+//! out an outage of that length without emergency numbers; a quiet one does not take
+//! numbers from the others.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -18,6 +25,60 @@ use crate::protocol::{Band, BandsResponse};
 /// drain the numbers of the office.
 pub const MAX_BANDS_PER_DAY: u32 = 10;
 
+/// How big a new band is (`[queue]` in hub.toml).
+#[derive(Debug, Clone, Copy)]
+pub struct Sizing {
+    /// The fewest numbers (and the size without history).
+    pub floor: u16,
+    /// The most numbers.
+    pub max: u16,
+    /// Minutes of the busiest hour a band covers (0: always `floor`).
+    pub demand_minutes: u32,
+    /// Office days looked back for the busiest hour.
+    pub history_days: u32,
+}
+
+impl Sizing {
+    /// The sizing `[queue]` asks for.
+    pub fn from_config(queue: &crate::config::hub::QueueConfig) -> Sizing {
+        let numbers = |n: u32| u16::try_from(n).unwrap_or(u16::MAX);
+        Sizing {
+            floor: numbers(queue.band_size),
+            max: numbers(queue.band_max),
+            demand_minutes: queue.band_demand_minutes,
+            history_days: queue.band_history_days,
+        }
+    }
+
+    /// The size for a kiosk whose busiest hour had `busiest_hour` tickets.
+    fn size_for(self, busiest_hour: u32) -> u16 {
+        let wanted = (u64::from(busiest_hour) * u64::from(self.demand_minutes)).div_ceil(60);
+        let wanted = u16::try_from(wanted).unwrap_or(u16::MAX);
+        wanted.clamp(self.floor, self.max.max(self.floor))
+    }
+}
+
+/// The most tickets `kiosk_id` issued for `service` in one hour (UTC hour of issue) over
+/// the `days` office days before `day` and `day` itself.
+fn busiest_hour(
+    tx: &Connection,
+    kiosk_id: &str,
+    service: &str,
+    day: NaiveDate,
+    days: u32,
+) -> Result<u32, ApiError> {
+    let since = day - chrono::Days::new(u64::from(days));
+    let busiest: Option<u32> = tx.query_row(
+        "SELECT max(n) FROM (
+             SELECT count(*) AS n FROM tickets
+             WHERE day >= ?3 AND day <= ?4 AND kiosk_id = ?1 AND number_service = ?2
+             GROUP BY substr(issued_at, 1, 13))",
+        params![kiosk_id, service, since.to_string(), day.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(busiest.unwrap_or(0))
+}
+
 /// Leases (or returns the current) bands of `kiosk_id` for `services` (all when `None`).
 pub fn lease(
     conn: &mut Connection,
@@ -25,7 +86,7 @@ pub fn lease(
     catalogue: &Catalogue,
     services: Option<&[String]>,
     day: NaiveDate,
-    size: u16,
+    sizing: Sizing,
     now: DateTime<Utc>,
 ) -> Result<BandsResponse, ApiError> {
     let wanted: Vec<&crate::catalogue::Service> = match services {
@@ -74,13 +135,19 @@ pub fn lease(
                     params![day.to_string(), service.code, first, last],
                     |r| r.get(0),
                 )?;
-                if used < u32::from(last - first + 1) || count >= MAX_BANDS_PER_DAY {
+                let size = u32::from(last - first + 1);
+                let left = size.saturating_sub(used);
+                if left * 3 > size || count >= MAX_BANDS_PER_DAY {
                     Some((first, last))
                 } else {
+                    let size = demand_size(&tx, kiosk_id, &service.code, day, sizing)?;
                     new_band(&tx, kiosk_id, day, &service.code, size, now)?
                 }
             }
-            None => new_band(&tx, kiosk_id, day, &service.code, size, now)?,
+            None => {
+                let size = demand_size(&tx, kiosk_id, &service.code, day, sizing)?;
+                new_band(&tx, kiosk_id, day, &service.code, size, now)?
+            }
         };
         if let Some((first, last)) = band {
             bands.push(Band {
@@ -93,6 +160,21 @@ pub fn lease(
     }
     tx.commit()?;
     Ok(BandsResponse { day, bands })
+}
+
+/// The size of a new band for this kiosk and service.
+fn demand_size(
+    tx: &Connection,
+    kiosk_id: &str,
+    service: &str,
+    day: NaiveDate,
+    sizing: Sizing,
+) -> Result<u16, ApiError> {
+    if sizing.demand_minutes == 0 {
+        return Ok(sizing.floor);
+    }
+    let busiest = busiest_hour(tx, kiosk_id, service, day, sizing.history_days)?;
+    Ok(sizing.size_for(busiest))
 }
 
 fn new_band(
@@ -119,4 +201,135 @@ fn new_band(
         ],
     )?;
     Ok(Some((first, last)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIZING: Sizing = Sizing {
+        floor: 10,
+        max: 60,
+        demand_minutes: 120,
+        history_days: 7,
+    };
+
+    /// `count` tickets of `kiosk` for `service` on `day`, all in one hour.
+    fn history(conn: &Connection, kiosk: &str, service: &str, day: &str, count: i64) {
+        for n in 0..count {
+            conn.execute(
+                "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
+                     lang, kiosk_id, offline, status, issued_at, queued_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'it', ?6, 0, 'done', ?7, 0)",
+                params![
+                    format!("{kiosk}-{service}-{day}-{n}"),
+                    day,
+                    format!("{kiosk}-{service}-{n}"),
+                    n + 1,
+                    service,
+                    kiosk,
+                    format!("{day}T09:{:02}:00+00:00", n % 60),
+                ],
+            )
+            .unwrap();
+        }
+    }
+
+    fn size(band: &Band) -> u16 {
+        band.last - band.first + 1
+    }
+
+    #[test]
+    fn a_band_covers_two_hours_of_the_kiosks_busiest_hour_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let catalogue = Catalogue::builtin();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        // Yesterday 24 NASpI tickets in the busiest hour (and fewer in another day's);
+        // ISEE 100 in an hour; DID none; another kiosk's NASpI rush does not count.
+        history(&conn, "k-1", "naspi", "2026-12-01", 24);
+        history(&conn, "k-1", "naspi", "2026-11-30", 5);
+        history(&conn, "k-1", "isee", "2026-11-28", 100);
+        history(&conn, "k-2", "naspi", "2026-12-01", 200);
+        // Older than the seven days looked back: ignored.
+        history(&conn, "k-1", "did-patto", "2026-11-20", 50);
+        let codes: Vec<String> = ["naspi", "isee", "did-patto"].map(String::from).to_vec();
+        let leased = lease(
+            &mut conn,
+            "k-1",
+            &catalogue,
+            Some(&codes),
+            day,
+            SIZING,
+            Utc::now(),
+        )
+        .unwrap();
+        let sizes: Vec<(&str, u16)> = leased
+            .bands
+            .iter()
+            .map(|b| (b.service.as_str(), size(b)))
+            .collect();
+        assert_eq!(sizes, [("naspi", 48), ("isee", 60), ("did-patto", 10)]);
+        // Demand sizing off: the fixed size.
+        let fixed = Sizing {
+            demand_minutes: 0,
+            ..SIZING
+        };
+        let other = lease(
+            &mut conn,
+            "k-3",
+            &catalogue,
+            Some(&codes[..1]),
+            day,
+            fixed,
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(size(&other.bands[0]), 10);
+    }
+
+    #[test]
+    fn a_new_band_comes_once_two_thirds_of_the_last_are_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let catalogue = Catalogue::builtin();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let naspi = vec!["naspi".to_string()];
+        let ask = |conn: &mut Connection| {
+            lease(
+                conn,
+                "k-1",
+                &catalogue,
+                Some(&naspi),
+                day,
+                SIZING,
+                Utc::now(),
+            )
+            .unwrap()
+            .bands[0]
+                .clone()
+        };
+        let first = ask(&mut conn);
+        assert_eq!((first.first, first.last), (990, 999));
+        // The hub has seen 6 of its 10 numbers used: 4 left, more than a third.
+        let use_numbers = |conn: &Connection, seqs: std::ops::RangeInclusive<u16>| {
+            for seq in seqs {
+                conn.execute(
+                    "INSERT INTO tickets (id, day, number, seq, number_service, service,
+                         priority, lang, kiosk_id, offline, status, issued_at, queued_at)
+                     VALUES (?1, '2026-12-02', ?2, ?3, 'naspi', 'naspi', 0, 'it', 'k-1', 1,
+                         'waiting', '2026-12-02T09:00:00+00:00', 0)",
+                    params![format!("t{seq}"), format!("N{seq}"), seq],
+                )
+                .unwrap();
+            }
+        };
+        use_numbers(&conn, 990..=995);
+        assert_eq!(ask(&mut conn), first, "still the same band");
+        // 7 used, 3 left: a new band before this one runs dry, sized by today's demand
+        // so far (7 in the hour: 14 numbers for two hours).
+        use_numbers(&conn, 996..=996);
+        let second = ask(&mut conn);
+        assert_eq!((second.first, second.last), (976, 989));
+    }
 }

@@ -383,7 +383,7 @@ pub async fn lease_bands(
     ApiJson(req): ApiJson<BandsRequest>,
 ) -> Result<Json<BandsResponse>, ApiError> {
     let st = state.clone();
-    let size = u16::try_from(state.config.queue.band_size).unwrap_or(10);
+    let sizing = bands::Sizing::from_config(&state.config.queue);
     let response = state
         .db
         .write(move |conn| {
@@ -393,7 +393,7 @@ pub async fn lease_bands(
                 &st.catalogue,
                 req.services.as_deref(),
                 st.today(),
-                size,
+                sizing,
                 st.now(),
             )
         })

@@ -220,11 +220,15 @@ async fn top_up_bands(kiosk: &impl Kiosk, link: &mut LinkState) {
         .services
         .into_iter()
         .filter(|code| {
-            held.iter()
-                .filter(|b| &b.service == code)
-                .map(LocalBand::remaining)
-                .sum::<u16>()
-                < LOW_WATER
+            let mine = || held.iter().filter(|b| &b.service == code);
+            let remaining: u16 = mine().map(LocalBand::remaining).sum();
+            // Top up while a third of the biggest band is left: the hub sizes bands by
+            // demand, so a third of one lasts a third of the span it was sized for.
+            let largest = mine()
+                .map(|b| b.last.saturating_sub(b.first).saturating_add(1))
+                .max()
+                .unwrap_or(0);
+            remaining < LOW_WATER.max(largest / 3)
         })
         .collect();
     if low.is_empty() {
