@@ -214,24 +214,32 @@ mod tests {
         history_days: 7,
     };
 
+    /// One ticket row of `kiosk` for `service`: (day, display number, seq, issued at).
+    fn ticket(conn: &Connection, kiosk: &str, service: &str, at: (&str, &str, i64, &str)) {
+        let (day, number, seq, issued_at) = at;
+        conn.execute(
+            "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
+                 lang, kiosk_id, offline, status, issued_at, queued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'it', ?6, 0, 'waiting', ?7, 0)",
+            params![
+                format!("{kiosk}-{day}-{number}"),
+                day,
+                number,
+                seq,
+                service,
+                kiosk,
+                issued_at
+            ],
+        )
+        .unwrap();
+    }
+
     /// `count` tickets of `kiosk` for `service` on `day`, all in one hour.
     fn history(conn: &Connection, kiosk: &str, service: &str, day: &str, count: i64) {
         for n in 0..count {
-            conn.execute(
-                "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
-                     lang, kiosk_id, offline, status, issued_at, queued_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'it', ?6, 0, 'done', ?7, 0)",
-                params![
-                    format!("{kiosk}-{service}-{day}-{n}"),
-                    day,
-                    format!("{kiosk}-{service}-{n}"),
-                    n + 1,
-                    service,
-                    kiosk,
-                    format!("{day}T09:{:02}:00+00:00", n % 60),
-                ],
-            )
-            .unwrap();
+            let number = format!("{kiosk}-{service}-{n}");
+            let issued_at = format!("{day}T09:{:02}:00+00:00", n % 60);
+            ticket(conn, kiosk, service, (day, &number, n + 1, &issued_at));
         }
     }
 
@@ -312,16 +320,16 @@ mod tests {
         let first = ask(&mut conn);
         assert_eq!((first.first, first.last), (990, 999));
         // The hub has seen 6 of its 10 numbers used: 4 left, more than a third.
-        let use_numbers = |conn: &Connection, seqs: std::ops::RangeInclusive<u16>| {
+        let use_numbers = |conn: &Connection, seqs: std::ops::RangeInclusive<i64>| {
             for seq in seqs {
-                conn.execute(
-                    "INSERT INTO tickets (id, day, number, seq, number_service, service,
-                         priority, lang, kiosk_id, offline, status, issued_at, queued_at)
-                     VALUES (?1, '2026-12-02', ?2, ?3, 'naspi', 'naspi', 0, 'it', 'k-1', 1,
-                         'waiting', '2026-12-02T09:00:00+00:00', 0)",
-                    params![format!("t{seq}"), format!("N{seq}"), seq],
-                )
-                .unwrap();
+                let number = format!("N{seq}");
+                let at = (
+                    "2026-12-02",
+                    number.as_str(),
+                    seq,
+                    "2026-12-02T09:00:00+00:00",
+                );
+                ticket(conn, "k-1", "naspi", at);
             }
         };
         use_numbers(&conn, 990..=995);

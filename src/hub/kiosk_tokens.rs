@@ -2,12 +2,12 @@
 //!
 //! Every kiosk request carries its bearer token, and a ticket is the request that comes
 //! in bursts: looking the token up in the database each time cost a round trip to the
-//! reader connection's thread per ticket (BENCHMARKS.md, "Hub ticket path"). Known
-//! tokens are kept here; unknown ones never are (strangers cannot fill it, it holds at
-//! most one entry per kiosk). Everything in this process that changes a kiosk's token or
-//! its `disabled` flag calls [`KioskTokens::forget`]; an entry also expires after
-//! [`KioskTokens::FRESH_FOR`], so a change made by another process (an admin command on
-//! the same file) is seen within that time.
+//! reader connection's thread per ticket (BENCHMARKS.md, "Ticket throughput beside a
+//! bare durable server"). Known tokens are kept here; unknown ones never are (strangers
+//! cannot fill it, it holds at most one entry per kiosk). Everything in this process that
+//! changes a kiosk's token or its `disabled` flag calls [`KioskTokens::forget`]; an entry
+//! also expires after [`KioskTokens::FRESH_FOR`], so a change made by another process (an
+//! admin command on the same file) is seen within that time.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

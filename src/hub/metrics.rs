@@ -180,7 +180,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     );
     let _ = writeln!(
         out,
-        "# HELP sportello_db_grouped_writes_total Writes committed in shared transactions (tickets).\n# TYPE sportello_db_grouped_writes_total counter\nsportello_db_grouped_writes_total {grouped_writes}"
+        "# HELP sportello_db_grouped_writes_total Writes run in committed shared transactions (tickets), refused ones included.\n# TYPE sportello_db_grouped_writes_total counter\nsportello_db_grouped_writes_total {grouped_writes}"
     );
     let _ = writeln!(
         out,

@@ -221,7 +221,8 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE kiosks ADD COLUMN tag TEXT;",
     // 6: the queue's order in the index, so a ticket's position (counted at every issue
     // and look-up) reads the index alone, not every waiting ticket's row
-    // (BENCHMARKS.md, "Hub ticket path"). It replaces the narrower `tickets_queue`.
+    // (BENCHMARKS.md, "Ticket throughput beside a bare durable server"). It replaces the
+    // narrower `tickets_queue`.
     "CREATE INDEX tickets_queue_order
          ON tickets (day, service, status, priority, queued_at, appointment);
     DROP INDEX tickets_queue;",

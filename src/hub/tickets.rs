@@ -325,9 +325,11 @@ pub fn issue(
                 )
             }
         };
-    // Time-ordered (v7: 48 bits of milliseconds, 74 random bits, still unguessable for
-    // the tracking page): each new ticket's id goes to the end of the id index.
-    let ticket_id = Uuid::now_v7();
+    // Time-ordered (v7): each new ticket's id goes to the end of the id index. Without a
+    // context the 74 bits after the milliseconds are all random (`now_v7` would put a
+    // counter there, making the next ticket's id guessable from this one's): the
+    // tracking page's ids stay unguessable.
+    let ticket_id = Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext));
     tx.cached_execute(
         "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
              appointment, lang, kiosk_id, offline, status, issued_at, queued_at,

@@ -60,7 +60,8 @@ impl WriterStats {
         self.group_commits.load(Ordering::Relaxed)
     }
 
-    /// Grouped writes committed.
+    /// Grouped writes run in committed groups, those refused (rolled back to their
+    /// savepoint) included.
     pub fn grouped_writes(&self) -> u64 {
         self.grouped_writes.load(Ordering::Relaxed)
     }
