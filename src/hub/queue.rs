@@ -22,6 +22,10 @@ const ALPHA: f64 = 0.2;
 const PLAUSIBLE_SECONDS: std::ops::RangeInclusive<f64> = 20.0..=3.0 * 3600.0;
 
 /// Where a waiting ticket stands: 1 = next. 0 when it is not waiting.
+///
+/// Everyone in the groups before the ticket's (`queue_waiting`, kept by triggers) and in
+/// its own group, less those in its group queued after it: a fresh ticket, at the back,
+/// costs a few index seeks however long the queue is.
 pub fn position(conn: &Connection, ticket_id: &str) -> Result<u32, ApiError> {
     let row: Option<(String, String, String, i64, bool, i64, i64)> = conn
         .cached_row(
@@ -47,25 +51,36 @@ pub fn position(conn: &Connection, ticket_id: &str) -> Result<u32, ApiError> {
     if status != "waiting" {
         return Ok(0);
     }
-    let ahead: u32 = conn.cached_row(
+    let up_to_own_group: i64 = conn.cached_row(
+        "SELECT coalesce(sum(waiting), 0) FROM queue_waiting
+         WHERE day = ?1 AND service = ?2
+           AND (priority > ?3 OR (priority = ?3 AND appointment >= ?4))",
+        params![day, service, priority, appt],
+        |r| r.get(0),
+    )?;
+    let behind_in_group: i64 = conn.cached_row(
         "SELECT count(*) FROM tickets
-         WHERE day = ?1 AND service = ?2 AND status = 'waiting' AND (
-             priority > ?3 OR (priority = ?3 AND (
-                 (appointment IS NOT NULL) > ?4 OR ((appointment IS NOT NULL) = ?4 AND (
-                     queued_at < ?5 OR (queued_at = ?5 AND rowid < ?6))))))",
+         WHERE day = ?1 AND service = ?2 AND status = 'waiting' AND priority = ?3
+           AND queued_at >= ?5 AND (appointment IS NOT NULL) = ?4
+           AND (queued_at > ?5 OR rowid > ?6)",
         params![day, service, priority, appt, queued_at, rowid],
         |r| r.get(0),
     )?;
-    Ok(ahead + 1)
+    let position = up_to_own_group - behind_in_group;
+    u32::try_from(position)
+        .ok()
+        .filter(|p| *p >= 1)
+        .ok_or_else(|| ApiError::internal("queue position", format!("counted {position}")))
 }
 
 /// Tickets waiting for `service` on `day`.
 pub fn waiting(conn: &Connection, day: NaiveDate, service: &str) -> Result<u32, ApiError> {
-    Ok(conn.cached_row(
-        "SELECT count(*) FROM tickets WHERE day = ?1 AND service = ?2 AND status = 'waiting'",
+    let waiting: i64 = conn.cached_row(
+        "SELECT coalesce(sum(waiting), 0) FROM queue_waiting WHERE day = ?1 AND service = ?2",
         params![day.to_string(), service],
         |r| r.get(0),
-    )?)
+    )?;
+    Ok(u32::try_from(waiting).unwrap_or(0))
 }
 
 /// The moving average of service times for `service`, in minutes.
@@ -143,6 +158,156 @@ mod tests {
         assert_eq!(eta_minutes(4, 10.0, 2), 15);
         assert_eq!(eta_minutes(4, 10.0, 0), 30);
         assert_eq!(eta_minutes(2, 7.5, 2), 4);
+    }
+
+    /// The old way: count everyone ahead. The kept counts must always agree with it.
+    fn position_by_counting(conn: &Connection, rowid: i64) -> u32 {
+        conn.query_row(
+            "SELECT 1 + (SELECT count(*) FROM tickets o
+                 WHERE o.day = t.day AND o.service = t.service AND o.status = 'waiting' AND (
+                     o.priority > t.priority OR (o.priority = t.priority AND (
+                         (o.appointment IS NOT NULL) > (t.appointment IS NOT NULL)
+                         OR ((o.appointment IS NOT NULL) = (t.appointment IS NOT NULL) AND (
+                             o.queued_at < t.queued_at
+                             OR (o.queued_at = t.queued_at AND o.rowid < t.rowid)))))))
+             FROM tickets t WHERE t.rowid = ?1",
+            [rowid],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    /// One change to the tickets table, as the hub's paths make them.
+    #[derive(Debug, Clone)]
+    enum Change {
+        Issue {
+            service: u8,
+            priority: bool,
+            appointment: bool,
+            queued_at: u8,
+        },
+        SetStatus {
+            ticket: u8,
+            status: u8,
+        },
+        Transfer {
+            ticket: u8,
+            service: u8,
+        },
+        SetPriority {
+            ticket: u8,
+            priority: bool,
+        },
+        Delete {
+            ticket: u8,
+        },
+    }
+
+    fn change() -> impl proptest::strategy::Strategy<Value = Change> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0..2u8, any::<bool>(), any::<bool>(), 0..6u8).prop_map(
+                |(service, priority, appointment, queued_at)| Change::Issue {
+                    service, priority, appointment, queued_at
+                }
+            ),
+            2 => (any::<u8>(), 0..4u8).prop_map(|(ticket, status)| Change::SetStatus { ticket, status }),
+            1 => (any::<u8>(), 0..2u8).prop_map(|(ticket, service)| Change::Transfer { ticket, service }),
+            1 => (any::<u8>(), any::<bool>())
+                .prop_map(|(ticket, priority)| Change::SetPriority { ticket, priority }),
+            1 => any::<u8>().prop_map(|ticket| Change::Delete { ticket }),
+        ]
+    }
+
+    fn apply(conn: &Connection, n: usize, change: &Change) {
+        let ids: Vec<i64> = conn
+            .prepare("SELECT rowid FROM tickets ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let pick = |t: u8| ids.get(usize::from(t) % ids.len().max(1)).copied();
+        match *change {
+            Change::Issue {
+                service,
+                priority,
+                appointment,
+                queued_at,
+            } => {
+                conn.execute(
+                    "INSERT INTO tickets (id, day, number, seq, number_service, service,
+                         priority, appointment, lang, kiosk_id, offline, status, issued_at,
+                         queued_at)
+                     VALUES (?1, '2026-12-02', ?1, 1, ?2, ?2, ?3, ?4, 'it', 'k', 0,
+                         'waiting', '', ?5)",
+                    params![
+                        format!("t{n}"),
+                        format!("s{service}"),
+                        priority,
+                        appointment.then_some("B-1"),
+                        i64::from(queued_at)
+                    ],
+                )
+                .unwrap();
+            }
+            Change::SetStatus { ticket, status } => {
+                let status = ["waiting", "called", "served", "no_show"][usize::from(status)];
+                conn.execute(
+                    "UPDATE tickets SET status = ?2 WHERE rowid = ?1",
+                    params![pick(ticket), status],
+                )
+                .unwrap();
+            }
+            Change::Transfer { ticket, service } => {
+                conn.execute(
+                    "UPDATE tickets SET status = 'waiting', service = ?2 WHERE rowid = ?1",
+                    params![pick(ticket), format!("s{service}")],
+                )
+                .unwrap();
+            }
+            Change::SetPriority { ticket, priority } => {
+                conn.execute(
+                    "UPDATE tickets SET priority = ?2 WHERE rowid = ?1",
+                    params![pick(ticket), priority],
+                )
+                .unwrap();
+            }
+            Change::Delete { ticket } => {
+                conn.execute("DELETE FROM tickets WHERE rowid = ?1", [pick(ticket)])
+                    .unwrap();
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Positions and waiting counts from the kept counts equal counting everyone,
+        /// after any mix of issues, calls, transfers, priority changes and deletions.
+        #[test]
+        fn kept_counts_agree_with_counting(changes in proptest::collection::vec(change(), 1..60)) {
+            let dir = tempfile::tempdir().unwrap();
+            let conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
+            let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+            for (n, change) in changes.iter().enumerate() {
+                apply(&conn, n, change);
+                let tickets: Vec<(i64, String, String, String)> = conn
+                    .prepare("SELECT rowid, id, service, status FROM tickets")
+                    .unwrap()
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                for (rowid, id, _, status) in &tickets {
+                    let expected = if status == "waiting" { position_by_counting(&conn, *rowid) } else { 0 };
+                    proptest::prop_assert_eq!(position(&conn, id).unwrap(), expected, "after {:?}", change);
+                }
+                for service in ["s0", "s1"] {
+                    let counted = tickets.iter().filter(|t| t.2 == service && t.3 == "waiting").count();
+                    proptest::prop_assert_eq!(waiting(&conn, day, service).unwrap() as usize, counted);
+                }
+            }
+        }
     }
 
     #[test]

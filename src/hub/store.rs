@@ -226,6 +226,51 @@ pub const MIGRATIONS: &[&str] = &[
     "CREATE INDEX tickets_queue_order
          ON tickets (day, service, status, priority, queued_at, appointment);
     DROP INDEX tickets_queue;",
+    // 7: how many tickets wait in each queue group (day, service, priority, appointment),
+    // kept by triggers on every change of a ticket, so a position is a sum over at most
+    // four rows minus the few tickets behind it, not a count of everyone waiting
+    // (BENCHMARKS.md, "Ticket throughput beside a bare durable server").
+    "CREATE TABLE queue_waiting (
+        day         TEXT NOT NULL,
+        service     TEXT NOT NULL,
+        priority    INTEGER NOT NULL,
+        appointment INTEGER NOT NULL,
+        waiting     INTEGER NOT NULL,
+        PRIMARY KEY (day, service, priority, appointment)
+    ) WITHOUT ROWID;
+    INSERT INTO queue_waiting
+        SELECT day, service, priority, appointment IS NOT NULL, count(*)
+        FROM tickets WHERE status = 'waiting' GROUP BY 1, 2, 3, 4;
+    CREATE TRIGGER queue_waiting_on_insert AFTER INSERT ON tickets
+        WHEN NEW.status = 'waiting'
+    BEGIN
+        INSERT INTO queue_waiting
+            VALUES (NEW.day, NEW.service, NEW.priority, NEW.appointment IS NOT NULL, 1)
+            ON CONFLICT DO UPDATE SET waiting = waiting + 1;
+    END;
+    CREATE TRIGGER queue_waiting_on_leave
+        AFTER UPDATE OF day, service, status, priority, appointment ON tickets
+        WHEN OLD.status = 'waiting'
+    BEGIN
+        UPDATE queue_waiting SET waiting = waiting - 1
+            WHERE day = OLD.day AND service = OLD.service AND priority = OLD.priority
+              AND appointment = (OLD.appointment IS NOT NULL);
+    END;
+    CREATE TRIGGER queue_waiting_on_join
+        AFTER UPDATE OF day, service, status, priority, appointment ON tickets
+        WHEN NEW.status = 'waiting'
+    BEGIN
+        INSERT INTO queue_waiting
+            VALUES (NEW.day, NEW.service, NEW.priority, NEW.appointment IS NOT NULL, 1)
+            ON CONFLICT DO UPDATE SET waiting = waiting + 1;
+    END;
+    CREATE TRIGGER queue_waiting_on_delete AFTER DELETE ON tickets
+        WHEN OLD.status = 'waiting'
+    BEGIN
+        UPDATE queue_waiting SET waiting = waiting - 1
+            WHERE day = OLD.day AND service = OLD.service AND priority = OLD.priority
+              AND appointment = (OLD.appointment IS NOT NULL);
+    END;",
 ];
 
 /// Opens (creating and migrating) the hub's database with full durability.
