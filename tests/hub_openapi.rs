@@ -12,7 +12,7 @@ use sportello::hub::admin;
 use sportello::lang::Lang;
 use sportello::protocol::{
     BandsRequest, CreateLoginSessionRequest, EnrollRequest, HeartbeatRequest,
-    IssueCertificateRequest, PrinterState,
+    IssueCertificateRequest, PrinterState, WithdrawRequest,
 };
 
 fn spec() -> Value {
@@ -180,6 +180,13 @@ fn request_bodies_the_client_sends_fit_the_document() {
             .unwrap(),
         ),
         (
+            "WithdrawRequest",
+            serde_json::to_value(WithdrawRequest {
+                op_id: uuid::Uuid::new_v4(),
+            })
+            .unwrap(),
+        ),
+        (
             "CreateLoginSessionRequest",
             serde_json::to_value(CreateLoginSessionRequest::default()).unwrap(),
         ),
@@ -300,13 +307,18 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let good_token = good["token"].as_str().unwrap().to_string();
     // A kiosk that lost the answer to its enrollment asks again with the same token.
     let lost_enroll = enroll("lost");
-    http.post(format!("{base}/api/v1/kiosks/enroll"))
+    let lost: Value = http
+        .post(format!("{base}/api/v1/kiosks/enroll"))
         .json(&lost_enroll)
         .send()
         .await
         .unwrap()
         .error_for_status()
+        .unwrap()
+        .json()
+        .await
         .unwrap();
+    let lost_token = lost["token"].as_str().unwrap().to_string();
     let off_enroll = enroll("off");
     let off: Value = http
         .post(format!("{base}/api/v1/kiosks/enroll"))
@@ -327,6 +339,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         .unwrap();
     let g = Some(good_token.as_str());
     let d = Some(off_token.as_str());
+    let l = Some(lost_token.as_str());
 
     let request = serde_json::to_value(ticket("naspi")).unwrap();
     let mut other_body = request.clone();
@@ -337,6 +350,9 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let enroll_tpl = "/api/v1/kiosks/enroll";
     let tickets = "/api/v1/tickets";
     let status_tpl = "/api/v1/tickets/{ticket_id}";
+    let withdrawals = "/api/v1/withdrawals";
+    let lost_request = serde_json::to_value(ticket("naspi")).unwrap();
+    let late_request = serde_json::to_value(ticket("naspi")).unwrap();
     let mut calls = vec![
         (call("POST", enroll_tpl, None).json(enroll("new")), 201),
         (call("POST", enroll_tpl, None).json(lost_enroll), 200),
@@ -370,6 +386,43 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         ),
         (call("POST", tickets, g).raw(Some("text/plain"), b"{}"), 415),
         (call("POST", tickets, g).json(json!({ "op_id": "x" })), 422),
+        // Withdrawals: one of the kiosk's own tickets, an op not seen yet, another
+        // kiosk's op (refused), then that op arriving after all (refused).
+        (call("POST", tickets, l).json(lost_request.clone()), 201),
+        (
+            call("POST", withdrawals, g).json(json!({ "op_id": request["op_id"] })),
+            200,
+        ),
+        (
+            call("POST", withdrawals, g).json(json!({ "op_id": late_request["op_id"] })),
+            200,
+        ),
+        (call("POST", tickets, g).json(late_request.clone()), 409),
+        (
+            call("POST", withdrawals, g).json(json!({ "op_id": lost_request["op_id"] })),
+            404,
+        ),
+        (
+            call("POST", withdrawals, None).json(json!({ "op_id": lost_request["op_id"] })),
+            401,
+        ),
+        (
+            call("POST", withdrawals, d).json(json!({ "op_id": lost_request["op_id"] })),
+            403,
+        ),
+        (
+            call("POST", withdrawals, g).raw(Some("application/json"), b"{"),
+            400,
+        ),
+        (
+            call("POST", withdrawals, g).raw(Some("application/json"), &big),
+            413,
+        ),
+        (call("POST", withdrawals, g).raw(None, b"{}"), 415),
+        (
+            call("POST", withdrawals, g).json(json!({ "op_id": "x" })),
+            422,
+        ),
         (
             call("GET", status_tpl, g).path("/api/v1/tickets/nope".into()),
             400,

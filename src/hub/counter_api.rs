@@ -16,6 +16,7 @@ use super::counter::{self, CounterTicket, Outcome};
 use super::error::{ApiError, ApiJson};
 use super::events::CallEvent;
 use super::state::AppState;
+use super::withdraw::{VoidTicket, void_tickets};
 use crate::protocol::errors as code;
 
 /// Login form.
@@ -155,6 +156,9 @@ pub struct CounterState {
     services: Vec<ServiceChoice>,
     selected: Vec<String>,
     current: Option<CounterTicket>,
+    /// Today's tickets of the chosen services that their kiosk withdrew (it stopped
+    /// before handing them over): nobody holds them, they are never called.
+    void: Vec<VoidTicket>,
 }
 
 /// `GET /counter/api/state`.
@@ -164,7 +168,8 @@ pub async fn counter_state(
 ) -> Result<Json<CounterState>, ApiError> {
     let st = state.clone();
     let counter_name = op.counter.clone();
-    let (waiting, current) = state
+    let selected = op.services.clone();
+    let (waiting, current, void) = state
         .db
         .read(move |conn| {
             let day = st.today();
@@ -173,7 +178,8 @@ pub async fn counter_state(
                 Some(c) => counter::current(conn, day, c)?,
                 None => None,
             };
-            Ok((waiting, current))
+            let void = void_tickets(conn, day, &selected)?;
+            Ok((waiting, current, void))
         })
         .await?;
     let services = state
@@ -195,6 +201,7 @@ pub async fn counter_state(
         services,
         selected: op.services,
         current,
+        void,
     }))
 }
 

@@ -16,6 +16,7 @@ use super::numbering::kiosk_tag;
 use super::queue;
 use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
+use super::withdraw;
 use crate::catalogue::Catalogue;
 use crate::config::hub::HubConfig;
 use crate::lang::Lang;
@@ -23,7 +24,7 @@ use crate::protocol::errors as code;
 use crate::protocol::{
     BandsRequest, BandsResponse, CatalogueResponse, EnrollRequest, EnrollResponse,
     HeartbeatRequest, HeartbeatResponse, IssueTicketRequest, QueueInfo, QueuesResponse,
-    TicketStatusResponse,
+    TicketStatusResponse, WithdrawOutcome, WithdrawRequest, WithdrawResponse,
 };
 
 /// `POST /api/v1/kiosks/enroll`.
@@ -268,6 +269,30 @@ pub async fn issue_ticket(
         StatusCode::CREATED
     };
     Ok((status, Json(issued.ticket)).into_response())
+}
+
+/// `POST /api/v1/withdrawals`: a ticket operation the kiosk never handed over (see
+/// [`super::withdraw`]). 200 whatever the outcome; withdrawing twice is harmless.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    ApiJson(req): ApiJson<WithdrawRequest>,
+) -> Result<Json<WithdrawResponse>, ApiError> {
+    let now = state.now();
+    let kiosk_id = kiosk.kiosk_id.clone();
+    let answer = state
+        .db
+        .write_grouped(move |conn| withdraw::withdraw(conn, &kiosk_id, req.op_id, now))
+        .await?;
+    if answer.outcome == WithdrawOutcome::Voided {
+        tracing::warn!(
+            kiosk = %kiosk.kiosk_id,
+            op_id = %answer.op_id,
+            number = answer.number.as_deref().unwrap_or(""),
+            "ticket withdrawn by its kiosk (never handed over): void, it will not be called"
+        );
+    }
+    Ok(Json(answer))
 }
 
 /// The context of a status look-up now; shared by the kiosk look-ups and the tracking page.

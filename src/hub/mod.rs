@@ -36,6 +36,7 @@ pub mod tickets;
 pub mod tls;
 pub mod tracking;
 pub mod verify;
+pub mod withdraw;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -111,6 +112,7 @@ fn documented() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             paths::TICKET_BY_NUMBER,
             get(kiosk_api::ticket_by_number),
         ),
+        ("POST", paths::WITHDRAWALS, post(kiosk_api::withdraw)),
         ("GET", paths::QUEUES, get(kiosk_api::queues)),
         ("POST", paths::BANDS, post(kiosk_api::lease_bands)),
         ("POST", paths::HEARTBEAT, post(kiosk_api::heartbeat)),

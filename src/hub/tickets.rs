@@ -22,6 +22,7 @@ use super::clock::office_day;
 use super::error::ApiError;
 use super::numbering::{EMERGENCY_SEQ_BASE, next_online};
 use super::queue;
+use super::withdraw::{VOID, WITHDRAWN_HASH};
 use crate::catalogue::{Agency, Catalogue, Service};
 use crate::config::hub::HoursConfig;
 use crate::identity::codice_fiscale::Expected;
@@ -182,6 +183,15 @@ pub fn issue(
         .optional()?;
     if let Some((kiosk, previous_hash, previous_base, response)) = previous {
         let same_kiosk = kiosk == ctx.kiosk_id;
+        if same_kiosk && previous_hash == WITHDRAWN_HASH {
+            return Err(ApiError::conflict(
+                code::OP_WITHDRAWN,
+                format!(
+                    "operation {} was withdrawn by its kiosk: its ticket was never handed over",
+                    req.op_id
+                ),
+            ));
+        }
         if same_kiosk && previous_hash == hash {
             let ticket: TicketResponse = serde_json::from_str(&response)
                 .map_err(|e| ApiError::internal("stored response", e))?;
@@ -662,7 +672,9 @@ pub fn status(
         .optional()?;
     let (number, status, service, counter, day, priority) = row.ok_or_else(unknown)?;
     let id = Uuid::parse_str(ticket_id).map_err(|e| ApiError::internal("ticket id", e))?;
-    let mut status = TicketStatus::parse(&status)
+    // Withdrawn by its kiosk: to anyone asking, it will never be served.
+    let stored = if status == VOID { "cancelled" } else { &status };
+    let mut status = TicketStatus::parse(stored)
         .ok_or_else(|| ApiError::internal("ticket status", format!("stored `{status}`")))?;
     let past = day < ctx.today.to_string();
     if past && matches!(status, TicketStatus::Waiting | TicketStatus::Called) {

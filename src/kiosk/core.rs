@@ -519,10 +519,8 @@ impl KioskCore {
             Direct::Refused(_) => return Err(LookupError::Unreachable),
             Direct::NoAnswer => {
                 // Nothing was handed over: the check-in must not happen later behind the
-                // citizen's back.
-                if let Err(err) = self.store().abandon(op_id) {
-                    self.store_error(&err);
-                }
+                // citizen's back, nor stand if the hub applied it without answering.
+                self.give_up(op_id);
                 return Err(LookupError::Unreachable);
             }
         };
@@ -622,6 +620,18 @@ impl KioskCore {
             })
     }
 
+    /// Nothing was handed over for `op_id`, and the hub may have numbered it without the
+    /// answer arriving: withdraw it, so it is never sent again and the hub voids any
+    /// ticket it made (see [`crate::store::withdrawal`]).
+    fn give_up(&self, op_id: Uuid) {
+        let withdrawn = self.store().withdraw(op_id, Utc::now());
+        match withdrawn {
+            Ok(true) => self.wake.notify_one(),
+            Ok(false) => {}
+            Err(err) => self.store_error(&err),
+        }
+    }
+
     async fn send_direct(&self, request: &IssueTicketRequest) -> Direct {
         let hub = self.hub();
         let limit = Duration::from_millis(self.config.hub.ticket_timeout_ms);
@@ -663,10 +673,7 @@ impl KioskCore {
         let tz = self.time_zone();
         let Some(now) = self.clock.now() else {
             tracing::warn!(%op_id, "offline and no trusted clock: no offline number");
-            let abandoned = self.store().abandon(op_id);
-            if let Err(err) = abandoned {
-                self.store_error(&err);
-            }
+            self.give_up(op_id);
             return Err(TicketProblem::NoNumber);
         };
         let day = now.with_timezone(&tz).date_naive();
@@ -712,17 +719,15 @@ impl KioskCore {
                         })
                     }
                     Ok(None) => {
-                        let abandoned = store.abandon(op_id);
                         drop(store);
-                        if let Err(err) = abandoned {
-                            self.store_error(&err);
-                        }
+                        self.give_up(op_id);
                         tracing::warn!(service = %service.code, "offline, no band and no emergency number left");
                         Err(TicketProblem::NoNumber)
                     }
                     Err(err) => {
                         drop(store);
                         self.store_error(&err);
+                        self.give_up(op_id);
                         Err(TicketProblem::Store)
                     }
                 }
@@ -730,6 +735,7 @@ impl KioskCore {
             Err(err) => {
                 drop(store);
                 self.store_error(&err);
+                self.give_up(op_id);
                 Err(TicketProblem::Store)
             }
         }
@@ -822,6 +828,19 @@ impl KioskCore {
                 })
                 .flatten(),
         };
+        // From here the ticket may reach someone (paper can come out before a crash): the
+        // row says so, and a restart leaves the ticket alone (see `Store::withdraw_unhanded`).
+        let starting = LocalTicket {
+            op_id: ticket.op_id,
+            day: ticket.day,
+            number: ticket.number.clone(),
+            service: ticket.service_code.clone(),
+            offline: ticket.offline,
+            handover: Handover::Started,
+        };
+        if let Err(err) = self.store().record_ticket(&starting, Utc::now()) {
+            self.store_error(&err);
+        }
         let printer = self.printer.clone();
         // Laying out a raster-text ticket reads its font the first time (Chinese: 19 MB)
         // and draws the text: off the async threads, like the printing itself.

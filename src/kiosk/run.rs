@@ -75,6 +75,17 @@ pub fn start(config: KioskConfig, intervals: Intervals) -> Result<RunningKiosk, 
         )));
     }
     let mut store = Store::open(&db_path).map_err(|e| StartError::Store(e.to_string()))?;
+    // Before anything is sent: tickets committed but never handed to anyone (the kiosk
+    // stopped before printing) are withdrawn, so no clerk calls a number nobody holds.
+    let withdrawn = store
+        .withdraw_unhanded(chrono::Utc::now())
+        .map_err(|e| StartError::Store(e.to_string()))?;
+    if !withdrawn.is_empty() {
+        tracing::warn!(
+            operations = withdrawn.len(),
+            "tickets never handed over before the last stop: withdrawn"
+        );
+    }
     store
         .release_all(chrono::Utc::now())
         .map_err(|e| StartError::Store(e.to_string()))?;

@@ -42,6 +42,8 @@ pub const APPOINTMENT_USED: &str = "appointment_used";
 pub const APPOINTMENT_SERVICE_MISMATCH: &str = "appointment_service_mismatch";
 /// 409: the op_id was used for a different request.
 pub const OP_ID_REUSED: &str = "op_id_reused";
+/// 409: the kiosk withdrew this operation (it never handed its ticket over).
+pub const OP_WITHDRAWN: &str = "op_withdrawn";
 /// 422: an offline number that is not a display number.
 pub const BAD_OFFLINE_NUMBER: &str = "bad_offline_number";
 /// 422: an offline number outside the kiosk's bands.

@@ -79,6 +79,43 @@ pub struct IssueTicketRequest {
     pub issued_at: DateTime<FixedOffset>,
 }
 
+/// `POST /api/v1/withdrawals`: a kiosk restarted (or gave up on an answer) after
+/// committing a ticket operation but before handing its ticket to anyone. The hub makes
+/// sure nobody is called for it: a waiting ticket becomes void, and an operation it has
+/// not seen yet is refused when it arrives. Withdrawing twice is harmless.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    /// The outbox operation that asked for the ticket.
+    pub op_id: Uuid,
+}
+
+/// What a withdrawal did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawOutcome {
+    /// The ticket was waiting: it is void now and will never be called.
+    Voided,
+    /// The hub had not applied the operation: it never will.
+    NeverApplied,
+    /// The ticket was already called or served (someone held it after all): left alone.
+    AlreadyCalled,
+    /// Withdrawn before.
+    AlreadyWithdrawn,
+}
+
+/// The answer to a withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawResponse {
+    /// The operation withdrawn.
+    pub op_id: Uuid,
+    /// What the hub did.
+    pub outcome: WithdrawOutcome,
+    /// The ticket's display number, when the operation had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+}
+
 /// A ticket as numbered by the hub. A replay of the same `op_id` returns the same body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketResponse {

@@ -13,6 +13,8 @@ pub const TICKETS: &str = "/api/v1/tickets";
 pub const TICKET: &str = "/api/v1/tickets/{ticket_id}";
 /// `GET`: today's ticket with a display number.
 pub const TICKET_BY_NUMBER: &str = "/api/v1/tickets/by-number/{number}";
+/// `POST`: withdraw an operation whose ticket the kiosk never handed over.
+pub const WITHDRAWALS: &str = "/api/v1/withdrawals";
 /// `GET`: waiting figures per service.
 pub const QUEUES: &str = "/api/v1/queues";
 /// `POST`: lease bands of offline numbers.

@@ -45,6 +45,9 @@ pub enum Handover {
     ScreenPaperOut,
     /// The printer failed otherwise: the ticket was shown on screen with its QR.
     ScreenFault,
+    /// Written just before printing starts and replaced by the outcome: a kiosk that
+    /// restarts and finds this cannot know whether paper came out, so the ticket stays.
+    Started,
 }
 
 impl Handover {
@@ -54,6 +57,7 @@ impl Handover {
             Handover::Printed => "printed",
             Handover::ScreenPaperOut => "screen_paper_out",
             Handover::ScreenFault => "screen_fault",
+            Handover::Started => "handing_over",
         }
     }
 
@@ -62,6 +66,7 @@ impl Handover {
             Handover::Printed,
             Handover::ScreenPaperOut,
             Handover::ScreenFault,
+            Handover::Started,
         ]
         .into_iter()
         .find(|h| h.as_str() == text)
@@ -377,11 +382,15 @@ impl Store {
         Ok(out)
     }
 
-    /// Forgets tickets of days before `day`.
+    /// Forgets tickets of days before `day` whose operation has left the outbox (while it
+    /// is there, its ticket row is what says it was handed over: see
+    /// [`Store::withdraw_unhanded`]).
     pub fn purge_tickets_before(&mut self, day: NaiveDate) -> Result<usize, StoreError> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM tickets WHERE day < ?1", [day.to_string()])?)
+        Ok(self.conn.execute(
+            "DELETE FROM tickets WHERE day < ?1
+                 AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.op_id = tickets.op_id)",
+            [day.to_string()],
+        )?)
     }
 
     /// Saves hub data for offline screens, with when it was fetched.

@@ -6,6 +6,7 @@
 
 pub mod local;
 pub mod outbox;
+pub mod withdrawal;
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@
 //! column that is erased in the same transaction that records the acknowledgement.
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -20,6 +20,9 @@ pub enum OpKind {
     IssueTicket,
     /// An appointment check-in (`ticket.check_in`).
     CheckIn,
+    /// Withdrawing a ticket operation whose ticket nobody was handed (`ticket.withdraw`,
+    /// payload `{"op_id": ...}`); see [`Store::withdraw`](super::Store::withdraw).
+    Withdraw,
 }
 
 impl OpKind {
@@ -28,13 +31,14 @@ impl OpKind {
         match self {
             OpKind::IssueTicket => "ticket.issue",
             OpKind::CheckIn => "ticket.check_in",
+            OpKind::Withdraw => "ticket.withdraw",
         }
     }
 
     /// The kind with this stored name; `None` for a name this firmware does not know
     /// (written by another version).
     pub fn parse(name: &str) -> Option<OpKind> {
-        [OpKind::IssueTicket, OpKind::CheckIn]
+        [OpKind::IssueTicket, OpKind::CheckIn, OpKind::Withdraw]
             .into_iter()
             .find(|k| k.as_str() == name)
     }
@@ -205,23 +209,28 @@ impl RawOp {
     }
 }
 
+/// Inserts `op`, due now, on `conn` (the store's connection or a transaction on it).
+pub(super) fn insert(conn: &Connection, op: &NewOp, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let personal = op.personal.as_ref().map(Value::to_string);
+    conn.execute(
+        "INSERT INTO outbox (op_id, kind, payload, personal, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![
+            op.op_id.to_string(),
+            op.kind.as_str(),
+            op.payload.to_string(),
+            personal,
+            millis(now)
+        ],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Commits an operation to the outbox. When this returns `Ok`, the operation survives
     /// a crash or power loss; only then may it be sent or printed.
     pub fn enqueue(&mut self, op: &NewOp, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let personal = op.personal.as_ref().map(Value::to_string);
-        self.conn.execute(
-            "INSERT INTO outbox (op_id, kind, payload, personal, created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![
-                op.op_id.to_string(),
-                op.kind.as_str(),
-                op.payload.to_string(),
-                personal,
-                millis(now)
-            ],
-        )?;
-        Ok(())
+        insert(&self.conn, op, now)
     }
 
     /// The oldest pending operation, whatever its retry time: the outbox drains in order.

@@ -23,7 +23,7 @@ use crate::protocol::{
     CreateLoginSessionRequest, EnrollRequest, EnrollResponse, ErrorBody, HeartbeatRequest,
     HeartbeatResponse, IssueCertificateRequest, IssueTicketRequest, IssuedCertificate,
     KeysResponse, LoginSessionCreated, LoginSessionStatus, QueuesResponse, TicketResponse,
-    TicketStatusResponse,
+    TicketStatusResponse, WithdrawRequest, WithdrawResponse,
 };
 use crate::protocol::{errors, paths};
 
@@ -331,6 +331,17 @@ impl HubClient {
         let replayed = response.status() == StatusCode::OK;
         let ticket = Self::json(response).await?;
         Ok(Issued { ticket, replayed })
+    }
+
+    /// `POST /api/v1/withdrawals`: a ticket operation this kiosk never handed over.
+    pub async fn withdraw(
+        &self,
+        request: &WithdrawRequest,
+    ) -> Result<WithdrawResponse, ClientError> {
+        let response = self
+            .send(self.request(Method::POST, paths::WITHDRAWALS).json(request))
+            .await?;
+        Self::json(response).await
     }
 
     /// `GET /api/v1/tickets/{id}`.

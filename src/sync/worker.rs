@@ -13,8 +13,8 @@ use chrono::{TimeDelta, Utc};
 use rand::Rng;
 
 use super::port::{Enrollment, Kiosk, News};
-use crate::protocol::{BandsRequest, HeartbeatRequest, IssueTicketRequest};
-use crate::store::{LocalBand, StoreError};
+use crate::protocol::{BandsRequest, HeartbeatRequest, IssueTicketRequest, WithdrawRequest};
+use crate::store::{LocalBand, OpKind, StoreError};
 use crate::sync::client::{CatalogueFetch, ClientError};
 
 /// How often the worker's periodic duties run.
@@ -301,12 +301,21 @@ pub async fn drain(
             return Some(Instant::now() + wait);
         }
         let decoded = match head.kind {
-            Some(_) => serde_json::from_value::<IssueTicketRequest>(head.payload.clone())
+            Some(OpKind::Withdraw) => serde_json::from_value(head.payload.clone())
+                .map(Outgoing::Withdraw)
                 .map_err(|err| err.to_string()),
+            Some(OpKind::IssueTicket | OpKind::CheckIn) => {
+                serde_json::from_value::<IssueTicketRequest>(head.payload.clone())
+                    .map(|mut request| {
+                        request.codice_fiscale = head.codice_fiscale().map(str::to_string);
+                        Outgoing::Ticket(request)
+                    })
+                    .map_err(|err| err.to_string())
+            }
             None => Err("an operation kind this firmware does not know".to_string()),
         };
-        let mut request = match decoded {
-            Ok(request) => request,
+        let outgoing = match decoded {
+            Ok(outgoing) => outgoing,
             Err(why) => {
                 tracing::error!(op_id = %head.op_id, %why, "unreadable operation settled");
                 let settled = kiosk.store().settle_rejected(head.op_id, &why, now);
@@ -317,15 +326,13 @@ pub async fn drain(
                 continue;
             }
         };
-        request.codice_fiscale = head.codice_fiscale().map(str::to_string);
-        let result = kiosk.hub().issue_ticket(&request).await;
+        let result = outgoing.send(kiosk).await;
         link.observe(kiosk, &result);
         let recorded = match result {
-            Ok(issued) => {
-                let response = serde_json::to_value(&issued.ticket).unwrap_or_default();
+            Ok(response) => {
                 let acked = kiosk.store().acknowledge(head.op_id, &response, Utc::now());
                 if acked.is_ok() {
-                    tracing::info!(op_id = %head.op_id, number = %issued.ticket.number, "operation acknowledged");
+                    tracing::info!(op_id = %head.op_id, kind = head.kind.map_or("", OpKind::as_str), "operation acknowledged");
                 }
                 acked.map(|_| None)
             }
@@ -367,6 +374,32 @@ pub async fn drain(
             Err(err) => {
                 store_failed(kiosk, "cannot record the hub's answer", err);
                 return backing_off();
+            }
+        }
+    }
+}
+
+/// An outbox operation decoded for sending.
+enum Outgoing {
+    /// A ticket or check-in, with its personal data put back.
+    Ticket(IssueTicketRequest),
+    /// Withdrawing a ticket operation nobody was handed.
+    Withdraw(WithdrawRequest),
+}
+
+impl Outgoing {
+    /// Sends it; the hub's answer is what the outbox keeps.
+    async fn send(&self, kiosk: &impl Kiosk) -> Result<serde_json::Value, ClientError> {
+        let hub = kiosk.hub();
+        match self {
+            Outgoing::Ticket(request) => {
+                let issued = hub.issue_ticket(request).await?;
+                Ok(serde_json::to_value(&issued.ticket).unwrap_or_default())
+            }
+            Outgoing::Withdraw(request) => {
+                let answer = hub.withdraw(request).await?;
+                tracing::info!(op_id = %answer.op_id, outcome = ?answer.outcome, "withdrawal acknowledged");
+                Ok(serde_json::to_value(&answer).unwrap_or_default())
             }
         }
     }

@@ -101,6 +101,15 @@
       }
     }
     if (keep) { transfer.value = keep; }
+    var voided = S.byId('void');
+    voided.innerHTML = '';
+    for (var v = 0; v < data.void.length; v++) {
+      var item = document.createElement('li');
+      item.textContent = data.void[v].number + ' - ' +
+        (names[data.void[v].service] || data.void[v].service) + ' (chiosco ' + data.void[v].kiosk_id + ')';
+      voided.appendChild(item);
+    }
+    S.byId('void-box').hidden = data.void.length === 0;
   }
 
   function action(path, body) {

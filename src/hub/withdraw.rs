@@ -1,0 +1,259 @@
+//! Withdrawing a ticket operation its kiosk never handed over.
+//!
+//! A kiosk that dies between the hub numbering a ticket and the ticket reaching the
+//! printer or the screen leaves a ticket nobody holds: a clerk would call it and wait.
+//! On restart the kiosk withdraws every such operation. A waiting ticket becomes `void`:
+//! never called, out of every count, listed as such on the counter page. An operation
+//! the hub has not applied yet (its request may still be on the way) is remembered as
+//! withdrawn in `ops`, so when it arrives it is refused instead of applied. A ticket
+//! already called is left alone: someone answered to it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use crate::protocol::errors as code;
+use crate::protocol::{WithdrawOutcome, WithdrawResponse};
+use crate::sqlite::Cached;
+
+/// The status of a ticket withdrawn by its kiosk.
+pub const VOID: &str = "void";
+
+/// The `request_hash` that marks an op_id as withdrawn before the hub applied it (a real
+/// hash is 64 hex digits, so none can equal it).
+pub const WITHDRAWN_HASH: &str = "withdrawn";
+
+/// Withdraws `op_id` for `kiosk_id`, inside the caller's transaction.
+pub fn withdraw(
+    tx: &Connection,
+    kiosk_id: &str,
+    op_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<WithdrawResponse, ApiError> {
+    let op = op_id.to_string();
+    let answer = |outcome, number| WithdrawResponse {
+        op_id,
+        outcome,
+        number,
+    };
+    let applied: Option<(String, String)> = tx
+        .cached_row(
+            "SELECT kiosk_id, request_hash FROM ops WHERE op_id = ?1",
+            [&op],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((owner, hash)) = applied else {
+        tx.cached_execute(
+            "INSERT INTO ops (op_id, kiosk_id, request_hash, response, created_at)
+             VALUES (?1, ?2, ?3, '{}', ?4)",
+            params![op, kiosk_id, WITHDRAWN_HASH, now.to_rfc3339()],
+        )?;
+        return Ok(answer(WithdrawOutcome::NeverApplied, None));
+    };
+    if owner != kiosk_id {
+        // Another kiosk's operation: as if it did not exist, and nothing changes.
+        return Err(ApiError::not_found(
+            code::UNKNOWN_TICKET,
+            "this kiosk has no operation with this op_id",
+        ));
+    }
+    if hash == WITHDRAWN_HASH {
+        return Ok(answer(WithdrawOutcome::AlreadyWithdrawn, None));
+    }
+    let ticket: Option<(String, String, String)> = tx
+        .cached_row(
+            "SELECT id, number, status FROM tickets WHERE op_id = ?1",
+            [&op],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((ticket_id, number, status)) = ticket else {
+        return Err(ApiError::internal(
+            "withdrawal",
+            format!("operation {op} is applied but has no ticket"),
+        ));
+    };
+    let outcome = match status.as_str() {
+        "waiting" => {
+            tx.cached_execute(
+                "UPDATE tickets SET status = ?2, finished_at = ?3 WHERE id = ?1",
+                params![ticket_id, VOID, now.timestamp_millis()],
+            )?;
+            // The booking can be checked in again by the citizen who holds it.
+            tx.cached_execute(
+                "UPDATE appointments SET ticket_id = NULL WHERE ticket_id = ?1",
+                [&ticket_id],
+            )?;
+            WithdrawOutcome::Voided
+        }
+        VOID => WithdrawOutcome::AlreadyWithdrawn,
+        _ => WithdrawOutcome::AlreadyCalled,
+    };
+    Ok(answer(outcome, Some(number)))
+}
+
+/// A ticket of the day withdrawn by its kiosk, for the counter page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VoidTicket {
+    /// Display number.
+    pub number: String,
+    /// Service code.
+    pub service: String,
+    /// The kiosk that issued it.
+    pub kiosk_id: String,
+}
+
+/// Today's void tickets of `services`, newest first (at most 50).
+pub fn void_tickets(
+    conn: &Connection,
+    day: NaiveDate,
+    services: &[String],
+) -> Result<Vec<VoidTicket>, ApiError> {
+    let services = serde_json::to_string(services).map_err(|e| ApiError::internal("json", e))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT number, service, kiosk_id FROM tickets
+         WHERE day = ?1 AND status = ?2 AND service IN (SELECT value FROM json_each(?3))
+         ORDER BY finished_at DESC LIMIT 50",
+    )?;
+    let rows = stmt.query_map(params![day.to_string(), VOID, services], |r| {
+        Ok(VoidTicket {
+            number: r.get(0)?,
+            service: r.get(1)?,
+            kiosk_id: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Catalogue;
+    use crate::config::hub::HoursConfig;
+    use crate::hub::tickets::{self, IssueContext};
+    use crate::protocol::IssueTicketRequest;
+
+    fn request(service: &str) -> IssueTicketRequest {
+        IssueTicketRequest {
+            op_id: Uuid::new_v4(),
+            service: service.to_string(),
+            priority: false,
+            lang: "it".into(),
+            appointment: None,
+            codice_fiscale: None,
+            offline_number: None,
+            issued_at: Utc::now().fixed_offset(),
+        }
+    }
+
+    fn issue(
+        conn: &Connection,
+        kiosk_id: &str,
+        req: &IssueTicketRequest,
+    ) -> Result<String, String> {
+        let catalogue = Catalogue::builtin();
+        let hours = HoursConfig::default();
+        let ctx = IssueContext {
+            kiosk_id,
+            catalogue: &catalogue,
+            tz: chrono_tz::Europe::Rome,
+            now: Utc::now(),
+            default_minutes: 10,
+            hours: &hours,
+        };
+        tickets::issue(conn, &ctx, req)
+            .map(|i| i.ticket.number)
+            .map_err(|e| e.code.to_string())
+    }
+
+    fn status(conn: &Connection, number: &str) -> String {
+        conn.query_row(
+            "SELECT status FROM tickets WHERE number = ?1",
+            [number],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_waiting_ticket_becomes_void_and_leaves_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::hub::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let held = request("naspi");
+        let ghost = request("naspi");
+        assert_eq!(issue(&conn, "k-1", &held).unwrap(), "N001");
+        assert_eq!(issue(&conn, "k-1", &ghost).unwrap(), "N002");
+        let today = crate::hub::clock::office_day(Utc::now(), chrono_tz::Europe::Rome);
+        assert_eq!(
+            crate::hub::queue::waiting(&conn, today, "naspi").unwrap(),
+            2
+        );
+
+        let answer = withdraw(&conn, "k-1", ghost.op_id, Utc::now()).unwrap();
+        assert_eq!(answer.outcome, WithdrawOutcome::Voided);
+        assert_eq!(answer.number.as_deref(), Some("N002"));
+        assert_eq!(status(&conn, "N002"), VOID);
+        assert_eq!(status(&conn, "N001"), "waiting", "the held ticket stays");
+        assert_eq!(
+            crate::hub::queue::waiting(&conn, today, "naspi").unwrap(),
+            1
+        );
+        let listed = void_tickets(&conn, today, &["naspi".into()]).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].number, "N002");
+
+        // Twice is harmless; the op stays applied once: a replay gets the stored body.
+        let again = withdraw(&conn, "k-1", ghost.op_id, Utc::now()).unwrap();
+        assert_eq!(again.outcome, WithdrawOutcome::AlreadyWithdrawn);
+        assert_eq!(issue(&conn, "k-1", &ghost).unwrap(), "N002");
+        assert_eq!(status(&conn, "N002"), VOID);
+        // The next number is not given again.
+        assert_eq!(issue(&conn, "k-1", &request("naspi")).unwrap(), "N003");
+    }
+
+    #[test]
+    fn an_op_withdrawn_before_it_arrives_is_refused_when_it_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::hub::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let late = request("naspi");
+        let answer = withdraw(&conn, "k-1", late.op_id, Utc::now()).unwrap();
+        assert_eq!(answer.outcome, WithdrawOutcome::NeverApplied);
+        assert_eq!(
+            issue(&conn, "k-1", &late),
+            Err(code::OP_WITHDRAWN.to_string())
+        );
+        let again = withdraw(&conn, "k-1", late.op_id, Utc::now()).unwrap();
+        assert_eq!(again.outcome, WithdrawOutcome::AlreadyWithdrawn);
+        let tickets: i64 = conn
+            .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tickets, 0);
+        assert_eq!(
+            issue(&conn, "k-1", &request("naspi")).unwrap(),
+            "N001",
+            "no gap"
+        );
+    }
+
+    #[test]
+    fn a_called_ticket_and_another_kiosks_op_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::hub::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let called = request("naspi");
+        issue(&conn, "k-1", &called).unwrap();
+        conn.execute("UPDATE tickets SET status = 'called'", [])
+            .unwrap();
+        let answer = withdraw(&conn, "k-1", called.op_id, Utc::now()).unwrap();
+        assert_eq!(answer.outcome, WithdrawOutcome::AlreadyCalled);
+        assert_eq!(status(&conn, "N001"), "called");
+
+        let other = request("naspi");
+        issue(&conn, "k-2", &other).unwrap();
+        let refused = withdraw(&conn, "k-1", other.op_id, Utc::now()).unwrap_err();
+        assert_eq!(refused.code, code::UNKNOWN_TICKET);
+        assert_eq!(status(&conn, "N002"), "waiting");
+    }
+}
