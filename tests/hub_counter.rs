@@ -320,3 +320,41 @@ async fn repeated_wrong_passwords_make_the_name_wait() {
     assert_eq!(login("anna", "password123").await.0, 200);
     hub.stop().await;
 }
+
+/// A ticket its kiosk withdrew (never handed over) is skipped by "next", listed on the
+/// counter page as void, and reads as cancelled to anyone looking it up.
+#[tokio::test]
+async fn a_withdrawn_ticket_is_never_called_and_shown_as_void() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let ghost_op = ticket("naspi");
+    let ghost = kiosk.issue_ticket(&ghost_op).await.unwrap().ticket;
+    let held = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(held.position, 2);
+    let answer = kiosk
+        .withdraw(&sportello::protocol::WithdrawRequest {
+            op_id: ghost_op.op_id,
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.outcome, sportello::protocol::WithdrawOutcome::Voided);
+    assert_eq!(answer.number.as_deref(), Some(ghost.number.as_str()));
+    let status = kiosk.ticket_status(held.ticket_id).await.unwrap();
+    assert_eq!(status.position, 1, "the void ticket is out of the queue");
+    let status = kiosk.ticket_status(ghost.ticket_id).await.unwrap();
+    assert_eq!(status.status, TicketStatus::Cancelled);
+
+    let clerk = hub.clerk("anna").await;
+    clerk.setup("Sportello 1", &["naspi"]).await;
+    let state = clerk.get("/counter/api/state").await.unwrap();
+    assert_eq!(state["void"][0]["number"], ghost.number.as_str());
+    let naspi = state["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "naspi")
+        .unwrap();
+    assert_eq!(naspi["waiting"], 1);
+    assert_eq!(clerk.next().await.unwrap().as_deref(), Some(held.number.as_str()));
+    assert_eq!(clerk.next().await.unwrap_err().code, "finish_current");
+}

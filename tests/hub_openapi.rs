@@ -307,18 +307,24 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let good_token = good["token"].as_str().unwrap().to_string();
     // A kiosk that lost the answer to its enrollment asks again with the same token.
     let lost_enroll = enroll("lost");
-    let lost: Value = http
-        .post(format!("{base}/api/v1/kiosks/enroll"))
+    http.post(format!("{base}/api/v1/kiosks/enroll"))
         .json(&lost_enroll)
         .send()
         .await
         .unwrap()
         .error_for_status()
+        .unwrap();
+    // Another kiosk, whose operations the first may not withdraw.
+    let other: Value = http
+        .post(format!("{base}/api/v1/kiosks/enroll"))
+        .json(&enroll("other"))
+        .send()
+        .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let lost_token = lost["token"].as_str().unwrap().to_string();
+    let other_token = other["token"].as_str().unwrap().to_string();
     let off_enroll = enroll("off");
     let off: Value = http
         .post(format!("{base}/api/v1/kiosks/enroll"))
@@ -339,7 +345,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         .unwrap();
     let g = Some(good_token.as_str());
     let d = Some(off_token.as_str());
-    let l = Some(lost_token.as_str());
+    let o = Some(other_token.as_str());
 
     let request = serde_json::to_value(ticket("naspi")).unwrap();
     let mut other_body = request.clone();
@@ -351,7 +357,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let tickets = "/api/v1/tickets";
     let status_tpl = "/api/v1/tickets/{ticket_id}";
     let withdrawals = "/api/v1/withdrawals";
-    let lost_request = serde_json::to_value(ticket("naspi")).unwrap();
+    let other_request = serde_json::to_value(ticket("naspi")).unwrap();
     let late_request = serde_json::to_value(ticket("naspi")).unwrap();
     let mut calls = vec![
         (call("POST", enroll_tpl, None).json(enroll("new")), 201),
@@ -388,7 +394,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         (call("POST", tickets, g).json(json!({ "op_id": "x" })), 422),
         // Withdrawals: one of the kiosk's own tickets, an op not seen yet, another
         // kiosk's op (refused), then that op arriving after all (refused).
-        (call("POST", tickets, l).json(lost_request.clone()), 201),
+        (call("POST", tickets, o).json(other_request.clone()), 201),
         (
             call("POST", withdrawals, g).json(json!({ "op_id": request["op_id"] })),
             200,
@@ -399,15 +405,15 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         ),
         (call("POST", tickets, g).json(late_request.clone()), 409),
         (
-            call("POST", withdrawals, g).json(json!({ "op_id": lost_request["op_id"] })),
+            call("POST", withdrawals, g).json(json!({ "op_id": other_request["op_id"] })),
             404,
         ),
         (
-            call("POST", withdrawals, None).json(json!({ "op_id": lost_request["op_id"] })),
+            call("POST", withdrawals, None).json(json!({ "op_id": other_request["op_id"] })),
             401,
         ),
         (
-            call("POST", withdrawals, d).json(json!({ "op_id": lost_request["op_id"] })),
+            call("POST", withdrawals, d).json(json!({ "op_id": other_request["op_id"] })),
             403,
         ),
         (
