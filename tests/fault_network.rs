@@ -6,6 +6,10 @@
 //!
 //! `SPORTELLO_SOAK_TICKETS` sets the number of tickets (default 40, a few seconds);
 //! `scripts/soak` runs thousands and reports the figures.
+//!
+//! A third test measures what timed outages cost in emergency numbers, with fixed bands
+//! of 10 beside bands sized by demand, two kiosks side by side under the same outages
+//! (`SPORTELLO_OUTAGE_MINUTES`, default 2).
 
 mod common;
 
@@ -214,4 +218,181 @@ fn an_enrollment_answer_lost_in_flight_is_asked_for_again() {
         )
         .unwrap();
     assert_eq!(on_hub, ticket.number);
+}
+
+/// What one kiosk handed over during the outage run.
+#[derive(Debug, Default)]
+struct OutageTally {
+    handed: Vec<Handed>,
+    offline: usize,
+    emergency: usize,
+    no_number: usize,
+}
+
+/// Outages of 15-30 s every minute (connections refused or black-holed), between them a
+/// network that still refuses, resets and black-holes some connections; a citizen every
+/// 0.4 s over three services. Two kiosks, each with its own hub and proxy under the same
+/// schedule: one hub leases fixed bands of 10 (`band_demand_minutes = 0`, as before issue
+/// 16), the other sizes them by demand (the default). Both keep every promise; the
+/// demand-sized one spends no more emergency numbers than the fixed one.
+#[test]
+fn timed_outages_cost_fewer_emergency_numbers_with_bands_sized_by_demand() {
+    let minutes: u64 = std::env::var("SPORTELLO_OUTAGE_MINUTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let seed: u64 = std::env::var("SPORTELLO_OUTAGE_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(11);
+    let hub_rt = tokio::runtime::Runtime::new().unwrap();
+    let variants = [("fixed bands of 10", 0u32), ("bands sized by demand", 120)];
+    let mut setups = Vec::new();
+    for (name, demand_minutes) in variants {
+        let hub = hub_rt.block_on(TestHub::start_with(
+            |c| c.queue.band_demand_minutes = demand_minutes,
+            None,
+        ));
+        let proxy = hub_rt.block_on(FaultProxy::start(
+            hub.hub.as_ref().unwrap().addr,
+            Plan::Always(common::Fault::Pass),
+            seed,
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = kiosk_config(dir.path(), &proxy.url(), &hub.db());
+        config.hub.ticket_timeout_ms = 300;
+        config.hub.request_timeout_ms = 800;
+        let kiosk = run::start(config, fast_intervals()).unwrap();
+        let store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+        wait("enrolled, with bands", Duration::from_secs(30), || {
+            let today = kiosk.core.today();
+            today.is_some_and(|d| store.bands(d).map(|b| b.len() >= 3).unwrap_or(false))
+        });
+        setups.push((name, hub, proxy, dir, kiosk, store));
+    }
+
+    // The schedule, the same for both: per minute, 15-30 s out, starting 30-45 s in.
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let outages: Vec<(Duration, Duration)> = (0..minutes)
+        .map(|m| {
+            let length = rng.random_range(15..=30);
+            let start = m * 60 + 60 - length;
+            (
+                Duration::from_secs(start),
+                Duration::from_secs(start + length),
+            )
+        })
+        .collect();
+    let out_total: u64 = outages.iter().map(|(a, b)| (*b - *a).as_secs()).sum();
+    let flaky = Plan::Random {
+        refuse: 5,
+        delay: 10,
+        reset: 5,
+        black_hole: 5,
+        max_delay: Duration::from_millis(400),
+    };
+    let out = Plan::Random {
+        refuse: 50,
+        delay: 0,
+        reset: 0,
+        black_hole: 50,
+        max_delay: Duration::ZERO,
+    };
+    for (_, _, proxy, ..) in &setups {
+        proxy.set_plan(flaky.clone());
+    }
+    let run_for = Duration::from_secs(minutes * 60);
+    let period = Duration::from_millis(400);
+    let started = Instant::now();
+    let tallies: Vec<OutageTally> = std::thread::scope(|scope| {
+        let workers: Vec<_> = setups
+            .iter()
+            .map(|(_, _, _, _, kiosk, _)| {
+                scope.spawn(move || {
+                    let services = ["naspi", "did-patto", "imprese"];
+                    let mut tally = OutageTally::default();
+                    let mut i = 0u32;
+                    while started.elapsed() < run_for {
+                        let due = started + period * i;
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        let request = TicketRequest {
+                            op_id: Uuid::new_v4(),
+                            service: services[i as usize % services.len()].to_string(),
+                            priority: false,
+                            lang: Lang::IT,
+                            codice_fiscale: None,
+                        };
+                        i += 1;
+                        match kiosk
+                            .runtime
+                            .block_on(kiosk.core.issue_ticket(request.clone()))
+                        {
+                            Ok(ticket) => {
+                                tally.offline += usize::from(ticket.offline);
+                                tally.emergency += usize::from(ticket.emergency);
+                                tally.handed.push(Handed {
+                                    op_id: request.op_id,
+                                    number: ticket.number,
+                                });
+                            }
+                            Err(TicketProblem::NoNumber) => tally.no_number += 1,
+                            Err(other) => panic!("ticket {i}: {other:?}"),
+                        }
+                    }
+                    tally
+                })
+            })
+            .collect();
+        // The outages, applied to both proxies at the same moments.
+        for (from, to) in &outages {
+            if let Some(wait) = (started + *from).checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            for (_, _, proxy, ..) in &setups {
+                proxy.set_plan(out.clone());
+            }
+            if let Some(wait) = (started + *to).checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            for (_, _, proxy, ..) in &setups {
+                proxy.set_plan(flaky.clone());
+            }
+        }
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+
+    let mut emergency = Vec::new();
+    for ((name, hub, proxy, dir, _, store), tally) in setups.iter().zip(&tallies) {
+        proxy.set_plan(Plan::Always(common::Fault::Pass));
+        wait("outbox drained", Duration::from_secs(120), || {
+            store.outbox_stats().unwrap().pending == 0
+        });
+        let v = verdict(&hub.db(), &dir.path().join("kiosk.sqlite"), &tally.handed);
+        println!(
+            "outage run, {name}: {minutes} min, out {out_total} s ({:.0}%), {} tickets handed \
+             over, {} offline, {} emergency numbers, {} refused (no number); faults {:?}; \
+             lost {}, duplicated or wrong {}, numbers reused {}, stuck {}, ghosts {}",
+            out_total as f64 * 100.0 / (minutes * 60) as f64,
+            tally.handed.len(),
+            tally.offline,
+            tally.emergency,
+            tally.no_number,
+            proxy.counts(),
+            v.lost.len(),
+            v.duplicated_or_wrong.len(),
+            v.numbers_reused.len(),
+            v.stuck.len(),
+            v.ghosts.len()
+        );
+        assert!(v.clean(0), "{name}: {v:#?}");
+        assert!(tally.offline > 0, "{name}: the outages were felt");
+        emergency.push(tally.emergency + tally.no_number);
+    }
+    assert!(
+        emergency[1] <= emergency[0],
+        "bands sized by demand spent more emergency numbers: {emergency:?}"
+    );
 }

@@ -253,6 +253,51 @@ async fn metrics_and_health() {
     hub.stop().await;
 }
 
+/// A client's made-up methods (any name, any length) must not become metric series: 50
+/// distinct 4 KB methods leave `/metrics` no bigger than one would, counted as `other`.
+#[tokio::test]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    let hub = TestHub::start().await;
+    let http = reqwest::Client::new();
+    let scrape = || async {
+        reqwest::get(format!("{}/metrics", hub.url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let send = |i: usize| {
+        let method = format!("M{i:04}{}", "X".repeat(4096));
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        http.request(method, format!("{}/healthz", hub.url()))
+            .send()
+    };
+    send(0).await.unwrap();
+    // The first scrape adds the series of `/metrics` itself.
+    scrape().await;
+    let after_one = scrape().await.len();
+    for i in 1..50 {
+        send(i).await.unwrap();
+    }
+    let text = scrape().await;
+    assert!(!text.contains("M0001"), "a made-up method became a label");
+    assert!(
+        text.contains(
+            "sportello_http_request_duration_seconds_count{route=\"/healthz\",method=\"other\"} 50"
+        ),
+        "{text}"
+    );
+    // Only the counts' digits may grow.
+    assert!(
+        text.len() < after_one + 200,
+        "{} -> {}",
+        after_one,
+        text.len()
+    );
+    hub.stop().await;
+}
+
 /// Sends a raw request and returns (status, body as JSON if it is JSON).
 async fn raw(
     http: &reqwest::Client,

@@ -355,6 +355,9 @@ async fn a_withdrawn_ticket_is_never_called_and_shown_as_void() {
         .find(|s| s["code"] == "naspi")
         .unwrap();
     assert_eq!(naspi["waiting"], 1);
-    assert_eq!(clerk.next().await.unwrap().as_deref(), Some(held.number.as_str()));
+    assert_eq!(
+        clerk.next().await.unwrap().as_deref(),
+        Some(held.number.as_str())
+    );
     assert_eq!(clerk.next().await.unwrap_err().code, "finish_current");
 }

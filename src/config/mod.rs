@@ -128,24 +128,29 @@ impl Invalid {
 /// Accepts the URL forms a hub can be reached at (by a kiosk, or the hub's identity
 /// provider): https, or plain http on loopback only; `Err` says why not.
 pub fn check_hub_url(url: &str) -> Result<(), String> {
-    let (plain, rest) = if let Some(rest) = url.strip_prefix("https://") {
-        (false, rest)
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        (true, rest)
+    let plain = if url.starts_with("https://") {
+        false
+    } else if url.starts_with("http://") {
+        true
     } else {
         return Err(format!(
             "`{url}` must start with https:// (or http:// for loopback)"
         ));
     };
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.split(':').next().unwrap_or(""),
-    };
-    if host.is_empty() {
-        return Err(format!("`{url}` has no host"));
+    // Parsed as a browser would: `http://localhost:1@evil.example` is evil.example.
+    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "`{url}` carries a user name or password: give the host alone"
+        ));
     }
-    if plain && !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+    let loopback = match parsed.host() {
+        None => return Err(format!("`{url}` has no host")),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+    };
+    if plain && !loopback {
         return Err(format!(
             "`{url}` uses plain http to a remote host: use https:// (plain http only for loopback)"
         ));
@@ -171,5 +176,18 @@ mod tests {
         assert!(check_hub_url("ftp://x").is_err());
         assert!(check_hub_url("https://").is_err());
         assert!(check_hub_url("http://[::1]:8080/").is_ok());
+        assert!(check_hub_url("http://127.0.0.2:8080/").is_ok());
+        // Security finding 14: the part before `@` is a user name, not the host.
+        for sneaky in [
+            "http://localhost:1@evil.example",
+            "http://127.0.0.1@evil.example/",
+            "http://localhost@evil.example:8080",
+            "http://evil.example\\@localhost",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example",
+        ] {
+            assert!(check_hub_url(sneaky).is_err(), "{sneaky}");
+        }
+        assert!(check_hub_url("https://anna:pw@hub.ufficio.local").is_err());
     }
 }

@@ -71,13 +71,29 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map_or("other", |p| p.as_str())
         .to_string();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
     state
         .metrics
         .observe(&method, &route, started.elapsed().as_secs_f64());
     response
+}
+
+/// The method as a metrics label, from a fixed set: a client may send any method name
+/// of any length, and each distinct label would be a new series kept forever.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
 }
 
 fn label(value: &str) -> String {
