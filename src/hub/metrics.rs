@@ -76,7 +76,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let response = next.run(req).await;
     state
         .metrics
-        .observe(&method, &route, started.elapsed().as_secs_f64());
+        .observe(method, &route, started.elapsed().as_secs_f64());
     response
 }
 
