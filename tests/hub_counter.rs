@@ -361,3 +361,104 @@ async fn a_withdrawn_ticket_is_never_called_and_shown_as_void() {
     );
     assert_eq!(clerk.next().await.unwrap_err().code, "finish_current");
 }
+
+/// The peak resident memory of this test process, in KiB.
+fn peak_memory_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// A client bound to a loopback address of its own (127.0.0.x), as if from another PC.
+fn client_from(last: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+            127, 0, 0, last,
+        )))
+        .build()
+        .unwrap()
+}
+
+async fn try_login(http: &reqwest::Client, url: &str, name: &str, password: &str) -> u16 {
+    http.post(format!("{url}/counter/api/login"))
+        .json(&serde_json::json!({ "name": name, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Security finding 1: 150 parallel logins with random names, from 15 addresses, once
+/// took the hub from 19 MB to 3.8 GB (one 19 MiB Argon2 check each, all at once). Now at
+/// most two checks run together and an address gets ten tries a minute: memory stays
+/// flat and the surplus is turned away with 429 or 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_flood_does_not_exhaust_memory() {
+    let hub = TestHub::start().await;
+    let url = hub.url();
+    let before = peak_memory_kib();
+    let clients: Vec<reqwest::Client> = (10..25).map(client_from).collect();
+    let attempts = (0..150).map(|i| {
+        let http = clients[i % clients.len()].clone();
+        let url = url.clone();
+        async move {
+            let name = format!("flood-{}", uuid::Uuid::new_v4().simple());
+            try_login(&http, &url, &name, &"x".repeat(20)).await
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let grown_mib = peak_memory_kib().saturating_sub(before) / 1024;
+    let mut counts = std::collections::BTreeMap::new();
+    for s in &statuses {
+        *counts.entry(*s).or_insert(0) += 1;
+    }
+    println!("login flood: {counts:?}, peak memory grew {grown_mib} MiB");
+    assert!(
+        statuses.iter().all(|s| [401, 429, 503].contains(s)),
+        "{counts:?}"
+    );
+    assert!(
+        grown_mib < 200,
+        "peak memory grew {grown_mib} MiB: {counts:?}"
+    );
+    hub.stop().await;
+}
+
+/// Security finding 6: 40 parallel guesses for one name once got 32 password checks
+/// (the limit is 5) and locked the real clerk out for 15 minutes. Now a burst gets five
+/// checks at most, and the clerk logs in from their own PC all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_guesses_gets_five_checks_and_locks_out_nobody_else() {
+    let hub = TestHub::start().await;
+    admin::add_operator(&hub.db(), "bob", "bob-secret-pw-42").unwrap();
+    let url = hub.url();
+    let attacker = client_from(66);
+    let guesses = (0..40).map(|i| {
+        let http = attacker.clone();
+        let url = url.clone();
+        async move { try_login(&http, &url, "bob", &format!("guess-{i}")).await }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        checked <= sportello::hub::throttle::FREE_FAILURES as usize,
+        "{checked} passwords checked: {statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| [401, 429, 503].contains(s)));
+    assert_eq!(
+        try_login(&attacker, &url, "bob", "bob-secret-pw-42").await,
+        429,
+        "the guessing address waits, even with the right password"
+    );
+    let clerk_pc = client_from(77);
+    assert_eq!(
+        try_login(&clerk_pc, &url, "bob", "bob-secret-pw-42").await,
+        200
+    );
+    hub.stop().await;
+}

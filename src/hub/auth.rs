@@ -61,6 +61,25 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password(&new_token()).unwrap_or_default())
 }
 
+/// The address the request came from (the TCP peer). Unspecified when the router runs
+/// without connection info (a test calling it directly).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(ClientIp(peer.unwrap_or(std::net::IpAddr::V4(
+            std::net::Ipv4Addr::UNSPECIFIED,
+        ))))
+    }
+}
+
 /// An authenticated, enabled kiosk.
 #[derive(Debug, Clone)]
 pub struct KioskAuth {

@@ -10,12 +10,13 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{
-    OperatorAuth, dummy_hash, new_token, session_cookie, token_hash, verify_password,
+    ClientIp, OperatorAuth, dummy_hash, new_token, session_cookie, token_hash, verify_password,
 };
 use super::counter::{self, CounterTicket, Outcome};
 use super::error::{ApiError, ApiJson};
 use super::events::CallEvent;
 use super::state::AppState;
+use super::throttle::Refusal;
 use super::withdraw::{VoidTicket, void_tickets};
 use crate::protocol::errors as code;
 
@@ -32,16 +33,20 @@ pub struct LoginRequest {
 /// `POST /counter/api/login`: checks the password, sets the session cookie.
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     if req.name.len() > 64 || req.password.len() > 256 {
         return Err(bad_credentials());
     }
     let now = state.now();
-    if let Err(seconds) = state.login_throttle.check(&req.name, now) {
-        tracing::info!(seconds, "counter login refused: too many wrong passwords");
-        return Ok(too_many_attempts(seconds));
-    }
+    let attempt = match state.login_throttle.admit(&req.name, ip, now).await {
+        Ok(attempt) => attempt,
+        Err(refusal) => {
+            tracing::info!(?refusal, %ip, "counter login refused before the password check");
+            return Ok(refused(refusal));
+        }
+    };
     let name = req.name.trim().to_string();
     let row: Option<(i64, String)> = state
         .db
@@ -56,22 +61,23 @@ pub async fn login(
         })
         .await?;
     let password = req.password;
-    let (operator_id, ok) = tokio::task::spawn_blocking(move || match row {
-        Some((id, hash)) => (id, verify_password(&password, &hash)),
-        None => {
-            // Same work as for a real clerk, so timing does not reveal valid names.
-            let _ = verify_password(&password, dummy_hash());
-            (0, false)
-        }
-    })
-    .await
-    .map_err(|e| ApiError::internal("password check", e))?;
+    let (operator_id, ok) = attempt
+        .check(move || match row {
+            Some((id, hash)) => (id, verify_password(&password, &hash)),
+            None => {
+                // Same work as for a real clerk, so timing does not reveal valid names.
+                let _ = verify_password(&password, dummy_hash());
+                (0, false)
+            }
+        })
+        .await
+        .ok_or_else(|| ApiError::internal("password check", "no password-check thread"))?;
     if !ok {
-        tracing::info!("counter login refused");
-        state.login_throttle.failed(&req.name, now);
+        tracing::info!(%ip, "counter login refused");
+        attempt.failed(now);
         return Err(bad_credentials());
     }
-    state.login_throttle.succeeded(&req.name);
+    attempt.succeeded();
     let token = new_token();
     let hash = token_hash(&token);
     let now = now.timestamp();
@@ -98,13 +104,30 @@ pub async fn login(
 }
 
 /// 429 with `Retry-After`: this name had too many wrong passwords in a row.
-fn too_many_attempts(seconds: u64) -> Response {
-    let error = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
-        format!("too many wrong passwords for this name: try again in {seconds} s"),
-    );
-    let mut response = error.into_response();
+/// 429 with `Retry-After` for a name or address that must wait, 503 when every
+/// password check is busy.
+fn refused(refusal: Refusal) -> Response {
+    let (status, code, message, seconds) = match refusal {
+        Refusal::Name(seconds) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many wrong passwords for this name: try again in {seconds} s"),
+            seconds,
+        ),
+        Refusal::Address(seconds) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many login attempts from this computer: try again in {seconds} s"),
+            seconds,
+        ),
+        Refusal::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "login_busy",
+            "too many logins at once: try again in a moment".to_string(),
+            2,
+        ),
+    };
+    let mut response = ApiError::new(status, code, message).into_response();
     if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(RETRY_AFTER, value);
     }

@@ -360,7 +360,8 @@ pub async fn start_on(
     let app = router(state);
     let handle = Handle::new();
     let header_timeout = Duration::from_secs(u64::from(config.client_header_seconds));
-    let service = app.into_make_service();
+    // The peer address for the per-address login limits (`auth::ClientIp`).
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
     let (fingerprint, certificate_path, task) = match tls {
         Some(identity) => {
             let rustls = RustlsConfig::from_config(identity.server_config.clone());
