@@ -597,3 +597,41 @@ async fn the_catalogue_comes_in_the_languages_a_kiosk_reads() {
     assert_eq!(naspi.name.len(), sportello::lang::Lang::all().len());
     hub.stop().await;
 }
+
+/// Security finding 8: one kiosk token once used up a service's 999 numbers in about a
+/// second. Now a kiosk gets a burst of `kiosk_tickets_per_minute` online numbers, then
+/// 429 `too_many_tickets` with Retry-After; other kiosks and numbers printed offline from
+/// a band go on.
+#[tokio::test]
+async fn one_kiosk_cannot_use_up_a_service() {
+    let hub = TestHub::start().await;
+    let greedy = hub.kiosk("greedy").await;
+    let limit = sportello::config::hub::QueueConfig::default().kiosk_tickets_per_minute;
+    for _ in 0..limit {
+        greedy.issue_ticket(&ticket("imprese")).await.unwrap();
+    }
+    let refused = greedy.issue_ticket(&ticket("imprese")).await.unwrap_err();
+    assert!(
+        refused.is_refusal(&[sportello::protocol::errors::TOO_MANY_TICKETS]),
+        "{refused:?}"
+    );
+    assert!(
+        refused.retry_later(),
+        "the kiosk numbers it from a band instead"
+    );
+    // A band number still goes through.
+    let bands = greedy
+        .lease_bands(&sportello::protocol::BandsRequest {
+            services: Some(vec!["imprese".into()]),
+        })
+        .await
+        .unwrap();
+    let band = &bands.bands[0];
+    let mut offline = ticket("imprese");
+    offline.offline_number = Some(format!("{}{:03}", band.prefix, band.first));
+    greedy.issue_ticket(&offline).await.unwrap();
+    // Another kiosk is not affected.
+    let other = hub.kiosk("other").await;
+    other.issue_ticket(&ticket("imprese")).await.unwrap();
+    hub.stop().await;
+}

@@ -343,6 +343,29 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
             [off["kiosk_id"].as_str().unwrap()],
         )
         .unwrap();
+    // A kiosk that has used up its online tickets for the minute.
+    let greedy: Value = http
+        .post(format!("{base}/api/v1/kiosks/enroll"))
+        .json(&enroll("greedy"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let greedy_token = greedy["token"].as_str().unwrap().to_string();
+    let limit = sportello::config::hub::QueueConfig::default().kiosk_tickets_per_minute;
+    for _ in 0..limit {
+        let status = http
+            .post(format!("{base}/api/v1/tickets"))
+            .bearer_auth(&greedy_token)
+            .json(&ticket("imprese"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 201);
+    }
     let g = Some(good_token.as_str());
     let d = Some(off_token.as_str());
     let o = Some(other_token.as_str());
@@ -381,6 +404,11 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         (call("POST", tickets, g).json(request.clone()), 200),
         (call("POST", tickets, g).json(other_body), 409),
         (call("POST", tickets, None).json(request.clone()), 401),
+        (
+            call("POST", tickets, Some(greedy_token.as_str()))
+                .json(serde_json::to_value(ticket("imprese")).unwrap()),
+            429,
+        ),
         (call("POST", tickets, d).json(request.clone()), 403),
         (
             call("POST", tickets, g).raw(Some("application/json"), b"{\"op_id\""),

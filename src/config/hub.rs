@@ -349,6 +349,11 @@ pub struct QueueConfig {
     pub band_history_days: u32,
     /// Seconds after its last request that a kiosk stops counting as online.
     pub kiosk_online_seconds: u32,
+    /// Tickets a kiosk may have numbered online per minute, after a burst of as many
+    /// (0: no limit). A kiosk prints one ticket every few seconds at best; the limit keeps
+    /// a stolen kiosk token from using up a service's 999 numbers. Above it the hub says
+    /// 429 and the kiosk numbers the ticket from its band instead.
+    pub kiosk_tickets_per_minute: u32,
 }
 
 impl Default for QueueConfig {
@@ -360,6 +365,7 @@ impl Default for QueueConfig {
             band_max: 60,
             band_history_days: 7,
             kiosk_online_seconds: 90,
+            kiosk_tickets_per_minute: 30,
         }
     }
 }
@@ -603,6 +609,12 @@ impl Validate for HubConfig {
             return Err(Invalid::new(
                 "queue.band_history_days",
                 "must be between 1 and 60",
+            ));
+        }
+        if self.queue.kiosk_tickets_per_minute > 600 {
+            return Err(Invalid::new(
+                "queue.kiosk_tickets_per_minute",
+                "must be at most 600 (0 turns the limit off)",
             ));
         }
         if !(10..=3600).contains(&self.queue.kiosk_online_seconds) {

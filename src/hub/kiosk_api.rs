@@ -246,6 +246,24 @@ pub async fn issue_ticket(
     kiosk: KioskAuth,
     ApiJson(req): ApiJson<IssueTicketRequest>,
 ) -> Result<Response, ApiError> {
+    // Numbers printed offline were leased in advance: only online numbering is limited.
+    if req.offline_number.is_none()
+        && let Err(seconds) = state.issue_limit.take(&kiosk.kiosk_id, state.now())
+    {
+        tracing::warn!(kiosk = %kiosk.kiosk_id, "kiosk over its online ticket rate: 429");
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            code::TOO_MANY_TICKETS,
+            format!("more online tickets than a kiosk can print: number it from a band (retry in {seconds} s)"),
+        )
+        .into_response();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
     let st = state.clone();
     // Tickets come in bursts (a queue of kiosks at opening time): group commit.
     let issued = state

@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod fleet;
 pub mod housekeeping;
+pub mod issue_limit;
 pub mod kiosk_api;
 pub mod kiosk_tokens;
 pub mod login;
@@ -351,6 +352,9 @@ pub async fn start_on(
         secure_cookies: tls.is_some(),
         last_seen: Arc::new(Mutex::new(HashMap::new())),
         kiosk_tokens: Arc::new(kiosk_tokens::KioskTokens::default()),
+        issue_limit: Arc::new(issue_limit::IssueLimit::new(
+            config.queue.kiosk_tickets_per_minute,
+        )),
         login_throttle: Arc::new(throttle::LoginThrottle::default()),
         oidc,
         seal_key: Arc::new(seal_key),

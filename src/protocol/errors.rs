@@ -32,6 +32,9 @@ pub const KIOSK_DISABLED: &str = "kiosk_disabled";
 pub const SERVICE_CLOSED: &str = "service_closed";
 /// 409: the service has given all 999 numbers of the office day (online and bands).
 pub const NO_NUMBERS_LEFT: &str = "no_numbers_left";
+/// 429: this kiosk asked for more online numbers than a kiosk can print
+/// (`[queue] kiosk_tickets_per_minute`): number the ticket from a band.
+pub const TOO_MANY_TICKETS: &str = "too_many_tickets";
 /// 422: no such service in this office's catalogue.
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
 /// 422: no booking with that code today.

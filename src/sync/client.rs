@@ -110,7 +110,7 @@ impl ClientError {
         matches!(
             self,
             ClientError::Unreachable(_) | ClientError::Server { .. } | ClientError::BadResponse(_)
-        )
+        ) || self.is_refusal(&[errors::TOO_MANY_TICKETS])
     }
 
     /// The hub's stable code (`protocol::errors`) when it refused the request.
