@@ -32,6 +32,15 @@ pub enum DbError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The file could not be created (missing directory, no permission...).
+    #[error("database {path}: cannot create it: {source}")]
+    Create {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
     /// The thread that owns the writer connection could not be started.
     #[error("database {path}: could not start its writer thread: {source}")]
     Thread {
@@ -69,10 +78,29 @@ pub fn open(
         path: name.clone(),
         source,
     };
+    create_private(path).map_err(|source| DbError::Create {
+        path: name.clone(),
+        source,
+    })?;
     let mut conn = Connection::open(path).map_err(sqlite)?;
     configure(&conn, durability).map_err(sqlite)?;
     migrate(&mut conn, migrations, &name)?;
     Ok(conn)
+}
+
+/// Creates the file readable by its owner only (0600) if it does not exist yet. The hub's
+/// holds codici fiscali and records, the kiosk's a hub token; SQLite gives the WAL and
+/// shared-memory files the same mode as the database. An existing file keeps its mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
@@ -150,6 +178,22 @@ fn migrate(conn: &mut Connection, migrations: &[&str], name: &str) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Security finding 16: the hub's file (codici fiscali, records) was created 0644.
+    #[cfg(unix)]
+    #[test]
+    fn a_new_database_and_its_wal_are_readable_by_the_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.sqlite");
+        let conn = open(&path, Durability::Full, &["CREATE TABLE a (x INTEGER);"]).unwrap();
+        conn.execute("INSERT INTO a VALUES (1)", []).unwrap();
+        let wal = dir.path().join("private.sqlite-wal");
+        for file in [&path, &wal] {
+            let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+    }
 
     #[test]
     fn migrations_apply_once_and_refuse_newer_files() {
