@@ -635,3 +635,111 @@ async fn one_kiosk_cannot_use_up_a_service() {
     other.issue_ticket(&ticket("imprese")).await.unwrap();
     hub.stop().await;
 }
+
+/// Opens a raw connection to the hub and sends `request` as is.
+async fn raw_connection(hub: &TestHub, request: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let addr = hub.hub.as_ref().unwrap().addr;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    stream
+}
+
+/// The first bytes the hub answers on `stream`, within `limit` (empty if it closed).
+async fn first_bytes(stream: &mut tokio::net::TcpStream, limit: std::time::Duration) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = vec![0u8; 256];
+    match tokio::time::timeout(limit, stream.read(&mut buffer)).await {
+        Ok(Ok(n)) => buffer[..n].to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// Security finding 4a: 1,030 display streams once made the hub answer nothing. Now 32
+/// screens fit and the next is told 503; a screen that goes frees its place.
+#[tokio::test]
+async fn display_streams_are_capped() {
+    let hub = TestHub::start().await;
+    let open = b"GET /display/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+    let mut screens = Vec::new();
+    for _ in 0..sportello::hub::limits::DISPLAY_STREAMS {
+        let mut s = raw_connection(&hub, open).await;
+        let head = first_bytes(&mut s, std::time::Duration::from_secs(5)).await;
+        assert!(
+            head.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        screens.push(s);
+    }
+    let mut extra = raw_connection(&hub, open).await;
+    let head = first_bytes(&mut extra, std::time::Duration::from_secs(5)).await;
+    assert!(
+        head.starts_with(b"HTTP/1.1 503"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    drop(screens.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut again = raw_connection(&hub, open).await;
+    let head = first_bytes(&mut again, std::time::Duration::from_secs(5)).await;
+    assert!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    // The rest of the hub still answers.
+    let health = reqwest::get(format!("{}/healthz", hub.url()))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    hub.stop().await;
+}
+
+/// Security finding 4b: HTTP/2 connections (h2c prior knowledge) stayed open forever
+/// after one request. The hub now speaks HTTP/1.1 only: the HTTP/2 preface gets no
+/// HTTP/2 SETTINGS frame back.
+#[tokio::test]
+async fn http2_is_not_served() {
+    let hub = TestHub::start().await;
+    let mut s = raw_connection(&hub, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await;
+    let answer = first_bytes(&mut s, std::time::Duration::from_secs(5)).await;
+    let settings_frame = answer.len() >= 9 && answer[3] == 0x04;
+    assert!(
+        !settings_frame,
+        "answered in HTTP/2: {:?}",
+        &answer[..answer.len().min(16)]
+    );
+    hub.stop().await;
+}
+
+/// Security finding 4c: a body trickled one byte every 3 s held its connection with no
+/// answer. Now the body must arrive within `client_header_seconds`: 408.
+#[tokio::test]
+async fn a_trickled_body_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let hub = TestHub::start_with(|c| c.client_header_seconds = 2, None).await;
+    let started = std::time::Instant::now();
+    let mut s = raw_connection(
+        &hub,
+        b"POST /counter/api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{",
+    )
+    .await;
+    let trickle = async {
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            if s.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(2600), trickle).await;
+    let answer = first_bytes(&mut s, std::time::Duration::from_secs(3)).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 408"),
+        "{:?} after {:?}",
+        String::from_utf8_lossy(&answer),
+        started.elapsed()
+    );
+    hub.stop().await;
+}

@@ -46,6 +46,7 @@ pub struct HubConfig {
     /// or deliberately slow clients cannot tie up its connections. The clock starts when
     /// the previous answer is sent, so it is also how long an idle kept-alive connection
     /// stays open (kiosks open a fresh connection per request; browsers reconnect).
+    /// A request's body must also have arrived this long after its headers.
     pub client_header_seconds: u32,
 }
 

@@ -79,9 +79,12 @@ fn json_event(name: &str, value: &impl Serialize) -> Event {
 pub async fn display_events(
     State(state): State<AppState>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let place = state.display_streams.open()?;
     let mut rx = state.events.subscribe();
     let first = snapshot(&state).await?;
     let stream = async_stream(move |yielder| async move {
+        // Held while the stream lives: dropped when the screen goes away.
+        let _place = place;
         yielder.send(json_event("snapshot", &first)).await;
         loop {
             match rx.recv().await {

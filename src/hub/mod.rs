@@ -22,6 +22,7 @@ pub mod housekeeping;
 pub mod issue_limit;
 pub mod kiosk_api;
 pub mod kiosk_tokens;
+pub mod limits;
 pub mod login;
 pub mod metrics;
 pub mod numbering;
@@ -219,6 +220,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            limits::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
         .with_state(state)
@@ -352,6 +357,7 @@ pub async fn start_on(
         secure_cookies: tls.is_some(),
         last_seen: Arc::new(Mutex::new(HashMap::new())),
         kiosk_tokens: Arc::new(kiosk_tokens::KioskTokens::default()),
+        display_streams: Arc::new(limits::DisplayStreams::default()),
         issue_limit: Arc::new(issue_limit::IssueLimit::new(
             config.queue.kiosk_tickets_per_minute,
         )),
@@ -409,9 +415,12 @@ pub async fn start_on(
 /// axum-server; it runs from the previous answer, so it also closes idle kept-alive
 /// connections). The TLS handshake has its own 10 s bound in axum-server.
 fn drop_slow_clients<A>(
-    mut server: axum_server::Server<SocketAddr, A>,
+    server: axum_server::Server<SocketAddr, A>,
     timeout: Duration,
 ) -> axum_server::Server<SocketAddr, A> {
+    // Nothing here needs HTTP/2, and its connections outlived every timeout above
+    // (security finding 4): HTTP/1.1 only, also over TLS.
+    let mut server = server.http1_only();
     server.http_builder().http1().header_read_timeout(timeout);
     server.first_request_timeout(timeout)
 }

@@ -45,6 +45,8 @@ pub struct AppState {
     pub last_seen: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
     /// Kiosk tokens looked up recently (the ticket path's authentication).
     pub kiosk_tokens: Arc<KioskTokens>,
+    /// The display board's open event streams, capped.
+    pub display_streams: Arc<super::limits::DisplayStreams>,
     /// Online tickets per kiosk per minute (`[queue] kiosk_tickets_per_minute`).
     pub issue_limit: Arc<super::issue_limit::IssueLimit>,
     /// Wrong clerk passwords in a row, per name (the counter page's login waits).
