@@ -743,3 +743,100 @@ async fn a_trickled_body_is_cut_off() {
     );
     hub.stop().await;
 }
+
+/// Security finding 12: every route of the router's table answers with the security
+/// headers, whatever its status: a policy that allows no inline script and no framing,
+/// no content sniffing, no referrer, and no caching unless the route chose (assets).
+#[tokio::test]
+async fn every_route_answers_with_the_security_headers() {
+    let hub = TestHub::start().await;
+    let http = reqwest::Client::new();
+    let routes = sportello::hub::all_routes();
+    assert!(routes.len() > 40, "the whole table: {}", routes.len());
+    for (method, template) in routes {
+        // Any value for the path's parameters: the headers do not depend on it.
+        let path = template
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "x"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let path = if template.ends_with("/{file}") && template.starts_with("/assets") {
+            "/assets/style.css".to_string()
+        } else {
+            path
+        };
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = http
+            .request(method.clone(), format!("{}{path}", hub.url()))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let what = format!("{method} {path} -> {}", response.status());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let csp = header("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP"));
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{what}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{what}"
+        );
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{what}");
+        assert!(header("referrer-policy").is_some(), "{what}");
+        let cache = header("cache-control").unwrap_or_default();
+        // Assets and the board's event stream (no personal data) are revalidated.
+        if path.starts_with("/assets/") || path == "/display/events" {
+            assert_eq!(cache, "no-cache", "{what}");
+        } else {
+            assert!(cache.contains("no-store"), "{what}: {cache}");
+        }
+        assert!(
+            header("strict-transport-security").is_none(),
+            "{what}: plain HTTP"
+        );
+    }
+    hub.stop().await;
+}
+
+/// The pages carry no inline script or style for the policy to block: every `<script>`
+/// has a `src`, no `<style>` element and no `style=` attribute is served.
+#[tokio::test]
+async fn pages_have_no_inline_script_or_style() {
+    let hub = TestHub::start().await;
+    for path in [
+        "/", "/counter", "/display", "/fleet", "/audit", "/verify", "/t/nope",
+    ] {
+        let html = reqwest::get(format!("{}{path}", hub.url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!html.contains("<style"), "{path}");
+        assert!(!html.contains("style="), "{path}");
+        for script in html.split("<script").skip(1) {
+            let tag = script.split('>').next().unwrap();
+            assert!(tag.contains("src="), "{path}: inline script");
+        }
+    }
+    hub.stop().await;
+}

@@ -56,6 +56,24 @@ async fn kiosks_pin_the_self_signed_office_certificate() {
     client.set_token(enrolled.token.clone());
     client.queues().await.unwrap();
 
+    // Over TLS, browsers are told to stay on HTTPS (security finding 12).
+    let browser = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let page = browser
+        .get(format!("{}/counter", running.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000")
+    );
+
     // Lower-case hex without colons is the same pin.
     let plain: String = fingerprint.replace(':', "").to_lowercase();
     let mut same = pinned(&running.url, Some(&plain));

@@ -18,6 +18,7 @@ pub mod display;
 pub mod error;
 pub mod events;
 pub mod fleet;
+pub mod headers;
 pub mod housekeeping;
 pub mod issue_limit;
 pub mod kiosk_api;
@@ -166,11 +167,60 @@ async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json:
     Ok(axum::Json(serde_json::json!({ "status": "ok" })))
 }
 
+/// The pages and their JSON helpers, outside the documented kiosk API: (method, path,
+/// handler).
+fn pages() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("GET", "/", get(pages::index)),
+        ("GET", "/counter", get(pages::counter)),
+        ("GET", "/display", get(pages::display)),
+        ("GET", "/fleet", get(pages::fleet)),
+        ("GET", "/audit", get(pages::audit)),
+        ("GET", "/audit/api/events", get(audit::events)),
+        ("GET", "/login/callback", get(login::login_callback)),
+        ("GET", "/login/{token}", get(login::login_link)),
+        ("GET", "/verify", get(verify::verify_page)),
+        ("GET", paths::VERIFY_API, get(verify::verify_api)),
+        ("GET", "/t", get(tracking::tracking_page)),
+        ("GET", "/t/", get(tracking::tracking_page)),
+        ("GET", "/t/{reference}", get(tracking::tracking_page)),
+        ("GET", "/assets/{file}", get(pages::asset)),
+        ("GET", "/display/state", get(display::display_state)),
+        ("GET", "/display/events", get(display::display_events)),
+        ("GET", "/display/calls/{file}", get(call_audio::call_wav)),
+        ("POST", "/counter/api/login", post(counter_api::login)),
+        ("POST", "/counter/api/logout", post(counter_api::logout)),
+        ("GET", "/counter/api/state", get(counter_api::counter_state)),
+        ("POST", "/counter/api/setup", post(counter_api::setup)),
+        ("POST", "/counter/api/next", post(counter_api::call_next)),
+        ("POST", "/counter/api/recall", post(counter_api::recall)),
+        ("POST", "/counter/api/serving", post(counter_api::serving)),
+        ("POST", "/counter/api/done", post(counter_api::done)),
+        ("POST", "/counter/api/no-show", post(counter_api::no_show)),
+        ("POST", "/counter/api/transfer", post(counter_api::transfer)),
+        ("GET", "/fleet/api/kiosks", get(fleet::kiosks)),
+        (
+            "POST",
+            "/fleet/api/kiosks/{kiosk_id}/disabled",
+            post(fleet::set_disabled),
+        ),
+    ]
+}
+
+/// (method, path) of every route the hub serves: the kiosk API and the pages.
+pub fn all_routes() -> Vec<(&'static str, &'static str)> {
+    documented()
+        .into_iter()
+        .chain(pages())
+        .map(|(m, p, _)| (m, p))
+        .collect()
+}
+
 /// Builds the whole router over `state`.
 pub fn router(state: AppState) -> Router {
-    // Several documented entries may share a path (one per method): merge them.
+    // Several entries may share a path (one per method): merge them.
     let mut routes: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
-    for (_, path, handler) in documented() {
+    for (_, path, handler) in documented().into_iter().chain(pages()) {
         match routes.iter().position(|(p, _)| *p == path) {
             Some(i) => {
                 let (p, existing) = routes.remove(i);
@@ -183,39 +233,7 @@ pub fn router(state: AppState) -> Router {
     for (path, handler) in routes {
         app = app.route(path, handler);
     }
-    app.route("/", get(pages::index))
-        .route("/counter", get(pages::counter))
-        .route("/display", get(pages::display))
-        .route("/fleet", get(pages::fleet))
-        .route("/audit", get(pages::audit))
-        .route("/audit/api/events", get(audit::events))
-        .route("/login/callback", get(login::login_callback))
-        .route("/login/{token}", get(login::login_link))
-        .route("/verify", get(verify::verify_page))
-        .route(paths::VERIFY_API, get(verify::verify_api))
-        .route("/t", get(tracking::tracking_page))
-        .route("/t/", get(tracking::tracking_page))
-        .route("/t/{reference}", get(tracking::tracking_page))
-        .route("/assets/{file}", get(pages::asset))
-        .route("/display/state", get(display::display_state))
-        .route("/display/events", get(display::display_events))
-        .route("/display/calls/{file}", get(call_audio::call_wav))
-        .route("/counter/api/login", post(counter_api::login))
-        .route("/counter/api/logout", post(counter_api::logout))
-        .route("/counter/api/state", get(counter_api::counter_state))
-        .route("/counter/api/setup", post(counter_api::setup))
-        .route("/counter/api/next", post(counter_api::call_next))
-        .route("/counter/api/recall", post(counter_api::recall))
-        .route("/counter/api/serving", post(counter_api::serving))
-        .route("/counter/api/done", post(counter_api::done))
-        .route("/counter/api/no-show", post(counter_api::no_show))
-        .route("/counter/api/transfer", post(counter_api::transfer))
-        .route("/fleet/api/kiosks", get(fleet::kiosks))
-        .route(
-            "/fleet/api/kiosks/{kiosk_id}/disabled",
-            post(fleet::set_disabled),
-        )
-        .fallback(error::not_found)
+    app.fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
@@ -225,6 +243,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
         ))
         .with_state(state)
 }

@@ -97,6 +97,12 @@ pub(crate) fn language_links(current: Lang, href: impl Fn(Lang) -> String) -> St
     )
 }
 
+/// The tracking page's stylesheet, served as `/assets/tracking.css` (no inline styles:
+/// the Content-Security-Policy allows none).
+pub(crate) fn stylesheet() -> String {
+    format!("{PHONE_STYLE}{STYLE}")
+}
+
 const STYLE: &str = "\
 .number{font-size:96px;font-weight:bold;margin:0;letter-spacing:2px}\
 .service{font-size:26px;margin:0 0 16px}\
@@ -124,7 +130,7 @@ fn render(
         "<!DOCTYPE html>\n{html}\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
 <meta name=\"robots\" content=\"noindex\">\n{refresh}<title>{title}</title>\n\
-<style>{PHONE_STYLE}{STYLE}</style>\n</head>\n<body>\n<header>{office}</header>\n<main>\n{body}\
+<link rel=\"stylesheet\" href=\"/assets/tracking.css\">\n</head>\n<body>\n<header>{office}</header>\n<main>\n{body}\
 {languages}</main>\n</body>\n</html>\n",
         html = html_open(lang),
         title = escape(title),

@@ -46,8 +46,18 @@ pub async fn audit() -> Response {
 
 /// `GET /assets/{file}`: the shared stylesheet and scripts.
 pub async fn asset(Path(file): Path<String>) -> Response {
+    const CSS: &str = "text/css; charset=utf-8";
+    let generated = match file.as_str() {
+        "tracking.css" => Some(super::tracking::stylesheet()),
+        "phone-login.css" => Some(super::login::stylesheet()),
+        _ => None,
+    };
+    if let Some(body) = generated {
+        return ([(CONTENT_TYPE, CSS), (CACHE_CONTROL, "no-cache")], body).into_response();
+    }
     let (kind, body) = match file.as_str() {
-        "style.css" => ("text/css; charset=utf-8", include_str!("style.css")),
+        "style.css" => (CSS, include_str!("style.css")),
+        "display.css" => (CSS, include_str!("display.css")),
         "common.js" => ("text/javascript; charset=utf-8", include_str!("common.js")),
         "counter.js" => ("text/javascript; charset=utf-8", include_str!("counter.js")),
         "display.js" => ("text/javascript; charset=utf-8", include_str!("display.js")),
