@@ -464,3 +464,67 @@ async fn a_burst_of_guesses_gets_five_checks_and_locks_out_nobody_else() {
     );
     hub.stop().await;
 }
+
+/// Security finding 11: a cross-site form (any content type, a foreign Origin) could call
+/// the next ticket, with its codice fiscale, on a signed-in clerk's behalf. Now clerk
+/// actions must be JSON and come from the hub's own origin.
+#[tokio::test]
+async fn clerk_actions_only_from_the_hubs_own_pages() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    kiosk.issue_ticket(&ticket("naspi")).await.unwrap();
+    let clerk = hub.clerk("anna").await;
+    clerk.setup("Sportello 1", &["naspi"]).await;
+    let cookie = clerk.set_cookie_header().unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/counter/api/next", hub.url());
+    let own_origin = hub.url();
+    let attempts: [(&str, &str, Option<&str>); 4] = [
+        ("application/x-www-form-urlencoded", "x=1", None),
+        ("text/plain", "{}", Some(own_origin.as_str())),
+        ("application/json", "{}", Some("https://evil.example")),
+        (
+            "application/json",
+            "{}",
+            Some("http://127.0.0.1.evil.example"),
+        ),
+    ];
+    for (content_type, body, origin) in attempts {
+        let mut request = http
+            .post(&url)
+            .header("cookie", &cookie)
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 403, "{content_type} from {origin:?}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "cross_origin");
+    }
+    let cross_site = http
+        .post(&url)
+        .header("cookie", &cookie)
+        .header("content-type", "application/json")
+        .header("sec-fetch-site", "cross-site")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    // Nothing was called by the refused ones; the page's own request works.
+    let own = http
+        .post(&url)
+        .header("cookie", &cookie)
+        .header("content-type", "application/json")
+        .header("origin", own_origin.as_str())
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let body: serde_json::Value = own.json().await.unwrap();
+    assert_eq!(body["ticket"]["number"], "N001");
+    hub.stop().await;
+}

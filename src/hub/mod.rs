@@ -14,6 +14,7 @@ pub mod certificates;
 pub mod clock;
 pub mod counter;
 pub mod counter_api;
+pub mod csrf;
 pub mod display;
 pub mod error;
 pub mod events;
@@ -236,6 +237,7 @@ pub fn router(state: AppState) -> Router {
     app.fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(csrf::same_origin_json))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::body_deadline,
