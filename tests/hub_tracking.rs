@@ -342,7 +342,21 @@ async fn phone_pages_are_private_and_offer_the_other_language() {
             page.contains("<header>Ufficio di prova</header>"),
             "{path}: {page}"
         );
-        assert!(page.contains("background:#036"), "{path}: the shared style");
+        // The shared phone style, from a stylesheet (no inline styles under the CSP).
+        let sheet = page
+            .split("<link rel=\"stylesheet\" href=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{path}: no stylesheet: {page}"));
+        let css = http
+            .get(format!("{}{sheet}", hub.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(css.contains("background:#036"), "{path}: the shared style");
         if let Some(other_language) = other_language {
             assert!(
                 page.contains(&format!(">{other_language}</a>")),
