@@ -294,16 +294,22 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         let token = admin::create_enrollment_token(&hub.db()).unwrap();
         json!({ "enrollment_token": token, "name": name })
     };
-    let first_enroll = enroll("good");
-    let good: Value = http
-        .post(format!("{base}/api/v1/kiosks/enroll"))
-        .json(&first_enroll)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // Enrols a kiosk with `body`; its answer (token and kiosk id).
+    let enrolled = |body: Value| {
+        let http = http.clone();
+        let url = format!("{base}/api/v1/kiosks/enroll");
+        async move {
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let good = enrolled(enroll("good")).await;
     let good_token = good["token"].as_str().unwrap().to_string();
     // A kiosk that lost the answer to its enrollment asks again with the same token.
     let lost_enroll = enroll("lost");
@@ -315,26 +321,10 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         .error_for_status()
         .unwrap();
     // Another kiosk, whose operations the first may not withdraw.
-    let other: Value = http
-        .post(format!("{base}/api/v1/kiosks/enroll"))
-        .json(&enroll("other"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other = enrolled(enroll("other")).await;
     let other_token = other["token"].as_str().unwrap().to_string();
     let off_enroll = enroll("off");
-    let off: Value = http
-        .post(format!("{base}/api/v1/kiosks/enroll"))
-        .json(&off_enroll)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let off = enrolled(off_enroll.clone()).await;
     let off_token = off["token"].as_str().unwrap().to_string();
     rusqlite::Connection::open(hub.db())
         .unwrap()
@@ -344,15 +334,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         )
         .unwrap();
     // A kiosk that has used up its online tickets for the minute.
-    let greedy: Value = http
-        .post(format!("{base}/api/v1/kiosks/enroll"))
-        .json(&enroll("greedy"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let greedy = enrolled(enroll("greedy")).await;
     let greedy_token = greedy["token"].as_str().unwrap().to_string();
     let limit = sportello::config::hub::QueueConfig::default().kiosk_tickets_per_minute;
     for _ in 0..limit {
