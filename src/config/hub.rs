@@ -138,11 +138,20 @@ pub struct OidcConfig {
     /// `TINIT-<code>`; the prefix is removed).
     #[serde(default = "default_fiscal_number_claim")]
     pub fiscal_number_claim: String,
-    /// Authentication context classes to request (e.g.
-    /// `https://www.spid.gov.it/SpidL2`); when set, a login whose ID token carries
-    /// another `acr` is refused.
-    #[serde(default)]
+    /// Authentication context classes to request; a login whose ID token carries
+    /// another `acr` is refused. Default: SPID level 2 and 3 (CIE uses the same values),
+    /// since records and certificates about a person need more than a password (security
+    /// finding 9). `[]` accepts any level, level 1 included: not for production.
+    #[serde(default = "default_acr_values")]
     pub acr_values: Vec<String>,
+}
+
+/// SPID (and CIE) level 2 and 3.
+pub fn default_acr_values() -> Vec<String> {
+    vec![
+        "https://www.spid.gov.it/SpidL2".to_string(),
+        "https://www.spid.gov.it/SpidL3".to_string(),
+    ]
 }
 
 fn default_scopes() -> Vec<String> {
@@ -742,6 +751,17 @@ mod tests {
         let oidc = hub.oidc.unwrap();
         assert_eq!(oidc.scopes, ["openid", "profile"]);
         assert_eq!(oidc.fiscal_number_claim, "fiscal_number");
+        // Security finding 9: without `acr_values`, SPID level 1 was accepted.
+        assert_eq!(
+            oidc.acr_values,
+            [
+                "https://www.spid.gov.it/SpidL2",
+                "https://www.spid.gov.it/SpidL3"
+            ]
+        );
+        let any_level: HubConfig =
+            parse(&good.replace("[auth]", "acr_values = []\n[auth]"), "hub.toml").unwrap();
+        assert!(any_level.oidc.unwrap().acr_values.is_empty(), "an explicit choice");
         assert_eq!(hub.auth.link_seconds, 120);
         assert_eq!(hub.auth.session_seconds, 300);
         let key = |text: &str| parse::<HubConfig>(text, "hub.toml").unwrap_err().key;
