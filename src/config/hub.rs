@@ -759,9 +759,15 @@ mod tests {
                 "https://www.spid.gov.it/SpidL3"
             ]
         );
-        let any_level: HubConfig =
-            parse(&good.replace("[auth]", "acr_values = []\n[auth]"), "hub.toml").unwrap();
-        assert!(any_level.oidc.unwrap().acr_values.is_empty(), "an explicit choice");
+        let any_level: HubConfig = parse(
+            &good.replace("[auth]", "acr_values = []\n[auth]"),
+            "hub.toml",
+        )
+        .unwrap();
+        assert!(
+            any_level.oidc.unwrap().acr_values.is_empty(),
+            "an explicit choice"
+        );
         assert_eq!(hub.auth.link_seconds, 120);
         assert_eq!(hub.auth.session_seconds, 300);
         let key = |text: &str| parse::<HubConfig>(text, "hub.toml").unwrap_err().key;
