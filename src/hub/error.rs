@@ -113,11 +113,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         ),
         JsonRejection::JsonDataError(_) => ApiError::unprocessable("invalid_body", text),
         JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("malformed_json", text),
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "the request body is over the hub's size limit",
-        ),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => body_too_large(),
         _ => ApiError::bad_request("bad_body", text),
     }
 }
@@ -133,5 +129,14 @@ pub async fn method_not_allowed() -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "this endpoint does not accept that method",
+    )
+}
+
+/// 413: a request body over the hub's size limit (JSON extractor and body deadline).
+pub fn body_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "the request body is over the hub's size limit",
     )
 }

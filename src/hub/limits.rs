@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::MAX_BODY_BYTES;
-use super::error::ApiError;
+use super::error::{ApiError, body_too_large};
 use super::state::AppState;
 
 /// Display streams (`/display/events`) open at once: an office has a few screens.
@@ -53,7 +53,7 @@ pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Ne
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return too_large().into_response();
+        return body_too_large().into_response();
     }
     let deadline = Duration::from_secs(u64::from(state.config.client_header_seconds));
     let (parts, body) = req.into_parts();
@@ -62,7 +62,7 @@ pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Ne
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Ok(Err(_)) => too_large().into_response(),
+        Ok(Err(_)) => body_too_large().into_response(),
         Err(_) => ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "body_too_slow",
@@ -70,12 +70,4 @@ pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Ne
         )
         .into_response(),
     }
-}
-
-fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        "the request body is over the hub's size limit",
-    )
 }
