@@ -4,7 +4,9 @@
 //! One library, one binary (`src/main.rs`), two programs. What both share is compiled
 //! always; the kiosk's parts only with the `kiosk` feature, the hub's only with `hub`
 //! (both by default). The line between them is ARCHITECTURE.md's "Boundaries", guarded by
-//! `tests/architecture.rs` and the one-sided builds in `scripts/test`.
+//! `tests/architecture.rs` and the one-sided builds in `scripts/test`. The kiosk's two
+//! Slint-free leaves, `printer` and `board`, have features of their own (the fuzz targets
+//! in `fuzz/` build them without Slint); `kiosk` turns both on.
 
 // Shared: what crosses the network and the small core both programs stand on.
 pub mod catalogue;
@@ -19,11 +21,11 @@ pub mod speech;
 pub mod sqlite;
 
 // The kiosk: touch UI, printer, GPIO board, local store and the link to the hub.
-#[cfg(feature = "kiosk")]
+#[cfg(feature = "board")]
 pub mod board;
 #[cfg(feature = "kiosk")]
 pub mod kiosk;
-#[cfg(feature = "kiosk")]
+#[cfg(feature = "printer")]
 pub mod printer;
 #[cfg(feature = "kiosk")]
 pub mod store;
