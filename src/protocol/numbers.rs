@@ -38,7 +38,9 @@ pub fn parse_emergency(text: &str) -> Option<(char, String, u16)> {
     let (prefix, rest) = text.split_once('-')?;
     let mut p = prefix.chars();
     let prefix = p.next().filter(char::is_ascii_uppercase)?;
-    if p.next().is_some() || rest.len() < 3 {
+    // Only ASCII can be tag and digits; a multi-byte character must not be cut in two
+    // below (`N-€` from a kiosk or a URL panicked here; found by fuzz/display_numbers).
+    if p.next().is_some() || rest.len() < 3 || !rest.is_ascii() {
         return None;
     }
     let (tag, digits) = rest.split_at(rest.len() - 2);
@@ -85,7 +87,9 @@ pub fn read_typed_number(text: &str) -> Option<String> {
             .then(|| format_number(prefix, seq));
     }
     // An emergency number: a tag of one or two letters, then two digits.
-    if !(3..=4).contains(&rest.len()) {
+    // Tag and digits are ASCII: anything else is not a number, and splitting it could cut
+    // a character in two (`nԞX` panicked here; found by fuzz/display_numbers).
+    if !(3..=4).contains(&rest.len()) || !rest.is_ascii() {
         return None;
     }
     let (tag, two) = rest.split_at(rest.len() - 2);
@@ -97,6 +101,16 @@ pub fn read_typed_number(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_ascii_is_not_a_number_and_no_panic() {
+        // Inputs the fuzzer found (fuzz/regressions/display_numbers): a split inside a
+        // multi-byte character.
+        for text in ["n\u{51e}X", "N-\u{20ac}", "N-A\u{e9}", "n\u{20ac}1"] {
+            assert_eq!(read_typed_number(text), None, "{text:?}");
+            assert_eq!(parse_emergency(text), None, "{text:?}");
+        }
+    }
 
     #[test]
     fn emergency_numbers_format_and_parse() {
