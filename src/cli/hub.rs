@@ -63,9 +63,21 @@ enum RecordsCommand {
 
 #[derive(Subcommand)]
 enum OperatorCommand {
-    /// Adds a clerk (or sets a new password); the password is read from the terminal
-    /// or, when piped, from the first line of standard input.
+    /// Adds a clerk (or sets a new password, which also enables a disabled clerk); the
+    /// password is read from the terminal or, when piped, from the first line of
+    /// standard input.
     Add {
+        /// Login name.
+        name: String,
+    },
+    /// Disables a clerk: no more logins, open sessions end at once (`add` with a new
+    /// password enables them again).
+    Disable {
+        /// Login name.
+        name: String,
+    },
+    /// Removes a clerk; open sessions end at once.
+    Remove {
         /// Login name.
         name: String,
     },
@@ -75,6 +87,12 @@ enum OperatorCommand {
 enum KioskCommand {
     /// Prints a one-time token for kiosk.toml `[hub] enrollment_token`.
     EnrollToken,
+    /// Removes a kiosk (lost, stolen, retired): its token stops working at once, also in
+    /// the running hub. A kiosk that comes back needs a new enrollment token.
+    Remove {
+        /// The kiosk's id, as the fleet page shows it (`k-...`).
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,6 +118,29 @@ pub fn run(args: HubArgs) -> Result<(), String> {
         Some(HubCommand::Operator {
             command: OperatorCommand::Add { name },
         }) => add_operator(&config.database, &name),
+        Some(HubCommand::Operator {
+            command: OperatorCommand::Disable { name },
+        }) => {
+            let ended =
+                admin::disable_operator(&config.database, &name).map_err(|e| e.to_string())?;
+            println!("operator {name} disabled, {ended} open session(s) ended");
+            Ok(())
+        }
+        Some(HubCommand::Operator {
+            command: OperatorCommand::Remove { name },
+        }) => {
+            let ended =
+                admin::remove_operator(&config.database, &name).map_err(|e| e.to_string())?;
+            println!("operator {name} removed, {ended} open session(s) ended");
+            Ok(())
+        }
+        Some(HubCommand::Kiosk {
+            command: KioskCommand::Remove { id },
+        }) => {
+            let name = admin::remove_kiosk(&config.database, &id).map_err(|e| e.to_string())?;
+            println!("kiosk {id} ({name}) removed: its token no longer works");
+            Ok(())
+        }
         Some(HubCommand::Kiosk {
             command: KioskCommand::EnrollToken,
         }) => {
@@ -197,6 +238,9 @@ fn add_operator(database: &Path, name: &str) -> Result<(), String> {
         admin::OperatorChange::Added => println!("operator {name} added"),
         admin::OperatorChange::PasswordChanged => {
             println!("operator {name}: password changed, open sessions ended")
+        }
+        admin::OperatorChange::Enabled => {
+            println!("operator {name}: password changed, enabled again")
         }
     }
     Ok(())

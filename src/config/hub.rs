@@ -390,7 +390,13 @@ pub struct OperatorSessions {
 
 impl Default for OperatorSessions {
     fn default() -> Self {
-        OperatorSessions { minutes: 9 * 60 }
+        OperatorSessions {
+            minutes: 9 * 60,
+            idle_minutes: 30,
+        }
+    /// Minutes a clerk's login survives unused (a counter PC left logged in): after
+    /// that the session is refused and deleted (security finding 19).
+    pub idle_minutes: u32,
     }
 }
 
@@ -657,6 +663,12 @@ impl Validate for HubConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+        if !(1..=self.sessions.minutes).contains(&self.sessions.idle_minutes) {
+            return Err(Invalid::new(
+                "sessions.idle_minutes",
+                "must be between 1 and `sessions.minutes`",
+            ));
+        }
     use crate::config::parse;
 
     #[test]

@@ -2,14 +2,18 @@
 //!
 //! They open the same database file as the running server (SQLite with WAL allows it),
 //! so a maintainer can add a clerk or an enrollment token without stopping the hub.
+//! Ending access takes effect at once in the running hub too (security finding 19): a
+//! clerk's sessions are looked up on every request, and a removed kiosk's token is
+//! dropped from the hub's token cache through [`kiosk_tokens::announce_change`].
 
 use std::path::Path;
 
 use chrono::{NaiveDate, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::appointments;
 use super::auth::{hash_password, new_token, token_hash};
+use super::kiosk_tokens;
 use super::store;
 use crate::catalogue::Catalogue;
 use crate::sqlite::DbError;
@@ -35,6 +39,8 @@ pub enum OperatorChange {
     Added,
     /// The clerk existed; the password was replaced.
     PasswordChanged,
+    /// The clerk had been disabled; the new password enables them again.
+    Enabled,
 }
 
 /// Creates clerk `name` with `password`, or sets a new password for an existing one.
@@ -61,20 +67,26 @@ pub fn add_operator(
     }
     let hash = hash_password(password).map_err(AdminError::Invalid)?;
     let conn = store::open(database)?;
-    let existing: Option<i64> = conn
-        .query_row("SELECT id FROM operators WHERE name = ?1", [name], |r| {
-            r.get(0)
-        })
+    let existing: Option<(i64, Option<String>)> = conn
+        .query_row(
+            "SELECT id, disabled_at FROM operators WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     match existing {
-        Some(id) => {
+        Some((id, disabled)) => {
             conn.execute(
-                "UPDATE operators SET password_hash = ?2 WHERE id = ?1",
+                "UPDATE operators SET password_hash = ?2, disabled_at = NULL WHERE id = ?1",
                 params![id, hash],
             )?;
             // A new password ends the clerk's open sessions.
             conn.execute("DELETE FROM sessions WHERE operator_id = ?1", [id])?;
-            Ok(OperatorChange::PasswordChanged)
+            Ok(if disabled.is_some() {
+                OperatorChange::Enabled
+            } else {
+                OperatorChange::PasswordChanged
+            })
         }
         None => {
             conn.execute(
@@ -84,6 +96,80 @@ pub fn add_operator(
             Ok(OperatorChange::Added)
         }
     }
+}
+
+/// Disables clerk `name`: no login, and every open session ends at once (the row stays,
+/// so `operator add NAME` with a new password enables the clerk again). Returns how
+/// many sessions ended.
+pub fn disable_operator(database: &Path, name: &str) -> Result<usize, AdminError> {
+    let mut conn = store::open(database)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = operator_id(&tx, name)?;
+    tx.execute(
+        "UPDATE operators SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
+        params![id, Utc::now().to_rfc3339()],
+    )?;
+    let ended = tx.execute("DELETE FROM sessions WHERE operator_id = ?1", [id])?;
+    tx.commit()?;
+    Ok(ended)
+}
+
+/// Removes clerk `name` and ends every open session at once. Returns how many ended.
+pub fn remove_operator(database: &Path, name: &str) -> Result<usize, AdminError> {
+    let mut conn = store::open(database)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = operator_id(&tx, name)?;
+    let ended = tx.execute("DELETE FROM sessions WHERE operator_id = ?1", [id])?;
+    tx.execute("DELETE FROM operators WHERE id = ?1", [id])?;
+    tx.commit()?;
+    Ok(ended)
+}
+
+fn operator_id(conn: &rusqlite::Connection, name: &str) -> Result<i64, AdminError> {
+    conn.query_row(
+        "SELECT id FROM operators WHERE name = ?1",
+        [name.trim()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| AdminError::Invalid(format!("no operator named `{}`", name.trim())))
+}
+
+/// Removes kiosk `kiosk_id` (a kiosk lost, stolen or retired): its token stops working
+/// at once, also in a running hub, and its enrollment token cannot bring it back. The
+/// row stays, marked removed and off the fleet page: tickets and audit rows name it, and
+/// its tag is never given to another kiosk. Returns the kiosk's name.
+pub fn remove_kiosk(database: &Path, kiosk_id: &str) -> Result<String, AdminError> {
+    let mut conn = store::open(database)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let name: String = tx
+        .query_row(
+            "SELECT name FROM kiosks WHERE id = ?1 AND removed_at IS NULL",
+            [kiosk_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| AdminError::Invalid(format!("no kiosk with id `{kiosk_id}`")))?;
+    // No token hashes to this value (a hash is 64 hex digits), and it stays unique.
+    tx.execute(
+        "UPDATE kiosks SET removed_at = ?2, disabled = 1, token_hash = 'removed:' || id
+         WHERE id = ?1",
+        params![kiosk_id, Utc::now().to_rfc3339()],
+    )?;
+    // A used enrollment token without its kiosk is refused (kiosk_api::enroll).
+    tx.execute(
+        "UPDATE enrollment_tokens SET kiosk_id = NULL WHERE kiosk_id = ?1",
+        [kiosk_id],
+    )?;
+    tx.commit()?;
+    kiosk_tokens::announce_change(database).map_err(|e| {
+        AdminError::Invalid(format!(
+            "the kiosk is removed, but a running hub may accept its token for up to {} s more: cannot write {}: {e}",
+            kiosk_tokens::KioskTokens::FRESH_FOR.as_secs(),
+            kiosk_tokens::stamp_path(database).display()
+        ))
+    })?;
+    Ok(name)
 }
 
 /// Creates a one-time enrollment token; only its hash is stored.

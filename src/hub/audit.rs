@@ -3,8 +3,14 @@
 //! "Who" is the keyed hash of the codice fiscale (the key lives in the database, as for
 //! bookings), never a name or a code: an operator finds a person's events by typing
 //! their code into the audit page, which hashes it. Rows are kept
-//! `auth.audit_retention_days` days. Readable by a logged-in clerk at `/audit` and
-//! `GET /audit/api/events`.
+//! `auth.audit_retention_days` days. Readable by a logged-in clerk at `/audit`,
+//! `GET /audit/api/events` (no codice fiscale) and `POST /audit/api/events` (the code in
+//! the JSON body, never in an address that proxies and browser history keep).
+//!
+//! Reading the log is itself recorded (security finding 18): every search writes an
+//! `audit_searched` row naming the clerk, with the searched person's keyed hash when
+//! the search was for one, so looking a citizen up leaves a trace that person's own
+//! search finds.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -14,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::appointments::cf_hash;
 use super::auth::OperatorAuth;
-use super::error::ApiError;
+use super::error::{ApiError, ApiJson};
 use super::state::AppState;
 use crate::identity::CodiceFiscale;
 
@@ -32,6 +38,8 @@ pub enum AuditEvent {
     CertificateIssued,
     /// An authenticated session ended (finish, after printing, idle, expiry).
     SessionEnded,
+    /// A clerk searched this log (`operator`; `subject` when a person was searched for).
+    AuditSearched,
 }
 
 impl AuditEvent {
@@ -43,16 +51,18 @@ impl AuditEvent {
             AuditEvent::LoginFailed => "login_failed",
             AuditEvent::CertificateIssued => "certificate_issued",
             AuditEvent::SessionEnded => "session_ended",
+            AuditEvent::AuditSearched => "audit_searched",
         }
     }
 
     /// Every event, for filters.
-    pub const ALL: [AuditEvent; 5] = [
+    pub const ALL: [AuditEvent; 6] = [
         AuditEvent::LoginStarted,
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::CertificateIssued,
         AuditEvent::SessionEnded,
+        AuditEvent::AuditSearched,
     ];
 }
 
@@ -69,6 +79,8 @@ pub struct Entry<'a> {
     pub certificate_id: Option<&'a str>,
     /// A short code saying why (e.g. `link_used`, `expired`, `finished`).
     pub detail: Option<&'a str>,
+    /// The clerk who acted (a search of this log).
+    pub operator: Option<&'a str>,
 }
 
 /// Appends an event (inside the caller's transaction, when there is one).
@@ -79,8 +91,9 @@ pub fn record(
     entry: &Entry<'_>,
 ) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO audit (at, event, kiosk_id, session_id, subject, certificate_id, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit (at, event, kiosk_id, session_id, subject, certificate_id, detail,
+                            operator)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             event.as_str(),
@@ -88,7 +101,8 @@ pub fn record(
             entry.session_id,
             entry.subject,
             entry.certificate_id,
-            entry.detail
+            entry.detail,
+            entry.operator
         ],
     )?;
     Ok(())
@@ -115,6 +129,9 @@ pub struct AuditRow {
     pub certificate_id: Option<String>,
     /// Why.
     pub detail: Option<String>,
+    /// The clerk who acted (`audit_searched`).
+    #[serde(default)]
+    pub operator: Option<String>,
 }
 
 /// `GET /audit/api/events`.
@@ -143,7 +160,7 @@ pub struct Filter {
 pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<AuditRow>> {
     let mut stmt = conn.prepare(
         "SELECT a.id, a.at, a.event, a.kiosk_id, k.name, a.session_id, a.subject,
-                a.certificate_id, a.detail
+                a.certificate_id, a.detail, a.operator
          FROM audit a LEFT JOIN kiosks k ON k.id = a.kiosk_id
          WHERE (?1 IS NULL OR a.id < ?1)
            AND (?2 IS NULL OR a.event = ?2)
@@ -173,6 +190,7 @@ pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<AuditRow
                         .map(|s| s.chars().take(16).collect()),
                     certificate_id: r.get(7)?,
                     detail: r.get(8)?,
+                    operator: r.get(9)?,
                 })
             },
         )?
@@ -188,12 +206,70 @@ pub fn prune(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<usize
     )
 }
 
-fn parse_filter(query: Option<&str>) -> Result<(Filter, Option<String>), ApiError> {
-    let mut filter = Filter {
-        limit: 100,
-        ..Filter::default()
-    };
-    let mut code = None;
+/// The filters as a search sends them: the query of `GET /audit/api/events`, or the JSON
+/// body of `POST /audit/api/events` (the only place a codice fiscale is accepted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// At most this many rows (1-500, default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Rows with a smaller id only.
+    #[serde(default)]
+    pub before: Option<i64>,
+    /// One event type.
+    #[serde(default)]
+    pub event: Option<String>,
+    /// One kiosk.
+    #[serde(default)]
+    pub kiosk: Option<String>,
+    /// One person, by codice fiscale (hashed with the hub's key; not kept, not logged).
+    #[serde(default)]
+    pub codice_fiscale: Option<String>,
+}
+
+impl SearchRequest {
+    /// The filter, and the person searched for if any.
+    fn filter(self) -> Result<(Filter, Option<CodiceFiscale>), ApiError> {
+        let given = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let limit = match self.limit {
+            None => 100,
+            Some(n) if (1..=500).contains(&n) => n,
+            Some(_) => {
+                return Err(ApiError::bad_request("bad_limit", "`limit` must be 1-500"));
+            }
+        };
+        let event = match given(self.event) {
+            None => None,
+            Some(value) => Some(
+                AuditEvent::ALL
+                    .into_iter()
+                    .find(|e| e.as_str() == value)
+                    .ok_or_else(|| ApiError::bad_request("bad_event", "unknown event type"))?,
+            ),
+        };
+        let code = match given(self.codice_fiscale) {
+            None => None,
+            Some(text) => Some(text.parse::<CodiceFiscale>().map_err(|_| {
+                ApiError::unprocessable(
+                    "bad_codice_fiscale",
+                    "the codice fiscale of the filter is not valid",
+                )
+            })?),
+        };
+        let filter = Filter {
+            limit,
+            before: self.before,
+            event,
+            kiosk_id: given(self.kiosk).map(|k| k.chars().take(64).collect()),
+            subject: None,
+        };
+        Ok((filter, code))
+    }
+}
+
+fn parse_query(query: Option<&str>) -> Result<SearchRequest, ApiError> {
+    let mut search = SearchRequest::default();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         let value = value.trim().to_string();
         if value.is_empty() {
@@ -201,60 +277,101 @@ fn parse_filter(query: Option<&str>) -> Result<(Filter, Option<String>), ApiErro
         }
         match key.as_ref() {
             "limit" => {
-                filter.limit = value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=500).contains(n))
-                    .ok_or_else(|| ApiError::bad_request("bad_limit", "`limit` must be 1-500"))?;
+                search.limit =
+                    Some(value.parse::<u32>().map_err(|_| {
+                        ApiError::bad_request("bad_limit", "`limit` must be 1-500")
+                    })?);
             }
             "before" => {
-                filter.before = Some(value.parse::<i64>().map_err(|_| {
+                search.before = Some(value.parse::<i64>().map_err(|_| {
                     ApiError::bad_request("bad_before", "`before` must be a row id")
                 })?);
             }
-            "event" => {
-                filter.event = Some(
-                    AuditEvent::ALL
-                        .into_iter()
-                        .find(|e| e.as_str() == value)
-                        .ok_or_else(|| ApiError::bad_request("bad_event", "unknown event type"))?,
-                );
+            "event" => search.event = Some(value),
+            "kiosk" => search.kiosk = Some(value),
+            "codice_fiscale" => {
+                return Err(ApiError::bad_request(
+                    "codice_fiscale_in_url",
+                    "send the codice fiscale in the body of POST /audit/api/events, never in the address",
+                ));
             }
-            "kiosk" => filter.kiosk_id = Some(value.chars().take(64).collect()),
-            "codice_fiscale" => code = Some(value),
             _ => {}
         }
     }
-    Ok((filter, code))
+    Ok(search)
 }
 
-/// `GET /audit/api/events?limit=&before=&event=&kiosk=&codice_fiscale=`: newest first.
-/// A codice fiscale filter is hashed with the hub's key; the code is not kept or logged.
+/// `GET /audit/api/events?limit=&before=&event=&kiosk=`: newest first. A codice fiscale
+/// in the address is refused (400 `codice_fiscale_in_url`): it belongs in a POST body.
 pub async fn events(
     State(state): State<AppState>,
-    _op: OperatorAuth,
+    op: OperatorAuth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let (mut filter, code) = parse_filter(query.as_deref())?;
-    let code = match code {
-        Some(text) => Some(text.parse::<CodiceFiscale>().map_err(|_| {
-            ApiError::unprocessable(
-                "bad_codice_fiscale",
-                "the codice fiscale of the filter is not valid",
-            )
-        })?),
-        None => None,
-    };
+    let search = parse_query(query.as_deref())?;
+    search_log(&state, &op, search).await
+}
+
+/// `POST /audit/api/events` with the filters as JSON (`limit`, `before`, `event`,
+/// `kiosk`, `codice_fiscale`): newest first.
+pub async fn search(
+    State(state): State<AppState>,
+    op: OperatorAuth,
+    ApiJson(search): ApiJson<SearchRequest>,
+) -> Result<Json<AuditPage>, ApiError> {
+    search_log(&state, &op, search).await
+}
+
+/// Lists the rows, then records the search (clerk, time, keyed hash of the person
+/// searched for, the other filters) in the same transaction.
+async fn search_log(
+    state: &AppState,
+    op: &OperatorAuth,
+    search: SearchRequest,
+) -> Result<Json<AuditPage>, ApiError> {
+    let (mut filter, code) = search.filter()?;
+    let now = state.now();
+    let clerk = op.name.clone();
+    let described = describe(&filter);
+    let by_person = code.is_some();
     let events = state
         .db
         .write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if let Some(code) = &code {
-                filter.subject = Some(cf_hash(conn, code)?);
+                filter.subject = Some(cf_hash(&tx, code)?);
             }
-            Ok(list(conn, &filter)?)
+            let rows = list(&tx, &filter)?;
+            record(
+                &tx,
+                now,
+                AuditEvent::AuditSearched,
+                &Entry {
+                    subject: filter.subject.as_deref(),
+                    kiosk_id: filter.kiosk_id.as_deref(),
+                    detail: described.as_deref(),
+                    operator: Some(&clerk),
+                    ..Entry::default()
+                },
+            )?;
+            tx.commit()?;
+            Ok(rows)
         })
         .await?;
+    tracing::info!(clerk = %op.name, by_person, "audit log searched");
     Ok(Json(AuditPage { events }))
+}
+
+/// The filters other than the person, for the search's `detail` (`event=…`, `before=…`).
+fn describe(filter: &Filter) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(event) = filter.event {
+        parts.push(format!("event={}", event.as_str()));
+    }
+    if let Some(before) = filter.before {
+        parts.push(format!("before={before}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 #[cfg(test)]
@@ -287,8 +404,8 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(all.len(), 5);
-        assert_eq!(all[0].event, "session_ended");
+        assert_eq!(all.len(), 6);
+        assert_eq!(all[0].event, "audit_searched");
         assert_eq!(all[0].subject.as_deref(), Some("abababababababab"));
         let k1 = list(
             &conn,
@@ -313,13 +430,20 @@ mod tests {
         assert_eq!(page[0].id, all[2].id);
         assert_eq!(
             prune(&conn, now + chrono::TimeDelta::seconds(1)).unwrap(),
-            5
+            6
         );
-        assert!(parse_filter(Some("limit=0")).is_err());
-        assert!(parse_filter(Some("event=nope")).is_err());
-        assert!(parse_filter(Some("before=x")).is_err());
-        let (f, code) = parse_filter(Some("event=login_failed&codice_fiscale=X&other=1")).unwrap();
+        let filter = |q| parse_query(Some(q)).and_then(SearchRequest::filter);
+        assert!(filter("limit=0").is_err());
+        assert!(filter("event=nope").is_err());
+        assert!(filter("before=x").is_err());
+        let (f, code) = filter("event=login_failed&other=1").unwrap();
         assert_eq!(f.event, Some(AuditEvent::LoginFailed));
-        assert_eq!(code.as_deref(), Some("X"));
+        assert_eq!(code, None);
+        // A codice fiscale only in a POST body, never in an address.
+        assert!(filter("codice_fiscale=RSSMRA45C12F205C").is_err());
+        let body: SearchRequest =
+            serde_json::from_str(r#"{"codice_fiscale": " rssmra45c12f205c "}"#).unwrap();
+        let (_, code) = body.filter().unwrap();
+        assert_eq!(code.unwrap().as_str(), "RSSMRA45C12F205C");
     }
 }

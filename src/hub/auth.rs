@@ -107,6 +107,7 @@ impl FromRequestParts<AppState> for KioskAuth {
         let known = match state.kiosk_tokens.get(&hash) {
             Some(known) => Some(known),
             None => {
+                let stamp = state.kiosk_tokens.stamp();
                 let looked_up = hash.clone();
                 let row: Option<KnownKiosk> = state
                     .db
@@ -125,7 +126,7 @@ impl FromRequestParts<AppState> for KioskAuth {
                     })
                     .await?;
                 if let Some(kiosk) = &row {
-                    state.kiosk_tokens.remember(hash, kiosk.clone());
+                    state.kiosk_tokens.remember(hash, kiosk.clone(), stamp);
                 }
                 row
             }
@@ -172,9 +173,16 @@ pub fn session_token(parts: &Parts) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
+/// A clerk session's last use is written at most this often (seconds): the idle
+/// timeout needs minutes, not a database write per request.
+pub const TOUCH_EVERY_SECONDS: i64 = 60;
+
 impl FromRequestParts<AppState> for OperatorAuth {
     type Rejection = ApiError;
 
+    /// A session is valid until `expires_at`, while its clerk is not disabled, and while
+    /// it was used within `[sessions] idle_minutes` (security finding 19); an idle one is
+    /// deleted.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = session_token(parts).ok_or_else(not_logged_in)?;
         let hash = token_hash(&token);
@@ -184,9 +192,11 @@ impl FromRequestParts<AppState> for OperatorAuth {
             .read(move |conn| {
                 Ok(conn
                     .query_row(
-                        "SELECT s.operator_id, o.name, s.counter, s.services
+                        "SELECT s.operator_id, o.name, s.counter, s.services,
+                                COALESCE(s.last_used_at, s.created_at)
                          FROM sessions s JOIN operators o ON o.id = s.operator_id
-                         WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                         WHERE s.token_hash = ?1 AND s.expires_at > ?2
+                           AND o.disabled_at IS NULL",
                         rusqlite::params![hash, now],
                         |r| {
                             Ok((
@@ -194,6 +204,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
                                 r.get::<_, String>(1)?,
                                 r.get::<_, Option<String>>(2)?,
                                 r.get::<_, String>(3)?,
+                                r.get::<_, i64>(4)?,
                             ))
                         },
                     )
@@ -201,8 +212,34 @@ impl FromRequestParts<AppState> for OperatorAuth {
                     .map(|row| (hash, row)))
             })
             .await?;
-        let (session_hash, (operator_id, name, counter, services)) =
+        let (session_hash, (operator_id, name, counter, services, last_used)) =
             row.ok_or_else(not_logged_in)?;
+        let idle = now - last_used;
+        if idle >= i64::from(state.config.sessions.idle_minutes) * 60 {
+            let gone = session_hash.clone();
+            state
+                .db
+                .write(move |conn| {
+                    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [gone])?;
+                    Ok(())
+                })
+                .await?;
+            tracing::info!(clerk = %name, idle_seconds = idle, "clerk session ended: idle");
+            return Err(not_logged_in());
+        }
+        if idle >= TOUCH_EVERY_SECONDS {
+            let touched = session_hash.clone();
+            state
+                .db
+                .write(move |conn| {
+                    conn.execute(
+                        "UPDATE sessions SET last_used_at = ?2 WHERE token_hash = ?1",
+                        rusqlite::params![touched, now],
+                    )?;
+                    Ok(())
+                })
+                .await?;
+        }
         let services: Vec<String> = serde_json::from_str(&services).unwrap_or_default();
         Ok(OperatorAuth {
             operator_id,

@@ -282,6 +282,7 @@ pub fn issue(
             subject: Some(&subject),
             certificate_id: Some(&certificate_id),
             detail: Some(kind.code),
+            operator: None,
         },
     )?;
     Ok(IssuedCertificate {

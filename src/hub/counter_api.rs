@@ -43,17 +43,19 @@ pub async fn login(
     let attempt = match state.login_throttle.admit(&req.name, ip, now).await {
         Ok(attempt) => attempt,
         Err(refusal) => {
-            tracing::info!(?refusal, %ip, "counter login refused before the password check");
+            tracing::warn!(clerk = %logged_name(&req.name), %ip, ?refusal, "clerk login refused before the password check");
             return Ok(refused(refusal));
         }
     };
     let name = req.name.trim().to_string();
+    let clerk = logged_name(&name);
     let row: Option<(i64, String)> = state
         .db
         .read(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT id, password_hash FROM operators WHERE name = ?1",
+                    // A disabled clerk is checked like an unknown name: same work, same answer.
+                    "SELECT id, password_hash FROM operators WHERE name = ?1 AND disabled_at IS NULL",
                     [name],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
@@ -73,11 +75,12 @@ pub async fn login(
         .await
         .ok_or_else(|| ApiError::internal("password check", "no password-check thread"))?;
     if !ok {
-        tracing::info!(%ip, "counter login refused");
+        tracing::warn!(%clerk, %ip, "clerk login failed: wrong name or password, or a disabled clerk");
         attempt.failed(now);
         return Err(bad_credentials());
     }
     attempt.succeeded();
+    tracing::info!(%clerk, %ip, "clerk logged in");
     let token = new_token();
     let hash = token_hash(&token);
     let now = now.timestamp();
@@ -87,8 +90,8 @@ pub async fn login(
         .write(move |conn| {
             conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
             conn.execute(
-                "INSERT INTO sessions (token_hash, operator_id, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO sessions (token_hash, operator_id, created_at, expires_at, last_used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?3)",
                 params![hash, operator_id, now, now + max_age],
             )?;
             Ok(())
@@ -103,7 +106,23 @@ pub async fn login(
         .into_response())
 }
 
-/// 429 with `Retry-After`: this name had too many wrong passwords in a row.
+/// A login name as the log shows it (security finding 18: who tried, from where): the
+/// name if it could be a clerk's (`admin::add_operator`'s rule), else a placeholder: a
+/// "name" with spaces or symbols is more likely a password typed into the wrong field.
+fn logged_name(name: &str) -> String {
+    let name = name.trim();
+    if !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        name.to_string()
+    } else {
+        "(not a clerk name)".to_string()
+    }
+}
+
 /// 429 with `Retry-After` for a name or address that must wait, 503 when every
 /// password check is busy.
 fn refused(refusal: Refusal) -> Response {

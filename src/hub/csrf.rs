@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 
 /// Paths whose non-GET requests act for a signed-in clerk (and the login itself).
-const CLERK_PREFIXES: [&str; 2] = ["/counter/api/", "/fleet/api/"];
+const CLERK_PREFIXES: [&str; 3] = ["/counter/api/", "/fleet/api/", "/audit/api/"];
 
 /// Middleware: refuses a clerk action that did not come from the hub's own page.
 pub async fn same_origin_json(req: Request, next: Next) -> Response {

@@ -1,4 +1,6 @@
 //! The fleet page's JSON endpoints: every kiosk's state, and disabling one remotely.
+//! Kiosks removed with `sportello hub kiosk remove` are not listed; a change is logged
+//! with the clerk's name (security finding 18).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -58,7 +60,7 @@ pub async fn kiosks(
             let mut stmt = conn.prepare(
                 "SELECT id, name, version, last_heartbeat, printer, printer_detail,
                         outbox_depth, kiosk_time, disabled, oldest_pending_seconds
-                 FROM kiosks ORDER BY name, id",
+                 FROM kiosks WHERE removed_at IS NULL ORDER BY name, id",
             )?;
             let rows = stmt
                 .query_map([], |r| {
@@ -128,7 +130,7 @@ pub async fn set_disabled(
         .db
         .write(move |conn| {
             Ok(conn.execute(
-                "UPDATE kiosks SET disabled = ?2 WHERE id = ?1",
+                "UPDATE kiosks SET disabled = ?2 WHERE id = ?1 AND removed_at IS NULL",
                 params![id, req.disabled],
             )?)
         })
@@ -140,6 +142,6 @@ pub async fn set_disabled(
             "no kiosk with this id",
         ));
     }
-    tracing::info!(kiosk = %kiosk_id, operator = op.operator_id, disabled = req.disabled, "kiosk state changed");
+    tracing::info!(kiosk = %kiosk_id, clerk = %op.name, operator = op.operator_id, disabled = req.disabled, "kiosk state changed");
     Ok(Json(serde_json::json!({ "ok": true })))
 }

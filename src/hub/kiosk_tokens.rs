@@ -7,11 +7,16 @@
 //! cannot fill it, it holds at most one entry per kiosk). Everything in this process that
 //! changes a kiosk's token or its `disabled` flag calls [`KioskTokens::forget`]; an entry
 //! also expires after [`KioskTokens::FRESH_FOR`], so a change made by another process (an
-//! admin command on the same file) is seen within that time.
+//! admin command on the same file) is seen within that time. A change that must take
+//! effect at once from another process (`sportello hub kiosk remove`) also rewrites a
+//! stamp file beside the database ([`announce_change`]); every remembered entry carries
+//! the stamp seen before its look-up and is trusted only while the stamp is unchanged,
+//! which costs one `stat` per cached request instead of a database round trip.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What a token resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,31 +27,93 @@ pub struct KnownKiosk {
     pub disabled: bool,
 }
 
-/// Token hash → kiosk, with the time of the look-up.
+/// The stamp file as last seen: it is replaced (a new inode) on every change, so its
+/// identity and time say whether anything changed since. `None` when it does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp(Option<(u64, u64, SystemTime)>);
+
+/// The stamp file of the hub database at `database`.
+pub fn stamp_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".kiosks-changed");
+    PathBuf::from(name)
+}
+
+/// Tells a running hub on `database` to forget every remembered token now: writes a
+/// new stamp file and renames it over the old one. Called after the change committed.
+pub fn announce_change(database: &Path) -> std::io::Result<()> {
+    let path = stamp_path(database);
+    let mut fresh = path.as_os_str().to_owned();
+    fresh.push(format!(".{}", std::process::id()));
+    let fresh = PathBuf::from(fresh);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    std::fs::write(&fresh, format!("{}\n", now.as_nanos()))?;
+    std::fs::rename(&fresh, &path)
+}
+
+fn read_stamp(path: Option<&Path>) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
+    Stamp(path.and_then(|p| std::fs::metadata(p).ok()).map(|m| {
+        (
+            m.dev(),
+            m.ino(),
+            m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        )
+    }))
+}
+
+/// Token hash → kiosk, with the time of the look-up and the stamp seen before it.
 #[derive(Default)]
 pub struct KioskTokens {
-    known: Mutex<HashMap<String, (KnownKiosk, Instant)>>,
+    known: Mutex<HashMap<String, (KnownKiosk, Instant, Stamp)>>,
+    stamp_file: Option<PathBuf>,
 }
 
 impl KioskTokens {
     /// How long a look-up is trusted.
     pub const FRESH_FOR: Duration = Duration::from_secs(5);
 
-    /// The kiosk of `token_hash`, if looked up less than [`Self::FRESH_FOR`] ago.
-    pub fn get(&self, token_hash: &str) -> Option<KnownKiosk> {
-        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-        known
-            .get(token_hash)
-            .filter(|(_, at)| at.elapsed() < Self::FRESH_FOR)
-            .map(|(kiosk, _)| kiosk.clone())
+    /// A cache for the hub database at `database`, watching its stamp file.
+    pub fn watching(database: &Path) -> KioskTokens {
+        KioskTokens {
+            known: Mutex::default(),
+            stamp_file: Some(stamp_path(database)),
+        }
     }
 
-    /// Remembers a look-up that found a kiosk.
-    pub fn remember(&self, token_hash: String, kiosk: KnownKiosk) {
+    /// The stamp now: take it before a look-up and hand it to [`Self::remember`].
+    pub fn stamp(&self) -> Stamp {
+        read_stamp(self.stamp_file.as_deref())
+    }
+
+    /// The kiosk of `token_hash`, if looked up less than [`Self::FRESH_FOR`] ago and no
+    /// change was announced since.
+    pub fn get(&self, token_hash: &str) -> Option<KnownKiosk> {
+        let (kiosk, seen) = {
+            let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+            known
+                .get(token_hash)
+                .filter(|(_, at, _)| at.elapsed() < Self::FRESH_FOR)
+                .map(|(kiosk, _, seen)| (kiosk.clone(), *seen))?
+        };
+        if seen != self.stamp() {
+            self.known
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+            return None;
+        }
+        Some(kiosk)
+    }
+
+    /// Remembers a look-up that found a kiosk; `stamp` is [`Self::stamp`] taken before it.
+    pub fn remember(&self, token_hash: String, kiosk: KnownKiosk, stamp: Stamp) {
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         // One entry per kiosk: a kiosk enrolled again has a new token.
-        known.retain(|_, (k, _)| k.kiosk_id != kiosk.kiosk_id);
-        known.insert(token_hash, (kiosk, Instant::now()));
+        known.retain(|_, (k, _, _)| k.kiosk_id != kiosk.kiosk_id);
+        known.insert(token_hash, (kiosk, Instant::now(), stamp));
     }
 
     /// Forgets everything known about `kiosk_id` (its token or state changed).
@@ -54,7 +121,7 @@ impl KioskTokens {
         self.known
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, (k, _)| k.kiosk_id != kiosk_id);
+            .retain(|_, (k, _, _)| k.kiosk_id != kiosk_id);
     }
 }
 
@@ -72,12 +139,34 @@ mod tests {
     #[test]
     fn one_entry_per_kiosk_and_forgotten_on_change() {
         let tokens = KioskTokens::default();
-        tokens.remember("h1".into(), kiosk("k-1", false));
+        tokens.remember("h1".into(), kiosk("k-1", false), tokens.stamp());
         assert_eq!(tokens.get("h1"), Some(kiosk("k-1", false)));
         // Enrolled again: the old token is gone at once.
-        tokens.remember("h2".into(), kiosk("k-1", false));
+        tokens.remember("h2".into(), kiosk("k-1", false), tokens.stamp());
         assert_eq!(tokens.get("h1"), None);
         tokens.forget("k-1");
         assert_eq!(tokens.get("h2"), None);
+    }
+
+    #[test]
+    fn a_change_announced_by_another_process_empties_the_cache_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hub.sqlite");
+        let tokens = KioskTokens::watching(&db);
+        // Looked up before any stamp existed, then a change is announced.
+        tokens.remember("h1".into(), kiosk("k-1", false), tokens.stamp());
+        assert_eq!(tokens.get("h1"), Some(kiosk("k-1", false)));
+        announce_change(&db).unwrap();
+        assert_eq!(tokens.get("h1"), None);
+        // Remembered after the change: trusted until the next one.
+        tokens.remember("h1".into(), kiosk("k-1", false), tokens.stamp());
+        assert_eq!(tokens.get("h1"), Some(kiosk("k-1", false)));
+        announce_change(&db).unwrap();
+        assert_eq!(tokens.get("h1"), None);
+        // A look-up that started before a change is never trusted after it.
+        let before = tokens.stamp();
+        announce_change(&db).unwrap();
+        tokens.remember("h1".into(), kiosk("k-1", false), before);
+        assert_eq!(tokens.get("h1"), None);
     }
 }

@@ -125,7 +125,11 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
                 )?;
                 out.push((s.code.clone(), issued, waiting_now));
             }
-            let enrolled: i64 = conn.query_row("SELECT count(*) FROM kiosks", [], |r| r.get(0))?;
+            let enrolled: i64 = conn.query_row(
+                "SELECT count(*) FROM kiosks WHERE removed_at IS NULL",
+                [],
+                |r| r.get(0),
+            )?;
             Ok((out, enrolled))
         })
         .await?;

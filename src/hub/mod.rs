@@ -180,6 +180,7 @@ fn pages() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/audit/api/events", get(audit::events)),
         ("GET", "/login/callback", get(login::login_callback)),
         ("GET", "/login/{token}", get(login::login_link)),
+        ("POST", "/audit/api/events", post(audit::search)),
         ("GET", "/verify", get(verify::verify_page)),
         ("GET", paths::VERIFY_API, get(verify::verify_api)),
         ("GET", "/t", get(tracking::tracking_page)),
@@ -380,7 +381,7 @@ pub async fn start_on(
         metrics: Arc::new(metrics::Metrics::default()),
         secure_cookies: tls.is_some(),
         last_seen: Arc::new(Mutex::new(HashMap::new())),
-        kiosk_tokens: Arc::new(kiosk_tokens::KioskTokens::default()),
+        kiosk_tokens: Arc::new(kiosk_tokens::KioskTokens::watching(&config.database)),
         display_streams: Arc::new(limits::DisplayStreams::default()),
         issue_limit: Arc::new(issue_limit::IssueLimit::new(
             config.queue.kiosk_tickets_per_minute,

@@ -271,6 +271,21 @@ pub const MIGRATIONS: &[&str] = &[
             WHERE day = OLD.day AND service = OLD.service AND priority = OLD.priority
               AND appointment = (OLD.appointment IS NOT NULL);
     END;",
+    // 8: account lifecycle and accountability (security findings 18, 19): a clerk can be
+    // disabled, a kiosk removed (its row stays: tickets, audit rows and its tag name it),
+    // a clerk session remembers when it was last used (idle timeout), and an audit row
+    // names the clerk who searched the log.
+    "ALTER TABLE operators ADD COLUMN disabled_at TEXT;
+    ALTER TABLE sessions ADD COLUMN last_used_at INTEGER;
+    ALTER TABLE kiosks ADD COLUMN removed_at TEXT;
+    ALTER TABLE audit ADD COLUMN operator TEXT;",
+    // 9: the short binding code the kiosk shows beside a login's QR code and the citizen
+    // types on the phone (security finding 2), and how many wrong codes were typed.
+    "ALTER TABLE auth_sessions ADD COLUMN binding_code TEXT;
+    ALTER TABLE auth_sessions ADD COLUMN code_attempts INTEGER NOT NULL DEFAULT 0;",
+    // 10: the clerk session that called a ticket: only it sees the ticket's codice
+    // fiscale (security finding 10).
+    "ALTER TABLE tickets ADD COLUMN called_by TEXT;",
 ];
 
 /// Opens (creating and migrating) the hub's database with full durability.

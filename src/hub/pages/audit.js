@@ -4,7 +4,7 @@
   var S = Sportello;
   var names = { login_started: 'Accesso avviato', login_succeeded: 'Accesso riuscito',
     login_failed: 'Accesso non riuscito', certificate_issued: 'Certificato rilasciato',
-    session_ended: 'Sessione terminata' };
+    session_ended: 'Sessione terminata', audit_searched: 'Ricerca nel registro' };
   var details = { finished: 'terminata dal totem', expired: 'scaduta', link_reused: 'link già usato',
     link_expired: 'link scaduto', other_browser: 'completato in un altro browser', cancelled: 'annullato',
     no_fiscal_number: 'codice fiscale assente', invalid_fiscal_number: 'codice fiscale non valido',
@@ -26,18 +26,19 @@
       two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds());
   }
 
-  function query(before) {
-    var q = ['limit=100'];
+  /* The filters go in a POST body: a codice fiscale never appears in an address. */
+  function search(before) {
+    var body = { limit: 100 };
     var event = S.byId('event').value;
     var cf = S.byId('cf').value.replace(/\s+/g, '');
-    if (event) { q.push('event=' + encodeURIComponent(event)); }
-    if (cf) { q.push('codice_fiscale=' + encodeURIComponent(cf)); }
-    if (before !== null) { q.push('before=' + before); }
-    return '/audit/api/events?' + q.join('&');
+    if (event) { body.event = event; }
+    if (cf) { body.codice_fiscale = cf; }
+    if (before !== null) { body.before = before; }
+    return body;
   }
 
   function load(append) {
-    S.api('GET', query(append ? oldest : null), null, function (err, page) {
+    S.api('POST', '/audit/api/events', search(append ? oldest : null), function (err, page) {
       if (err) {
         if (err.code === 'not_logged_in') { S.show('login', true); S.show('audit', false); return; }
         S.text('error', err.message); return;
@@ -55,6 +56,7 @@
         cell(row, e.subject || '-');
         cell(row, e.certificate_id || '-');
         cell(row, e.detail ? (details[e.detail] || e.detail) : '');
+        cell(row, e.operator || '');
         body.appendChild(row);
         oldest = e.id;
       }
