@@ -94,7 +94,9 @@ enum Command {
         printer: bool,
     },
     /// Is a printed certificate genuine? Checks its QR seal with the hub's public key
-    /// (offline with --key). Exit status: 0 genuine, 1 not genuine, 2 cannot tell.
+    /// (offline with --key) and the sealed text (--content, or the hub's copy with
+    /// --key-url). Exit status: 0 genuine, 1 not genuine, 2 cannot tell, 3 signature
+    /// valid but the text not compared (compare the printed text).
     Verify(cli::verify::VerifyArgs),
     #[cfg(all(feature = "kiosk", feature = "hub"))]
     /// The whole product on this computer: hub, kiosk window, virtual printer.

@@ -1,9 +1,16 @@
 //! `sportello verify`: is a printed certificate genuine? Offline from the QR text and the
 //! hub's public key; online, the hub's record of it too.
 //!
-//! Exit status: 0 genuine, 1 not genuine (bad signature, or content that differs from
-//! the sealed one), 2 cannot tell (not a seal, unreadable key, hub unreachable for the
-//! key).
+//! The seal signs the certificate's id and the digest of its text, not the paper: a
+//! forged text can carry a genuine QR code (someone's own certificate's). So "genuine"
+//! needs the sealed text compared, from `--content` or from the hub's copy (`--key-url`,
+//! while the hub keeps it); a valid signature alone says "compare the printed text"
+//! (security finding 17).
+//!
+//! Exit status: 0 genuine (valid signature and the text compared), 1 not genuine (bad
+//! signature, or content that differs from the sealed one), 2 cannot tell (not a seal,
+//! unreadable key, hub unreachable for the key), 3 signature valid but the text not
+//! compared (no `--content`, and no copy from the hub: offline, erased or unavailable).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +49,9 @@ pub struct VerifyArgs {
 const GENUINE: u8 = 0;
 const NOT_GENUINE: u8 = 1;
 const CANNOT_TELL: u8 = 2;
+/// The signature is valid, but no sealed text was compared: a person must compare the
+/// printed text with the original.
+pub const SIGNATURE_ONLY: u8 = 3;
 
 fn print_content(content: &CertificateContent) {
     println!("--- content ---");
@@ -186,6 +196,11 @@ fn verdict(args: VerifyArgs) -> u8 {
             Err(e) => println!("hub record:  not available ({e})"),
             Ok(answer) => {
                 println!("hub record:  {:?} ({})", answer.verdict, answer.reason);
+                if answer.reason == "content_erased" {
+                    println!(
+                        "content:     the hub no longer keeps the text: the certificate has expired"
+                    );
+                }
                 if answer.verdict == Verdict::NotGenuine {
                     println!("verdict:     NOT GENUINE");
                     return NOT_GENUINE;
@@ -199,10 +214,18 @@ fn verdict(args: VerifyArgs) -> u8 {
                     if !checked_content {
                         println!("content:     the hub's copy matches the seal");
                         print_content(content);
+                        checked_content = true;
                     }
                 }
             }
         }
+    }
+    if !checked_content {
+        println!("signature:   valid — compare the printed text");
+        println!(
+            "verdict:     TEXT NOT CHECKED (give --content, or --key-url while the hub keeps the text)"
+        );
+        return SIGNATURE_ONLY;
     }
     println!("verdict:     GENUINE");
     GENUINE

@@ -2,7 +2,9 @@
 //! `GET /verify/api?seal=...`, the same answer in JSON (used by `sportello verify` online).
 //!
 //! The verdict: **genuine** (the signature is the hub's and the hub issued a certificate
-//! with that id and digest: the original content is shown while it is kept), **not
+//! with that id and digest: the original content is shown while it is kept; once it is
+//! erased the page says only that the seal is valid and the certificate expired, since
+//! the text on the paper can no longer be compared, security finding 17), **not
 //! genuine** (a signature that does not verify, or a digest that differs from the issued
 //! one), or **unknown** (not a seal, or a valid signature for an id this hub has no
 //! record of). Holding the paper (or its QR) is what gives access to the content, as it
@@ -140,13 +142,20 @@ fn verdict_body(lang: Lang, result: &VerifyResponse, tz: &chrono_tz::Tz) -> Stri
     let mut body = String::new();
     match (result.verdict, result.reason.as_str()) {
         (Verdict::Genuine, _) => {
-            body.push_str(&format!(
-                "<p><strong>{}</strong></p>\n",
-                escape(tr(
+            // The seal binds the id and digest, not the paper: "genuine" only beside the
+            // original text to compare with.
+            let headline = if result.content.is_some() {
+                tr(
                     lang,
-                    "Genuine certificate: it was issued by this office and has not been altered. Compare the printed text with the original below."
-                ))
-            ));
+                    "Genuine certificate: it was issued by this office and has not been altered. Compare the printed text with the original below.",
+                )
+            } else {
+                tr(
+                    lang,
+                    "The seal is valid, but the certificate has expired and its text can no longer be checked.",
+                )
+            };
+            body.push_str(&format!("<p><strong>{}</strong></p>\n", escape(headline)));
             if let Some(id) = &result.certificate_id {
                 body.push_str(&format!(
                     "<p>{}</p>\n",
@@ -164,30 +173,21 @@ fn verdict_body(lang: Lang, result: &VerifyResponse, tz: &chrono_tz::Tz) -> Stri
                     fill(&escape(tr(lang, "Issued on {}")), &[&ltr(&local)])
                 ));
             }
-            match &result.content {
-                Some(c) => {
-                    let direction = Lang::from_tag(&c.lang).map_or("auto", dir);
-                    body.push_str(&format!(
-                        "<h2>{}</h2>\n<section lang=\"{}\" dir=\"{direction}\" class=\"original\">\n",
-                        escape(tr(lang, "Original text")),
-                        escape(&c.lang)
-                    ));
-                    for line in &c.issuer_lines {
-                        body.push_str(&format!("<p>{}</p>\n", escape(line)));
-                    }
-                    body.push_str(&format!("<h3>{}</h3>\n", escape(&c.title)));
-                    for p in c.body.iter().chain(&c.footer_lines) {
-                        body.push_str(&format!("<p>{}</p>\n", escape(p)));
-                    }
-                    body.push_str("</section>\n");
+            if let Some(c) = &result.content {
+                let direction = Lang::from_tag(&c.lang).map_or("auto", dir);
+                body.push_str(&format!(
+                    "<h2>{}</h2>\n<section lang=\"{}\" dir=\"{direction}\" class=\"original\">\n",
+                    escape(tr(lang, "Original text")),
+                    escape(&c.lang)
+                ));
+                for line in &c.issuer_lines {
+                    body.push_str(&format!("<p>{}</p>\n", escape(line)));
                 }
-                None => body.push_str(&format!(
-                    "<p>{}</p>\n",
-                    escape(tr(
-                        lang,
-                        "The seal is genuine, but the original text is no longer kept (certificates are kept while they are valid)."
-                    ))
-                )),
+                body.push_str(&format!("<h3>{}</h3>\n", escape(&c.title)));
+                for p in c.body.iter().chain(&c.footer_lines) {
+                    body.push_str(&format!("<p>{}</p>\n", escape(p)));
+                }
+                body.push_str("</section>\n");
             }
         }
         (Verdict::NotGenuine, _) => body.push_str(&format!(
@@ -264,6 +264,19 @@ mod tests {
         // The original stays in its own language, whatever the page's.
         let body = verdict_body(Lang::IT, &genuine("xx"), &chrono_tz::Europe::Rome);
         assert!(body.contains("<section lang=\"xx\" dir=\"auto\""), "{body}");
+        // Erased: no "genuine", and nothing to compare with.
+        let mut erased = genuine("it");
+        erased.reason = "content_erased".into();
+        erased.content = None;
+        let body = verdict_body(Lang::IT, &erased, &chrono_tz::Europe::Rome);
+        assert!(
+            body.starts_with("<p><strong>Il sigillo è valido, ma il certificato è scaduto e il suo testo non può più essere verificato.</strong></p>"),
+            "{body}"
+        );
+        assert!(
+            !body.contains("autentic") && !body.contains("original"),
+            "{body}"
+        );
         let unknown = VerifyResponse {
             verdict: Verdict::Unknown,
             reason: "malformed".into(),
