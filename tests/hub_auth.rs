@@ -206,6 +206,8 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
     let key_file = hub.dir.path().join("keys.json");
     std::fs::write(&key_file, &keys_json).unwrap();
     let key_path = key_file.to_str().unwrap();
+    // (without the text only the signature: "compare the printed text", security
+    // finding 17; tests/verify_text.rs)
     let (code, out) = sportello(&["verify", "--seal", qr, "--key", key_path]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("valid — compare the printed text"), "{out}");
@@ -219,8 +221,6 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Certificato autentico"), "{}", page.body);
     assert!(page.body.contains("Giulia Verdi") && page.body.contains(&issued.certificate_id));
-    // (without the text only the signature: "compare the printed text", security
-    // finding 17; tests/verify_text.rs)
 
     // A tampered seal is rejected everywhere: one character of the digest changed.
     let digest_at = qr.find(&seal.digest_text()).unwrap();
@@ -369,6 +369,8 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
     let subject = rows[0]["subject"].as_str().unwrap();
     assert!(rows[..4].iter().all(|e| e["subject"] == subject));
     // An operator finds her events by typing her code; another person's finds none.
+    // (in a POST body, never in the address: security finding 18)
+    let search = |code: &str| serde_json::json!({ "codice_fiscale": code });
     let hers = clerk
         .post("/audit/api/events", search(GIULIA))
         .await
@@ -384,8 +386,6 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
         .await
         .unwrap_err();
     assert_eq!((bad.status, bad.code.as_str()), (422, "bad_codice_fiscale"));
-    // (in a POST body, never in the address: security finding 18)
-    let search = |code: &str| serde_json::json!({ "codice_fiscale": code });
     let anonymous = common::Clerk::new(&hub.url());
     assert_eq!(
         anonymous.get("/audit/api/events").await.unwrap_err().status,

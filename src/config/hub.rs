@@ -386,6 +386,9 @@ impl Default for QueueConfig {
 pub struct OperatorSessions {
     /// Minutes a clerk's login lasts (a shift); then the clerk logs in again.
     pub minutes: u32,
+    /// Minutes a clerk's login survives unused (a counter PC left logged in): after
+    /// that the session is refused and deleted (security finding 19).
+    pub idle_minutes: u32,
 }
 
 impl Default for OperatorSessions {
@@ -394,9 +397,6 @@ impl Default for OperatorSessions {
             minutes: 9 * 60,
             idle_minutes: 30,
         }
-    /// Minutes a clerk's login survives unused (a counter PC left logged in): after
-    /// that the session is refused and deleted (security finding 19).
-    pub idle_minutes: u32,
     }
 }
 
@@ -645,6 +645,12 @@ impl Validate for HubConfig {
                 "must be between 5 and 1440",
             ));
         }
+        if !(1..=self.sessions.minutes).contains(&self.sessions.idle_minutes) {
+            return Err(Invalid::new(
+                "sessions.idle_minutes",
+                "must be between 1 and `sessions.minutes`",
+            ));
+        }
         if let Some(oidc) = &self.oidc {
             validate_oidc(oidc)?;
         }
@@ -663,12 +669,6 @@ impl Validate for HubConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-        if !(1..=self.sessions.minutes).contains(&self.sessions.idle_minutes) {
-            return Err(Invalid::new(
-                "sessions.idle_minutes",
-                "must be between 1 and `sessions.minutes`",
-            ));
-        }
     use crate::config::parse;
 
     #[test]

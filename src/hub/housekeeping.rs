@@ -1,8 +1,8 @@
 //! Keeping the hub's database small over years of service, and personal data short-lived.
 //!
 //! Stored replies to kiosk operations are needed only while a kiosk might still retry
-//! (hours, at worst days), and expired clerk sessions are useless; both are pruned
-//! hourly. A ticket's codice fiscale is needed only while the ticket can still be called:
+//! (hours, at worst days), and expired clerk sessions are useless, as are those unused
+//! for `[sessions] idle_minutes` (refused on sight anyway); all are pruned hourly. A ticket's codice fiscale is needed only while the ticket can still be called:
 //! it is erased (set to NULL, overwritten on disk by `secure_delete`) once the ticket's
 //! office day is over, and in any case 24 hours after issue; that check runs every five
 //! minutes, so a code outlives its day by at most five minutes. Tickets, bands and
@@ -43,6 +43,15 @@ pub fn prune(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
     Ok(replies + sessions)
 }
 
+/// Deletes clerk sessions last used at or before `cutoff` (security finding 19); returns
+/// how many.
+pub fn prune_idle_sessions(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM sessions WHERE COALESCE(last_used_at, created_at) <= ?1",
+        params![cutoff.timestamp()],
+    )
+}
+
 /// Erases the codice fiscale of tickets of days before `today` or issued more than
 /// [`KEEP_PERSONAL`] before `now`; returns how many tickets had one. When any did, the
 /// WAL is checkpointed so the old pages do not linger there either.
@@ -81,6 +90,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             let hourly = round.is_multiple_of(12);
             round += 1;
             let auth = state.config.auth.clone();
+            let idle = TimeDelta::minutes(i64::from(state.config.sessions.idle_minutes));
             let result = state
                 .db
                 .write(move |conn| {
@@ -88,6 +98,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     personal += login::expire_due(conn, now)?;
                     let pruned = if hourly {
                         prune(conn, now)?
+                            + prune_idle_sessions(conn, now - idle)?
                             + login::prune(conn, now)?
                             + certificates::erase_old_content(
                                 conn,
@@ -165,6 +176,18 @@ mod tests {
             .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
             .unwrap();
         assert_eq!(sessions, 1);
+        // Unused for the idle time: gone too (last use, or the login when never used).
+        conn.execute(
+            "UPDATE sessions SET created_at = ?1, last_used_at = ?2",
+            params![now.timestamp() - 3600, now.timestamp() - 1800],
+        )
+        .unwrap();
+        let cutoff = now - TimeDelta::minutes(30);
+        assert_eq!(
+            prune_idle_sessions(&conn, cutoff - TimeDelta::seconds(1)).unwrap(),
+            0
+        );
+        assert_eq!(prune_idle_sessions(&conn, cutoff).unwrap(), 1);
     }
 
     #[test]
