@@ -134,6 +134,7 @@ fn ticket_body(k: usize, n: usize) -> Vec<u8> {
         lang: "it".into(),
         appointment: None,
         codice_fiscale: None,
+        codice_fiscale_from_card: false,
         offline_number: None,
         issued_at: chrono::Utc::now().fixed_offset(),
     })

@@ -130,6 +130,7 @@ fn probe_request() -> TicketRequest {
         priority: false,
         lang: Lang::IT,
         codice_fiscale: None,
+        codice_fiscale_from_card: false,
     }
 }
 

@@ -59,6 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             lang: "it".into(),
             appointment: appointment.map(str::to_string),
             codice_fiscale: None,
+            codice_fiscale_from_card: false,
             offline_number: None,
             issued_at: chrono::Utc::now().fixed_offset(),
         };

@@ -66,6 +66,7 @@ fn kiosk_child() {
             priority: false,
             lang: Lang::IT,
             codice_fiscale: None,
+            codice_fiscale_from_card: false,
         };
         if let Ok(ticket) = kiosk
             .runtime
@@ -245,6 +246,7 @@ fn a_restart_withdraws_the_tickets_nobody_was_handed() {
         priority: false,
         lang: Lang::IT,
         codice_fiscale: None,
+        codice_fiscale_from_card: false,
     };
     let printed = kiosk
         .runtime

@@ -93,6 +93,7 @@ fn tickets_survive_a_flaky_network_and_a_hub_restart() {
             priority: i % 7 == 0,
             lang: Lang::IT,
             codice_fiscale: None,
+            codice_fiscale_from_card: false,
         };
         match kiosk
             .runtime
@@ -208,6 +209,7 @@ fn an_enrollment_answer_lost_in_flight_is_asked_for_again() {
             priority: false,
             lang: Lang::IT,
             codice_fiscale: None,
+            codice_fiscale_from_card: false,
         }))
         .unwrap();
     let on_hub: String = hub_db
@@ -329,6 +331,7 @@ fn timed_outages_cost_fewer_emergency_numbers_with_bands_sized_by_demand() {
                             priority: false,
                             lang: Lang::IT,
                             codice_fiscale: None,
+                            codice_fiscale_from_card: false,
                         };
                         i += 1;
                         match kiosk

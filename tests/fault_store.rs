@@ -26,6 +26,7 @@ fn request() -> TicketRequest {
         priority: false,
         lang: Lang::IT,
         codice_fiscale: None,
+        codice_fiscale_from_card: false,
     }
 }
 

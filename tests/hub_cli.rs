@@ -150,6 +150,7 @@ async fn set_up_serve_and_stop_from_the_command_line() {
             lang: "en".into(),
             appointment: Some("A1".into()),
             codice_fiscale: None,
+            codice_fiscale_from_card: false,
             offline_number: None,
             issued_at: chrono::Utc::now().fixed_offset(),
         })

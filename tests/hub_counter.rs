@@ -528,3 +528,56 @@ async fn clerk_actions_only_from_the_hubs_own_pages() {
     assert_eq!(body["ticket"]["number"], "N001");
     hub.stop().await;
 }
+
+/// Security finding 10: choosing a counter must not hand a clerk the codice fiscale of
+/// the ticket another clerk called there. A counter belongs to one live session; taking
+/// it over is explicit, and even then the called ticket's code stays with the caller.
+#[tokio::test]
+async fn a_called_tickets_codice_fiscale_stays_with_the_clerk_who_called_it() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let mut with_cf = ticket("naspi");
+    with_cf.codice_fiscale = Some("RSSMRA45C12F205C".into());
+    kiosk.issue_ticket(&with_cf).await.unwrap();
+    let anna = hub.clerk("anna").await;
+    let marco = hub.clerk("marco").await;
+    anna.setup("Sportello 1", &["naspi"]).await;
+    assert_eq!(anna.next().await.unwrap().as_deref(), Some("N001"));
+    let seen = anna.get("/counter/api/state").await.unwrap();
+    assert_eq!(seen["current"]["codice_fiscale"], "RSSMRA45C12F205C");
+
+    // Marco picks the same counter: refused, nothing shown.
+    let taken = marco
+        .post(
+            "/counter/api/setup",
+            serde_json::json!({ "counter": "Sportello 1", "services": ["isee"] }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!((taken.status, taken.code.as_str()), (409, "counter_taken"));
+    let state = marco.get("/counter/api/state").await.unwrap();
+    assert!(state["current"].is_null(), "{state}");
+
+    // He takes it over: he may finish the ticket, but never sees its code.
+    marco
+        .post(
+            "/counter/api/setup",
+            serde_json::json!({ "counter": "Sportello 1", "services": ["isee"], "take_over": true }),
+        )
+        .await
+        .unwrap();
+    let state = marco.get("/counter/api/state").await.unwrap();
+    assert_eq!(state["current"]["number"], "N001");
+    assert!(state["current"].get("codice_fiscale").is_none(), "{state}");
+    // Anna's page has lost the counter: her actions are refused.
+    let lost = anna
+        .post("/counter/api/no-show", serde_json::json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(lost.code, "no_counter");
+    marco
+        .post("/counter/api/done", serde_json::json!({}))
+        .await
+        .unwrap();
+    hub.stop().await;
+}

@@ -286,6 +286,51 @@ async fn an_appointment_checks_in_ahead_of_walk_ins() {
     hub.stop().await;
 }
 
+/// Security finding 7: a codice fiscale is no secret. Typed at a kiosk, someone else's
+/// code must neither take their booking nor reveal what it is for; read from the health
+/// card it checks in as before.
+#[tokio::test]
+async fn a_typed_codice_fiscale_neither_takes_nor_reveals_a_booking() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.kiosk("a").await;
+    let csv = hub.dir.path().join("bookings.csv");
+    std::fs::write(
+        &csv,
+        "code,time,service,codice_fiscale\nBK7Q2,10:30,naspi,BNCMRC85S02F205A\nCD34,11:00,isee,VRDGLI90C55H501M\n",
+    )
+    .unwrap();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Rome)
+        .date_naive();
+    admin::import_appointments(
+        &hub.db(),
+        &sportello::catalogue::Catalogue::builtin(),
+        &csv,
+        today,
+    )
+    .unwrap();
+    // The impostor types Marco's code at the front-desk service.
+    let mut impostor = ticket("appuntamento");
+    impostor.codice_fiscale = Some("BNCMRC85S02F205A".into());
+    let taken = kiosk.issue_ticket(&impostor).await.unwrap().ticket;
+    assert_eq!(
+        taken.service, "appuntamento",
+        "a typed code must not reveal the booked service"
+    );
+    // Marco arrives with his booking code: still his.
+    let mut marco = ticket("appuntamento");
+    marco.appointment = Some("BK7Q2".into());
+    let booked = kiosk.issue_ticket(&marco).await.unwrap().ticket;
+    assert_eq!(booked.service, "naspi");
+    // Giulia scans her health card: the card's code checks her in.
+    let mut giulia = ticket("appuntamento");
+    giulia.codice_fiscale = Some("VRDGLI90C55H501M".into());
+    giulia.codice_fiscale_from_card = true;
+    let checked_in = kiosk.issue_ticket(&giulia).await.unwrap().ticket;
+    assert_eq!(checked_in.service, "isee");
+    hub.stop().await;
+}
+
 #[tokio::test]
 async fn a_prefix_moved_to_another_service_mid_day_never_repeats_a_number() {
     let mut hub = TestHub::start().await;
@@ -560,13 +605,14 @@ async fn after_its_last_ticket_time_a_service_takes_no_walk_ins() {
     kiosk.issue_ticket(&ticket("isee")).await.unwrap();
     // An op applied before closing still replays.
     assert!(kiosk.issue_ticket(&before).await.unwrap().replayed);
-    // Appointment check-ins, by code or by codice fiscale, are accepted.
+    // Appointment check-ins, by code or by a health card's codice fiscale, are accepted.
     let mut by_code = ticket("naspi");
     by_code.appointment = Some("AB12".into());
     let booked = kiosk.issue_ticket(&by_code).await.unwrap().ticket;
     assert_eq!(booked.position, 1);
     let mut by_cf = ticket("appuntamento");
     by_cf.codice_fiscale = Some("RSSMRA45C12F205C".into());
+    by_cf.codice_fiscale_from_card = true;
     let booked = kiosk.issue_ticket(&by_cf).await.unwrap().ticket;
     assert_eq!(booked.service, "naspi");
     // The same codice fiscale without a booking left is a walk-in: refused.
@@ -655,6 +701,7 @@ async fn an_offline_front_desk_check_in_keeps_its_number_and_joins_the_booked_qu
     );
     let mut by_cf = ticket("appuntamento");
     by_cf.codice_fiscale = Some("RSSMRA45C12F205C".into());
+    by_cf.codice_fiscale_from_card = true;
     by_cf.offline_number = Some("P998".into());
     let t = kiosk.issue_ticket(&by_cf).await.unwrap().ticket;
     assert_eq!((t.number.as_str(), t.service.as_str()), ("P998", "isee"));

@@ -48,6 +48,10 @@ pub struct HubConfig {
     /// stays open (kiosks open a fresh connection per request; browsers reconnect).
     /// A request's body must also have arrived this long after its headers.
     pub client_header_seconds: u32,
+    /// Host names the hub answers to, besides IP addresses, `localhost`, this machine's
+    /// name and `[oidc] redirect_base`'s host: e.g. the name the office's DNS gives it.
+    /// A request for any other name gets 421 (a DNS-rebinding page cannot use the hub).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for HubConfig {
@@ -68,6 +72,7 @@ impl Default for HubConfig {
             auth: AuthConfig::default(),
             display: DisplayConfig::default(),
             client_header_seconds: 10,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -598,6 +603,19 @@ impl Validate for HubConfig {
             return Err(Invalid::new(
                 "client_header_seconds",
                 format!("{} must be between 1 and 300", self.client_header_seconds),
+            ));
+        }
+        if let Some(bad) = self.allowed_hosts.iter().find(|h| {
+            h.is_empty()
+                || !h
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }) {
+            return Err(Invalid::new(
+                "allowed_hosts",
+                format!(
+                    "`{bad}` is not a host name (letters, digits, `-` and `.`; no scheme or port)"
+                ),
             ));
         }
         if !(1..=240).contains(&self.queue.default_service_minutes) {

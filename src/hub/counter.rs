@@ -3,6 +3,11 @@
 //! Every change runs in an immediate (write-locking) transaction and moves a ticket only
 //! from the state it was read in (`... WHERE status = 'waiting'`), so two clerks calling
 //! at the same moment never get the same ticket, and a double click changes nothing twice.
+//!
+//! A called ticket remembers the clerk session that called it (`called_by`): its codice
+//! fiscale goes to that session only, never to whoever chooses the same counter later
+//! (security finding 10). A counter is held by one live session at a time
+//! ([`counter_holder`]); another clerk takes it over only explicitly.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -28,8 +33,8 @@ pub struct CounterTicket {
     pub priority: bool,
     /// Appointment check-in.
     pub appointment: bool,
-    /// The citizen's codice fiscale, when given at the kiosk: only the clerk whose
-    /// counter holds the ticket sees it (this struct is never sent to the board).
+    /// The citizen's codice fiscale, when given at the kiosk: only the clerk session that
+    /// called the ticket sees it (this struct is never sent to the board).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codice_fiscale: Option<String>,
 }
@@ -47,14 +52,15 @@ fn current_in(
     conn: &Connection,
     day: NaiveDate,
     counter: &str,
+    session: &str,
 ) -> Result<Option<CounterTicket>, ApiError> {
     Ok(conn
         .query_row(
             "SELECT id, number, service, status, priority, appointment IS NOT NULL,
-                 codice_fiscale
+                 CASE WHEN called_by = ?3 THEN codice_fiscale END
              FROM tickets WHERE day = ?1 AND counter = ?2 AND status IN ('called', 'serving')
              ORDER BY called_at DESC LIMIT 1",
-            params![day.to_string(), counter],
+            params![day.to_string(), counter, session],
             |r| {
                 Ok(CounterTicket {
                     ticket_id: r.get(0)?,
@@ -70,13 +76,37 @@ fn current_in(
         .optional()?)
 }
 
-/// The ticket currently called or being served at `counter`.
+/// The ticket currently called or being served at `counter`, as the clerk session
+/// `session` (a session token's hash) may see it.
 pub fn current(
     conn: &Connection,
     day: NaiveDate,
     counter: &str,
+    session: &str,
 ) -> Result<Option<CounterTicket>, ApiError> {
-    current_in(conn, day, counter)
+    current_in(conn, day, counter, session)
+}
+
+/// The live clerk session other than `session` that holds `counter`, if any: its clerk's
+/// name. A session is live until it expires or has been idle `idle_seconds`.
+pub fn counter_holder(
+    conn: &Connection,
+    counter: &str,
+    session: &str,
+    now: DateTime<Utc>,
+    idle_seconds: i64,
+) -> Result<Option<String>, ApiError> {
+    let now = now.timestamp();
+    Ok(conn
+        .query_row(
+            "SELECT o.name FROM sessions s JOIN operators o ON o.id = s.operator_id
+             WHERE s.counter = ?1 AND s.token_hash <> ?2 AND s.expires_at > ?3
+               AND COALESCE(s.last_used_at, s.created_at) > ?3 - ?4
+             LIMIT 1",
+            params![counter, session, now, idle_seconds],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 fn no_current() -> ApiError {
@@ -88,6 +118,7 @@ pub fn call_next(
     conn: &mut Connection,
     day: NaiveDate,
     counter: &str,
+    session: &str,
     services: &[String],
     now: DateTime<Utc>,
 ) -> Result<Option<CounterTicket>, ApiError> {
@@ -98,7 +129,7 @@ pub fn call_next(
         ));
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(open) = current_in(&tx, day, counter)? {
+    if let Some(open) = current_in(&tx, day, counter, session)? {
         return Err(ApiError::conflict(
             "finish_current",
             format!(
@@ -124,15 +155,15 @@ pub fn call_next(
         return Ok(None);
     };
     let changed = tx.execute(
-        "UPDATE tickets SET status = 'called', counter = ?2, called_at = ?3
+        "UPDATE tickets SET status = 'called', counter = ?2, called_at = ?3, called_by = ?4
          WHERE id = ?1 AND status = 'waiting'",
-        params![id, counter, now.timestamp_millis()],
+        params![id, counter, now.timestamp_millis(), session],
     )?;
     if changed != 1 {
         // Unreachable under the write lock; refuse rather than hand out a taken ticket.
         return Err(ApiError::conflict("busy", "the queue changed; call again"));
     }
-    let ticket = current_in(&tx, day, counter)?;
+    let ticket = current_in(&tx, day, counter, session)?;
     tx.commit()?;
     Ok(ticket)
 }
@@ -142,10 +173,11 @@ pub fn recall(
     conn: &mut Connection,
     day: NaiveDate,
     counter: &str,
+    session: &str,
     now: DateTime<Utc>,
 ) -> Result<CounterTicket, ApiError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let ticket = current_in(&tx, day, counter)?.ok_or_else(no_current)?;
+    let ticket = current_in(&tx, day, counter, session)?.ok_or_else(no_current)?;
     if ticket.status != "called" {
         return Err(ApiError::conflict(
             "already_serving",
@@ -165,16 +197,17 @@ pub fn start_serving(
     conn: &mut Connection,
     day: NaiveDate,
     counter: &str,
+    session: &str,
     now: DateTime<Utc>,
 ) -> Result<CounterTicket, ApiError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let ticket = current_in(&tx, day, counter)?.ok_or_else(no_current)?;
+    let ticket = current_in(&tx, day, counter, session)?.ok_or_else(no_current)?;
     tx.execute(
         "UPDATE tickets SET status = 'serving', serving_at = ?2
          WHERE id = ?1 AND status = 'called'",
         params![ticket.ticket_id, now.timestamp_millis()],
     )?;
-    let ticket = current_in(&tx, day, counter)?.ok_or_else(no_current)?;
+    let ticket = current_in(&tx, day, counter, session)?.ok_or_else(no_current)?;
     tx.commit()?;
     Ok(ticket)
 }
@@ -185,12 +218,13 @@ pub fn finish(
     conn: &mut Connection,
     day: NaiveDate,
     counter: &str,
+    session: &str,
     outcome: Outcome,
     now: DateTime<Utc>,
     default_minutes: u32,
 ) -> Result<CounterTicket, ApiError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let ticket = current_in(&tx, day, counter)?.ok_or_else(no_current)?;
+    let ticket = current_in(&tx, day, counter, session)?.ok_or_else(no_current)?;
     let status = match outcome {
         Outcome::Done => "done",
         Outcome::NoShow => "no_show",
@@ -218,6 +252,7 @@ pub fn transfer(
     conn: &mut Connection,
     day: NaiveDate,
     counter: &str,
+    session: &str,
     to_service: &str,
     catalogue: &Catalogue,
 ) -> Result<CounterTicket, ApiError> {
@@ -228,10 +263,10 @@ pub fn transfer(
         ));
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut ticket = current_in(&tx, day, counter)?.ok_or_else(no_current)?;
+    let mut ticket = current_in(&tx, day, counter, session)?.ok_or_else(no_current)?;
     tx.execute(
         "UPDATE tickets SET status = 'waiting', service = ?2, counter = NULL,
-             called_at = NULL, serving_at = NULL
+             called_at = NULL, serving_at = NULL, called_by = NULL
          WHERE id = ?1",
         params![ticket.ticket_id, to_service],
     )?;

@@ -210,6 +210,7 @@ pub async fn counter_state(
 ) -> Result<Json<CounterState>, ApiError> {
     let st = state.clone();
     let counter_name = op.counter.clone();
+    let session = op.session_hash.clone();
     let selected = op.services.clone();
     let (waiting, current, void) = state
         .db
@@ -217,7 +218,7 @@ pub async fn counter_state(
             let day = st.today();
             let waiting = counter::waiting_counts(conn, day, &st.catalogue)?;
             let current = match &counter_name {
-                Some(c) => counter::current(conn, day, c)?,
+                Some(c) => counter::current(conn, day, c, &session)?,
                 None => None,
             };
             let void = void_tickets(conn, day, &selected)?;
@@ -255,6 +256,9 @@ pub struct SetupRequest {
     pub counter: String,
     /// Service codes served there.
     pub services: Vec<String>,
+    /// Take the counter from the clerk who holds it now (their page loses it).
+    #[serde(default)]
+    pub take_over: bool,
 }
 
 /// `POST /counter/api/setup`.
@@ -288,16 +292,36 @@ pub async fn setup(
     let services =
         serde_json::to_string(&req.services).map_err(|e| ApiError::internal("services", e))?;
     let hash = op.session_hash;
-    state
+    let now = state.now();
+    let idle_seconds = i64::from(state.config.sessions.idle_minutes) * 60;
+    let clerk = op.name;
+    let taken_from = state
         .db
         .write(move |conn| {
+            // One live session per counter: whoever holds it sees its called ticket.
+            let holder = counter::counter_holder(conn, &req.counter, &hash, now, idle_seconds)?;
+            if let Some(holder) = &holder {
+                if !req.take_over {
+                    return Err(ApiError::conflict(
+                        "counter_taken",
+                        format!("{} is working at {}: take it over?", holder, req.counter),
+                    ));
+                }
+                conn.execute(
+                    "UPDATE sessions SET counter = NULL WHERE counter = ?1 AND token_hash <> ?2",
+                    params![req.counter, hash],
+                )?;
+            }
             conn.execute(
                 "UPDATE sessions SET counter = ?2, services = ?3 WHERE token_hash = ?1",
                 params![hash, req.counter, services],
             )?;
-            Ok(())
+            Ok(holder.map(|holder| (holder, req.counter)))
         })
         .await?;
+    if let Some((holder, counter)) = taken_from {
+        tracing::warn!(clerk = %clerk, from = %holder, counter = %counter, "counter taken over");
+    }
     Ok(Json(serde_json::json!({ "ok": true })))
 }
 
@@ -332,7 +356,16 @@ pub async fn call_next(
     let c = counter.clone();
     let ticket = state
         .db
-        .write(move |conn| counter::call_next(conn, st.today(), &c, &op.services, st.now()))
+        .write(move |conn| {
+            counter::call_next(
+                conn,
+                st.today(),
+                &c,
+                &op.session_hash,
+                &op.services,
+                st.now(),
+            )
+        })
         .await?;
     if let Some(t) = &ticket {
         announce(&state, t, &counter, false);
@@ -350,7 +383,7 @@ pub async fn recall(
     let c = counter.clone();
     let ticket = state
         .db
-        .write(move |conn| counter::recall(conn, st.today(), &c, st.now()))
+        .write(move |conn| counter::recall(conn, st.today(), &c, &op.session_hash, st.now()))
         .await?;
     announce(&state, &ticket, &counter, true);
     Ok(Json(ActionResult {
@@ -367,7 +400,9 @@ pub async fn serving(
     let st = state.clone();
     let ticket = state
         .db
-        .write(move |conn| counter::start_serving(conn, st.today(), &counter, st.now()))
+        .write(move |conn| {
+            counter::start_serving(conn, st.today(), &counter, &op.session_hash, st.now())
+        })
         .await?;
     Ok(Json(ActionResult {
         ticket: Some(ticket),
@@ -388,6 +423,7 @@ async fn finish(
                 conn,
                 st.today(),
                 &counter,
+                &op.session_hash,
                 outcome,
                 st.now(),
                 st.config.queue.default_service_minutes,
@@ -432,7 +468,14 @@ pub async fn transfer(
     state
         .db
         .write(move |conn| {
-            counter::transfer(conn, st.today(), &counter, &req.service, &st.catalogue)
+            counter::transfer(
+                conn,
+                st.today(),
+                &counter,
+                &op.session_hash,
+                &req.service,
+                &st.catalogue,
+            )
         })
         .await?;
     Ok(Json(ActionResult { ticket: None }))

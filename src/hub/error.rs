@@ -84,8 +84,31 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `Json<T>` whose rejections are [`ApiError`]s in the hub's error shape.
+/// `Json<T>` whose rejections are [`ApiError`]s in the hub's error shape. Every request
+/// body is a JSON object: serde would also build a struct from an array of its fields in
+/// order (`[]` for a struct of optional fields), which the API does not document.
 pub struct ApiJson<T>(pub T);
+
+/// `T`, read only from a JSON object (see [`ApiJson`]).
+struct FromObject<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for FromObject<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectOnly<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectOnly<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(ObjectOnly(std::marker::PhantomData))
+            .map(FromObject)
+    }
+}
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -95,8 +118,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
+        match Json::<FromObject<T>>::from_request(req, state).await {
+            Ok(Json(FromObject(value))) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }

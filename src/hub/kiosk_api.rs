@@ -29,10 +29,13 @@ use crate::protocol::{
 
 /// `POST /api/v1/kiosks/enroll`.
 ///
-/// A token works once, with one exception: if the kiosk it enrolled has never sent a
-/// heartbeat, the same token enrolls it again (same kiosk id and tag, a new kiosk token;
-/// the first one stops working). A kiosk that lost the hub's answer, or was killed
-/// before it stored the token, would otherwise need a new token from a maintainer.
+/// A token works once, within [`ENROLLMENT_TOKEN_DAYS`] of its making, with one
+/// exception: if the kiosk it enrolled has never sent a heartbeat, the same token enrolls
+/// it again for [`ENROLL_AGAIN_MINUTES`] after the first use (same kiosk id and tag, a new
+/// kiosk token; the first one stops working). A kiosk that lost the hub's answer, or was
+/// killed before it stored the token, would otherwise need a new token from a maintainer;
+/// the window is short so that whoever copies a card's token later cannot take the kiosk
+/// over (security finding 13).
 pub async fn enroll(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<EnrollRequest>,
@@ -45,7 +48,8 @@ pub async fn enroll(
         ));
     }
     let hash = token_hash(req.enrollment_token.trim());
-    let now = state.now().to_rfc3339();
+    let now_at = state.now();
+    let now = now_at.to_rfc3339();
     let token = new_token();
     let kiosk_token_hash = token_hash(&token);
     let new_id = format!("k-{}", &new_token()[..10]);
@@ -53,15 +57,29 @@ pub async fn enroll(
         .db
         .write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let found: Option<(Option<String>, Option<String>)> = tx
+            let found: Option<(String, Option<String>, Option<String>)> = tx
                 .query_row(
-                    "SELECT used_at, kiosk_id FROM enrollment_tokens WHERE token_hash = ?1",
+                    "SELECT created_at, used_at, kiosk_id FROM enrollment_tokens
+                     WHERE token_hash = ?1",
                     [&hash],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
+            let age = |at: &str| {
+                chrono::DateTime::parse_from_rfc3339(at)
+                    .map(|at| now_at.signed_duration_since(at))
+                    .unwrap_or(chrono::TimeDelta::MAX)
+            };
+            let found = found.map(|(created, used, kiosk)| {
+                let fresh = age(&created) <= chrono::TimeDelta::days(ENROLLMENT_TOKEN_DAYS);
+                let again_open = used.as_deref().is_some_and(|used| {
+                    age(used) <= chrono::TimeDelta::minutes(ENROLL_AGAIN_MINUTES)
+                });
+                (fresh, used, again_open, kiosk)
+            });
             let enrolled = match found {
-                Some((None, _)) => {
+                Some((false, None, _, _)) => return Err(expired_token()),
+                Some((true, None, _, _)) => {
                     let name = if name.trim().is_empty() {
                         new_id.clone()
                     } else {
@@ -84,7 +102,7 @@ pub async fn enroll(
                         again: false,
                     }
                 }
-                Some((Some(_), Some(kiosk_id))) => {
+                Some((_, Some(_), true, Some(kiosk_id))) => {
                     let never_heard: Option<Option<String>> = tx
                         .query_row(
                             "SELECT tag FROM kiosks WHERE id = ?1 AND last_heartbeat IS NULL",
@@ -118,7 +136,7 @@ pub async fn enroll(
     } = enrolled;
     state.kiosk_tokens.forget(&kiosk_id);
     if again {
-        tracing::info!(kiosk = %kiosk_id, %tag, "kiosk enrolled again with its token (it never reported with the first answer)");
+        tracing::warn!(kiosk = %kiosk_id, %tag, "kiosk enrolled again with its token (it never reported with the first answer); its earlier kiosk token stops working");
     } else {
         tracing::info!(kiosk = %kiosk_id, %tag, "kiosk enrolled");
     }
@@ -144,6 +162,26 @@ struct Enrolled {
     kiosk_id: String,
     tag: String,
     again: bool,
+}
+
+/// How long an unused enrollment token works after `kiosk enroll-token` made it: long
+/// enough for a provisioned card to reach its kiosk, short enough that a forgotten card or
+/// printout stops being a key to the fleet.
+pub const ENROLLMENT_TOKEN_DAYS: i64 = 30;
+
+/// How long after its first use a token may enrol its kiosk again (while that kiosk has
+/// never reported): a kiosk that lost the answer retries within seconds.
+pub const ENROLL_AGAIN_MINUTES: i64 = 10;
+
+fn expired_token() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        code::INVALID_ENROLLMENT_TOKEN,
+        format!(
+            "this enrollment token is older than {ENROLLMENT_TOKEN_DAYS} days: make a new one \
+             (sportello hub kiosk enroll-token)"
+        ),
+    )
 }
 
 fn used_token() -> ApiError {

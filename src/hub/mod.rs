@@ -20,12 +20,14 @@ pub mod error;
 pub mod events;
 pub mod fleet;
 pub mod headers;
+pub mod host_check;
 pub mod housekeeping;
 pub mod issue_limit;
 pub mod kiosk_api;
 pub mod kiosk_tokens;
 pub mod limits;
 pub mod login;
+pub mod login_confirm;
 pub mod metrics;
 pub mod numbering;
 pub mod oidc;
@@ -180,7 +182,8 @@ fn pages() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/audit/api/events", get(audit::events)),
         ("POST", "/audit/api/events", post(audit::search)),
         ("GET", "/login/callback", get(login::login_callback)),
-        ("GET", "/login/{token}", get(login::login_link)),
+        ("GET", "/login/{token}", get(login_confirm::confirm_page)),
+        ("POST", "/login/{token}", post(login_confirm::confirm)),
         ("GET", "/verify", get(verify::verify_page)),
         ("GET", paths::VERIFY_API, get(verify::verify_api)),
         ("GET", "/t", get(tracking::tracking_page)),
@@ -246,6 +249,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            host_check::known_host,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -389,6 +396,10 @@ pub async fn start_on(
         login_throttle: Arc::new(throttle::LoginThrottle::default()),
         oidc,
         seal_key: Arc::new(seal_key),
+        known_hosts: Arc::new(host_check::KnownHosts::new(
+            &config.allowed_hosts,
+            Some(&public_base),
+        )),
         public_base: public_base.into(),
     };
     let housekeeping = housekeeping::spawn(state.clone());

@@ -58,6 +58,8 @@ pub struct AppState {
     /// The hub's base URL as phones reach it (login links, verification URLs), no
     /// trailing slash.
     pub public_base: Arc<str>,
+    /// The host names requests may be addressed to (`hub::host_check`).
+    pub known_hosts: Arc<super::host_check::KnownHosts>,
 }
 
 impl AppState {

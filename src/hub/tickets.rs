@@ -271,9 +271,10 @@ pub fn issue(
         }
         service = booked_service;
         appointment = Some(code);
-    } else if let Some(key) = &cf_key {
-        // Identified without a code: a booking of today with the same codice fiscale
-        // makes this a check-in, exactly as if the code had been typed.
+    } else if let Some(key) = cf_key.as_ref().filter(|_| req.codice_fiscale_from_card) {
+        // Identified by the health card without a code: a booking of today with the same
+        // codice fiscale makes this a check-in, exactly as if the code had been typed. A
+        // typed codice fiscale never does (security finding 7): it is no secret.
         if let Some((code, booked)) = booking_by_cf(tx, today, requested, key)?
             && let Some(booked_service) = ctx.catalogue.service(&booked)
         {
@@ -715,6 +716,7 @@ mod tests {
             lang: "it".into(),
             appointment: None,
             codice_fiscale: None,
+            codice_fiscale_from_card: false,
             offline_number: None,
             issued_at: Utc::now().fixed_offset(),
         }

@@ -144,6 +144,7 @@ mod tests {
             lang: "it".into(),
             appointment: None,
             codice_fiscale: None,
+            codice_fiscale_from_card: false,
             offline_number: None,
             issued_at: Utc::now().fixed_offset(),
         }

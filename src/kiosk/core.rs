@@ -477,7 +477,9 @@ impl KioskCore {
         if !self.queue_figures().is_open(&service.code) {
             return Err(TicketProblem::ServiceClosed);
         }
-        let request = self.hub_request(req.op_id, &service.code, req.priority, req.lang, None);
+        let mut request = self.hub_request(req.op_id, &service.code, req.priority, req.lang, None);
+        request.codice_fiscale_from_card =
+            req.codice_fiscale.is_some() && req.codice_fiscale_from_card;
         self.commit(OpKind::IssueTicket, &request, req.codice_fiscale.as_ref())?;
         let mut wire = request.clone();
         wire.codice_fiscale = req.codice_fiscale.map(|cf| cf.as_str().to_string());
@@ -590,6 +592,7 @@ impl KioskCore {
             offline_number: None,
             issued_at: self.clock.display_now().with_timezone(&tz).fixed_offset(),
             codice_fiscale: None,
+            codice_fiscale_from_card: false,
         }
     }
 

@@ -103,6 +103,9 @@ pub struct TicketRequest {
     pub lang: Lang,
     /// The identified codice fiscale, if the citizen chose to identify.
     pub codice_fiscale: Option<CodiceFiscale>,
+    /// The code was read from the health card, not typed: only then may the hub match it
+    /// against today's bookings (anyone can type someone else's code).
+    pub codice_fiscale_from_card: bool,
 }
 
 /// A visit in progress.
@@ -116,6 +119,8 @@ pub struct Visit {
     cf_text: String,
     cf_error: Option<CfError>,
     identified: Option<CodiceFiscale>,
+    /// `identified` came from a health-card scan.
+    identified_by_card: bool,
     priority: bool,
     in_flight: Option<Uuid>,
     status_text: String,
@@ -136,6 +141,7 @@ impl Visit {
             cf_text: String::new(),
             cf_error: None,
             identified: None,
+            identified_by_card: false,
             priority: false,
             in_flight: None,
             status_text: String::new(),
@@ -405,6 +411,7 @@ impl Visit {
     pub fn cf_confirm(&mut self) {
         if let Some(code) = self.cf_valid() {
             self.identified = Some(code);
+            self.identified_by_card = false;
             self.after_identification();
         }
     }
@@ -412,6 +419,7 @@ impl Visit {
     /// "Skip": no identification.
     pub fn skip_identification(&mut self) {
         self.identified = None;
+        self.identified_by_card = false;
         self.cf_text.clear();
         self.cf_error = None;
         self.after_identification();
@@ -442,6 +450,7 @@ impl Visit {
             priority: self.priority,
             lang: self.lang,
             codice_fiscale: self.identified,
+            codice_fiscale_from_card: self.identified.is_some() && self.identified_by_card,
         };
         self.go(Step::Printing);
         Action::IssueTicket(request)
@@ -535,6 +544,7 @@ impl Visit {
             self.cf_text = code.as_str().to_string();
             self.cf_error = None;
             self.identified = Some(code);
+            self.identified_by_card = true;
             return Action::None;
         }
         match self.step {
@@ -544,6 +554,7 @@ impl Visit {
                         self.cf_text = code.as_str().to_string();
                         self.cf_error = None;
                         self.identified = Some(code);
+                        self.identified_by_card = true;
                         self.after_identification();
                     }
                     Err(err) => {
@@ -730,6 +741,21 @@ mod tests {
             panic!()
         };
         assert!(request.codice_fiscale.is_some());
+        assert!(request.codice_fiscale_from_card);
+    }
+
+    #[test]
+    fn a_typed_code_is_never_sent_as_read_from_the_card() {
+        let mut visit = Visit::new(Lang::IT);
+        visit.choose_service(&service("naspi"), true);
+        visit.open_identify();
+        visit.cf_key("RSSMRA45C12F205C");
+        visit.cf_confirm();
+        let Action::IssueTicket(request) = visit.confirm_ticket() else {
+            panic!("a confirmed ticket is asked for")
+        };
+        assert!(request.codice_fiscale.is_some());
+        assert!(!request.codice_fiscale_from_card);
     }
 
     #[test]

@@ -67,9 +67,15 @@ pub struct IssueTicketRequest {
     pub appointment: Option<String>,
     /// The citizen's codice fiscale, when they identified themselves: shown to the clerk
     /// who calls the ticket (never on the board), matched against today's bookings when
-    /// there is no `appointment`, and erased by the hub after the office day.
+    /// there is no `appointment` and it was read from the health card, and erased by the
+    /// hub after the office day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codice_fiscale: Option<String>,
+    /// `codice_fiscale` was read from the health card by the kiosk's scanner. A typed code
+    /// is never turned into an appointment check-in: a codice fiscale is no secret, and
+    /// anyone could otherwise take (and learn of) someone else's booking.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub codice_fiscale_from_card: bool,
     /// The display number the kiosk printed offline, from a band leased to it for
     /// `service`. Sent again for an op the hub applied online but whose answer was lost,
     /// it renumbers that ticket to this number.
@@ -338,6 +344,11 @@ pub struct LoginSessionCreated {
     pub login_url: String,
     /// Until when the link can be opened.
     pub expires_at: DateTime<Utc>,
+    /// The short code the kiosk shows beside the QR code (four digits): the citizen types
+    /// it on the phone's confirmation page before the link is used, which a person sent
+    /// the link from afar cannot see (security finding 2). Absent from older hubs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_code: Option<String>,
 }
 
 /// Where a login session is.

@@ -182,6 +182,7 @@ pub fn ticket(service: &str) -> IssueTicketRequest {
         lang: "it".to_string(),
         appointment: None,
         codice_fiscale: None,
+        codice_fiscale_from_card: false,
         offline_number: None,
         issued_at: Utc::now().fixed_offset(),
     }

@@ -11,6 +11,7 @@ var Sportello = (function () {
     no_services: 'Scegliere almeno un servizio.',
     no_counter: 'Scegliere prima lo sportello e i servizi.',
     no_current_ticket: 'Nessun biglietto chiamato a questo sportello.',
+    counter_taken: 'Un altro operatore lavora a questo sportello. Prenderlo? La sua pagina lo perder\u00e0.',
     finish_current: 'C\u2019\u00e8 ancora un biglietto aperto a questo sportello: segnarlo servito o assente.',
     busy: 'La coda \u00e8 appena cambiata: chiamare di nuovo.',
     already_serving: 'Il biglietto \u00e8 gi\u00e0 allo sportello.',

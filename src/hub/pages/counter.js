@@ -131,13 +131,22 @@
     var boxes = S.byId('service-list').getElementsByTagName('input');
     var chosen = [];
     for (var i = 0; i < boxes.length; i++) { if (boxes[i].checked) { chosen.push(boxes[i].value); } }
-    S.api('POST', '/counter/api/setup', { counter: S.byId('counter').value, services: chosen },
-      function (err) {
+    var choice = { counter: S.byId('counter').value, services: chosen };
+    function send(takeOver) {
+      choice.take_over = takeOver;
+      S.api('POST', '/counter/api/setup', choice, function (err) {
+        // Another clerk works at this counter: take it over only when asked to.
+        if (err && err.code === 'counter_taken' && !takeOver) {
+          if (window.confirm(err.message)) { send(true); } else { fail(err); }
+          return;
+        }
         if (err) { fail(err); return; }
         choosing = false;
         S.text('error', '');
         refresh();
       });
+    }
+    send(false);
     return false;
   };
 
