@@ -119,6 +119,12 @@ async fn enrollment_tokens_expire_and_enrol_again_only_briefly() {
     backdate("created_at", &old, 31 * 24 * 60);
     assert_token_refused(client.enroll(&request(&old)).await);
 
+    // A revoked token (the card was lost) enrols nothing; revoking twice says so.
+    let lost = admin::create_enrollment_token(&hub.db()).unwrap();
+    assert!(admin::revoke_enrollment_token(&hub.db(), &lost).unwrap());
+    assert!(!admin::revoke_enrollment_token(&hub.db(), &lost).unwrap());
+    assert_token_refused(client.enroll(&request(&lost)).await);
+
     // Used 11 minutes ago by a kiosk that never reported: the repeat is closed.
     let token = admin::create_enrollment_token(&hub.db()).unwrap();
     let first = client.enroll(&request(&token)).await.unwrap();

@@ -85,8 +85,14 @@ enum OperatorCommand {
 
 #[derive(Subcommand)]
 enum KioskCommand {
-    /// Prints a one-time token for kiosk.toml `[hub] enrollment_token`.
+    /// Prints a one-time token for kiosk.toml `[hub] enrollment_token` (valid 30 days).
     EnrollToken,
+    /// Revokes an enrollment token not used yet (a card or printout lost before its
+    /// kiosk started): it enrols nothing any more.
+    RevokeToken {
+        /// The token, as `enroll-token` printed it.
+        token: String,
+    },
     /// Removes a kiosk (lost, stolen, retired): its token stops working at once, also in
     /// the running hub. A kiosk that comes back needs a new enrollment token.
     Remove {
@@ -149,6 +155,21 @@ pub fn run(args: HubArgs) -> Result<(), String> {
             println!("{token}");
             eprintln!("one-time enrollment token: put it in kiosk.toml as [hub] enrollment_token");
             Ok(())
+        }
+        Some(HubCommand::Kiosk {
+            command: KioskCommand::RevokeToken { token },
+        }) => {
+            if admin::revoke_enrollment_token(&config.database, &token)
+                .map_err(|e| e.to_string())?
+            {
+                println!("enrollment token revoked");
+                Ok(())
+            } else {
+                Err(
+                    "no unused enrollment token matches (a used one is undone with `kiosk remove`)"
+                        .into(),
+                )
+            }
         }
         Some(HubCommand::Appointments {
             command: AppointmentsCommand::Import { file, day },

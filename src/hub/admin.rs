@@ -183,6 +183,17 @@ pub fn create_enrollment_token(database: &Path) -> Result<String, AdminError> {
     Ok(token)
 }
 
+/// Deletes an enrollment token that has not enrolled a kiosk yet; false when none matches
+/// (unknown, or already used: remove that kiosk instead).
+pub fn revoke_enrollment_token(database: &Path, token: &str) -> Result<bool, AdminError> {
+    let conn = store::open(database)?;
+    let deleted = conn.execute(
+        "DELETE FROM enrollment_tokens WHERE token_hash = ?1 AND used_at IS NULL",
+        params![token_hash(token.trim())],
+    )?;
+    Ok(deleted == 1)
+}
+
 /// Imports a bookings CSV for `day`; returns how many bookings were stored.
 pub fn import_appointments(
     database: &Path,
