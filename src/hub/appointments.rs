@@ -95,26 +95,67 @@ pub fn parse_csv(text: &str, catalogue: &Catalogue) -> Result<Vec<Booking>, CsvE
     Ok(bookings)
 }
 
-/// The keyed hash stored instead of a codice fiscale.
-pub fn cf_hash(conn: &Connection, code: &CodiceFiscale) -> rusqlite::Result<String> {
-    let key: Option<String> = conn
-        .query_row(
+/// The file beside the hub's database holding the key of the codice fiscale hashes
+/// (mode 0600). Kept out of the database, so that a copy of the database alone (a backup,
+/// a stray download) cannot test candidate codici fiscali against the hashes in it
+/// (security finding 16).
+pub const CF_KEY_FILE: &str = "hub-cf-hash-key";
+
+/// The key of the codice fiscale hashes: from [`CF_KEY_FILE`] beside the database; an
+/// older hub's key is moved there out of the `settings` table (so its hashes still
+/// match); else a new one. An in-memory database keeps it in `settings`.
+pub(crate) fn cf_hash_key(conn: &Connection) -> rusqlite::Result<String> {
+    let in_settings = |conn: &Connection| -> rusqlite::Result<Option<String>> {
+        conn.query_row(
             "SELECT value FROM settings WHERE key = 'cf_hash_key'",
             [],
             |r| r.get(0),
         )
-        .optional()?;
-    let key = match key {
-        Some(k) => k,
-        None => {
-            let k = new_token();
-            conn.execute(
-                "INSERT INTO settings (key, value) VALUES ('cf_hash_key', ?1)",
-                [&k],
-            )?;
-            k
-        }
+        .optional()
     };
+    let file = conn.path().filter(|p| !p.is_empty()).and_then(|p| {
+        std::path::Path::new(p)
+            .parent()
+            .map(|dir| dir.join(CF_KEY_FILE))
+    });
+    let Some(file) = file else {
+        return match in_settings(conn)? {
+            Some(key) => Ok(key),
+            None => {
+                let key = new_token();
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES ('cf_hash_key', ?1)",
+                    [&key],
+                )?;
+                Ok(key)
+            }
+        };
+    };
+    let io = |e: std::io::Error| {
+        rusqlite::Error::ToSqlConversionFailure(
+            format!("the codice fiscale hash key {}: {e}", file.display()).into(),
+        )
+    };
+    if let Ok(key) = std::fs::read_to_string(&file) {
+        let key = key.trim().to_string();
+        if !key.is_empty() {
+            return Ok(key);
+        }
+    }
+    let key = in_settings(conn)?.unwrap_or_else(new_token);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&file).map_err(io)?;
+    std::io::Write::write_all(&mut out, key.as_bytes()).map_err(io)?;
+    out.sync_all().map_err(io)?;
+    conn.execute("DELETE FROM settings WHERE key = 'cf_hash_key'", [])?;
+    Ok(key)
+}
+
+/// The keyed hash stored instead of a codice fiscale.
+pub fn cf_hash(conn: &Connection, code: &CodiceFiscale) -> rusqlite::Result<String> {
+    let key = cf_hash_key(conn)?;
     let mut h = Sha256::new();
     h.update(key.as_bytes());
     h.update(code.as_str().as_bytes());
@@ -192,5 +233,49 @@ mod tests {
         drop(conn);
         let bytes = std::fs::read(dir.path().join("h.sqlite")).unwrap();
         assert!(!bytes.windows(16).any(|w| w == b"RSSMRA45C12F205C"));
+    }
+
+    /// Security finding 16: the key is not in the database (a copy of the file alone
+    /// cannot test candidate codes), but in a 0600 file beside it; an older hub's key moves
+    /// there and its hashes keep matching.
+    #[test]
+    fn the_hash_key_lives_beside_the_database_not_in_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite");
+        let code: CodiceFiscale = "RSSMRA45C12F205C".parse().unwrap();
+        // An older hub kept the key in `settings`.
+        let conn = super::super::store::open(&db).unwrap();
+        std::fs::remove_file(dir.path().join(CF_KEY_FILE)).unwrap();
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES ('cf_hash_key', 'old-key')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let old_hash = {
+            let mut h = Sha256::new();
+            h.update(b"old-key");
+            h.update(code.as_str().as_bytes());
+            hex(&h.finalize())
+        };
+        let conn = super::super::store::open(&db).unwrap();
+        assert_eq!(
+            cf_hash(&conn, &code).unwrap(),
+            old_hash,
+            "old hashes still match"
+        );
+        let in_db: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM settings WHERE key = 'cf_hash_key'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(in_db, 0, "the key left the database");
+        let file = dir.path().join(CF_KEY_FILE);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "old-key");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

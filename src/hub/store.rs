@@ -288,9 +288,16 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE tickets ADD COLUMN called_by TEXT;",
 ];
 
-/// Opens (creating and migrating) the hub's database with full durability.
+/// Opens (creating and migrating) the hub's database with full durability, and makes
+/// sure the key of the codice fiscale hashes is in its file beside it (made here, once,
+/// so two connections never make two keys).
 pub fn open(path: &Path) -> Result<Connection, DbError> {
-    sqlite::open(path, Durability::Full, MIGRATIONS)
+    let conn = sqlite::open(path, Durability::Full, MIGRATIONS)?;
+    super::appointments::cf_hash_key(&conn).map_err(|source| DbError::Sqlite {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(conn)
 }
 
 /// The hub's two connections, shared by all handlers.
