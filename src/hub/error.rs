@@ -103,9 +103,18 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for FromObject<T> 
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
                 T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
             }
+            // An array is read to its end first, so that a cut-off one stays a syntax
+            // error (400) and only a whole one is the wrong type (422).
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Err(serde::de::Error::invalid_type(
+                    serde::de::Unexpected::Seq,
+                    &self,
+                ))
+            }
         }
         deserializer
-            .deserialize_map(ObjectOnly(std::marker::PhantomData))
+            .deserialize_any(ObjectOnly(std::marker::PhantomData))
             .map(FromObject)
     }
 }
