@@ -44,12 +44,23 @@ fn status_of(err: &ClientError) -> (u16, String) {
     }
 }
 
-async fn start_login(kiosk: &HubClient, lang: Lang) -> (Uuid, String) {
+/// A new login at `kiosk`: the session, the QR's link and the code shown beside it.
+async fn start_login(kiosk: &HubClient, lang: Lang) -> (Uuid, String, String) {
     let created = kiosk
         .create_login_session(&CreateLoginSessionRequest { lang: Some(lang) })
         .await
         .unwrap();
-    (created.session_id, created.login_url)
+    let code = created.binding_code.expect("a binding code");
+    assert!(
+        code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{code}"
+    );
+    (created.session_id, created.login_url, code)
+}
+
+/// A code that is not `code`.
+fn wrong(code: &str) -> String {
+    format!("{:04}", (code.parse::<u32>().unwrap() + 1) % 10_000)
 }
 
 /// `sportello args`: exit code and everything it printed.
@@ -79,7 +90,7 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
     let other = hub.kiosk("totem-sala").await;
 
     // The kiosk starts a login: pending, and only this kiosk can see it.
-    let (id, login_url) = start_login(&kiosk, Lang::EN).await;
+    let (id, login_url, code) = start_login(&kiosk, Lang::EN).await;
     assert!(
         login_url.starts_with(&format!("{}/login/", hub.url())),
         "{login_url}"
@@ -100,7 +111,9 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
     // The phone signs in at the provider; the hub says "go back to the kiosk", in the
     // kiosk's language.
     let phone = Phone::new();
-    let landed = phone.sign_in(&login_url, "giulia", "giulia-password").await;
+    let landed = phone
+        .sign_in(&login_url, &code, "giulia", "giulia-password")
+        .await;
     assert_eq!(landed.status, 200, "{landed:?}\n{}", auth.provider.log());
     assert!(
         landed
@@ -399,10 +412,15 @@ async fn an_expired_link_is_refused() {
     let clock = ManualClock::new(Utc::now());
     let auth = AuthHub::start(|_| {}, Some(clock.clone())).await;
     let kiosk = auth.hub.kiosk("totem").await;
-    let (id, login_url) = start_login(&kiosk, Lang::IT).await;
+    let (id, login_url, code) = start_login(&kiosk, Lang::IT).await;
     clock.advance(TimeDelta::seconds(181));
     let phone = Phone::new();
     let page = phone.open(&login_url).await;
+    assert_eq!(page.status, 410, "{page:?}");
+    assert!(page.body.contains("è scaduto"), "{}", page.body);
+    assert!(!page.body.contains("<form"), "{}", page.body);
+    // Typing the code (from a page opened in time) is refused too, and logged.
+    let page = phone.post_code(&login_url, &code).await;
     assert_eq!(page.status, 410, "{page:?}");
     assert!(page.body.contains("è scaduto"), "{}", page.body);
     assert!(
@@ -424,7 +442,7 @@ async fn an_expired_link_is_refused() {
 
     // A session the kiosk already ended ("finish" before the phone scanned): its link is
     // dead too, and the session stays ended.
-    let (id, login_url) = start_login(&kiosk, Lang::IT).await;
+    let (id, login_url, _) = start_login(&kiosk, Lang::IT).await;
     kiosk.end_login_session(id).await.unwrap();
     let page = phone.open(&login_url).await;
     assert_eq!(page.status, 410, "{page:?}");
@@ -443,11 +461,12 @@ async fn an_expired_link_is_refused() {
 async fn a_link_works_once_and_only_in_the_browser_that_opened_it() {
     let auth = AuthHub::start(|_| {}, None).await;
     let kiosk = auth.hub.kiosk("totem").await;
-    let (id, login_url) = start_login(&kiosk, Lang::IT).await;
+    let (id, login_url, code) = start_login(&kiosk, Lang::IT).await;
 
-    // The first phone is sent to the provider (and gets the binding cookie)...
+    // The first phone types the code and is sent to the provider (and gets the binding
+    // cookie)...
     let first = Phone::without_redirects();
-    let response = first.http.get(&login_url).send().await.unwrap();
+    let response = first.post_code_response(&login_url, &code).await;
     assert_eq!(response.status().as_u16(), 303);
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -463,14 +482,22 @@ async fn a_link_works_once_and_only_in_the_browser_that_opened_it() {
         "{to_provider}"
     );
     assert!(to_provider.contains("code_challenge_method=S256") && to_provider.contains("nonce="));
+    // Every kiosk sign-in is a fresh authentication at the provider.
+    assert!(
+        to_provider.contains("prompt=login") && to_provider.contains("max_age=0"),
+        "{to_provider}"
+    );
     assert_eq!(
         kiosk.login_session(id).await.unwrap().state,
         LoginState::SigningIn
     );
 
-    // ...a second use of the link is refused.
+    // ...a second use of the link is refused, opened or posted with the code.
     let second = Phone::new();
     let page = second.open(&login_url).await;
+    assert_eq!(page.status, 410, "{page:?}");
+    assert!(page.body.contains("già stato usato"), "{}", page.body);
+    let page = second.post_code(&login_url, &code).await;
     assert_eq!(page.status, 410, "{page:?}");
     assert!(page.body.contains("già stato usato"), "{}", page.body);
 
@@ -496,9 +523,9 @@ async fn a_link_works_once_and_only_in_the_browser_that_opened_it() {
 async fn a_callback_naming_another_issuer_is_refused() {
     let auth = AuthHub::start(|_| {}, None).await;
     let kiosk = auth.hub.kiosk("totem").await;
-    let (id, login_url) = start_login(&kiosk, Lang::IT).await;
+    let (id, login_url, code) = start_login(&kiosk, Lang::IT).await;
     let phone = Phone::without_redirects();
-    let response = phone.http.get(&login_url).send().await.unwrap();
+    let response = phone.post_code_response(&login_url, &code).await;
     let location = response.headers()["location"].to_str().unwrap().to_string();
     let to_provider = url::Url::parse(&location).unwrap();
     let state = to_provider
@@ -547,9 +574,9 @@ async fn failed_sign_ins_are_explained_and_rate_limited_per_kiosk() {
         ("paolo", "insufficient_level", "livello di sicurezza"),
     ];
     for (login, failure, text) in cases {
-        let (id, url) = start_login(&kiosk, Lang::IT).await;
+        let (id, url, code) = start_login(&kiosk, Lang::IT).await;
         let landed = Phone::new()
-            .sign_in(&url, login, &format!("{login}-password"))
+            .sign_in(&url, &code, login, &format!("{login}-password"))
             .await;
         assert_eq!(landed.status, 403, "{login}: {landed:?}");
         assert!(landed.body.contains(text), "{login}: {}", landed.body);
@@ -559,9 +586,9 @@ async fn failed_sign_ins_are_explained_and_rate_limited_per_kiosk() {
         assert_eq!(state.initials, None);
     }
     // Cancelling at the provider.
-    let (id, url) = start_login(&kiosk, Lang::EN).await;
+    let (id, url, code) = start_login(&kiosk, Lang::EN).await;
     let phone = Phone::new();
-    let form = phone.open(&url).await;
+    let form = phone.confirm(&url, &code).await;
     let base = url::Url::parse(&form.url).unwrap();
     let cancel = base.join(&format!("{}/abort", base.path())).unwrap();
     let landed = phone.open(cancel.as_str()).await;
@@ -572,7 +599,42 @@ async fn failed_sign_ins_are_explained_and_rate_limited_per_kiosk() {
         Some("cancelled")
     );
 
-    // Four failures within the window: this kiosk may not start another login...
+    // Of these only the invalid fiscal number looks like abuse (security finding 15): the
+    // kiosk may go on.
+    clock.advance(TimeDelta::seconds(61));
+    kiosk
+        .create_login_session(&CreateLoginSessionRequest::default())
+        .await
+        .unwrap();
+    // Wrong codes do: five spend a link and fail its session.
+    for n in 0..3 {
+        let (id, url, code) = start_login(&kiosk, Lang::IT).await;
+        let phone = Phone::new();
+        for attempt in 1..=4 {
+            let page = phone.post_code(&url, &wrong(&code)).await;
+            assert_eq!(page.status, 400, "{n}/{attempt}: {page:?}");
+            assert!(page.body.contains("non è corretto"), "{}", page.body);
+            assert!(page.body.contains("<form"), "{}", page.body);
+            let state = kiosk.login_session(id).await.unwrap().state;
+            assert_eq!(state, LoginState::Pending);
+        }
+        let page = phone.post_code(&url, &wrong(&code)).await;
+        assert_eq!(page.status, 403, "{page:?}");
+        assert!(
+            page.body.contains("Troppi codici sbagliati"),
+            "{}",
+            page.body
+        );
+        let status = kiosk.login_session(id).await.unwrap();
+        assert_eq!(status.state, LoginState::Failed);
+        assert_eq!(status.failure.as_deref(), Some("wrong_code"));
+        // The right code comes too late: the link is spent.
+        let page = phone.post_code(&url, &code).await;
+        assert_eq!(page.status, 410, "{page:?}");
+    }
+
+    // Four abuse-like failures within the window: this kiosk may not start another
+    // login...
     let refused = kiosk
         .create_login_session(&CreateLoginSessionRequest::default())
         .await
@@ -616,6 +678,12 @@ async fn failed_sign_ins_are_explained_and_rate_limited_per_kiosk() {
     assert_eq!(
         details,
         [
+            "link_reused",
+            "wrong_code",
+            "link_reused",
+            "wrong_code",
+            "link_reused",
+            "wrong_code",
             "cancelled",
             "insufficient_level",
             "invalid_fiscal_number",
@@ -631,8 +699,10 @@ async fn an_authenticated_session_expires_and_its_personal_data_goes() {
     let auth = AuthHub::start(|_| {}, Some(clock.clone())).await;
     import_examples(&auth.hub);
     let kiosk = auth.hub.kiosk("totem").await;
-    let (id, url) = start_login(&kiosk, Lang::IT).await;
-    let landed = Phone::new().sign_in(&url, "marco", "marco-password").await;
+    let (id, url, code) = start_login(&kiosk, Lang::IT).await;
+    let landed = Phone::new()
+        .sign_in(&url, &code, "marco", "marco-password")
+        .await;
     assert_eq!(landed.status, 200, "{landed:?}");
     let apps = kiosk.applications(id, Lang::IT).await.unwrap();
     assert_eq!(apps.len(), 2);
@@ -710,7 +780,7 @@ async fn hostile_input_to_logins_certificates_and_pages_never_gets_a_5xx() {
     let auth = AuthHub::start(|c| c.auth.logins_per_minute = 60, None).await;
     let kiosk = auth.hub.kiosk("totem").await;
     let token = admin_token(&auth.hub).await;
-    let (id, _) = start_login(&kiosk, Lang::IT).await;
+    let (id, login_url, _) = start_login(&kiosk, Lang::IT).await;
     let http = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -756,6 +826,25 @@ async fn hostile_input_to_logins_certificates_and_pages_never_gets_a_5xx() {
             }
         }
     }
+    // Garbage posted to a login link: refused, never a 5xx; five of them spend it.
+    for body in &bodies {
+        for ct in ["application/x-www-form-urlencoded", "text/plain"] {
+            let response = http
+                .post(&login_url)
+                .header("content-type", ct)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            assert!((400..500).contains(&status), "{ct} -> {status}");
+        }
+    }
+    assert_eq!(
+        kiosk.login_session(id).await.unwrap().state,
+        LoginState::Failed,
+        "garbage counts as wrong codes"
+    );
     let gets = [
         format!("/api/v1/auth/sessions/{id}/applications?lang=%FF"),
         "/api/v1/auth/sessions/%FF".to_string(),
@@ -786,6 +875,210 @@ async fn hostile_input_to_logins_certificates_and_pages_never_gets_a_5xx() {
             assert!(status >= 400, "{path} -> {status}");
         }
     }
+    auth.stop().await;
+}
+
+/// Audit events about logins, newest first.
+async fn login_events(hub: &TestHub) -> Vec<String> {
+    let clerk = hub.clerk("revisore").await;
+    let events = clerk.get("/audit/api/events").await.unwrap();
+    events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .filter(|e| e.starts_with("login_"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_the_link_changes_nothing_until_the_kiosks_code_is_posted_from_its_page() {
+    // Security findings 2 and 3: a link preview (HEAD or GET) used the link and a remote
+    // victim signed in at an attacker's kiosk without ever seeing it.
+    let auth = AuthHub::start(|_| {}, None).await;
+    let kiosk = auth.hub.kiosk("totem-ingresso").await;
+    let (id, login_url, code) = start_login(&kiosk, Lang::EN).await;
+    let raw = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let preview = raw
+        .head(&login_url)
+        .header("user-agent", "WhatsApp/2.23.20 A")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.status().as_u16(), 200);
+    assert!(preview.headers().get("set-cookie").is_none());
+    assert!(preview.headers().get("location").is_none());
+    let page = raw.get(&login_url).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.headers().get("set-cookie").is_none());
+    assert_eq!(page.headers()["referrer-policy"], "same-origin");
+    let body = page.text().await.unwrap();
+    assert!(
+        body.contains("This sign-in is for the kiosk “<bdi>totem-ingresso</bdi>” at <bdi>Ufficio di prova</bdi>."),
+        "{body}"
+    );
+    assert!(
+        body.contains("if someone sent you this link, stop here"),
+        "{body}"
+    );
+    assert!(body.contains("<form method=\"post\""), "{body}");
+    assert!(body.contains("inputmode=\"numeric\""), "{body}");
+    assert!(
+        !body.contains(&code),
+        "the page never shows the code: {body}"
+    );
+    assert!(!body.contains("<script"), "{body}");
+    // In the citizen's language, and the others a link away.
+    let italian = Phone::new().open(&format!("{login_url}?lang=it")).await;
+    assert!(
+        italian
+            .body
+            .contains("Questo accesso è per il totem «<bdi>totem-ingresso</bdi>»"),
+        "{}",
+        italian.body
+    );
+    assert!(italian.body.contains("hreflang=\"ar\""), "{}", italian.body);
+    assert_eq!(
+        kiosk.login_session(id).await.unwrap().state,
+        LoginState::Pending,
+        "opening the link changes nothing"
+    );
+    assert!(login_events(&auth.hub).await.is_empty());
+
+    // The right code from another site, or not as the page's form, is refused and uses
+    // nothing.
+    let origin = url::Url::parse(&login_url)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    let forged = [
+        (
+            "application/x-www-form-urlencoded",
+            Some("https://evil.example"),
+            None,
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            None,
+            Some("cross-site"),
+        ),
+        ("application/x-www-form-urlencoded", Some("null"), None),
+        ("text/plain", Some(origin.as_str()), Some("same-origin")),
+    ];
+    for (content_type, from, site) in forged {
+        let mut request = raw
+            .post(&login_url)
+            .header("content-type", content_type)
+            .body(format!("code={code}"));
+        if let Some(from) = from {
+            request = request.header("origin", from);
+        }
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{from:?} {site:?}");
+        assert!(response.headers().get("location").is_none());
+    }
+    // A wrong code: the page again, saying so.
+    let phone = Phone::new();
+    let page = phone.post_code(&login_url, &wrong(&code)).await;
+    assert_eq!(page.status, 400, "{page:?}");
+    assert!(
+        page.body.contains("This code is not right."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<form"), "{}", page.body);
+    assert_eq!(
+        kiosk.login_session(id).await.unwrap().state,
+        LoginState::Pending
+    );
+
+    // The right code from the page: on to the provider, and signed in; the phone says
+    // where.
+    let landed = phone
+        .sign_in(&login_url, &code, "giulia", "giulia-password")
+        .await;
+    assert_eq!(landed.status, 200, "{landed:?}");
+    assert!(
+        landed.body.contains("Your session is open at the kiosk “<bdi>totem-ingresso</bdi>” at <bdi>Ufficio di prova</bdi>."),
+        "{}",
+        landed.body
+    );
+    assert_eq!(
+        kiosk.login_session(id).await.unwrap().state,
+        LoginState::Authenticated
+    );
+    assert_eq!(
+        login_events(&auth.hub).await,
+        ["login_succeeded", "login_started"]
+    );
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sign_in_on_the_same_phone_asks_for_the_password_again() {
+    // Security finding 2: without prompt=login a phone still signed in at the provider
+    // signed in at a kiosk without a password.
+    let auth = AuthHub::start(|_| {}, None).await;
+    let kiosk = auth.hub.kiosk("totem").await;
+    let phone = Phone::new();
+    let (id, url, code) = start_login(&kiosk, Lang::IT).await;
+    let landed = phone
+        .sign_in(&url, &code, "giulia", "giulia-password")
+        .await;
+    assert_eq!(landed.status, 200, "{landed:?}");
+    kiosk.end_login_session(id).await.unwrap();
+
+    let (id, url, code) = start_login(&kiosk, Lang::IT).await;
+    let form = phone.confirm(&url, &code).await;
+    assert_eq!(form.status, 200, "{form:?}");
+    assert!(
+        form.url.starts_with(&auth.provider.issuer) && form.body.contains("name=\"password\""),
+        "the provider asks for the password again: {form:?}"
+    );
+    assert_eq!(
+        kiosk.login_session(id).await.unwrap().state,
+        LoginState::SigningIn
+    );
+    let landed = phone.submit_login(&form, "giulia", "giulia-password").await;
+    assert_eq!(landed.status, 200, "{landed:?}");
+    let status = kiosk.login_session(id).await.unwrap();
+    assert_eq!(status.initials.as_deref(), Some("G.V."), "{status:?}");
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_sign_ins_do_not_pause_a_kiosk() {
+    // Security finding 15: five cancelled sign-ins paused a kiosk's logins for 15 minutes.
+    let auth = AuthHub::start(|c| c.auth.logins_per_minute = 10, None).await;
+    let kiosk = auth.hub.kiosk("totem").await;
+    for n in 0..6 {
+        let (id, url, code) = start_login(&kiosk, Lang::EN).await;
+        let phone = Phone::new();
+        let form = phone.confirm(&url, &code).await;
+        assert_eq!(form.status, 200, "{n}: {form:?}");
+        let base = url::Url::parse(&form.url).unwrap();
+        let cancel = base.join(&format!("{}/abort", base.path())).unwrap();
+        let landed = phone.open(cancel.as_str()).await;
+        assert_eq!(landed.status, 403, "{n}: {landed:?}");
+        let status = kiosk.login_session(id).await.unwrap();
+        assert_eq!(status.failure.as_deref(), Some("cancelled"), "{n}");
+    }
+    let (id, url, code) = start_login(&kiosk, Lang::EN).await;
+    let landed = Phone::new()
+        .sign_in(&url, &code, "giulia", "giulia-password")
+        .await;
+    assert_eq!(landed.status, 200, "{landed:?}");
+    assert_eq!(
+        kiosk.login_session(id).await.unwrap().state,
+        LoginState::Authenticated
+    );
     auth.stop().await;
 }
 

@@ -55,7 +55,12 @@ async fn logins_and_certificates_log_no_name_and_no_code() {
             .await
             .unwrap();
         let landed = Phone::new()
-            .sign_in(&session.login_url, login, &format!("{login}-password"))
+            .sign_in(
+                &session.login_url,
+                session.binding_code.as_deref().unwrap(),
+                login,
+                &format!("{login}-password"),
+            )
             .await;
         assert_eq!(landed.status == 200, ok, "{landed:?}");
         if !ok {

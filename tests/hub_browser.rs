@@ -426,8 +426,14 @@ async fn citizen() {
 
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = browser(profile.path()).await;
-    // The phone opens the QR's link: the provider's sign-in form.
+    // The phone opens the QR's link: the hub's confirmation page names the office and
+    // the kiosk and asks for the code beside the QR; a real browser posts it from the page
+    // (its Origin, the CSP) and follows the redirect to the provider's sign-in form.
     c.goto(&session.login_url).await.unwrap();
+    wait_text(&c, ".where", "totem-documenti").await;
+    let code = session.binding_code.clone().expect("a binding code");
+    type_into(&c, "input[name=code]", &code).await;
+    click(&c, "button[type=submit]").await;
     let login = eventually("the provider's sign-in form", || async {
         c.find(Locator::Css("input[name=login]")).await.ok()
     })
@@ -443,6 +449,7 @@ async fn citizen() {
     // Back at the hub: "go back to the kiosk", with the initials.
     wait_text(&c, "h1", "Accesso eseguito").await;
     wait_text(&c, ".initials", "G.V.").await;
+    wait_text(&c, ".where", "totem-documenti").await;
     let status = kiosk.login_session(session.session_id).await.unwrap();
     assert_eq!(status.state, LoginState::Authenticated);
     assert_eq!(status.initials.as_deref(), Some("G.V."));

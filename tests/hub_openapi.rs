@@ -580,19 +580,20 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
             (
                 v["session_id"].as_str().unwrap().to_string(),
                 v["login_url"].as_str().unwrap().to_string(),
+                v["binding_code"].as_str().unwrap().to_string(),
             )
         }
     };
-    let (pending, _) = new_session(good_token.clone()).await;
-    let (ended, _) = new_session(good_token.clone()).await;
+    let (pending, _, _) = new_session(good_token.clone()).await;
+    let (ended, _, _) = new_session(good_token.clone()).await;
     http.delete(format!("{base}/api/v1/auth/sessions/{ended}"))
         .bearer_auth(&good_token)
         .send()
         .await
         .unwrap();
-    let (signed_in, login_url) = new_session(good_token.clone()).await;
+    let (signed_in, login_url, code) = new_session(good_token.clone()).await;
     let landed = Phone::new()
-        .sign_in(&login_url, "giulia", "giulia-password")
+        .sign_in(&login_url, &code, "giulia", "giulia-password")
         .await;
     assert_eq!(landed.status, 200, "{landed:?}");
     let busy: Value = http

@@ -65,8 +65,16 @@ fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
             "{}",
             links[0]
         );
+        // Beside it, the code the phone asks for: four digits, read from the screen.
+        let code = ui.kiosk().get_login_code().to_string();
+        assert!(
+            code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()),
+            "{code}"
+        );
+        assert!(ui.shows("Code to type on your phone"));
+        assert!(ui.shows_text(&code));
         let phone = Phone::new();
-        let landed = handle.block_on(phone.sign_in(&links[0], "giulia", "giulia-password"));
+        let landed = handle.block_on(phone.sign_in(&links[0], &code, "giulia", "giulia-password"));
         assert_eq!(landed.status, 200, "{}", landed.body);
 
         // Signed in: initials only, applications and certificates.

@@ -8,11 +8,11 @@
 //! created a session can see it (another kiosk gets 404). Nothing is readable before the
 //! sign-in completes (409 `not_authenticated`) or after the session ended or expired (410).
 //!
-//! Phone side (plain HTML in the session's language, no JavaScript): `GET /login/{token}` uses
-//! the link (once; an expired or used link gets a page saying so), sets a cookie that
-//! binds the sign-in to this browser and redirects to the provider; `GET /login/callback`
+//! Phone side (plain HTML in the session's language, no JavaScript): `/login/{token}` is a
+//! confirmation page asking for the kiosk's binding code, and only its same-origin `POST`
+//! with the right code uses the link ([`super::login_confirm`]); `GET /login/callback`
 //! checks state, cookie and deadline, completes the code flow and says "go back to the
-//! kiosk".
+//! kiosk", naming the kiosk and the office.
 //!
 //! Stored: the link token and OIDC state and cookie as SHA-256 hashes; nonce and PKCE
 //! verifier until the callback; the person's code, names and initials only while the
@@ -22,9 +22,7 @@
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{
-    ACCEPT_LANGUAGE, CACHE_CONTROL, COOKIE, LOCATION, REFERRER_POLICY, SET_COOKIE,
-};
+use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -53,6 +51,27 @@ use crate::protocol::{
 
 /// Name of the cookie binding a sign-in to the phone's browser.
 pub const LOGIN_COOKIE: &str = "sportello_login";
+
+/// Failures that look like abuse and count towards pausing a kiosk's logins: a sign-in
+/// finished in another browser, refused by the provider, an invalid fiscal number, wrong
+/// binding codes. A citizen cancelling, a link running out, a missing fiscal number or a
+/// low SPID level are ordinary and do not (security finding 15), nor is an unreachable
+/// provider the citizen's failure.
+pub const ABUSE_FAILURES: [&str; 4] = [
+    "other_browser",
+    "provider_rejected",
+    "invalid_fiscal_number",
+    "wrong_code",
+];
+
+/// A new binding code: four random digits. Digits because every phone offers a digit
+/// keypad (`inputmode="numeric"`) in every language and script, and the kiosk's voice
+/// reads them one by one; four because a guesser has [`super::login_confirm::MAX_CODE_ATTEMPTS`]
+/// tries out of 10 000 before the link is spent.
+pub fn new_binding_code() -> String {
+    use rand::Rng;
+    format!("{:04}", rand::rng().random_range(0..10_000u32))
+}
 
 /// A login session as stored, with its state as of now.
 #[derive(Clone)]
@@ -113,14 +132,15 @@ fn parse_state(code: &str) -> LoginState {
     }
 }
 
-fn at(seconds: i64) -> DateTime<Utc> {
+pub(super) fn at(seconds: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(seconds, 0).single().unwrap_or_default()
 }
 
-const SESSION_COLUMNS: &str = "id, kiosk_id, lang, state, link_expires_at, sign_in_expires_at,
+pub(super) const SESSION_COLUMNS: &str =
+    "id, kiosk_id, lang, state, link_expires_at, sign_in_expires_at,
     expires_at, finished_at, failure, cf_hash, codice_fiscale, given_name, family_name, initials";
 
-fn read_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Session, i64)> {
+pub(super) fn read_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Session, i64)> {
     let state = parse_state(&r.get::<_, String>(3)?);
     let link: i64 = r.get(4)?;
     let sign_in: Option<i64> = r.get(5)?;
@@ -151,12 +171,13 @@ fn read_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Session, i64)> {
     ))
 }
 
-const ERASE: &str = "codice_fiscale = NULL, given_name = NULL, family_name = NULL,
-    initials = NULL, oidc_nonce = NULL, pkce_verifier = NULL, browser_hash = NULL";
+pub(super) const ERASE: &str = "codice_fiscale = NULL, given_name = NULL, family_name = NULL,
+    initials = NULL, oidc_nonce = NULL, pkce_verifier = NULL, browser_hash = NULL,
+    binding_code = NULL";
 
 /// Marks a live session whose deadline has passed as expired (erasing its personal data
 /// and secrets); an authenticated one gets a `session_ended` audit row.
-fn expire(
+pub(super) fn expire(
     conn: &Connection,
     session: &mut Session,
     deadline: i64,
@@ -340,8 +361,7 @@ fn too_many(code: &'static str, message: String) -> ApiError {
 }
 
 /// Refuses a new session when the kiosk started too many in the last minute or too many
-/// of its sign-ins failed within the window (an unreachable provider is not the
-/// citizen's failure and does not count).
+/// of its sign-ins failed in an abuse-like way ([`ABUSE_FAILURES`]) within the window.
 fn check_rate(
     conn: &Connection,
     kiosk_id: &str,
@@ -367,8 +387,15 @@ fn check_rate(
     let failed: i64 = conn.query_row(
         "SELECT count(*) FROM auth_sessions
          WHERE kiosk_id = ?1 AND state = 'failed' AND finished_at > ?2
-           AND failure <> 'provider_unavailable'",
-        params![kiosk_id, t - window],
+           AND failure IN (?3, ?4, ?5, ?6)",
+        params![
+            kiosk_id,
+            t - window,
+            ABUSE_FAILURES[0],
+            ABUSE_FAILURES[1],
+            ABUSE_FAILURES[2],
+            ABUSE_FAILURES[3]
+        ],
         |r| r.get(0),
     )?;
     if failed >= i64::from(auth.failed_logins) {
@@ -398,6 +425,8 @@ pub async fn create_session(
     let id = session_id.to_string();
     let token = new_token();
     let link_hash = token_hash(&token);
+    let binding_code = new_binding_code();
+    let stored_code = binding_code.clone();
     let lang = req.lang.unwrap_or_default();
     let expires = now.timestamp() + i64::from(auth.link_seconds);
     let sid = id.clone();
@@ -408,15 +437,16 @@ pub async fn create_session(
             check_rate(&tx, &kiosk.kiosk_id, now, &auth)?;
             tx.execute(
                 "INSERT INTO auth_sessions (id, kiosk_id, link_hash, lang, state, created_at,
-                     link_expires_at)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
+                     link_expires_at, binding_code)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)",
                 params![
                     sid,
                     kiosk.kiosk_id,
                     link_hash,
                     lang.code(),
                     now.timestamp(),
-                    expires
+                    expires,
+                    stored_code
                 ],
             )?;
             tx.commit()?;
@@ -427,6 +457,7 @@ pub async fn create_session(
         session_id,
         login_url: format!("{}/login/{token}", state.public_base),
         expires_at: at(expires),
+        binding_code: Some(binding_code),
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -557,7 +588,7 @@ pub async fn end_session(
 
 /// The sentences of the phone's sign-in pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Text {
+pub(super) enum Text {
     Title,
     UnknownLink,
     ExpiredLink,
@@ -575,10 +606,17 @@ enum Text {
     Ended,
     BadCallback,
     Back,
+    ConfirmFor,
+    ConfirmHow,
+    CodeLabel,
+    Continue,
+    WrongCode,
+    TooManyCodes,
+    SignedInAt,
 }
 
 /// `t` in `lang`.
-fn text(lang: Lang, t: Text) -> &'static str {
+pub(super) fn text(lang: Lang, t: Text) -> &'static str {
     match t {
         Text::Title => tr(lang, "Kiosk sign-in"),
         Text::UnknownLink => tr(
@@ -630,6 +668,22 @@ fn text(lang: Lang, t: Text) -> &'static str {
         ),
         Text::BadCallback => tr(lang, "This page does not match a sign-in in progress."),
         Text::Back => tr(lang, "You can close this page."),
+        Text::ConfirmFor => tr(lang, "This sign-in is for the kiosk “{}” at {}."),
+        Text::ConfirmHow => tr(
+            lang,
+            "Type the code shown on the kiosk screen beside the QR code. Go on only if you are standing in front of this kiosk: if someone sent you this link, stop here.",
+        ),
+        Text::CodeLabel => tr(lang, "Code shown on the kiosk"),
+        Text::Continue => tr(lang, "Continue"),
+        Text::WrongCode => tr(
+            lang,
+            "This code is not right. Type the code shown on the kiosk screen beside the QR code.",
+        ),
+        Text::TooManyCodes => tr(
+            lang,
+            "Too many wrong codes: this sign-in link no longer works. Go back to the kiosk for a new QR code.",
+        ),
+        Text::SignedInAt => tr(lang, "Your session is open at the kiosk “{}” at {}."),
     }
 }
 
@@ -640,7 +694,21 @@ pub(crate) fn stylesheet() -> String {
 }
 
 const STYLE: &str = "h1{font-size:30px}\
-.initials{font-size:64px;font-weight:bold;margin:8px 0}a{color:#036}";
+.initials{font-size:64px;font-weight:bold;margin:8px 0}a{color:#036}\
+.where{font-weight:bold}.error{border:3px solid #c00;padding:8px 12px}\
+label{display:block;margin:16px 0 8px}\
+input.code{font-size:48px;width:5.5em;letter-spacing:8px;padding:4px 8px;direction:ltr}\
+button{display:block;margin:24px 0;font-size:26px;padding:12px 32px;background:#0066cc;\
+color:#fff;border:0;border-radius:4px}";
+
+/// `t` (a sentence naming a kiosk and an office) with both filled in, escaped, the
+/// names kept in their own direction.
+pub(super) fn where_html(lang: Lang, t: Text, kiosk: &str, office: &str) -> String {
+    let marker = "\u{1}";
+    escape(&crate::lang::fill(text(lang, t), &[marker, marker]))
+        .replacen(marker, &ltr(kiosk), 1)
+        .replacen(marker, &ltr(office), 1)
+}
 
 /// A phone page: status, language, title and body (already escaped HTML), ending with
 /// the list of the other languages when `languages` gives each one's address.
@@ -669,11 +737,11 @@ pub fn phone_page(
 }
 
 /// A page under the sign-in title with one of the page's messages.
-fn notice(state: &AppState, status: StatusCode, lang: Lang, message: Text) -> Response {
+pub(super) fn notice(state: &AppState, status: StatusCode, lang: Lang, message: Text) -> Response {
     message_page(state, status, lang, Text::Title, message)
 }
 
-fn message_page(
+pub(super) fn message_page(
     state: &AppState,
     status: StatusCode,
     lang: Lang,
@@ -706,196 +774,14 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub(super) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
 
-/// Outcome of using a login link, decided in one transaction.
-enum LinkUse {
-    Unknown,
-    Expired(Lang),
-    Used(Lang),
-    Fresh(Session),
-}
-
-/// `GET /login/{token}`: uses the one-time link and sends the phone to the provider.
-pub async fn login_link(
-    State(state): State<AppState>,
-    token: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let asked = query_param(query.as_deref(), "lang").and_then(|l| l.parse::<Lang>().ok());
-    let fallback = choose_lang(query.as_deref(), accept);
-    let token = token
-        .ok()
-        .map(|Path(t)| t)
-        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
-    let Some(token) = token else {
-        return notice(&state, StatusCode::NOT_FOUND, fallback, Text::UnknownLink);
-    };
-    let Some(oidc) = state.oidc.clone() else {
-        return notice(
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            fallback,
-            Text::Unavailable,
-        );
-    };
-    let now = state.now();
-    let sign_in = i64::from(state.config.auth.sign_in_seconds);
-    let hash = token_hash(&token);
-    let used = state
-        .db
-        .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let row = tx
-                .query_row(
-                    &format!("SELECT {SESSION_COLUMNS}, link_used_at FROM auth_sessions WHERE link_hash = ?1"),
-                    [&hash],
-                    |r| Ok((read_session(r)?, r.get::<_, Option<i64>>(14)?)),
-                )
-                .optional()?;
-            let Some(((mut session, deadline), used_at)) = row else {
-                return Ok(LinkUse::Unknown);
-            };
-            let (kiosk_id, sid) = (session.kiosk_id.clone(), session.id.clone());
-            let refuse = |tx: &Connection, detail: &str| {
-                audit::record(
-                    tx,
-                    now,
-                    AuditEvent::LoginFailed,
-                    &Entry {
-                        kiosk_id: Some(&kiosk_id),
-                        session_id: Some(&sid),
-                        detail: Some(detail),
-                        ..Entry::default()
-                    },
-                )
-            };
-            let outcome = if used_at.is_some() {
-                refuse(&tx, "link_reused")?;
-                LinkUse::Used(session.lang)
-            } else if session.state != LoginState::Pending || now.timestamp() >= deadline {
-                expire(&tx, &mut session, deadline, now)?;
-                refuse(&tx, "link_expired")?;
-                LinkUse::Expired(session.lang)
-            } else {
-                tx.execute(
-                    "UPDATE auth_sessions SET state = 'signing_in', link_used_at = ?2,
-                         sign_in_expires_at = ?3 WHERE id = ?1",
-                    params![session.id, now.timestamp(), now.timestamp() + sign_in],
-                )?;
-                session.state = LoginState::SigningIn;
-                LinkUse::Fresh(session)
-            };
-            tx.commit()?;
-            Ok(outcome)
-        })
-        .await;
-    let session = match used {
-        Err(e) => {
-            tracing::warn!(code = e.code, "login link: database error");
-            return notice(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                fallback,
-                Text::Unavailable,
-            );
-        }
-        Ok(LinkUse::Unknown) => {
-            return notice(&state, StatusCode::NOT_FOUND, fallback, Text::UnknownLink);
-        }
-        Ok(LinkUse::Expired(lang)) => {
-            let lang = asked.unwrap_or(lang);
-            return notice(&state, StatusCode::GONE, lang, Text::ExpiredLink);
-        }
-        Ok(LinkUse::Used(lang)) => {
-            let lang = asked.unwrap_or(lang);
-            return notice(&state, StatusCode::GONE, lang, Text::UsedLink);
-        }
-        Ok(LinkUse::Fresh(session)) => session,
-    };
-    let lang = asked.unwrap_or(session.lang);
-    let started = match oidc.start(lang).await {
-        Ok(started) => started,
-        Err(e) => {
-            tracing::warn!(error = %e, "login: cannot reach the identity provider");
-            let _ = fail(&state, &session.id, e.code()).await;
-            return notice(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                Text::Unavailable,
-            );
-        }
-    };
-    let browser = new_token();
-    let browser_hash = token_hash(&browser);
-    let state_hash = token_hash(&started.state);
-    let id = session.id.clone();
-    let kiosk_id = session.kiosk_id.clone();
-    let stored = state
-        .db
-        .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(
-                "UPDATE auth_sessions SET oidc_state_hash = ?2, oidc_nonce = ?3,
-                     pkce_verifier = ?4, browser_hash = ?5, lang = ?6
-                 WHERE id = ?1 AND state = 'signing_in'",
-                params![
-                    id,
-                    state_hash,
-                    started.nonce,
-                    started.pkce_verifier,
-                    browser_hash,
-                    lang.code()
-                ],
-            )?;
-            audit::record(
-                &tx,
-                now,
-                AuditEvent::LoginStarted,
-                &Entry {
-                    kiosk_id: Some(&kiosk_id),
-                    session_id: Some(&id),
-                    ..Entry::default()
-                },
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await;
-    if let Err(e) = stored {
-        tracing::warn!(code = e.code, "login link: database error");
-        return notice(
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang,
-            Text::Unavailable,
-        );
-    }
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!(
-        "{LOGIN_COOKIE}={browser}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={sign_in}{secure}"
-    );
-    (
-        StatusCode::SEE_OTHER,
-        [
-            (LOCATION, started.url),
-            (SET_COOKIE, cookie),
-            (CACHE_CONTROL, "no-store".to_string()),
-            (REFERRER_POLICY, "no-referrer".to_string()),
-        ],
-    )
-        .into_response()
-}
-
 /// Marks a signing-in session failed (erasing its secrets) with an audit row.
-async fn fail(state: &AppState, id: &str, code: &'static str) -> Result<(), ApiError> {
+pub(super) async fn fail(state: &AppState, id: &str, code: &'static str) -> Result<(), ApiError> {
     let now = state.now();
     let id = id.to_string();
     state
@@ -1147,7 +1033,7 @@ pub async fn login_callback(
                 )
                 .optional()?;
             let Some((kiosk_id, deadline)) = live else {
-                return Ok(false);
+                return Ok(None);
             };
             if deadline.is_some_and(|d| now.timestamp() >= d) {
                 tx.execute(
@@ -1155,7 +1041,7 @@ pub async fn login_callback(
                     params![id, deadline],
                 )?;
                 tx.commit()?;
-                return Ok(false);
+                return Ok(None);
             }
             let subject = cf_hash(&tx, &identity.codice_fiscale)?;
             tx.execute(
@@ -1186,14 +1072,28 @@ pub async fn login_callback(
                     ..Entry::default()
                 },
             )?;
+            let kiosk_name: Option<String> = tx
+                .query_row("SELECT name FROM kiosks WHERE id = ?1", [&kiosk_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
             tx.commit()?;
-            Ok(true)
+            Ok(Some(kiosk_name.unwrap_or(kiosk_id)))
         })
         .await;
     match done {
-        Ok(true) => {
+        Ok(Some(kiosk_name)) => {
             tracing::info!(session = %session.id, "citizen signed in at a kiosk");
-            let mut body = format!("<p>{}</p>\n", escape(text(lang, Text::SignedIn)));
+            let mut body = format!(
+                "<p>{}</p>\n<p class=\"where\">{}</p>\n",
+                escape(text(lang, Text::SignedIn)),
+                where_html(
+                    lang,
+                    Text::SignedInAt,
+                    &kiosk_name,
+                    &state.config.office_name
+                )
+            );
             if let Some(initials) = &initials {
                 body.push_str(&format!(
                     "<p>{}</p>\n<p class=\"initials\">{}</p>\n",
@@ -1211,7 +1111,7 @@ pub async fn login_callback(
                 None,
             )
         }
-        Ok(false) => message_page(
+        Ok(None) => message_page(
             &state,
             StatusCode::GONE,
             lang,

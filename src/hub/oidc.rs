@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata,
+    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata,
 };
 use openidconnect::{
     AdditionalClaims, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret,
@@ -32,6 +32,31 @@ use crate::lang::Lang;
 
 /// How long a fetched discovery document (with the provider's keys) is used.
 pub const METADATA_TTL: Duration = Duration::from_secs(600);
+
+/// How old an authentication (`auth_time`) may be when the callback arrives: every
+/// kiosk sign-in asks for a fresh one (`prompt=login`, `max_age=0`, security finding 2),
+/// so it happened after the phone was sent to the provider, at most the sign-in deadline
+/// (`auth.sign_in_seconds`, 5 minutes by default) ago; this allows for longer deadlines
+/// and clock skew.
+pub const FRESH_AUTHENTICATION: Duration = Duration::from_secs(15 * 60);
+
+/// Refuses an ID token whose `auth_time` is older than [`FRESH_AUTHENTICATION`]: a
+/// provider that ignored `max_age=0` and reused an old sign-in (no `auth_time` is taken
+/// as the provider honouring `prompt=login`).
+fn fresh_authentication(auth_time: Option<chrono::DateTime<chrono::Utc>>) -> Result<(), String> {
+    match auth_time {
+        Some(at)
+            if chrono::Utc::now()
+                .signed_duration_since(at)
+                .to_std()
+                .unwrap_or_default()
+                > FRESH_AUTHENTICATION =>
+        {
+            Err(format!("authenticated at {at}, not just now"))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// The path of the callback, under the public base URL.
 pub const CALLBACK_PATH: &str = "/login/callback";
@@ -272,7 +297,9 @@ impl Oidc {
         .set_redirect_uri(self.redirect.clone())
     }
 
-    /// Builds the authorization request for a phone whose citizen speaks `lang`.
+    /// Builds the authorization request for a phone whose citizen speaks `lang`: PKCE, nonce,
+    /// state, `prompt=login` and `max_age=0` (a fresh authentication every time), the
+    /// configured scopes and `acr_values`.
     pub async fn start(&self, lang: Lang) -> Result<Started, OidcError> {
         let client = self.client(self.metadata(false).await?);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -283,6 +310,10 @@ impl Oidc {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge)
+            // Every kiosk sign-in is a deliberate authentication: a phone still signed
+            // in at the provider must not sign in at a kiosk without a password.
+            .add_prompt(CoreAuthPrompt::Login)
+            .set_max_age(Duration::ZERO)
             .add_ui_locale(LanguageTag::new(lang.code().to_string()));
         for scope in self.scopes.iter().filter(|s| *s != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
@@ -337,7 +368,8 @@ impl Oidc {
                 } else {
                     Err("acr".to_string())
                 }
-            });
+            })
+            .set_auth_time_verifier_fn(fresh_authentication);
         let claims = match id_token.claims(&verifier, &Nonce::new(nonce.to_string())) {
             Ok(claims) => claims.clone(),
             Err(openidconnect::ClaimsVerificationError::InvalidAuthContext(_)) => {

@@ -95,6 +95,8 @@ struct Docs {
     session_id: Option<uuid::Uuid>,
     link: String,
     qr: slint::Image,
+    /// The code the citizen types on the phone, shown beside the QR code.
+    code: String,
     phase: LoginPhase,
     initials: String,
     applications: Vec<ApplicationItem>,
@@ -115,6 +117,7 @@ impl Default for Docs {
             session_id: None,
             link: String::new(),
             qr: slint::Image::default(),
+            code: String::new(),
             phase: LoginPhase::Starting,
             initials: String::new(),
             applications: Vec::new(),
@@ -787,6 +790,7 @@ impl Controller {
                     state.docs.session_id = Some(started.session_id);
                     state.docs.qr = qr::image(&started.url);
                     state.docs.link = started.url;
+                    state.docs.code = started.code;
                     state.docs.phase = LoginPhase::Waiting;
                 }
                 Err(DocumentsError::TooMany) => state.docs.phase = LoginPhase::TooMany,
@@ -1233,6 +1237,7 @@ impl Controller {
         let docs = &state.docs;
         kiosk.set_login_qr(docs.qr.clone());
         kiosk.set_login_link(docs.link.as_str().into());
+        kiosk.set_login_code(docs.code.as_str().into());
         kiosk.set_login_phase(docs.phase);
         kiosk.set_initials(crate::lang::isolate(lang, &docs.initials).into());
         let large_text = app.global::<Theme>().get_large_text();

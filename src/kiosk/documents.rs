@@ -31,6 +31,9 @@ pub struct LoginStarted {
     pub url: String,
     /// Until when the link works.
     pub expires_at: DateTime<Utc>,
+    /// The code shown beside the QR code, which the citizen types on the phone (empty
+    /// from a hub that sends none).
+    pub code: String,
 }
 
 /// Why "my documents" cannot go on.
@@ -96,6 +99,7 @@ impl KioskCore {
                 session_id: created.session_id,
                 url: created.login_url,
                 expires_at: created.expires_at,
+                code: created.binding_code.unwrap_or_default(),
             }),
             Err(err) => {
                 tracing::warn!(%err, "cannot start a citizen login");

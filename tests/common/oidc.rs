@@ -1,6 +1,7 @@
 //! The real OpenID Connect provider (tools/oidc-provider, the npm package oidc-provider)
 //! as a child process, a hub registered with it, and a phone: a browser-like HTTP client
-//! with a cookie jar that follows redirects and posts the sign-in form.
+//! with a cookie jar that follows redirects, types the kiosk's code into the hub's
+//! confirmation page and posts the provider's sign-in form.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -228,9 +229,52 @@ impl Phone {
         }
     }
 
-    /// Opens the kiosk's link, signs in as `login`, and returns the hub's final page.
-    pub async fn sign_in(&self, login_url: &str, login: &str, password: &str) -> Landed {
-        let form = self.open(login_url).await;
+    /// Posts `code` to `url` as the hub's confirmation form does from its own page
+    /// (`Origin` and `Sec-Fetch-Site` as a browser sends them).
+    pub async fn post_code_response(&self, url: &str, code: &str) -> reqwest::Response {
+        let origin = url::Url::parse(url).unwrap().origin().ascii_serialization();
+        self.http
+            .post(url)
+            .header("origin", origin)
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("code", code)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Like [`Phone::post_code_response`], read to the end.
+    pub async fn post_code(&self, url: &str, code: &str) -> Landed {
+        let response = self.post_code_response(url, code).await;
+        Landed {
+            status: response.status().as_u16(),
+            url: response.url().to_string(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    /// Opens the kiosk's link (the hub's confirmation page, which changes nothing) and
+    /// types `code`, the one the kiosk shows beside the QR code, into its form: with the
+    /// right code the phone lands on the provider's sign-in form.
+    pub async fn confirm(&self, login_url: &str, code: &str) -> Landed {
+        let page = self.open(login_url).await;
+        assert_eq!(page.status, 200, "the hub's confirmation page: {page:?}");
+        let action = form_action(&page.body)
+            .unwrap_or_else(|| panic!("no code form on {}:\n{}", page.url, page.body));
+        let target = url::Url::parse(&page.url).unwrap().join(&action).unwrap();
+        self.post_code(target.as_str(), code).await
+    }
+
+    /// Opens the kiosk's link, types the kiosk's `code`, signs in as `login`, and returns
+    /// the hub's final page.
+    pub async fn sign_in(
+        &self,
+        login_url: &str,
+        code: &str,
+        login: &str,
+        password: &str,
+    ) -> Landed {
+        let form = self.confirm(login_url, code).await;
         assert_eq!(form.status, 200, "the provider's sign-in form: {form:?}");
         self.submit_login(&form, login, password).await
     }

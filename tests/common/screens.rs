@@ -362,6 +362,7 @@ impl Screens {
                     "https://hub.ufficio.local/login/5f0c7b9e1d2a4c3b9e8f0a1b2c3d4e5f5f0c7b9e1d2a4c3b9e8f0a1b2c3d4e5f",
                 ));
                 k.set_login_phase(LoginPhase::Waiting);
+                k.set_login_code("4821".into());
                 k.set_login_seconds_left(160);
             }
             "documents" => set_documents(&k, lang, mode.large_text),

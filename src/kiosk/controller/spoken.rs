@@ -8,7 +8,7 @@ use crate::kiosk::words::{fill, tr};
 use crate::lang::Lang;
 use crate::protocol::kiosk_api::TicketStatus;
 use crate::speech::spell;
-use crate::ui::{HomeRow, HomeRowKind};
+use crate::ui::{HomeRow, HomeRowKind, LoginPhase};
 
 /// What a page needs besides the visit: the home page's rows and the bottom bar.
 pub(super) struct Extras<'a> {
@@ -138,18 +138,33 @@ pub(super) fn screen(state: &State, extras: &Extras<'_>) -> Screen {
             },
             vec![Choice::button(t("Check in"), Command::Submit)],
         ),
-        Step::DocumentsLogin => Screen {
-            key: "documents-login".into(),
-            intro: vec![
+        Step::DocumentsLogin => {
+            let mut intro = vec![
                 Sentence::public(t("My documents")),
                 Sentence::public(t(
                     "To see your applications and print certificates, sign in on your phone with SPID or CIE: scan this code with the phone's camera.",
                 )),
-                Sentence::public(t("No SPID or CIE? Ask at the front desk.")),
-            ],
-            choices: way_out(lang),
-            ..Screen::default()
-        },
+            ];
+            // The code beside the QR code, digit by digit: it is not personal data (it
+            // only proves the phone's owner stands here), so the speaker may say it.
+            let showing = matches!(
+                state.docs.phase,
+                LoginPhase::Waiting | LoginPhase::SigningIn
+            );
+            if showing && !state.docs.code.is_empty() {
+                intro.push(Sentence::public(t("Code to type on your phone")));
+                intro.push(Sentence::public(spell(&state.docs.code, lang)));
+            }
+            intro.push(Sentence::public(t(
+                "No SPID or CIE? Ask at the front desk.",
+            )));
+            Screen {
+                key: "documents-login".into(),
+                intro,
+                choices: way_out(lang),
+                ..Screen::default()
+            }
+        }
         Step::Documents => documents(state, lang, extras.applications_per_page),
         Step::CertificateDone => Screen {
             key: "certificate-done".into(),
