@@ -21,6 +21,14 @@ fn with_cf(service: &str, cf: &str) -> IssueTicketRequest {
     request
 }
 
+/// The same, read from the health card's chip or stripe: only a card checks in a booking
+/// (a typed code could be anyone's).
+fn from_card(service: &str, cf: &str) -> IssueTicketRequest {
+    let mut request = with_cf(service, cf);
+    request.codice_fiscale_from_card = true;
+    request
+}
+
 /// The codice fiscale stored for a ticket, read straight from the hub's file.
 fn stored_cf(hub: &TestHub, ticket_id: uuid::Uuid) -> Option<String> {
     let conn = rusqlite::Connection::open(hub.db()).unwrap();
@@ -287,7 +295,7 @@ async fn a_codice_fiscale_checks_in_a_booking_of_today() {
 
     // Same service: linked as a check-in, ahead of the walk-in.
     let checked_in = kiosk
-        .issue_ticket(&with_cf("naspi", CF))
+        .issue_ticket(&from_card("naspi", CF))
         .await
         .unwrap()
         .ticket;
@@ -314,7 +322,7 @@ async fn a_codice_fiscale_checks_in_a_booking_of_today() {
         Err(ClientError::Conflict { code, .. }) if code == "appointment_used"
     ));
     let again = kiosk
-        .issue_ticket(&with_cf("naspi", CF))
+        .issue_ticket(&from_card("naspi", CF))
         .await
         .unwrap()
         .ticket;
@@ -322,14 +330,14 @@ async fn a_codice_fiscale_checks_in_a_booking_of_today() {
 
     // Another service than the booking's: a walk-in there, the booking stays open.
     let elsewhere = kiosk
-        .issue_ticket(&with_cf("naspi", &other_cf))
+        .issue_ticket(&from_card("naspi", &other_cf))
         .await
         .unwrap()
         .ticket;
     assert_eq!(elsewhere.position, 4);
     // Tomorrow's booking is not today's.
     let tomorrow = kiosk
-        .issue_ticket(&with_cf("did-patto", CF))
+        .issue_ticket(&from_card("did-patto", CF))
         .await
         .unwrap()
         .ticket;
@@ -346,7 +354,7 @@ async fn a_codice_fiscale_checks_in_a_booking_of_today() {
     // there, ahead of the walk-ins.
     let isee_walk_in = kiosk.issue_ticket(&ticket("isee")).await.unwrap().ticket;
     let front_desk = kiosk
-        .issue_ticket(&with_cf("appuntamento", &other_cf))
+        .issue_ticket(&from_card("appuntamento", &other_cf))
         .await
         .unwrap()
         .ticket;
@@ -361,7 +369,10 @@ async fn a_codice_fiscale_checks_in_a_booking_of_today() {
     assert_eq!(status_of(&kiosk, isee_walk_in.ticket_id).await.1, 2);
     // A front-desk ticket with no booking stays at the front desk.
     let nobody = kiosk
-        .issue_ticket(&with_cf("appuntamento", &codice_fiscale("BNCLRA90E41F205")))
+        .issue_ticket(&from_card(
+            "appuntamento",
+            &codice_fiscale("BNCLRA90E41F205"),
+        ))
         .await
         .unwrap()
         .ticket;
