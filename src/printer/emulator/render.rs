@@ -40,7 +40,9 @@ pub fn glyph(c: char) -> [u8; 8] {
         .unwrap_or(MISSING)
 }
 
-/// A growing 1-bit canvas, one byte per dot (1 = black).
+/// A growing 1-bit canvas, one byte per dot (1 = black). A row nothing was drawn on is
+/// an empty `Vec`: paper fed by a host (up to [`MAX_HEIGHT`] rows) costs no memory until
+/// something is printed on it.
 #[derive(Debug, Clone)]
 pub struct Canvas {
     width: usize,
@@ -81,15 +83,15 @@ impl Canvas {
 
     /// Whether anything black was drawn.
     pub fn is_blank(&self) -> bool {
-        self.rows.iter().all(|r| r.iter().all(|&d| d == 0))
+        // A row is allocated by the first dot drawn on it.
+        self.rows.iter().all(Vec::is_empty)
     }
 
     /// Adds `dots` white rows.
     pub fn feed(&mut self, dots: usize) {
         let room = MAX_HEIGHT.saturating_sub(self.rows.len());
-        for _ in 0..dots.min(room) {
-            self.rows.push(vec![0; self.width]);
-        }
+        let height = self.rows.len() + dots.min(room);
+        self.rows.resize_with(height, Vec::new);
     }
 
     /// Appends a block `height` rows tall and lets `draw` set dots in it (x, y relative).
@@ -102,6 +104,9 @@ impl Canvas {
             if x < width
                 && let Some(row) = rows.get_mut(top + y)
             {
+                if row.is_empty() {
+                    row.resize(width, 0);
+                }
                 row[x] = 1;
             }
         };
@@ -191,10 +196,15 @@ impl Canvas {
     pub fn to_image(&self) -> image::GrayImage {
         let w = u32::try_from(self.width).unwrap_or(0);
         let h = u32::try_from(self.rows.len()).unwrap_or(0);
-        image::GrayImage::from_fn(w, h, |x, y| {
-            let dot = self.rows[y as usize][x as usize];
-            image::Luma([if dot == 1 { 0 } else { 255 }])
-        })
+        let mut pixels = vec![255u8; self.width * self.rows.len()];
+        for (row, line) in self.rows.iter().zip(pixels.chunks_mut(self.width.max(1))) {
+            for (dot, pixel) in row.iter().zip(line) {
+                if *dot == 1 {
+                    *pixel = 0;
+                }
+            }
+        }
+        image::GrayImage::from_raw(w, h, pixels).unwrap_or_else(|| image::GrayImage::new(0, 0))
     }
 
     /// Saves the picture as PNG.
