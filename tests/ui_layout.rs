@@ -18,9 +18,22 @@ use slint::ComponentHandle;
 use sportello::lang::Lang;
 use sportello::ui::Theme;
 
+// The screens in two halves, each on its own test thread: the check is the longest of
+// scripts/test, and the two halves take the two cores.
 #[test]
-fn every_screen_fits_and_every_control_is_within_reach() {
+fn every_screen_fits_and_every_control_is_within_reach_first_half() {
+    fits_and_within_reach(0);
+}
+
+#[test]
+fn every_screen_fits_and_every_control_is_within_reach_second_half() {
+    fits_and_within_reach(1);
+}
+
+/// Checks the half `half` (0 or 1) of the (language, display mode) pairs.
+fn fits_and_within_reach(half: usize) {
     let mut problems = Vec::new();
+    let mut pair = 0;
     for panel in [TOTEM] {
         let screens = Screens::new(panel, 0.5);
         let lower_edge = screens.app.global::<Theme>().get_lower_edge_mm();
@@ -37,6 +50,10 @@ fn every_screen_fits_and_every_control_is_within_reach() {
                 &[Mode::NORMAL, Mode::LARGE_TEXT]
             };
             for &mode in modes {
+                pair += 1;
+                if pair % 2 != half {
+                    continue;
+                }
                 for screen in SCREENS.iter().filter(|s| wanted(only_screens, s)) {
                     screens.prepare(screen, lang, mode);
                     let at = format!("{} {screen}{} ({})", panel.name, mode.suffix(), lang.code());

@@ -65,9 +65,21 @@ fn differing_share(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
     differing as f64 / (a.width() * a.height()) as f64
 }
 
+// In two halves, each on its own test thread: the two cores share the rendering.
 #[test]
-fn every_screen_matches_its_reference_in_every_language() {
+fn every_screen_matches_its_reference_in_every_language_first_half() {
+    matches_references(0);
+}
+
+#[test]
+fn every_screen_matches_its_reference_in_every_language_second_half() {
+    matches_references(1);
+}
+
+/// Renders and compares the half `half` (0 or 1) of the (language, display mode) pairs.
+fn matches_references(half: usize) {
     let bless = std::env::var_os("SPORTELLO_BLESS").is_some();
+    let mut pair = 0;
     let mut failures = Vec::new();
     let mut problems = Vec::new();
     let sets = [(
@@ -91,6 +103,10 @@ fn every_screen_matches_its_reference_in_every_language() {
                 vec![Mode::NORMAL]
             };
             for mode in &modes {
+                pair += 1;
+                if pair % 2 != half {
+                    continue;
+                }
                 for screen in SCREENS.iter().filter(|s| wanted(only_screens, s)) {
                     screens.prepare(screen, lang, *mode);
                     let name = format!("{screen}{}-{}", mode.suffix(), lang.code());

@@ -290,14 +290,9 @@ impl VirtualPrinter {
             if token == Token::Init && self.awaits_tear_off() {
                 sheets.push(self.interpreter.take_sheet(false));
             }
-            if let Some(sheet) = self.interpreter.apply(&token) {
-                sheets.push(sheet);
-            }
-            if self.interpreter.height() >= render::MAX_HEIGHT / 2 {
-                // Metres of paper without a cut: save what is there as its own receipt
-                // (one picture per ~1 m) rather than grow without bound.
-                sheets.push(self.interpreter.take_sheet(false));
-            }
+            let cut = self.interpreter.apply(&token);
+            sheets.extend(self.interpreter.take_overlong());
+            sheets.extend(cut);
         }
         self.pending.drain(..at);
         for sheet in sheets {
@@ -431,5 +426,35 @@ mod tests {
         assert_eq!(out, vec![0x72]);
         assert!(v.receipts().is_empty());
         assert_eq!(v.spoiled_count(), 1);
+    }
+
+    /// Metres of quadruple-size text with no line feed and no cut: the receipts it
+    /// becomes are the same whether the host wrote it at once or seven bytes at a time
+    /// (the fuzzer found a length split that depended on the writes).
+    #[test]
+    fn an_endless_receipt_is_split_the_same_however_it_arrives() {
+        let p = Profile::named("generic-80").unwrap();
+        let mut bytes = b"\x1b@\x1d!\x77".to_vec();
+        bytes.extend((0..3000).map(|i| b'A' + (i % 26) as u8));
+        bytes.extend(b"\n\x1dVB\x00");
+        let sheets = |chunk: usize| {
+            let mut v = VirtualPrinter::new(&p, None);
+            v.defer_rendering(true);
+            for piece in bytes.chunks(chunk) {
+                v.feed(piece);
+            }
+            v.take_deferred()
+                .into_iter()
+                .map(|(_, sheet)| (sheet.lines, sheet.canvas.height()))
+                .collect::<Vec<_>>()
+        };
+        let whole = sheets(bytes.len());
+        assert!(whole.len() > 2, "{} sheets", whole.len());
+        assert!(
+            whole
+                .iter()
+                .all(|(_, height)| *height <= render::MAX_HEIGHT / 2 + 400)
+        );
+        assert_eq!(whole, sheets(7));
     }
 }

@@ -5,7 +5,7 @@
 //! paper's edge like a real printer) and draws on a [`Canvas`]. A cut closes the
 //! receipt. Commands without a visible effect are accepted and ignored.
 
-use super::render::{CELL_HEIGHT, Canvas, LINE_PITCH, Styled};
+use super::render::{CELL_HEIGHT, Canvas, LINE_PITCH, MAX_HEIGHT, Styled};
 use crate::printer::codepage::CodePage;
 use crate::printer::commands::Token;
 use crate::printer::escpos::QrLevel;
@@ -67,6 +67,8 @@ pub struct Interpreter {
     lines: Vec<String>,
     qr_payloads: Vec<String>,
     barcodes: Vec<String>,
+    /// Sheets ended because they grew past half of [`MAX_HEIGHT`] without a cut.
+    overlong: Vec<Sheet>,
 }
 
 impl Interpreter {
@@ -90,6 +92,7 @@ impl Interpreter {
             lines: Vec::new(),
             qr_payloads: Vec::new(),
             barcodes: Vec::new(),
+            overlong: Vec::new(),
         }
     }
 
@@ -131,6 +134,7 @@ impl Interpreter {
         let next = usize::from(self.cell()) * usize::from(self.width);
         if used + next > usize::from(self.profile.dots_per_line) {
             self.flush_line(false);
+            self.end_if_too_long();
         }
         if self.line.is_empty() {
             self.line_align = Some(self.align);
@@ -219,12 +223,31 @@ impl Interpreter {
             }
             Token::Status(_) | Token::Other(_) => {}
         }
+        self.end_if_too_long();
         None
     }
 
-    /// Dots printed since the last cut or tear-off.
-    pub fn height(&self) -> usize {
-        self.canvas.height()
+    /// Metres of paper without a cut: what is there becomes a receipt of its own (one
+    /// picture per ~1 m) rather than growing without bound. Checked after every line a
+    /// text wraps onto and after every other command, so the receipts do not depend on
+    /// how the host's bytes were split into writes.
+    fn end_if_too_long(&mut self) {
+        if self.canvas.height() < MAX_HEIGHT / 2 {
+            return;
+        }
+        let canvas = std::mem::replace(&mut self.canvas, Canvas::new(self.profile.dots_per_line));
+        self.overlong.push(Sheet {
+            canvas,
+            lines: std::mem::take(&mut self.lines),
+            qr_payloads: std::mem::take(&mut self.qr_payloads),
+            barcodes: std::mem::take(&mut self.barcodes),
+            partial_cut: false,
+        });
+    }
+
+    /// The sheets ended by their length since the last call, oldest first.
+    pub fn take_overlong(&mut self) -> Vec<Sheet> {
+        std::mem::take(&mut self.overlong)
     }
 
     /// Whether anything has been printed since the last cut or tear-off.
