@@ -33,8 +33,9 @@ impl OidcProvider {
     pub fn start(redirect_uri: &str) -> OidcProvider {
         match std::panic::catch_unwind(|| OidcProvider::start_once(redirect_uri, 90)) {
             Ok(provider) => provider,
-            Err(_) => {
+            Err(panic) => {
                 eprintln!("the OIDC provider did not start in 90 s: starting it once more");
+                record_stall(&panic);
                 OidcProvider::start_once(redirect_uri, 180)
             }
         }
@@ -106,6 +107,28 @@ impl OidcProvider {
     /// What the provider wrote to stderr so far.
     pub fn log(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+}
+
+/// Where stalled starts are written for `scripts/test` to show (a passing test's stderr
+/// is swallowed, and the cause of the stalls is still unknown).
+pub const STALLS_LOG: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/oidc-provider-stalls.log");
+
+/// Appends what a stalled provider start left (its stderr, in the panic message).
+fn record_stall(panic: &Box<dyn std::any::Any + Send>) {
+    use std::io::Write;
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    if let Ok(mut log) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(STALLS_LOG)
+    {
+        let _ = writeln!(log, "== {test}\n{message}\n");
     }
 }
 
