@@ -112,7 +112,7 @@ impl OidcProvider {
 
 /// Where stalled starts are written for `scripts/test` to show (a passing test's stderr
 /// is swallowed, and the cause of the stalls is still unknown).
-pub const STALLS_LOG: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/oidc-provider-stalls.log");
+const STALLS_LOG: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/oidc-provider-stalls.log");
 
 /// Appends what a stalled provider start left (its stderr, in the panic message).
 fn record_stall(panic: &Box<dyn std::any::Any + Send>) {

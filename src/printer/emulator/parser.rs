@@ -235,14 +235,8 @@ impl Interpreter {
         if self.canvas.height() < MAX_HEIGHT / 2 {
             return;
         }
-        let canvas = std::mem::replace(&mut self.canvas, Canvas::new(self.profile.dots_per_line));
-        self.overlong.push(Sheet {
-            canvas,
-            lines: std::mem::take(&mut self.lines),
-            qr_payloads: std::mem::take(&mut self.qr_payloads),
-            barcodes: std::mem::take(&mut self.barcodes),
-            partial_cut: false,
-        });
+        let sheet = self.end_sheet(false);
+        self.overlong.push(sheet);
     }
 
     /// The sheets ended by their length since the last call, oldest first.
@@ -258,6 +252,12 @@ impl Interpreter {
     /// Ends the receipt here (a cut, or the citizen tearing it off a cutterless printer).
     pub fn take_sheet(&mut self, partial_cut: bool) -> Sheet {
         self.flush_line(false);
+        self.end_sheet(partial_cut)
+    }
+
+    /// What is printed so far as a sheet, and fresh paper after it; a line still being
+    /// typed stays for the next sheet.
+    fn end_sheet(&mut self, partial_cut: bool) -> Sheet {
         let canvas = std::mem::replace(&mut self.canvas, Canvas::new(self.profile.dots_per_line));
         Sheet {
             canvas,

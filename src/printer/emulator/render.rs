@@ -62,6 +62,15 @@ pub struct Styled {
     pub bold: bool,
 }
 
+/// A row's dots to draw on, allocating the row (white) on its first dot: rows nothing was
+/// drawn on stay empty, which [`Canvas::is_blank`] relies on.
+fn dots_of(row: &mut Vec<u8>, width: usize) -> &mut [u8] {
+    if row.is_empty() {
+        row.resize(width, 0);
+    }
+    row
+}
+
 impl Canvas {
     /// An empty receipt `width` dots wide.
     pub fn new(width: u16) -> Canvas {
@@ -104,10 +113,7 @@ impl Canvas {
             if x < width
                 && let Some(row) = rows.get_mut(top + y)
             {
-                if row.is_empty() {
-                    row.resize(width, 0);
-                }
-                row[x] = 1;
+                dots_of(row, width)[x] = 1;
             }
         };
         draw(&mut set);
@@ -164,10 +170,7 @@ impl Canvas {
             return;
         }
         if let Some(row) = self.rows.get_mut(y) {
-            if row.is_empty() {
-                row.resize(width, 0);
-            }
-            row[from..to].fill(1);
+            dots_of(row, width)[from..to].fill(1);
         }
     }
 
