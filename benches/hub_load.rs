@@ -448,6 +448,7 @@ async fn hub_round(kiosks: usize, total: usize) -> Measured {
         let body = serde_json::to_vec(&EnrollRequest {
             enrollment_token: token,
             name: Some(format!("bench-{i}")),
+            previous: None,
         })
         .expect("body");
         let (status, answer) = conn

@@ -28,6 +28,7 @@ async fn main() -> Result<(), String> {
         .enroll(&EnrollRequest {
             enrollment_token: token.clone(),
             name: Some("totem-documenti".to_string()),
+            previous: None,
         })
         .await
         .map_err(|e| e.to_string())?;

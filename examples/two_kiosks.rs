@@ -40,6 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .enroll(&EnrollRequest {
                 enrollment_token: token.clone(),
                 name: Some(name.to_string()),
+                previous: None,
             })
             .await?;
         client.set_token(enrolled.token);

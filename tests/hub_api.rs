@@ -38,6 +38,7 @@ async fn an_enrollment_token_works_once_the_kiosk_has_reported() {
     let request = EnrollRequest {
         enrollment_token: token,
         name: Some("kiosk-01".into()),
+        previous: None,
     };
     let first = client.enroll(&request).await.unwrap();
     assert!(first.kiosk_id.starts_with("k-"));
@@ -67,6 +68,7 @@ async fn an_enrollment_token_works_once_the_kiosk_has_reported() {
             .enroll(&EnrollRequest {
                 enrollment_token: "f".repeat(64),
                 name: None,
+                previous: None,
             })
             .await,
     );
@@ -112,6 +114,7 @@ async fn enrollment_tokens_expire_and_enrol_again_only_briefly() {
     let request = |token: &str| EnrollRequest {
         enrollment_token: token.to_string(),
         name: None,
+        previous: None,
     };
 
     // A token made 31 days ago and never used is refused.
@@ -373,6 +376,7 @@ async fn hostile_input_gets_a_4xx_json_error_never_a_500() {
         .enroll(&EnrollRequest {
             enrollment_token: token,
             name: None,
+            previous: None,
         })
         .await
         .unwrap();
@@ -597,6 +601,7 @@ async fn the_catalogue_comes_in_the_languages_a_kiosk_reads() {
         .enroll(&EnrollRequest {
             enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
             name: Some("old".into()),
+            previous: None,
         })
         .await
         .unwrap();

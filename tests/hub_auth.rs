@@ -1089,6 +1089,7 @@ async fn admin_token(hub: &TestHub) -> String {
         .enroll(&sportello::protocol::EnrollRequest {
             enrollment_token: token,
             name: Some("raw".into()),
+            previous: None,
         })
         .await
         .unwrap()

@@ -138,6 +138,7 @@ async fn set_up_serve_and_stop_from_the_command_line() {
         .enroll(&EnrollRequest {
             enrollment_token: token,
             name: Some("kiosk-cli".into()),
+            previous: None,
         })
         .await
         .unwrap();

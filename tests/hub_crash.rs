@@ -187,6 +187,7 @@ async fn sigkill_during_group_commits_loses_no_acknowledged_ticket() {
             .enroll(&EnrollRequest {
                 enrollment_token,
                 name: Some(format!("crash-{i}")),
+                previous: None,
             })
             .await
             .unwrap();

@@ -727,6 +727,7 @@ async fn emergency_numbers_carry_the_kiosks_tag_and_are_used_once() {
             .enroll(&sportello::protocol::EnrollRequest {
                 enrollment_token: token,
                 name: Some(name.into()),
+                previous: None,
             })
             .await
             .unwrap();

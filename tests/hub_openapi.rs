@@ -169,6 +169,7 @@ fn request_bodies_the_client_sends_fit_the_document() {
             serde_json::to_value(EnrollRequest {
                 enrollment_token: "t".into(),
                 name: Some("k".into()),
+                previous: None,
             })
             .unwrap(),
         ),

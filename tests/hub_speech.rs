@@ -225,6 +225,7 @@ async fn without_espeak_ng_the_hub_says_to_install_it_and_logs_it_once() {
         .enroll(&EnrollRequest {
             enrollment_token: token,
             name: Some("a".into()),
+            previous: None,
         })
         .await
         .unwrap();

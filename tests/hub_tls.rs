@@ -50,6 +50,7 @@ async fn kiosks_pin_the_self_signed_office_certificate() {
         .enroll(&EnrollRequest {
             enrollment_token: token,
             name: None,
+            previous: None,
         })
         .await
         .unwrap();

@@ -222,6 +222,7 @@ fn a_full_disk_is_reported_and_backed_off_and_the_operation_kept() {
                 enrollment_token: sportello::hub::admin::create_enrollment_token(&hub.db())
                     .unwrap(),
                 name: Some("full".into()),
+                previous: None,
             })
             .await
             .unwrap();

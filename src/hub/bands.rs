@@ -117,13 +117,15 @@ pub fn lease(
         let latest: Option<(u16, u16)> = tx
             .query_row(
                 "SELECT first, last FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
+                     AND carried = 0
                  ORDER BY id DESC LIMIT 1",
                 params![kiosk_id, day.to_string(), service.code],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
         let count: u32 = tx.query_row(
-            "SELECT count(*) FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3",
+            "SELECT count(*) FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
+                 AND carried = 0",
             params![kiosk_id, day.to_string(), service.code],
             |r| r.get(0),
         )?;

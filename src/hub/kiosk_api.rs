@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::auth::{KioskAuth, new_token, token_hash};
 use super::bands;
+use super::carried;
 use super::error::{ApiError, ApiJson};
-use super::numbering::kiosk_tag;
 use super::queue;
 use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
@@ -36,6 +36,10 @@ use crate::protocol::{
 /// killed before it stored the token, would otherwise need a new token from a maintainer;
 /// the window is short so that whoever copies a card's token later cannot take the kiosk
 /// over (security finding 13).
+///
+/// A kiosk that already belonged to a hub sends `previous` (`hub::carried`): this hub gives
+/// it back its own row when it knows the old kiosk token, and otherwise keeps its tag when
+/// free and takes the offline numbers it printed and never delivered.
 pub async fn enroll(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<EnrollRequest>,
@@ -47,6 +51,12 @@ pub async fn enroll(
             "`name` must be at most 64 printable characters",
         ));
     }
+    if let Some(previous) = &req.previous {
+        carried::check(previous)?;
+    }
+    let previous = req.previous;
+    let catalogue = state.catalogue.clone();
+    let tz = state.tz;
     let hash = token_hash(req.enrollment_token.trim());
     let now_at = state.now();
     let now = now_at.to_rfc3339();
@@ -80,27 +90,63 @@ pub async fn enroll(
             let enrolled = match found {
                 Some((false, None, _, _)) => return Err(expired_token()),
                 Some((true, None, _, _)) => {
-                    let name = if name.trim().is_empty() {
-                        new_id.clone()
-                    } else {
-                        name
+                    let returning = match &previous {
+                        Some(previous) => carried::known_kiosk(&tx, &previous.kiosk_token)?,
+                        None => None,
                     };
-                    let tag = free_tag(&tx)?;
-                    tx.execute(
-                        "INSERT INTO kiosks (id, name, token_hash, enrolled_at, tag)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![new_id, name, kiosk_token_hash, now, tag],
-                    )?;
+                    let enrolled = match returning {
+                        Some((kiosk_id, tag)) => {
+                            tx.execute(
+                                "UPDATE kiosks SET token_hash = ?2 WHERE id = ?1",
+                                params![kiosk_id, kiosk_token_hash],
+                            )?;
+                            Enrolled {
+                                kiosk_id,
+                                tag,
+                                again: false,
+                                returning: true,
+                                refused: Vec::new(),
+                            }
+                        }
+                        None => {
+                            let name = if name.trim().is_empty() {
+                                new_id.clone()
+                            } else {
+                                name
+                            };
+                            let wanted_tag = previous.as_ref().and_then(|p| p.tag.as_deref());
+                            let tag = carried::tag_for(&tx, wanted_tag)?;
+                            tx.execute(
+                                "INSERT INTO kiosks (id, name, token_hash, enrolled_at, tag)
+                                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                                params![new_id, name, kiosk_token_hash, now, tag],
+                            )?;
+                            let refused = match &previous {
+                                Some(previous) => carried::adopt(
+                                    &tx,
+                                    &new_id,
+                                    &catalogue,
+                                    tz,
+                                    &previous.numbers,
+                                    now_at,
+                                )?,
+                                None => Vec::new(),
+                            };
+                            Enrolled {
+                                kiosk_id: new_id,
+                                tag,
+                                again: false,
+                                returning: false,
+                                refused,
+                            }
+                        }
+                    };
                     tx.execute(
                         "UPDATE enrollment_tokens SET used_at = ?2, kiosk_id = ?3
                          WHERE token_hash = ?1",
-                        params![hash, now, new_id],
+                        params![hash, now, enrolled.kiosk_id],
                     )?;
-                    Enrolled {
-                        kiosk_id: new_id,
-                        tag,
-                        again: false,
-                    }
+                    enrolled
                 }
                 Some((_, Some(_), true, Some(kiosk_id))) => {
                     let never_heard: Option<Option<String>> = tx
@@ -121,6 +167,8 @@ pub async fn enroll(
                         kiosk_id,
                         tag,
                         again: true,
+                        returning: false,
+                        refused: Vec::new(),
                     }
                 }
                 _ => return Err(used_token()),
@@ -133,9 +181,13 @@ pub async fn enroll(
         kiosk_id,
         tag,
         again,
+        returning,
+        refused,
     } = enrolled;
     state.kiosk_tokens.forget(&kiosk_id);
-    if again {
+    if returning {
+        tracing::warn!(kiosk = %kiosk_id, %tag, "kiosk enrolled again with a new token and proved it was this kiosk: same id, tag and bands; its earlier kiosk token stops working");
+    } else if again {
         tracing::warn!(kiosk = %kiosk_id, %tag, "kiosk enrolled again with its token (it never reported with the first answer); its earlier kiosk token stops working");
     } else {
         tracing::info!(kiosk = %kiosk_id, %tag, "kiosk enrolled");
@@ -152,6 +204,7 @@ pub async fn enroll(
             kiosk_id,
             token,
             tag,
+            refused_numbers: refused,
         }),
     )
         .into_response())
@@ -162,6 +215,10 @@ struct Enrolled {
     kiosk_id: String,
     tag: String,
     again: bool,
+    /// A kiosk this hub knew by its previous kiosk token (`hub::carried`).
+    returning: bool,
+    /// Carried numbers this hub could not take.
+    refused: Vec<String>,
 }
 
 /// How long an unused enrollment token works after `kiosk enroll-token` made it: long
@@ -190,28 +247,6 @@ fn used_token() -> ApiError {
         code::INVALID_ENROLLMENT_TOKEN,
         "unknown or already used enrollment token: ask for a new one",
     )
-}
-
-/// The first kiosk tag (`A`, `B`, ... ) no kiosk has yet.
-fn free_tag(tx: &rusqlite::Transaction<'_>) -> Result<String, ApiError> {
-    let tagged: i64 = tx.query_row(
-        "SELECT count(*) FROM kiosks WHERE tag IS NOT NULL",
-        [],
-        |r| r.get(0),
-    )?;
-    let mut index = usize::try_from(tagged).unwrap_or(0);
-    loop {
-        let tag = kiosk_tag(index);
-        let used: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
-            [&tag],
-            |r| r.get(0),
-        )?;
-        if !used {
-            return Ok(tag);
-        }
-        index += 1;
-    }
 }
 
 /// What `GET /api/v1/catalogue` answers for this office.

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod bands;
 pub mod call_audio;
+pub mod carried;
 pub mod certificates;
 pub mod clock;
 pub mod counter;

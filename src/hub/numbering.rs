@@ -104,6 +104,50 @@ pub fn reserve_band(
     Ok(Some((first, last)))
 }
 
+/// Keeps `seq` out of every later band and online number of `service` on `day` (a number a
+/// kiosk carried from its previous hub, `hub::carried`): the band floor moves down to it.
+/// False when online numbering has already reached it.
+pub fn hold_for_band(
+    tx: &Connection,
+    day: NaiveDate,
+    service: &str,
+    seq: u16,
+) -> Result<bool, ApiError> {
+    let (next, floor) = block(tx, day, service)?;
+    if seq < next {
+        return Ok(false);
+    }
+    if seq < floor {
+        tx.cached_execute(
+            "UPDATE number_blocks SET band_floor = ?3 WHERE day = ?1 AND service = ?2",
+            params![day.to_string(), service, seq],
+        )?;
+    }
+    Ok(true)
+}
+
+/// The first kiosk tag (`A`, `B`, ... ) no kiosk has yet.
+pub fn free_tag(tx: &Connection) -> Result<String, ApiError> {
+    let tagged: i64 = tx.query_row(
+        "SELECT count(*) FROM kiosks WHERE tag IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut index = usize::try_from(tagged).unwrap_or(0);
+    loop {
+        let tag = kiosk_tag(index);
+        let used: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
+            [&tag],
+            |r| r.get(0),
+        )?;
+        if !used {
+            return Ok(tag);
+        }
+        index += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

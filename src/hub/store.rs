@@ -286,6 +286,9 @@ pub const MIGRATIONS: &[&str] = &[
     // 10: the clerk session that called a ticket: only it sees the ticket's codice
     // fiscale (security finding 10).
     "ALTER TABLE tickets ADD COLUMN called_by TEXT;",
+    // 11: numbers a kiosk carried from its previous hub (hub::carried): one-number bands that
+    // validate its tickets but are never handed out as a band to number from.
+    "ALTER TABLE bands ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Opens (creating and migrating) the hub's database with full durability, and makes

@@ -583,7 +583,11 @@ fn ensure_unused(tx: &Connection, day: NaiveDate, number: &str) -> Result<(), Ap
     Ok(())
 }
 
-fn number_taken(tx: &Connection, day: NaiveDate, number: &str) -> Result<bool, ApiError> {
+pub(super) fn number_taken(
+    tx: &Connection,
+    day: NaiveDate,
+    number: &str,
+) -> Result<bool, ApiError> {
     Ok(tx.cached_row(
         "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)
              OR EXISTS (SELECT 1 FROM retired_numbers WHERE day = ?1 AND number = ?2)",

@@ -30,6 +30,7 @@ use crate::protocol::errors;
 use crate::protocol::{
     CatalogueResponse, IssueTicketRequest, QueueInfo, QueuesResponse, TicketResponse, TicketStatus,
 };
+use crate::store::enrollment::{META_TAG, META_TOKEN};
 use crate::store::{Handover, LocalTicket, NewOp, OpKind, Store, StoreError};
 use crate::sync::client::{ClientError, HubClient, bounded};
 
@@ -188,11 +189,8 @@ struct Office {
 /// Store keys of cached hub data.
 const CACHE_CATALOGUE: &str = "catalogue";
 const CACHE_QUEUES: &str = "queues";
-/// Store keys of what the hub gave this kiosk: its token, id, emergency-number tag, and
-/// the ETag of the catalogue in use.
-pub(super) const META_TOKEN: &str = "hub_token";
-pub(super) const META_KIOSK_ID: &str = "hub_kiosk_id";
-pub(super) const META_TAG: &str = "hub_tag";
+/// Store key of the ETag of the catalogue in use (what the hub gave this kiosk is kept
+/// by `store::enrollment`).
 const META_CATALOGUE_ETAG: &str = "catalogue_etag";
 
 /// Everything the kiosk does beyond the screen.

@@ -11,12 +11,14 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::clock::kernel_clock_synchronised;
-use super::core::{META_KIOSK_ID, META_TOKEN};
 use crate::config::kiosk::{KioskConfig, SystemClockTrust, VIRTUAL_PORT};
 use crate::printer::profile::Profile;
 use crate::printer::status;
 use crate::printer::transport::SerialLink;
 use crate::store::Store;
+use crate::store::enrollment::{
+    META_ENROLLED_WITH, META_KIOSK_ID, META_TOKEN, enrollment_token_hash,
+};
 use crate::sync::client::{HubClient, HubClientConfig};
 
 /// How serious a finding is.
@@ -315,6 +317,20 @@ async fn hub(config: &KioskConfig, store: Option<&Store>) -> Check {
             ),
         );
     };
+    let enrolled_with = store.and_then(|s| s.meta(META_ENROLLED_WITH).ok().flatten());
+    if let (Some(configured), Some(enrolled_with)) = (&config.hub.enrollment_token, enrolled_with)
+        && enrollment_token_hash(configured) != enrolled_with
+    {
+        return check(
+            "hub",
+            Level::Warn,
+            format!(
+                "kiosk.toml has a new enrollment token: enrolling again at {} (a replaced hub); \
+                 the outbox waits until it has",
+                config.hub.url
+            ),
+        );
+    }
     let client = HubClient::new(HubClientConfig {
         certificate_sha256: config.hub.certificate_sha256.clone(),
         token: Some(token),

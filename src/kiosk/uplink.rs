@@ -7,11 +7,14 @@
 
 use std::sync::MutexGuard;
 
-use super::core::{KioskCore, META_KIOSK_ID, META_TAG, META_TOKEN};
+use super::core::KioskCore;
 use crate::board::LedMode;
 use crate::printer::status::PrinterState as Local;
-use crate::protocol::{EnrollRequest, PrinterState};
+use crate::protocol::{EnrollRequest, EnrollResponse, PreviousEnrollment, PrinterState};
 use crate::store::Store;
+use crate::store::enrollment::{
+    Enrolled, META_ENROLLED_WITH, META_TAG, META_TOKEN, enrollment_token_hash,
+};
 use crate::sync::HubClient;
 use crate::sync::port::{Enrollment, Health, Kiosk, News, Office};
 
@@ -45,17 +48,49 @@ impl KioskCore {
         }
     }
 
-    fn remember_enrollment(&self, kiosk_id: &str, token: &str, tag: &str) {
-        let stored = {
-            let mut store = self.store();
-            store
-                .set_meta(META_TOKEN, token)
-                .and_then(|()| store.set_meta(META_KIOSK_ID, kiosk_id))
-                .and_then(|()| store.set_meta(META_TAG, tag))
+    /// Keeps what the hub gave; a new hub's answer also drops the old hub's bands.
+    fn remember_enrollment(&self, enrolled: &EnrollResponse) {
+        let Some(enrollment_token) = self.config().hub.enrollment_token.as_deref() else {
+            return;
         };
-        match stored {
-            Ok(()) => self.use_token(token),
+        let enrolled_with = enrollment_token_hash(enrollment_token);
+        let saved = self.store().save_enrollment(&Enrolled {
+            kiosk_id: &enrolled.kiosk_id,
+            token: &enrolled.token,
+            tag: &enrolled.tag,
+            enrolled_with: &enrolled_with,
+        });
+        match saved {
+            Ok(new_hub) => {
+                self.use_token(&enrolled.token);
+                if new_hub {
+                    tracing::warn!(
+                        kiosk = %enrolled.kiosk_id,
+                        tag = %enrolled.tag,
+                        "enrolled at a new hub: the old hub's bands are dropped, unsent operations go to the new hub"
+                    );
+                }
+                if !enrolled.refused_numbers.is_empty() {
+                    tracing::error!(
+                        refused = %enrolled.refused_numbers.join(" "),
+                        "the new hub could not take offline numbers printed under the old one: their tickets will be refused"
+                    );
+                }
+            }
             Err(err) => self.store_error(&err),
+        }
+    }
+
+    /// What a kiosk enrolled at another hub brings (`hub::carried`).
+    fn previous_enrollment(&self, store: &Store, kiosk_token: String) -> PreviousEnrollment {
+        let numbers = store.unsent_offline_numbers().unwrap_or_else(|err| {
+            tracing::error!(%err, "cannot read the unsent offline numbers to carry");
+            Vec::new()
+        });
+        PreviousEnrollment {
+            kiosk_token,
+            tag: store.meta(META_TAG).ok().flatten(),
+            numbers,
         }
     }
 }
@@ -69,18 +104,47 @@ impl Kiosk for KioskCore {
         KioskCore::hub(self)
     }
 
+    /// Enrolled while the store holds a token that came from the enrollment token in
+    /// kiosk.toml; a different one there (a replaced hub) means enrolling again.
     fn enrollment(&self) -> Enrollment {
-        if self.store().meta(META_TOKEN).ok().flatten().is_some() {
-            return Enrollment::Done;
-        }
-        match &self.config().hub.enrollment_token {
-            Some(token) => Enrollment::Pending(EnrollRequest {
-                enrollment_token: token.clone(),
-                name: Some(self.config().kiosk_id.clone()),
-            }),
-            None => {
+        let configured = self
+            .config()
+            .hub
+            .enrollment_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let request = |previous| EnrollRequest {
+            enrollment_token: configured.unwrap_or_default().to_string(),
+            name: Some(self.config().kiosk_id.clone()),
+            previous,
+        };
+        let store = self.store();
+        let held = store.meta(META_TOKEN).ok().flatten();
+        match (held, configured) {
+            (Some(_), None) => Enrollment::Done,
+            (None, None) => {
                 tracing::warn!("not enrolled: set hub.enrollment_token in kiosk.toml");
                 Enrollment::NotConfigured
+            }
+            (None, Some(_)) => Enrollment::Pending(request(None)),
+            (Some(kiosk_token), Some(configured)) => {
+                let hash = enrollment_token_hash(configured);
+                match store.meta(META_ENROLLED_WITH).ok().flatten() {
+                    Some(with) if with == hash => Enrollment::Done,
+                    Some(_) => Enrollment::Pending(request(Some(
+                        self.previous_enrollment(&store, kiosk_token),
+                    ))),
+                    // Enrolled by firmware that did not keep it: with this token.
+                    None => {
+                        drop(store);
+                        let kept = self.store().set_meta(META_ENROLLED_WITH, &hash);
+                        if let Err(err) = kept {
+                            self.store_error(&err);
+                        }
+                        Enrollment::Done
+                    }
+                }
             }
         }
     }
@@ -132,9 +196,7 @@ impl Kiosk for KioskCore {
                     self.show_status_led(wire_state(state, near_end));
                 }
             }
-            News::Enrolled(enrolled) => {
-                self.remember_enrollment(&enrolled.kiosk_id, &enrolled.token, &enrolled.tag);
-            }
+            News::Enrolled(enrolled) => self.remember_enrollment(&enrolled),
             News::HubTime { at, round_trip } => self.clock().observe_hub(at, round_trip),
             News::Catalogue { body, etag } => self.apply_catalogue(body, etag),
             News::StoreFailed(err) => self.store_error(&err),

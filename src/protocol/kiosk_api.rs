@@ -20,6 +20,41 @@ pub struct EnrollRequest {
     /// The kiosk's name in the fleet (kiosk.toml `kiosk_id`), shown on the fleet page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Set when the kiosk already belonged to a hub and was given a new enrollment token
+    /// (the hub was replaced, or restored from a backup on a new machine): what it brings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousEnrollment>,
+}
+
+/// What a kiosk enrolling again brings from its previous hub (docs/maintainer.md,
+/// "Replacing the hub").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousEnrollment {
+    /// The kiosk token the previous hub gave. A hub that knows it (the same database,
+    /// restored) gives the kiosk back its identity, tag and bands instead of a new one.
+    pub kiosk_token: String,
+    /// The tag of its emergency numbers there; a new hub keeps it when no other kiosk has
+    /// it, so emergency numbers still in the outbox stay this kiosk's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The offline numbers it printed that the previous hub never acknowledged: a new hub
+    /// takes each one that is still free on its day, so the operations carrying them are
+    /// accepted when the outbox drains and nobody else is given that number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numbers: Vec<CarriedNumber>,
+}
+
+/// An offline number printed under the previous hub and not yet delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarriedNumber {
+    /// The service the ticket was asked for (its band's service).
+    pub service: String,
+    /// The number on the paper (`N995`).
+    pub number: String,
+    /// When the ticket was issued: the hub takes the number on that office day.
+    pub issued_at: DateTime<FixedOffset>,
 }
 
 /// The kiosk's identity and bearer token; the token is shown once and stored hashed.
@@ -32,6 +67,11 @@ pub struct EnrollResponse {
     /// Short tag (`A`, `B`, ... `AA`) in this kiosk's emergency numbers (`N-A01`), which
     /// it gives when it is offline and has no band left.
     pub tag: String,
+    /// Carried numbers (`PreviousEnrollment::numbers`) this hub could not take because
+    /// they were already used or leased on their day: the operations carrying them will
+    /// be refused. Empty on a first enrolment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_numbers: Vec<String>,
 }
 
 /// `GET /api/v1/catalogue`: the services this office offers, with an ETag header.

@@ -4,6 +4,7 @@
 //! local tickets, offline number bands and cached hub data. Personal data lives in its
 //! own column and is erased as soon as the hub acknowledges the operation that carried it.
 
+pub mod enrollment;
 pub mod local;
 pub mod outbox;
 pub mod withdrawal;

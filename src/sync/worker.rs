@@ -67,9 +67,17 @@ pub async fn run<K: Kiosk>(kiosk: Arc<K>, intervals: Intervals) {
     let mut link = LinkState::default();
     let mut due = Due::now();
     loop {
-        if let Enrollment::Pending(request) = kiosk.enrollment() {
-            enroll(kiosk, &mut link, &request).await;
-        }
+        // Nothing is sent without a token of the hub in kiosk.toml: a kiosk enrolling again
+        // (a replaced hub) keeps its outbox until the new hub has answered, or the old
+        // token's 401 would settle every operation as refused.
+        let enrolled = match kiosk.enrollment() {
+            Enrollment::Done => true,
+            Enrollment::Pending(request) => {
+                enroll(kiosk, &mut link, &request).await;
+                kiosk.enrollment() == Enrollment::Done
+            }
+            Enrollment::NotConfigured => false,
+        };
         let now = Instant::now();
         if now >= due.heartbeat {
             heartbeat(kiosk, &mut link).await;
@@ -79,7 +87,7 @@ pub async fn run<K: Kiosk>(kiosk: Arc<K>, intervals: Intervals) {
             kiosk.refresh_queues().await;
             due.queues = now + intervals.queues;
         }
-        if now >= due.bands && link.online && !link.disabled {
+        if now >= due.bands && enrolled && link.online && !link.disabled {
             top_up_bands(kiosk, &mut link).await;
             due.bands = now + intervals.bands;
         }
@@ -87,7 +95,11 @@ pub async fn run<K: Kiosk>(kiosk: Arc<K>, intervals: Intervals) {
             purge(kiosk);
             due.purge = now + intervals.purge;
         }
-        let next_op = drain(kiosk, &mut link, &intervals).await;
+        let next_op = if enrolled {
+            drain(kiosk, &mut link, &intervals).await
+        } else {
+            None
+        };
         let next = [due.heartbeat, due.queues, due.bands, due.purge]
             .into_iter()
             .chain(next_op)

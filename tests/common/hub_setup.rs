@@ -114,6 +114,7 @@ impl TestHub {
             .enroll(&EnrollRequest {
                 enrollment_token: token,
                 name: Some(name.to_string()),
+                previous: None,
             })
             .await
             .unwrap();

@@ -1,0 +1,167 @@
+//! What a kiosk enrolling again brings from its previous hub (issue 18, item 5).
+//!
+//! A kiosk is given a new enrollment token when its hub is replaced. It then enrolls at
+//! the new hub without waiting for its outbox to drain (the old hub may be gone), and
+//! brings three things along in `EnrollRequest::previous`:
+//!
+//! - its old kiosk token: a hub that knows it (its database restored onto a new machine)
+//!   gives the kiosk its own row back, with its id, tag, bands and applied operations, so
+//!   the outbox replays exactly as it would have to the old machine;
+//! - its tag, which a new hub keeps when no other kiosk has it, so emergency numbers
+//!   still in the outbox (`N-A01`) stay this kiosk's;
+//! - the offline numbers it printed and never delivered. A new hub takes each one that is
+//!   still free on its office day as a one-number band of this kiosk, marked `carried`:
+//!   the operation carrying it is accepted when it arrives, the band is never handed out
+//!   as a band to number from, and the day's band floor moves below it so that no later
+//!   band or online number reaches it. A number already used or leased on that day is
+//!   refused and named in the answer: only a same-day replacement with an empty database
+//!   can meet one (docs/maintainer.md says to replace after closing or restore the
+//!   database).
+//!
+//! All of it runs in the enrollment's transaction: an enrollment that fails leaves
+//! nothing behind.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::auth::token_hash;
+use super::clock::office_day;
+use super::error::ApiError;
+use super::numbering::{BAND_ZONE_START, free_tag, hold_for_band};
+use super::tickets::number_taken;
+use crate::catalogue::Catalogue;
+use crate::protocol::numbers::{TAG_LETTERS, parse_number};
+use crate::protocol::{CarriedNumber, PreviousEnrollment};
+
+/// The most numbers one enrollment may carry: more than a kiosk can print in a day for
+/// every service (bands never go below 500), few enough to check in one transaction.
+pub const MAX_CARRIED_NUMBERS: usize = 4000;
+
+/// Refuses a `previous` no kiosk could send: too many numbers, or fields far too long.
+pub fn check(previous: &PreviousEnrollment) -> Result<(), ApiError> {
+    if previous.numbers.len() > MAX_CARRIED_NUMBERS {
+        return Err(ApiError::unprocessable(
+            "too_many_carried_numbers",
+            format!("`previous.numbers` holds at most {MAX_CARRIED_NUMBERS} numbers"),
+        ));
+    }
+    let too_long = previous.kiosk_token.len() > 256
+        || previous.tag.as_deref().is_some_and(|t| t.len() > 8)
+        || previous
+            .numbers
+            .iter()
+            .any(|n| n.service.len() > 64 || n.number.len() > 16);
+    if too_long {
+        return Err(ApiError::unprocessable(
+            "bad_previous",
+            "`previous` has a token, tag, service or number far longer than any the hub gives",
+        ));
+    }
+    Ok(())
+}
+
+/// The kiosk (id, tag) that holds `kiosk_token` on this hub and was not removed: the
+/// same kiosk enrolling again at its own hub, restored.
+pub fn known_kiosk(
+    tx: &Connection,
+    kiosk_token: &str,
+) -> Result<Option<(String, String)>, ApiError> {
+    let row: Option<(String, Option<String>)> = tx
+        .query_row(
+            "SELECT id, tag FROM kiosks WHERE token_hash = ?1 AND removed_at IS NULL",
+            [token_hash(kiosk_token.trim())],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(row.and_then(|(id, tag)| Some((id, tag?))))
+}
+
+/// `wanted` when it is a tag and no kiosk has it (removed ones included: a tag is never
+/// given twice), else the next free tag.
+pub fn tag_for(tx: &Connection, wanted: Option<&str>) -> Result<String, ApiError> {
+    let well_formed =
+        |tag: &str| (1..=2).contains(&tag.len()) && tag.bytes().all(|b| TAG_LETTERS.contains(&b));
+    if let Some(tag) = wanted.filter(|t| well_formed(t)) {
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
+            [tag],
+            |r| r.get(0),
+        )?;
+        if !taken {
+            return Ok(tag.to_string());
+        }
+    }
+    free_tag(tx)
+}
+
+/// Takes every carried number that is still free for `kiosk_id`; returns the refused
+/// ones in the order given.
+pub fn adopt(
+    tx: &Connection,
+    kiosk_id: &str,
+    catalogue: &Catalogue,
+    tz: Tz,
+    numbers: &[CarriedNumber],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ApiError> {
+    let mut refused = Vec::new();
+    for carried in numbers {
+        if !adopt_one(tx, kiosk_id, catalogue, tz, carried, now)? {
+            refused.push(carried.number.clone());
+        }
+    }
+    if !refused.is_empty() {
+        tracing::warn!(
+            kiosk = kiosk_id,
+            refused = %refused.join(" "),
+            "a kiosk enrolling again carried offline numbers already used or leased here: \
+             their tickets will be refused"
+        );
+    }
+    Ok(refused)
+}
+
+fn adopt_one(
+    tx: &Connection,
+    kiosk_id: &str,
+    catalogue: &Catalogue,
+    tz: Tz,
+    carried: &CarriedNumber,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let Some(service) = catalogue.service(&carried.service) else {
+        return Ok(false);
+    };
+    let Some((prefix, seq)) = parse_number(&carried.number) else {
+        return Ok(false);
+    };
+    if prefix != service.prefix || seq < BAND_ZONE_START {
+        return Ok(false);
+    }
+    let day = office_day(carried.issued_at.with_timezone(&Utc), tz);
+    if number_taken(tx, day, &carried.number)? {
+        return Ok(false);
+    }
+    let leased: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM bands WHERE day = ?1 AND service = ?2
+             AND first <= ?3 AND last >= ?3)",
+        params![day.to_string(), service.code, seq],
+        |r| r.get(0),
+    )?;
+    if leased || !hold_for_band(tx, day, &service.code, seq)? {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO bands (day, service, kiosk_id, first, last, leased_at, carried)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)",
+        params![
+            day.to_string(),
+            service.code,
+            kiosk_id,
+            seq,
+            now.to_rfc3339()
+        ],
+    )?;
+    Ok(true)
+}
