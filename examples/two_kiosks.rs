@@ -86,6 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 oldest_pending_seconds: None,
                 printer_detail: None,
                 kiosk_time: Some(chrono::Utc::now()),
+                update: None,
             })
             .await?;
         tokio::time::sleep(Duration::from_secs_f64(pause)).await;

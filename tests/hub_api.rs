@@ -16,6 +16,7 @@ fn plain_heartbeat() -> HeartbeatRequest {
         oldest_pending_seconds: None,
         printer_detail: None,
         kiosk_time: None,
+        update: None,
     }
 }
 
@@ -194,6 +195,7 @@ async fn a_disabled_kiosk_gets_403_and_the_fleet_page_shows_heartbeats() {
             oldest_pending_seconds: Some(720),
             printer_detail: Some("roll low".into()),
             kiosk_time: Some(chrono::Utc::now()),
+            update: None,
         })
         .await
         .unwrap();

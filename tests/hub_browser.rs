@@ -356,6 +356,7 @@ async fn morning() {
             printer_detail: None,
             // A's clock runs 10 minutes fast: the page says so.
             kiosk_time: Some(chrono::Utc::now() + chrono::TimeDelta::minutes(10)),
+            update: None,
         })
         .await
         .unwrap();

@@ -215,6 +215,7 @@ fn request_bodies_the_client_sends_fit_the_document() {
                 oldest_pending_seconds: None,
                 printer_detail: Some("x".into()),
                 kiosk_time: Some(chrono::Utc::now()),
+                update: None,
             })
             .unwrap(),
         ),
@@ -349,6 +350,19 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
             .status();
         assert_eq!(status, 201);
     }
+    // An update rolled out to the "good" kiosk only.
+    let bundle_file = hub.dir.path().join("update.raucb");
+    std::fs::write(&bundle_file, b"a signed bundle, as far as this test cares").unwrap();
+    let update_sha = sportello::hub::updates::add_bundle(&hub.db(), &bundle_file, "1.0.1").unwrap();
+    sportello::hub::updates::start_rollout(
+        &hub.db(),
+        "1.0.1",
+        &["good".to_string()],
+        Default::default(),
+    )
+    .unwrap();
+    let update_tpl = "/api/v1/updates/{sha256}";
+    let update_path = format!("/api/v1/updates/{update_sha}");
     let g = Some(good_token.as_str());
     let d = Some(off_token.as_str());
     let o = Some(other_token.as_str());
@@ -759,6 +773,22 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
             422,
         ),
         (call("GET", "/api/v1/keys", None), 200),
+        (call("GET", update_tpl, g).path(update_path.clone()), 200),
+        (
+            call("GET", update_tpl, g)
+                .path(update_path.clone())
+                .header("range", "bytes=3-".into()),
+            206,
+        ),
+        (
+            call("GET", update_tpl, g)
+                .path(update_path.clone())
+                .header("range", "bytes=zz".into()),
+            416,
+        ),
+        (call("GET", update_tpl, None).path(update_path.clone()), 401),
+        (call("GET", update_tpl, d).path(update_path.clone()), 403),
+        (call("GET", update_tpl, o).path(update_path.clone()), 404),
     ]);
 
     let mut produced = BTreeSet::new();
@@ -798,6 +828,9 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
                     assert!(ct.starts_with("application/json"), "{what}: {ct}");
                     let value: Value = serde_json::from_slice(&bytes).unwrap();
                     assert_fits(&spec, &json_doc["schema"], &value, &what);
+                } else if content.contains_key("application/octet-stream") {
+                    assert_eq!(ct, "application/octet-stream", "{what}");
+                    assert!(!bytes.is_empty(), "{what}: empty download");
                 } else {
                     assert!(ct.starts_with("text/plain"), "{what}: {ct}");
                 }

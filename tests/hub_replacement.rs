@@ -132,7 +132,11 @@ fn a_new_hub_takes_the_unsent_tickets_once_with_their_numbers_and_the_kiosk_repo
     config.hub.enrollment_token = Some("a-token-with-a-typo".into());
     let (kiosk, _) = start_kiosk(&config);
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(pending(&store), 4, "nothing sent, nothing settled as refused");
+    assert_eq!(
+        pending(&store),
+        4,
+        "nothing sent, nothing settled as refused"
+    );
     assert_eq!(store.meta(META_KIOSK_ID).unwrap(), Some(old_id.clone()));
     drop(kiosk);
     config.hub.enrollment_token = Some(admin::create_enrollment_token(&new_hub.db()).unwrap());

@@ -32,6 +32,12 @@ enum HubCommand {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// Software updates for the kiosks: signed bundles (scripts/bundle), rolled out in
+    /// waves (docs/maintainer.md, "Updating the kiosks").
+    Update {
+        #[command(subcommand)]
+        command: UpdateCommand,
+    },
     /// Booked appointments.
     Appointments {
         #[command(subcommand)]
@@ -99,6 +105,38 @@ enum KioskCommand {
         /// The kiosk's id, as the fleet page shows it (`k-...`).
         id: String,
     },
+}
+
+#[derive(Subcommand)]
+enum UpdateCommand {
+    /// Adds a bundle made by scripts/bundle, under the version in its manifest.
+    Add {
+        /// The bundle file (`.raucb`).
+        file: PathBuf,
+        /// Its version, as scripts/bundle printed it.
+        #[arg(long)]
+        version: String,
+    },
+    /// Rolls a version out: the canary wave first, then the rest in waves, each opening
+    /// when the waves before it are all updated and good; the first rollback stops it.
+    Rollout {
+        /// The version to roll out (added before with `update add`).
+        version: String,
+        /// Only these kiosks (ids or names, comma-separated); all when omitted.
+        #[arg(long, value_delimiter = ',')]
+        kiosks: Vec<String>,
+        /// Kiosks in the first wave.
+        #[arg(long, default_value_t = 1)]
+        canary: usize,
+        /// Each later wave: this percentage of the kiosks left after the canary.
+        #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u8).range(1..=100))]
+        wave_percent: u8,
+    },
+    /// Stops the running rollout: no kiosk is offered the update any more (those
+    /// installing finish).
+    Stop,
+    /// Shows the latest rollout, kiosk by kiosk.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -171,6 +209,7 @@ pub fn run(args: HubArgs) -> Result<(), String> {
                 )
             }
         }
+        Some(HubCommand::Update { command }) => update(&config.database, command),
         Some(HubCommand::Appointments {
             command: AppointmentsCommand::Import { file, day },
         }) => {
@@ -191,6 +230,73 @@ pub fn run(args: HubArgs) -> Result<(), String> {
                 },
         }) => import_records(&config, &file, replace, dry_run),
     }
+}
+
+fn update(database: &Path, command: UpdateCommand) -> Result<(), String> {
+    use sportello::hub::updates;
+    match command {
+        UpdateCommand::Add { file, version } => {
+            let sha256 =
+                updates::add_bundle(database, &file, &version).map_err(|e| e.to_string())?;
+            println!("bundle {version} added (sha256 {sha256})");
+        }
+        UpdateCommand::Rollout {
+            version,
+            kiosks,
+            canary,
+            wave_percent,
+        } => {
+            let waves = updates::Waves {
+                canary,
+                percent: wave_percent,
+            };
+            let (_, sizes) = updates::start_rollout(database, &version, &kiosks, waves)
+                .map_err(|e| e.to_string())?;
+            let described: Vec<String> = sizes.iter().map(usize::to_string).collect();
+            println!(
+                "rolling out {version} to {} kiosk(s) in waves of {}",
+                sizes.iter().sum::<usize>(),
+                described.join(", ")
+            );
+        }
+        UpdateCommand::Stop => {
+            if updates::stop_rollout(database, "stopped by a maintainer")
+                .map_err(|e| e.to_string())?
+            {
+                println!("rollout stopped");
+            } else {
+                println!("no rollout was running");
+            }
+        }
+        UpdateCommand::Status => {
+            let conn = hub::store::open(database).map_err(|e| e.to_string())?;
+            match updates::latest(&conn).map_err(|e| e.to_string())? {
+                None => println!("no rollout yet"),
+                Some(rollout) => {
+                    println!(
+                        "{} {}{}",
+                        rollout.version,
+                        rollout.state,
+                        rollout
+                            .stop_reason
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    );
+                    for t in rollout.targets {
+                        println!(
+                            "  wave {} {} {} {}{}",
+                            t.wave,
+                            t.kiosk_id,
+                            t.state,
+                            t.booted_slot.unwrap_or_else(|| "-".into()),
+                            t.detail.map(|d| format!(" ({d})")).unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The most rejected rows listed; the count says how many more there are.

@@ -47,6 +47,25 @@ pub struct KioskRow {
     pub clock_wrong: bool,
     /// Whether the office disabled it.
     pub disabled: bool,
+    /// Its place in the latest software rollout, if it is in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<KioskUpdate>,
+}
+
+/// A kiosk's line in the latest rollout (`hub::updates`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KioskUpdate {
+    /// The version rolled out.
+    pub version: String,
+    /// The rollout: `running`, `stopped` or `done`.
+    pub rollout: String,
+    /// `waiting` (its wave has not opened), or how far it got: `offered`,
+    /// `downloading`, `installed`, `booted`, `good`, `rolled_back`, `failed`.
+    pub state: String,
+    /// The slot it runs from.
+    pub booted_slot: Option<String>,
+    /// Its last reason or progress.
+    pub detail: Option<String>,
 }
 
 /// `GET /fleet/api/kiosks`.
@@ -79,9 +98,23 @@ pub async fn kiosks(
                         clock_wrong: false,
                         disabled: r.get(8)?,
                         oldest_pending_seconds: r.get(9)?,
+                        update: None,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
+            let mut rows = rows;
+            if let Some(rollout) = super::updates::latest(conn)? {
+                for row in &mut rows {
+                    let target = rollout.targets.iter().find(|t| t.kiosk_id == row.kiosk_id);
+                    row.update = target.map(|t| KioskUpdate {
+                        version: rollout.version.clone(),
+                        rollout: rollout.state.clone(),
+                        state: t.state.clone(),
+                        booted_slot: t.booted_slot.clone(),
+                        detail: t.detail.clone(),
+                    });
+                }
+            }
             Ok(rows)
         })
         .await?;

@@ -16,6 +16,7 @@ use super::error::{ApiError, ApiJson};
 use super::queue;
 use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
+use super::updates;
 use super::withdraw;
 use crate::catalogue::Catalogue;
 use crate::config::hub::HubConfig;
@@ -532,7 +533,8 @@ pub async fn heartbeat(
         .unwrap_or_default();
     let now = state.now();
     let kiosk_time = req.kiosk_time.map(|t| t.to_rfc3339());
-    state
+    let update_report = req.update.clone();
+    let offer = state
         .db
         .write(move |conn| {
             conn.execute(
@@ -552,12 +554,93 @@ pub async fn heartbeat(
                         .map(|s| s.min(i64::MAX as u64) as i64)
                 ],
             )?;
-            Ok(())
+            Ok(updates::on_heartbeat(
+                conn,
+                &kiosk.kiosk_id,
+                update_report.as_ref(),
+                now,
+            )?)
         })
         .await?;
     Ok(Json(HeartbeatResponse {
         hub_time: now,
         day: state.today(),
         catalogue_etag: state.catalogue_etag.to_string(),
+        update: offer,
     }))
+}
+
+/// `GET /api/v1/updates/{sha256}`: the bundle of the running rollout, only to a kiosk
+/// it includes whose wave is open; `Range: bytes=N-` resumes a download cut short.
+pub async fn update_bundle(
+    State(state): State<AppState>,
+    kiosk: KioskAuth,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Ok(Path(sha256)) = path else {
+        return Err(no_such_update());
+    };
+    let well_formed = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    if !well_formed {
+        return Err(no_such_update());
+    }
+    let lookup = sha256.clone();
+    let size = state
+        .db
+        .read(move |conn| Ok(updates::offered_bundle(conn, &kiosk.kiosk_id, &lookup)?))
+        .await?
+        .ok_or_else(no_such_update)?;
+    let from = match headers.get(axum::http::header::RANGE) {
+        None => 0,
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("bytes="))
+            .and_then(|v| v.strip_suffix('-'))
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|from| *from < size)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "bad_range",
+                    format!("only `Range: bytes=N-` with N below the size ({size}) is served"),
+                )
+            })?,
+    };
+    let file = updates::bundle_path(&state.config.database, &sha256);
+    let body = updates::stream_file(&file, from)
+        .await
+        .map_err(|e| ApiError::internal("update bundle", e))?;
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    let header = |text: String| axum::http::HeaderValue::from_str(&text).ok();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(
+        axum::http::header::ACCEPT_RANGES,
+        axum::http::HeaderValue::from_static("bytes"),
+    );
+    if let Some(length) = header((size - from).to_string()) {
+        headers.insert(axum::http::header::CONTENT_LENGTH, length);
+    }
+    if from > 0 {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        if let Some(range) = header(format!("bytes {from}-{}/{size}", size - 1)) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONTENT_RANGE, range);
+        }
+    }
+    Ok(response)
+}
+
+fn no_such_update() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_update",
+        "no update with this SHA-256 is offered to this kiosk",
+    )
 }

@@ -42,6 +42,7 @@ pub mod throttle;
 pub mod tickets;
 pub mod tls;
 pub mod tracking;
+pub mod updates;
 pub mod verify;
 pub mod withdraw;
 pub mod writer;
@@ -123,6 +124,7 @@ fn documented() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", paths::QUEUES, get(kiosk_api::queues)),
         ("POST", paths::BANDS, post(kiosk_api::lease_bands)),
         ("POST", paths::HEARTBEAT, post(kiosk_api::heartbeat)),
+        ("GET", paths::UPDATE_BUNDLE, get(kiosk_api::update_bundle)),
         ("POST", paths::LOGIN_SESSIONS, post(login::create_session)),
         ("GET", paths::LOGIN_SESSION, get(login::session_status)),
         ("DELETE", paths::LOGIN_SESSION, delete(login::end_session)),

@@ -289,6 +289,32 @@ pub const MIGRATIONS: &[&str] = &[
     // 11: numbers a kiosk carried from its previous hub (hub::carried): one-number bands that
     // validate its tickets but are never handed out as a band to number from.
     "ALTER TABLE bands ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;",
+    // 12: software updates rolled out to the kiosks (hub::updates).
+    "CREATE TABLE update_bundles (
+        sha256   TEXT PRIMARY KEY,
+        version  TEXT NOT NULL UNIQUE,
+        size     INTEGER NOT NULL,
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE update_rollouts (
+        id          INTEGER PRIMARY KEY,
+        sha256      TEXT NOT NULL REFERENCES update_bundles (sha256),
+        started_at  TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        stop_reason TEXT
+    );
+    CREATE TABLE update_targets (
+        rollout_id  INTEGER NOT NULL REFERENCES update_rollouts (id),
+        kiosk_id    TEXT NOT NULL,
+        wave        INTEGER NOT NULL,
+        state       TEXT NOT NULL,
+        booted_slot TEXT,
+        from_slot   TEXT,
+        detail      TEXT,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (rollout_id, kiosk_id)
+    );
+    CREATE INDEX update_targets_by_kiosk ON update_targets (kiosk_id);",
 ];
 
 /// Opens (creating and migrating) the hub's database with full durability, and makes

@@ -352,6 +352,98 @@ pub struct HeartbeatRequest {
     /// The kiosk's clock, so the fleet page can flag a wrong one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kiosk_time: Option<DateTime<Utc>>,
+    /// Where it stands with a software update (kiosks on an A/B image only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateReport>,
+}
+
+/// What a kiosk on an A/B image says of its software (issue 18): the slot it runs from
+/// and how far the update it was offered has got. The hub counts a kiosk as updated only
+/// when it says `good` for that version from the slot it installed into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateReport {
+    /// The root slot running now: `A` or `B`.
+    pub booted_slot: String,
+    /// The version the state is about (the one offered, installed, or rolled back from).
+    pub version: String,
+    /// How far it got.
+    pub state: UpdateState,
+    /// A reason for `failed` or `rolled_back`, or download progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The steps of an update on one kiosk, in order; `rolled_back` and `failed` end it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateState {
+    /// The hub offered it; the kiosk has not started.
+    Offered,
+    /// The bundle is being downloaded.
+    Downloading,
+    /// Installed into the other slot; the kiosk restarts into it when nobody is using it.
+    Installed,
+    /// Running from the new slot, not yet confirmed.
+    Booted,
+    /// The new slot works (kiosk ready, printer answered, hub reached) and is marked good.
+    Good,
+    /// The new slot never got as far as good: the bootloader went back to the old one.
+    RolledBack,
+    /// Download, signature or installation failed; the old slot still runs.
+    Failed,
+}
+
+impl UpdateState {
+    /// The wire name (`rolled_back`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateState::Offered => "offered",
+            UpdateState::Downloading => "downloading",
+            UpdateState::Installed => "installed",
+            UpdateState::Booted => "booted",
+            UpdateState::Good => "good",
+            UpdateState::RolledBack => "rolled_back",
+            UpdateState::Failed => "failed",
+        }
+    }
+
+    /// The state with this wire name.
+    pub fn parse(name: &str) -> Option<UpdateState> {
+        [
+            UpdateState::Offered,
+            UpdateState::Downloading,
+            UpdateState::Installed,
+            UpdateState::Booted,
+            UpdateState::Good,
+            UpdateState::RolledBack,
+            UpdateState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
+    /// Whether the update has ended on this kiosk, well or badly.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            UpdateState::Good | UpdateState::RolledBack | UpdateState::Failed
+        )
+    }
+}
+
+/// An update the hub offers a kiosk in its heartbeat answer: fetch `path` from the hub
+/// (the same pinned link and token), check `sha256`, install.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateOffer {
+    /// The bundle's version.
+    pub version: String,
+    /// SHA-256 of the bundle file (hex).
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Where to fetch it (`GET`, kiosk token, `Range` to resume).
+    pub path: String,
 }
 
 /// The hub's answer to a heartbeat: its clock (kiosks have no battery clock) and day.
@@ -363,6 +455,9 @@ pub struct HeartbeatResponse {
     pub day: NaiveDate,
     /// ETag of the current catalogue, so the kiosk knows when to fetch it.
     pub catalogue_etag: String,
+    /// A software update for this kiosk, while a rollout includes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateOffer>,
 }
 
 /// `POST /api/v1/auth/sessions`: start a citizen login for "my documents".

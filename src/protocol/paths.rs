@@ -15,6 +15,8 @@ pub const TICKET: &str = "/api/v1/tickets/{ticket_id}";
 pub const TICKET_BY_NUMBER: &str = "/api/v1/tickets/by-number/{number}";
 /// `POST`: withdraw an operation whose ticket the kiosk never handed over.
 pub const WITHDRAWALS: &str = "/api/v1/withdrawals";
+/// `GET`: an update bundle offered to this kiosk, by its SHA-256 (`Range` resumes).
+pub const UPDATE_BUNDLE: &str = "/api/v1/updates/{sha256}";
 /// `GET`: waiting figures per service.
 pub const QUEUES: &str = "/api/v1/queues";
 /// `POST`: lease bands of offline numbers.

@@ -195,6 +195,7 @@ pub async fn heartbeat(kiosk: &impl Kiosk, link: &mut LinkState) {
             .map(|at| (Utc::now() - at).num_seconds().max(0) as u64),
         printer_detail: health.detail,
         kiosk_time: Some(Utc::now()),
+        update: None,
     };
     let sent = Instant::now();
     let result = kiosk.hub().heartbeat(&request).await;

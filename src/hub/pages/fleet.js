@@ -4,6 +4,9 @@
   var S = Sportello;
   var printerText = { ok: 'OK', paper_near_end: 'Carta in esaurimento', paper_out: 'Carta finita',
     error: 'Errore', offline: 'Non risponde' };
+  var updateText = { waiting: 'in attesa del suo turno', offered: 'offerto', downloading: 'in download',
+    installed: 'installato, riavvio in attesa', booted: 'avviato, in verifica', good: 'aggiornato',
+    rolled_back: 'tornato alla versione precedente', failed: 'non riuscito' };
 
   function cell(row, text, cls) {
     var td = document.createElement('td');
@@ -54,6 +57,14 @@
         cell(row, depth, k.outbox_depth > 0 ? 'warn' : '');
         cell(row, k.disabled ? 'Fuori servizio' : (k.online ? 'In linea' : 'Non in linea'),
           k.disabled ? 'bad' : '');
+        var u = k.update;
+        var updateCell = '-';
+        if (u) {
+          updateCell = u.version + ': ' + (updateText[u.state] || u.state) +
+            (u.booted_slot ? ' (slot ' + u.booted_slot + ')' : '') + (u.detail ? ' \u2013 ' + u.detail : '');
+        }
+        cell(row, updateCell, u && (u.state === 'rolled_back' || u.state === 'failed') ? 'bad' :
+          (u && u.state !== 'good' && u.state !== 'waiting' ? 'warn' : ''));
         var td = cell(row, '');
         var button = document.createElement('button');
         button.type = 'button';

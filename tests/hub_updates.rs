@@ -1,0 +1,229 @@
+//! Rolling a software update out from the hub (issue 18, item 4), against a real hub on
+//! loopback: waves that open only when the kiosks before are updated and good, the bundle
+//! served only to kiosks whose wave is open (and resumable), a kiosk counted as updated
+//! only when it says `good` from the other slot, and the first rollback stopping the rest.
+
+mod common;
+
+use common::TestHub;
+use sportello::hub::{admin, updates};
+use sportello::protocol::{
+    EnrollRequest, HeartbeatRequest, HeartbeatResponse, PrinterState, UpdateReport, UpdateState,
+};
+use sportello::sync::HubClient;
+
+struct Kiosk {
+    client: HubClient,
+    token: String,
+    id: String,
+}
+
+async fn enrol(hub: &TestHub, name: &str) -> Kiosk {
+    let mut client = hub.client();
+    let enrolled = client
+        .enroll(&EnrollRequest {
+            enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+            name: Some(name.into()),
+            previous: None,
+        })
+        .await
+        .unwrap();
+    client.set_token(enrolled.token.clone());
+    Kiosk {
+        client,
+        token: enrolled.token,
+        id: enrolled.kiosk_id,
+    }
+}
+
+impl Kiosk {
+    async fn beat(&self, report: Option<(&str, UpdateState)>) -> HeartbeatResponse {
+        self.client
+            .heartbeat(&HeartbeatRequest {
+                version: "0.1.0".into(),
+                printer: PrinterState::Ok,
+                outbox_depth: 0,
+                oldest_pending_seconds: None,
+                printer_detail: None,
+                kiosk_time: None,
+                update: report.map(|(slot, state)| UpdateReport {
+                    booted_slot: slot.into(),
+                    version: "1.1.0".into(),
+                    state,
+                    detail: (state == UpdateState::RolledBack)
+                        .then(|| "slot B never became ready".into()),
+                }),
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn fetch(&self, hub: &TestHub, path: &str, range: Option<&str>) -> reqwest::Response {
+        let mut request = reqwest::Client::new()
+            .get(format!("{}{path}", hub.url()))
+            .bearer_auth(&self.token);
+        if let Some(range) = range {
+            request = request.header("Range", range);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+fn state_of(hub: &TestHub, kiosk: &Kiosk) -> String {
+    let conn = rusqlite::Connection::open(hub.db()).unwrap();
+    let rollout = updates::latest(&conn).unwrap().unwrap();
+    rollout
+        .targets
+        .into_iter()
+        .find(|t| t.kiosk_id == kiosk.id)
+        .unwrap()
+        .state
+}
+
+fn rollout_state(hub: &TestHub) -> (String, Option<String>) {
+    let conn = rusqlite::Connection::open(hub.db()).unwrap();
+    let rollout = updates::latest(&conn).unwrap().unwrap();
+    (rollout.state, rollout.stop_reason)
+}
+
+#[tokio::test]
+async fn waves_open_on_good_kiosks_and_the_first_rollback_stops_the_rollout() {
+    let hub = TestHub::start().await;
+    let canary = enrol(&hub, "a-canary").await;
+    let second = enrol(&hub, "b-second").await;
+    let third = enrol(&hub, "c-third").await;
+
+    let bundle: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let file = hub.dir.path().join("sportello-kiosk-1.1.0.raucb");
+    std::fs::write(&file, &bundle).unwrap();
+    let sha256 = updates::add_bundle(&hub.db(), &file, "1.1.0").unwrap();
+    let (_, waves) = updates::start_rollout(
+        &hub.db(),
+        "1.1.0",
+        &[],
+        updates::Waves {
+            canary: 1,
+            percent: 50,
+        },
+    )
+    .unwrap();
+    assert_eq!(waves, vec![1, 1, 1]);
+
+    // Only the canary's wave is open.
+    let offer = canary
+        .beat(None)
+        .await
+        .update
+        .expect("the canary is offered it");
+    assert_eq!((offer.version.as_str(), offer.size), ("1.1.0", 200_000));
+    assert_eq!(offer.sha256, sha256);
+    assert!(second.beat(None).await.update.is_none(), "wave 2 waits");
+    assert_eq!(state_of(&hub, &canary), "offered");
+    assert_eq!(state_of(&hub, &second), "waiting");
+
+    // The bundle goes to the canary, whole or from a byte on; never to the others yet.
+    let whole = canary.fetch(&hub, &offer.path, None).await;
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), bundle.as_slice());
+    let rest = canary.fetch(&hub, &offer.path, Some("bytes=150000-")).await;
+    assert_eq!(rest.status(), 206);
+    assert_eq!(
+        rest.headers()["content-range"].to_str().unwrap(),
+        "bytes 150000-199999/200000"
+    );
+    assert_eq!(rest.bytes().await.unwrap().as_ref(), &bundle[150_000..]);
+    for bad in ["bytes=200000-", "bytes=0-10", "items=1-"] {
+        let refused = canary.fetch(&hub, &offer.path, Some(bad)).await;
+        assert_eq!(refused.status(), 416, "{bad}");
+    }
+    assert_eq!(second.fetch(&hub, &offer.path, None).await.status(), 404);
+    let unknown = format!("/api/v1/updates/{}", "0".repeat(64));
+    assert_eq!(canary.fetch(&hub, &unknown, None).await.status(), 404);
+
+    // Downloading, installed (still on A), booted and good on B: the next wave opens.
+    canary.beat(Some(("A", UpdateState::Downloading))).await;
+    canary.beat(Some(("A", UpdateState::Installed))).await;
+    assert!(second.beat(None).await.update.is_none());
+    canary.beat(Some(("B", UpdateState::Booted))).await;
+    assert!(
+        second.beat(None).await.update.is_none(),
+        "booted is not good"
+    );
+    let after_good = canary.beat(Some(("B", UpdateState::Good))).await;
+    assert!(
+        after_good.update.is_none(),
+        "nothing more to offer a good kiosk"
+    );
+    assert_eq!(state_of(&hub, &canary), "good");
+    assert!(second.beat(None).await.update.is_some(), "wave 2 opens");
+
+    // "Good" from the slot it started on is not believed.
+    second.beat(Some(("A", UpdateState::Downloading))).await;
+    second.beat(Some(("A", UpdateState::Good))).await;
+    assert_eq!(state_of(&hub, &second), "downloading");
+    assert!(third.beat(None).await.update.is_none());
+
+    // It rolls back: the rollout stops, the third kiosk is never offered it.
+    second.beat(Some(("B", UpdateState::Booted))).await;
+    second.beat(Some(("A", UpdateState::RolledBack))).await;
+    assert_eq!(state_of(&hub, &second), "rolled_back");
+    let (state, reason) = rollout_state(&hub);
+    assert_eq!(state, "stopped");
+    assert!(
+        reason
+            .as_deref()
+            .unwrap()
+            .contains("rolled back (slot B never became ready)"),
+        "{reason:?}"
+    );
+    assert!(third.beat(None).await.update.is_none());
+    assert_eq!(third.fetch(&hub, &offer.path, None).await.status(), 404);
+    assert_eq!(canary.fetch(&hub, &offer.path, None).await.status(), 404);
+
+    // The fleet page shows each kiosk's step.
+    let clerk = hub.clerk("maria").await;
+    let kiosks = clerk.get("/fleet/api/kiosks").await.unwrap();
+    let update_of = |name: &str| {
+        kiosks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == name)
+            .unwrap()["update"]
+            .clone()
+    };
+    assert_eq!(update_of("a-canary")["state"], "good");
+    assert_eq!(update_of("a-canary")["booted_slot"], "B");
+    assert_eq!(update_of("b-second")["state"], "rolled_back");
+    assert_eq!(update_of("c-third")["state"], "waiting");
+    assert_eq!(update_of("c-third")["rollout"], "stopped");
+}
+
+#[tokio::test]
+async fn a_rollout_to_chosen_kiosks_ends_done_and_a_release_is_never_replaced() {
+    let hub = TestHub::start().await;
+    let chosen = enrol(&hub, "chosen").await;
+    let other = enrol(&hub, "other").await;
+    let file = hub.dir.path().join("b.raucb");
+    std::fs::write(&file, b"bundle one").unwrap();
+    updates::add_bundle(&hub.db(), &file, "1.1.0").unwrap();
+    assert!(
+        updates::add_bundle(&hub.db(), &file, "1.1.0").is_ok(),
+        "the same file again"
+    );
+    std::fs::write(&file, b"bundle two").unwrap();
+    let err = updates::add_bundle(&hub.db(), &file, "1.1.0").unwrap_err();
+    assert!(err.to_string().contains("never replaced"), "{err}");
+    let err = updates::start_rollout(&hub.db(), "9.9.9", &[], Default::default()).unwrap_err();
+    assert!(err.to_string().contains("add it first"), "{err}");
+    let err = updates::start_rollout(&hub.db(), "1.1.0", &["nobody".into()], Default::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("no kiosk `nobody`"), "{err}");
+
+    updates::start_rollout(&hub.db(), "1.1.0", &["chosen".into()], Default::default()).unwrap();
+    assert!(other.beat(None).await.update.is_none(), "not chosen");
+    assert!(chosen.beat(None).await.update.is_some());
+    chosen.beat(Some(("A", UpdateState::Installed))).await;
+    chosen.beat(Some(("B", UpdateState::Good))).await;
+    assert_eq!(rollout_state(&hub).0, "done");
+}
