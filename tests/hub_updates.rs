@@ -227,3 +227,52 @@ async fn a_rollout_to_chosen_kiosks_ends_done_and_a_release_is_never_replaced() 
     chosen.beat(Some(("B", UpdateState::Good))).await;
     assert_eq!(rollout_state(&hub).0, "done");
 }
+
+#[tokio::test]
+async fn the_kiosk_downloads_over_its_own_link_resumes_and_refuses_a_wrong_file() {
+    let hub = TestHub::start().await;
+    let kiosk = enrol(&hub, "only").await;
+    let bundle: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 253) as u8).collect();
+    let file = hub.dir.path().join("c.raucb");
+    std::fs::write(&file, &bundle).unwrap();
+    updates::add_bundle(&hub.db(), &file, "1.1.0").unwrap();
+    updates::start_rollout(&hub.db(), "1.1.0", &[], Default::default()).unwrap();
+    let offer = kiosk.beat(None).await.update.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("update.raucb");
+    let partial = dir.path().join("update.raucb.part");
+    kiosk.client.download_update(&offer, &dest).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bundle);
+    assert!(!partial.exists());
+
+    // Cut after 100 000 bytes: the next try fetches only the rest.
+    std::fs::remove_file(&dest).unwrap();
+    std::fs::write(&partial, &bundle[..100_000]).unwrap();
+    kiosk.client.download_update(&offer, &dest).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bundle);
+
+    // A partial file that is not the bundle's start: refused, deleted, then fetched whole.
+    std::fs::remove_file(&dest).unwrap();
+    std::fs::write(&partial, vec![0u8; 100_000]).unwrap();
+    let err = kiosk
+        .client
+        .download_update(&offer, &dest)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("SHA-256"), "{err}");
+    assert!(!dest.exists() && !partial.exists());
+    kiosk.client.download_update(&offer, &dest).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bundle);
+
+    // An offer pointing anywhere but the hub's updates is not followed.
+    let mut elsewhere = offer.clone();
+    elsewhere.path = "/api/v1/catalogue".into();
+    assert!(
+        kiosk
+            .client
+            .download_update(&elsewhere, &dir.path().join("x"))
+            .await
+            .is_err()
+    );
+}

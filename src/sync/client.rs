@@ -5,6 +5,7 @@
 //! this request (rejected, conflict). TLS is rustls; with a pin, only the hub's own
 //! certificate is accepted (see [`super::pin`]).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -23,7 +24,7 @@ use crate::protocol::{
     CreateLoginSessionRequest, EnrollRequest, EnrollResponse, ErrorBody, HeartbeatRequest,
     HeartbeatResponse, IssueCertificateRequest, IssueTicketRequest, IssuedCertificate,
     KeysResponse, LoginSessionCreated, LoginSessionStatus, QueuesResponse, TicketResponse,
-    TicketStatusResponse, WithdrawRequest, WithdrawResponse,
+    TicketStatusResponse, UpdateOffer, WithdrawRequest, WithdrawResponse,
 };
 use crate::protocol::{errors, paths};
 
@@ -138,6 +139,31 @@ impl ClientError {
             other => other.code().unwrap_or("refused"),
         }
     }
+}
+
+/// How long one download of an update may run (a few hundred megabytes on a slow office
+/// line); a download cut short resumes where it stopped.
+const DOWNLOAD_LIMIT: Duration = Duration::from_secs(3600);
+
+/// SHA-256 of a file, in hex.
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Runs a hub call with a time limit; running out of time counts as unreachable.
@@ -399,6 +425,93 @@ impl HubClient {
     ) -> Result<HeartbeatResponse, ClientError> {
         self.call(Method::POST, paths::HEARTBEAT, Some(request))
             .await
+    }
+
+    /// Fetches the update bundle the hub offered into `dest`, over this client's pinned
+    /// link and token. A try cut short leaves `dest` + `.part`, which the next try resumes
+    /// (`Range`); `dest` appears only once the size and SHA-256 match the offer, and a
+    /// partial file that does not is deleted (the next try starts afresh).
+    pub async fn download_update(
+        &self,
+        offer: &UpdateOffer,
+        dest: &Path,
+    ) -> Result<(), ClientError> {
+        use tokio::io::AsyncWriteExt;
+        if !offer.path.starts_with("/api/v1/updates/") {
+            return Err(ClientError::BadResponse(format!(
+                "an update offered at `{}`, not under /api/v1/updates/",
+                offer.path
+            )));
+        }
+        let io = |what: &str, e: std::io::Error| ClientError::Config(format!("{what}: {e}"));
+        let mut partial_name = dest.as_os_str().to_owned();
+        partial_name.push(".part");
+        let partial = std::path::PathBuf::from(partial_name);
+        let have = tokio::fs::metadata(&partial)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let from = if have < offer.size { have } else { 0 };
+        let mut builder = self
+            .request(Method::GET, &offer.path)
+            .timeout(DOWNLOAD_LIMIT);
+        if from > 0 {
+            builder = builder.header(reqwest::header::RANGE, format!("bytes={from}-"));
+        }
+        let mut response = self.send(builder).await?;
+        let resumed = response.status() == StatusCode::PARTIAL_CONTENT;
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(resumed)
+            .truncate(!resumed)
+            .open(&partial)
+            .await
+            .map_err(|e| io("cannot write the update", e))?;
+        let mut written = if resumed { from } else { 0 };
+        while let Some(piece) = response
+            .chunk()
+            .await
+            .map_err(|e| ClientError::Unreachable(crate::logging::error_chain(&e)))?
+        {
+            written += piece.len() as u64;
+            if written > offer.size {
+                drop(file);
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(ClientError::BadResponse(format!(
+                    "the update is longer than the {} bytes offered",
+                    offer.size
+                )));
+            }
+            file.write_all(&piece)
+                .await
+                .map_err(|e| io("cannot write the update", e))?;
+        }
+        file.sync_all()
+            .await
+            .map_err(|e| io("cannot write the update", e))?;
+        drop(file);
+        if written < offer.size {
+            return Err(ClientError::Unreachable(format!(
+                "the download stopped at {written} of {} bytes",
+                offer.size
+            )));
+        }
+        let check = partial.clone();
+        let sha256 = tokio::task::spawn_blocking(move || file_sha256(&check))
+            .await
+            .map_err(|e| ClientError::Config(e.to_string()))?
+            .map_err(|e| io("cannot read the update", e))?;
+        if !sha256.eq_ignore_ascii_case(&offer.sha256) {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(ClientError::BadResponse(format!(
+                "the update's SHA-256 is {sha256}, the hub offered {}",
+                offer.sha256
+            )));
+        }
+        tokio::fs::rename(&partial, dest)
+            .await
+            .map_err(|e| io("cannot keep the update", e))
     }
 
     /// `POST /api/v1/auth/sessions`: starts a citizen login; show `login_url` as a QR
