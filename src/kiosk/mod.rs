@@ -24,5 +24,6 @@ pub mod session;
 pub mod sound;
 pub mod staff_code;
 pub mod systemd;
+pub mod update;
 pub mod uplink;
 pub mod words;
