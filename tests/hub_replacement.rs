@@ -350,6 +350,39 @@ fn carried_numbers_already_leased_here_are_refused_and_the_rest_are_kept_for_the
             "{taken} is the first kiosk's: {err}"
         );
 
+        // As many numbers as a kiosk may carry fit the enrolment; one more is refused.
+        let many = |n: usize| {
+            let numbers = vec![carry("did-patto", "D501"); n];
+            EnrollRequest {
+                enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+                name: Some("busy".into()),
+                previous: Some(PreviousEnrollment {
+                    kiosk_token: "unknown".into(),
+                    tag: None,
+                    numbers,
+                }),
+            }
+        };
+        let too_many = hub
+            .client()
+            .enroll(&many(sportello::protocol::MAX_CARRIED_NUMBERS + 1))
+            .await
+            .unwrap_err();
+        assert!(
+            too_many.is_refusal(&["too_many_carried_numbers"]),
+            "{too_many}"
+        );
+        let busy = hub
+            .client()
+            .enroll(&many(sportello::protocol::MAX_CARRIED_NUMBERS))
+            .await
+            .unwrap();
+        assert_eq!(
+            busy.refused_numbers.len(),
+            sportello::protocol::MAX_CARRIED_NUMBERS - 1,
+            "the first D501 is taken, the repeats are refused"
+        );
+
         // A tag nobody holds is kept.
         let kept_tag = hub
             .client()

@@ -34,9 +34,7 @@ use crate::catalogue::Catalogue;
 use crate::protocol::numbers::{TAG_LETTERS, parse_number};
 use crate::protocol::{CarriedNumber, PreviousEnrollment};
 
-/// The most numbers one enrollment may carry: more than a kiosk can print in a day for
-/// every service (bands never go below 500), few enough to check in one transaction.
-pub const MAX_CARRIED_NUMBERS: usize = 4000;
+pub use crate::protocol::MAX_CARRIED_NUMBERS;
 
 /// Refuses a `previous` no kiosk could send: too many numbers, or fields far too long.
 pub fn check(previous: &PreviousEnrollment) -> Result<(), ApiError> {

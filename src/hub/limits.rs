@@ -13,9 +13,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::MAX_BODY_BYTES;
 use super::error::{ApiError, body_too_large};
 use super::state::AppState;
+use super::{MAX_BODY_BYTES, MAX_ENROLL_BODY_BYTES};
 
 /// Display streams (`/display/events`) open at once: an office has a few screens.
 pub const DISPLAY_STREAMS: usize = 32;
@@ -45,19 +45,25 @@ impl DisplayStreams {
 
 /// Middleware: the whole request body must arrive within `client_header_seconds` of
 /// the handler being reached (a body trickled a byte at a time held a connection and a
-/// task forever), and is read at most [`MAX_BODY_BYTES`] at a time.
+/// task forever), and is read at most [`MAX_BODY_BYTES`] at a time
+/// ([`MAX_ENROLL_BODY_BYTES`] for an enrolment).
 pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let limit = if req.uri().path() == crate::protocol::paths::ENROLL {
+        MAX_ENROLL_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
         return body_too_large().into_response();
     }
     let deadline = Duration::from_secs(u64::from(state.config.client_header_seconds));
     let (parts, body) = req.into_parts();
-    match tokio::time::timeout(deadline, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await

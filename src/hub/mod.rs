@@ -69,6 +69,11 @@ use crate::sqlite::DbError;
 /// Largest request body accepted, in bytes; kiosk requests are a few hundred.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// Largest enrolment body: a kiosk enrolling again at a new hub carries up to
+/// `MAX_CARRIED_NUMBERS` offline numbers (about 100 bytes each). Still read within the
+/// body deadline, before the token is checked (docs/security.md).
+pub const MAX_ENROLL_BODY_BYTES: usize = 256 * 1024;
+
 /// Why the hub could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -111,7 +116,11 @@ pub enum HubError {
 /// is built from this table and `docs/openapi.json` is checked against it.
 fn documented() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
     vec![
-        ("POST", paths::ENROLL, post(kiosk_api::enroll)),
+        (
+            "POST",
+            paths::ENROLL,
+            post(kiosk_api::enroll).layer(DefaultBodyLimit::max(MAX_ENROLL_BODY_BYTES)),
+        ),
         ("GET", paths::CATALOGUE, get(kiosk_api::catalogue)),
         ("POST", paths::TICKETS, post(kiosk_api::issue_ticket)),
         ("GET", paths::TICKET, get(kiosk_api::ticket_status)),

@@ -26,6 +26,10 @@ pub struct EnrollRequest {
     pub previous: Option<PreviousEnrollment>,
 }
 
+/// The most numbers one enrolment carries (`PreviousEnrollment::numbers`): more than a
+/// kiosk prints offline in a day, and what fits in the enrolment's body limit.
+pub const MAX_CARRIED_NUMBERS: usize = 2000;
+
 /// What a kiosk enrolling again brings from its previous hub (docs/maintainer.md,
 /// "Replacing the hub").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -77,7 +77,8 @@ impl Store {
     }
 
     /// The band numbers (not emergency numbers) of ticket operations the hub has not
-    /// acknowledged, oldest first: what this kiosk carries to a new hub.
+    /// acknowledged, oldest first, at most `MAX_CARRIED_NUMBERS`: what this kiosk carries
+    /// to a new hub.
     pub fn unsent_offline_numbers(&self) -> Result<Vec<CarriedNumber>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT json_extract(payload, '$.service'), json_extract(payload, '$.offline_number'),
@@ -85,9 +86,10 @@ impl Store {
              FROM outbox
              WHERE acked_at IS NULL AND kind IN ('ticket.issue', 'ticket.check_in')
                  AND json_extract(payload, '$.offline_number') IS NOT NULL
-             ORDER BY seq",
+             ORDER BY seq LIMIT ?1",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let limit = i64::try_from(crate::protocol::MAX_CARRIED_NUMBERS).unwrap_or(i64::MAX);
+        let rows = stmt.query_map([limit], |r| {
             Ok((
                 r.get::<_, Option<String>>(0)?,
                 r.get::<_, Option<String>>(1)?,
