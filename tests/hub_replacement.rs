@@ -400,3 +400,64 @@ fn carried_numbers_already_leased_here_are_refused_and_the_rest_are_kept_for_the
         assert_eq!(kept_tag.tag, "Q");
     });
 }
+
+fn beat() -> sportello::protocol::HeartbeatRequest {
+    sportello::protocol::HeartbeatRequest {
+        version: "0.1.0".into(),
+        printer: sportello::protocol::PrinterState::Ok,
+        outbox_depth: 0,
+        oldest_pending_seconds: None,
+        printer_detail: None,
+        kiosk_time: None,
+        update: None,
+    }
+}
+
+/// A kiosk coming back to its restored hub loses the answer: its old kiosk token is
+/// already replaced, so it must be able to ask again with the same enrollment token.
+#[test]
+fn a_returning_kiosk_that_lost_the_answer_asks_again_and_gets_its_identity() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let hub = TestHub::start().await;
+        let mut first = hub.client();
+        let enrolled = first
+            .enroll(&EnrollRequest {
+                enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+                name: Some("returning".into()),
+                previous: None,
+            })
+            .await
+            .unwrap();
+        first.set_token(enrolled.token.clone());
+        first.heartbeat(&beat()).await.expect("it reports");
+
+        let again = EnrollRequest {
+            enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+            name: Some("returning".into()),
+            previous: Some(PreviousEnrollment {
+                kiosk_token: enrolled.token.clone(),
+                tag: Some(enrolled.tag.clone()),
+                numbers: Vec::new(),
+            }),
+        };
+        let lost = hub.client().enroll(&again).await.unwrap();
+        assert_eq!(lost.kiosk_id, enrolled.kiosk_id, "its own row back");
+        assert!(
+            first.heartbeat(&beat()).await.is_err(),
+            "the old kiosk token is replaced"
+        );
+        // The answer never arrived: the same request again.
+        let retried = hub.client().enroll(&again).await.unwrap();
+        assert_eq!(retried.kiosk_id, enrolled.kiosk_id);
+        assert_eq!(retried.tag, enrolled.tag);
+        let mut kiosk = hub.client();
+        kiosk.set_token(retried.token);
+        kiosk
+            .heartbeat(&beat())
+            .await
+            .expect("the newest token works");
+        // Once it has reported, the token is spent.
+        assert!(hub.client().enroll(&again).await.is_err());
+    });
+}

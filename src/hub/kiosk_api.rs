@@ -31,7 +31,7 @@ use crate::protocol::{
 /// `POST /api/v1/kiosks/enroll`.
 ///
 /// A token works once, within [`ENROLLMENT_TOKEN_DAYS`] of its making, with one
-/// exception: if the kiosk it enrolled has never sent a heartbeat, the same token enrolls
+/// exception: if the kiosk it enrolled has not sent a heartbeat since, the same token enrolls
 /// it again for [`ENROLL_AGAIN_MINUTES`] after the first use (same kiosk id and tag, a new
 /// kiosk token; the first one stops working). A kiosk that lost the hub's answer, or was
 /// killed before it stored the token, would otherwise need a new token from a maintainer;
@@ -149,11 +149,15 @@ pub async fn enroll(
                     )?;
                     enrolled
                 }
-                Some((_, Some(_), true, Some(kiosk_id))) => {
+                Some((_, Some(used_at), true, Some(kiosk_id))) => {
+                    // Not heard from since this token enrolled it: a new kiosk that never
+                    // reported, or one that came back to its restored hub (`hub::carried`)
+                    // and lost that answer, its old kiosk token already replaced.
                     let never_heard: Option<Option<String>> = tx
                         .query_row(
-                            "SELECT tag FROM kiosks WHERE id = ?1 AND last_heartbeat IS NULL",
-                            [&kiosk_id],
+                            "SELECT tag FROM kiosks WHERE id = ?1 AND (last_heartbeat IS NULL
+                                 OR julianday(last_heartbeat) < julianday(?2))",
+                            params![kiosk_id, used_at],
                             |r| r.get(0),
                         )
                         .optional()?;
