@@ -78,6 +78,10 @@ impl Kiosk for FakeKiosk {
 
     async fn refresh_queues(&self) {}
 
+    fn update(&self) -> Option<sportello::protocol::UpdateReport> {
+        None
+    }
+
     fn report(&self, news: News) {
         let line = match news {
             News::Link { online, disabled } => {

@@ -37,6 +37,45 @@ pub struct KioskConfig {
     pub help: HelpConfig,
     /// Speech output for citizens who cannot see the screen.
     pub speech: SpeechConfig,
+    /// Software updates from the hub into the other root slot.
+    pub update: UpdateConfig,
+}
+
+/// Which root slots the updater works on (`[update] slots`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlotsKind {
+    /// No A/B slots: the kiosk reports nothing and takes no update (a kiosk run by hand).
+    #[default]
+    None,
+    /// RAUC on the A/B image (`rauc`, U-Boot's attempt counter).
+    Rauc,
+    /// Two slots kept in a file in the data directory: the demo and tests.
+    Simulated,
+}
+
+/// Software updates (`[update]`): where they go and how long a new slot has to prove itself.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdateConfig {
+    /// none, rauc or simulated.
+    pub slots: SlotsKind,
+    /// After this, a new slot whose printer answered is marked good without the hub
+    /// (the hub may be down; the kiosk works).
+    pub hub_wait_seconds: u32,
+    /// After this without being marked good, the kiosk restarts and the slot loses one of
+    /// its boot attempts.
+    pub confirm_within_seconds: u32,
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        UpdateConfig {
+            slots: SlotsKind::None,
+            hub_wait_seconds: 300,
+            confirm_within_seconds: 900,
+        }
+    }
 }
 
 /// Speech output (`[speech]`): espeak-ng played with `aplay` on two ALSA devices.
@@ -195,6 +234,7 @@ impl Default for KioskConfig {
             scanner: ScannerConfig::default(),
             help: HelpConfig::default(),
             speech: SpeechConfig::default(),
+            update: UpdateConfig::default(),
         }
     }
 }
@@ -509,6 +549,23 @@ impl Validate for KioskConfig {
         }
         validate_printer(&self.printer)?;
         validate_board(&self.board)?;
+        let update = &self.update;
+        if !(5..=86_400).contains(&update.confirm_within_seconds) {
+            return Err(Invalid::new(
+                "update.confirm_within_seconds",
+                "must be between 5 and 86400",
+            ));
+        }
+        if update.hub_wait_seconds == 0 || update.hub_wait_seconds > update.confirm_within_seconds {
+            return Err(Invalid::new(
+                "update.hub_wait_seconds",
+                format!(
+                    "must be at least 1 and at most confirm_within_seconds ({}): otherwise a \
+                     kiosk whose hub is down could never be marked good",
+                    update.confirm_within_seconds
+                ),
+            ));
+        }
         if self.session.idle_seconds < 10 {
             return Err(Invalid::new(
                 "session.idle_seconds",
@@ -566,6 +623,20 @@ mod tests {
         let err =
             parse::<KioskConfig>("[hub]\nurl = \"http://10.0.0.2\"\n", "kiosk.toml").unwrap_err();
         assert_eq!(err.key.as_deref(), Some("hub.url"));
+    }
+
+    #[test]
+    fn update_section_rules_name_their_key() {
+        let kiosk: KioskConfig = parse("[update]\nslots = \"simulated\"\n", "kiosk.toml").unwrap();
+        assert_eq!(kiosk.update.slots, SlotsKind::Simulated);
+        let err = parse::<KioskConfig>("[update]\nslots = \"grub\"\n", "kiosk.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("update.slots"));
+        let text = "[update]\nhub_wait_seconds = 1000\nconfirm_within_seconds = 600\n";
+        let err = parse::<KioskConfig>(text, "kiosk.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("update.hub_wait_seconds"));
+        let err = parse::<KioskConfig>("[update]\nconfirm_within_seconds = 1\n", "kiosk.toml")
+            .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("update.confirm_within_seconds"));
     }
 
     #[test]

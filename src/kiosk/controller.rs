@@ -1034,6 +1034,8 @@ impl Controller {
             .is_pristine(self.settings.default_lang)
             && !theme.get_large_text()
             && !theme.get_high_contrast();
+        // An update's restart waits for the welcome screen.
+        self.core.set_in_visit(!pristine);
         let signing_in = self.signing_in_for(now);
         kiosk.set_login_seconds_left(signing_in.map_or(0, |d| d.as_secs() as i32));
         let holding = {

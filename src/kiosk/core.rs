@@ -206,6 +206,11 @@ pub struct KioskCore {
     disabled: AtomicBool,
     figures_version: AtomicU64,
     store_failed: AtomicBool,
+    /// A citizen is using the kiosk (the window's visit is not pristine): an update's
+    /// restart waits.
+    in_visit: AtomicBool,
+    /// Software updates, on a kiosk with root slots.
+    updater: Option<Arc<super::updater::Updater>>,
     /// Wakes the sync worker (new operation, state change).
     pub(super) wake: Notify,
 }
@@ -227,6 +232,7 @@ impl KioskCore {
         mut hub: HubClient,
         printer: Arc<PrinterPort>,
         board: Box<dyn Board>,
+        updater: Option<Arc<super::updater::Updater>>,
     ) -> KioskCore {
         if let Ok(Some(token)) = store.meta(META_TOKEN) {
             hub.set_token(token);
@@ -263,8 +269,25 @@ impl KioskCore {
             disabled: AtomicBool::new(false),
             figures_version: AtomicU64::new(0),
             store_failed: AtomicBool::new(false),
+            in_visit: AtomicBool::new(false),
+            updater,
             wake: Notify::new(),
         }
+    }
+
+    /// The updater, on a kiosk with root slots.
+    pub fn updater(&self) -> Option<&Arc<super::updater::Updater>> {
+        self.updater.as_ref()
+    }
+
+    /// Whether a citizen is using the kiosk (set by the window once a second).
+    pub fn in_visit(&self) -> bool {
+        self.in_visit.load(Ordering::Relaxed)
+    }
+
+    /// The window says whether a visit is under way.
+    pub fn set_in_visit(&self, visiting: bool) {
+        self.in_visit.store(visiting, Ordering::Relaxed);
     }
 
     /// The kiosk's configuration.

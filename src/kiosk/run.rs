@@ -131,8 +131,21 @@ pub fn start(config: KioskConfig, intervals: Intervals) -> Result<RunningKiosk, 
         .enable_all()
         .build()
         .map_err(|e| StartError::Runtime(e.to_string()))?;
-    let core = Arc::new(KioskCore::new(config, store, hub, printer, board));
+    let updater = super::updater::Updater::open(&config)
+        .map_err(|e| StartError::Board(format!("root slots: {e}")))?
+        .map(Arc::new);
+    let core = Arc::new(KioskCore::new(
+        config,
+        store,
+        hub,
+        printer,
+        board,
+        updater.clone(),
+    ));
     runtime.spawn(worker::run(core.clone(), intervals));
+    if let Some(updater) = updater {
+        runtime.spawn(super::updater::run(core.clone(), updater));
+    }
     Ok(RunningKiosk {
         core,
         runtime,

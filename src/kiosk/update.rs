@@ -206,6 +206,14 @@ pub fn step(
             let board_restarted = u.installed_in_boot.as_deref() != Some(boot_id);
             let on_old_slot = booted_slot == u.from_slot;
             match u.state {
+                // The kiosk stopped while downloading: the next offer resumes it.
+                UpdateState::Downloading => (
+                    with(
+                        UpdateState::Offered,
+                        Some("the download was interrupted".into()),
+                    ),
+                    Action::Nothing,
+                ),
                 // Only the kiosk's service restarted: the restart is still to come.
                 UpdateState::Installed if !board_restarted => keep(Action::RestartWhenIdle),
                 // A slot that never started (or restarted without proving itself until
@@ -433,6 +441,34 @@ mod tests {
         assert_eq!(run(&no_printer).1.last(), Some(&Action::Nothing));
         no_printer.push(Event::MarkFailed("x".into()));
         assert_eq!(run(&no_printer).0.unwrap().state, UpdateState::Booted);
+    }
+
+    #[test]
+    fn a_download_cut_short_by_a_restart_resumes_at_the_next_offer() {
+        let o = offer("1.1.0");
+        let (update, actions) = run(&[
+            Event::Offered {
+                offer: &o,
+                booted_slot: "A",
+            },
+            Event::Started {
+                booted_slot: "A",
+                boot_id: "boot-2",
+            },
+            Event::Offered {
+                offer: &o,
+                booted_slot: "A",
+            },
+        ]);
+        assert_eq!(
+            actions,
+            vec![
+                Action::Download(o.clone()),
+                Action::Nothing,
+                Action::Download(o.clone())
+            ]
+        );
+        assert_eq!(update.unwrap().state, UpdateState::Downloading);
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::sync::MutexGuard;
 use super::core::KioskCore;
 use crate::board::LedMode;
 use crate::printer::status::PrinterState as Local;
-use crate::protocol::{EnrollRequest, EnrollResponse, PreviousEnrollment, PrinterState};
+use crate::protocol::{
+    EnrollRequest, EnrollResponse, PreviousEnrollment, PrinterState, UpdateReport,
+};
 use crate::store::Store;
 use crate::store::enrollment::{
     Enrolled, META_ENROLLED_WITH, META_TAG, META_TOKEN, enrollment_token_hash,
@@ -184,9 +186,16 @@ impl Kiosk for KioskCore {
         self.refresh_queue_figures().await;
     }
 
+    fn update(&self) -> Option<UpdateReport> {
+        self.updater()?.report()
+    }
+
     fn report(&self, news: News) {
         match news {
             News::Link { online, disabled } => {
+                if online && let Some(updater) = self.updater() {
+                    updater.hub_reached();
+                }
                 let was_disabled = self.is_disabled();
                 self.set_link(online, disabled);
                 if was_disabled != self.is_disabled() {
@@ -199,6 +208,13 @@ impl Kiosk for KioskCore {
             News::Enrolled(enrolled) => self.remember_enrollment(&enrolled),
             News::HubTime { at, round_trip } => self.clock().observe_hub(at, round_trip),
             News::Catalogue { body, etag } => self.apply_catalogue(body, etag),
+            News::UpdateOffered(offer) => match self.updater() {
+                Some(updater) => updater.offered(offer),
+                None => tracing::warn!(
+                    version = %offer.version,
+                    "the hub offers an update, but this kiosk has no root slots ([update] slots)"
+                ),
+            },
             News::StoreFailed(err) => self.store_error(&err),
         }
     }

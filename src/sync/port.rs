@@ -14,7 +14,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::Notify;
 
 use super::client::HubClient;
-use crate::protocol::{CatalogueResponse, EnrollRequest, EnrollResponse, PrinterState};
+use crate::protocol::{
+    CatalogueResponse, EnrollRequest, EnrollResponse, PrinterState, UpdateOffer, UpdateReport,
+};
 use crate::store::{Store, StoreError};
 
 /// The kiosk as the sync worker sees it.
@@ -41,6 +43,10 @@ pub trait Kiosk: Send + Sync + 'static {
     /// Fetches the queue figures the screens show (the kiosk keeps them, and falls back
     /// to its cache when the hub does not answer).
     fn refresh_queues(&self) -> impl Future<Output = ()> + Send;
+
+    /// Where this kiosk stands with a software update, for the heartbeat (`None` on a
+    /// kiosk without root slots, or with no update in hand).
+    fn update(&self) -> Option<UpdateReport>;
 
     /// Tells the kiosk what the worker learnt.
     fn report(&self, news: News);
@@ -107,6 +113,9 @@ pub enum News {
         /// Its ETag.
         etag: Option<String>,
     },
+    /// The hub offers this kiosk a software update (in every heartbeat answer while its
+    /// rollout includes the kiosk).
+    UpdateOffered(UpdateOffer),
     /// The local store failed; the worker backs off and tries again later.
     StoreFailed(StoreError),
 }

@@ -195,7 +195,7 @@ pub async fn heartbeat(kiosk: &impl Kiosk, link: &mut LinkState) {
             .map(|at| (Utc::now() - at).num_seconds().max(0) as u64),
         printer_detail: health.detail,
         kiosk_time: Some(Utc::now()),
-        update: None,
+        update: kiosk.update(),
     };
     let sent = Instant::now();
     let result = kiosk.hub().heartbeat(&request).await;
@@ -207,6 +207,9 @@ pub async fn heartbeat(kiosk: &impl Kiosk, link: &mut LinkState) {
         at: answer.hub_time,
         round_trip: sent.elapsed(),
     });
+    if let Some(offer) = answer.update {
+        kiosk.report(News::UpdateOffered(offer));
+    }
     let etag = kiosk.catalogue_etag();
     if etag.as_deref() != Some(answer.catalogue_etag.as_str()) {
         let fetched = kiosk.hub().catalogue(etag.as_deref()).await;
