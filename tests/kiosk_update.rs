@@ -17,7 +17,9 @@ use common::{TestHub, fast_intervals, kiosk_config};
 use sportello::config::kiosk::{KioskConfig, SlotsKind};
 use sportello::hub::updates;
 use sportello::kiosk::run::{self, RunningKiosk};
-use sportello::kiosk::slots::{ATTEMPTS, SIMULATED_BUNDLE_MAGIC, SimulatedBoard, SimulatedSlots};
+use sportello::kiosk::slots::{
+    ATTEMPTS, SIMULATED_BUNDLE_MAGIC, SIMULATED_SLOTS_FILE, SimulatedBoard, SimulatedSlots,
+};
 use sportello::store::Store;
 use sportello::store::enrollment::META_KIOSK_ID;
 
@@ -30,7 +32,7 @@ fn wait(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 }
 
 fn board_file(config: &KioskConfig) -> PathBuf {
-    config.data_dir.join("simulated-slots.json")
+    config.data_dir.join(SIMULATED_SLOTS_FILE)
 }
 
 fn board(config: &KioskConfig) -> SimulatedBoard {

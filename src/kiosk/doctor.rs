@@ -81,7 +81,66 @@ pub async fn run_checks(config: &KioskConfig, probe_printer: bool) -> Vec<Check>
     checks.push(printer(config, store.as_ref(), probe_printer));
     checks.push(speech(&config.speech));
     checks.push(fonts(&super::fonts::missing()));
+    let saved = store
+        .as_ref()
+        .and_then(|s| super::updater::saved_update(s).ok().flatten());
+    checks.push(update(config, saved.as_ref()));
     checks
+}
+
+/// Which root slot runs and how far the last update got (`[update] slots`).
+fn update(config: &KioskConfig, saved: Option<&super::update::Update>) -> Check {
+    use super::slots::{Rauc, SIMULATED_SLOTS_FILE, SimulatedSlots, Slots};
+    use crate::config::kiosk::SlotsKind;
+    use crate::protocol::UpdateState;
+    let booted = match config.update.slots {
+        SlotsKind::None => {
+            return check(
+                "update",
+                Level::Ok,
+                "no root slots ([update] slots = \"none\"): updates from the hub are not taken",
+            );
+        }
+        SlotsKind::Rauc => Rauc.booted(),
+        SlotsKind::Simulated => {
+            SimulatedSlots::read(&config.data_dir.join(SIMULATED_SLOTS_FILE)).map(|b| b.booted)
+        }
+    };
+    let slot = match booted {
+        Ok(slot) => slot,
+        Err(err) => {
+            return check(
+                "update",
+                Level::Fail,
+                format!("cannot tell which slot runs: {err}"),
+            );
+        }
+    };
+    let Some(update) = saved else {
+        return check(
+            "update",
+            Level::Ok,
+            format!("slot {slot}; no update taken yet"),
+        );
+    };
+    let level = match update.state {
+        UpdateState::RolledBack | UpdateState::Failed => Level::Warn,
+        _ => Level::Ok,
+    };
+    let why = update
+        .detail
+        .as_deref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
+    check(
+        "update",
+        level,
+        format!(
+            "slot {slot}; version {} {}{why}",
+            update.version,
+            update.state.as_str().replace('_', " ")
+        ),
+    )
 }
 
 /// Every language's script fonts are on the image (`kiosk::fonts`); a missing one shows
@@ -410,6 +469,42 @@ pub fn report(checks: &[Check]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_update_line_names_the_slot_and_warns_of_a_rollback() {
+        use crate::config::kiosk::SlotsKind;
+        use crate::kiosk::update::Update;
+        use crate::protocol::UpdateState;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = KioskConfig {
+            data_dir: dir.path().to_path_buf(),
+            ..KioskConfig::default()
+        };
+        assert_eq!(update(&config, None).level, Level::Ok);
+        config.update.slots = SlotsKind::Simulated;
+        let missing = update(&config, None);
+        assert_eq!(missing.level, Level::Fail, "{missing}");
+        crate::kiosk::slots::SimulatedSlots::open(
+            &dir.path().join(crate::kiosk::slots::SIMULATED_SLOTS_FILE),
+        )
+        .unwrap();
+        assert_eq!(update(&config, None).detail, "slot A; no update taken yet");
+        let rolled_back = Update {
+            version: "9.1.0".into(),
+            sha256: "ab".repeat(32),
+            state: UpdateState::RolledBack,
+            from_slot: "A".into(),
+            installed_in_boot: None,
+            detail: Some("version 9.1.0 never became good; slot A runs again".into()),
+        };
+        let line = update(&config, Some(&rolled_back));
+        assert_eq!(line.level, Level::Warn);
+        assert!(
+            line.detail
+                .starts_with("slot A; version 9.1.0 rolled back: "),
+            "{line}"
+        );
+    }
 
     #[test]
     fn a_missing_font_names_its_file_language_and_package() {

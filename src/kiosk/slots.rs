@@ -202,6 +202,9 @@ pub struct SimulatedSlots {
     board: std::sync::Mutex<SimulatedBoard>,
 }
 
+/// The simulated board's file in the kiosk's data directory.
+pub const SIMULATED_SLOTS_FILE: &str = "simulated-slots.json";
+
 /// The first line a simulated bundle must start with; the next says its version.
 pub const SIMULATED_BUNDLE_MAGIC: &str = "sportello simulated bundle";
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::core::KioskCore;
-use super::slots::{Rauc, SimulatedSlots, SlotError, Slots};
+use super::slots::{Rauc, SIMULATED_SLOTS_FILE, SimulatedSlots, SlotError, Slots};
 use super::update::{self, Action, Event, Limits, Update};
 use crate::config::kiosk::{KioskConfig, SlotsKind};
 use crate::printer::status::PrinterState;
@@ -55,7 +55,7 @@ impl Updater {
             SlotsKind::None => return Ok(None),
             SlotsKind::Rauc => Arc::new(Rauc),
             SlotsKind::Simulated => Arc::new(SimulatedSlots::open(
-                &config.data_dir.join("simulated-slots.json"),
+                &config.data_dir.join(SIMULATED_SLOTS_FILE),
             )?),
         };
         let limits = Limits {
@@ -273,16 +273,25 @@ fn bundle_file(dir: &Path, sha256: &str) -> PathBuf {
 }
 
 fn load(core: &KioskCore) -> Option<Update> {
-    let text = match core.store().meta(META_UPDATE) {
-        Ok(text) => text?,
+    match saved_update(&core.store()) {
+        Ok(update) => update,
         Err(err) => {
             core.store_error(&err);
-            return None;
+            None
         }
+    }
+}
+
+/// The update in hand as the store keeps it; an unreadable one is forgotten (logged).
+pub fn saved_update(
+    store: &crate::store::Store,
+) -> Result<Option<Update>, crate::store::StoreError> {
+    let Some(text) = store.meta(META_UPDATE)? else {
+        return Ok(None);
     };
-    serde_json::from_str(&text)
+    Ok(serde_json::from_str(&text)
         .map_err(|err| tracing::error!(%err, "the saved update is unreadable: forgotten"))
-        .ok()
+        .ok())
 }
 
 fn save(core: &KioskCore, update: &Update) {
