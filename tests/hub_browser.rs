@@ -2,7 +2,8 @@
 //! `HubClient`, a clerk works the counter page in headless Chromium, the display board
 //! shows and says each call live (once each), and the fleet page takes a kiosk out of
 //! service. And a citizen signing in on a phone's browser (the local OpenID Connect
-//! provider), the certificate check page, and the audit page.
+//! provider), the certificate check page, and the audit page. And a maintainer rolling a
+//! software update out from the fleet page, which a plain clerk sees but cannot start.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (installed by `scripts/test` through
 //! `scripts/setup`); without them the test fails saying so.
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use common::{AuthHub, TestHub, ticket};
 use fantoccini::{Client, ClientBuilder, Locator};
-use sportello::hub::admin;
+use sportello::hub::{admin, updates};
 use sportello::lang::Lang;
 use sportello::protocol::{
     CreateLoginSessionRequest, HeartbeatRequest, IssueCertificateRequest, LoginState, PrinterState,
@@ -527,4 +528,92 @@ async fn citizen() {
     .await;
     c.close().await.unwrap();
     auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maintainer_rolls_an_update_out_from_the_fleet_page() {
+    tokio::time::timeout(Duration::from_secs(180), rollout())
+        .await
+        .expect("the browser test took over 3 minutes");
+}
+
+/// Logs in on the fleet page's form.
+async fn fleet_login(c: &Client, base: &str, name: &str) {
+    c.goto(&format!("{base}/fleet")).await.unwrap();
+    let field = eventually("the fleet login form", || async {
+        c.find(Locator::Css("#login:not(.hidden) #name")).await.ok()
+    })
+    .await;
+    field.send_keys(name).await.unwrap();
+    type_into(c, "#password", "password123").await;
+    click(c, "#login button[type=submit]").await;
+    wait_text(c, "#rollout-status", "distribuzione").await;
+}
+
+async fn rollout() {
+    let hub = TestHub::start().await;
+    let base = hub.url();
+    let kiosk = hub.kiosk("ingresso-1").await;
+    admin::add_operator(&hub.db(), "anna", "password123").unwrap();
+    admin::add_operator(&hub.db(), "marco", "password123").unwrap();
+    admin::set_role(&hub.db(), "marco", "maintainer").unwrap();
+    let file = hub.dir.path().join("sportello-kiosk-2.0.0.raucb");
+    std::fs::write(&file, vec![1u8; 3 << 20]).unwrap();
+    updates::add_bundle(&hub.db(), &file, "2.0.0").unwrap();
+    let beat = || HeartbeatRequest {
+        version: "0.1.0".into(),
+        printer: PrinterState::Ok,
+        outbox_depth: 0,
+        oldest_pending_seconds: None,
+        printer_detail: None,
+        kiosk_time: None,
+        update: None,
+    };
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+
+    // A clerk sees that nothing is rolled out, and no controls.
+    fleet_login(&c, &base, "anna").await;
+    wait_text(&c, "#rollout-status", "Nessuna distribuzione avviata.").await;
+    let form = c.find(Locator::Css("#rollout")).await.unwrap();
+    assert!(
+        !form.is_displayed().await.unwrap(),
+        "a clerk gets no rollout form"
+    );
+
+    // The maintainer starts 2.0.0 with one canary.
+    c.delete_all_cookies().await.unwrap();
+    fleet_login(&c, &base, "marco").await;
+    let select = eventually("the rollout form", || async {
+        c.find(Locator::Css("#rollout:not(.hidden) #bundle"))
+            .await
+            .ok()
+    })
+    .await;
+    assert!(select.text().await.unwrap().contains("2.0.0 (3 MB)"));
+    click(&c, "#start-rollout").await;
+    wait_text(
+        &c,
+        "#rollout-status",
+        "versione 2.0.0, in corso (0 di 1 totem aggiornati)",
+    )
+    .await;
+    let offer = kiosk.heartbeat(&beat()).await.unwrap().update;
+    assert_eq!(offer.map(|o| o.version).as_deref(), Some("2.0.0"));
+    c.refresh().await.unwrap();
+    wait_text(&c, "#kiosks", "2.0.0: offerto").await;
+    if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("hub-fleet-rollout.png"), png).unwrap();
+    }
+
+    // And stops it: no more offers.
+    click(&c, "#stop-rollout").await;
+    wait_text(&c, "#rollout-status", "fermata").await;
+    wait_text(&c, "#rollout-status", "(marco)").await;
+    assert!(kiosk.heartbeat(&beat()).await.unwrap().update.is_none());
+
+    c.close().await.unwrap();
+    hub.stop().await;
 }

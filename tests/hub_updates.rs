@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::TestHub;
+use common::{Clerk, TestHub};
 use sportello::hub::{admin, updates};
 use sportello::protocol::{
     EnrollRequest, HeartbeatRequest, HeartbeatResponse, PrinterState, UpdateReport, UpdateState,
@@ -275,4 +275,87 @@ async fn the_kiosk_downloads_over_its_own_link_resumes_and_refuses_a_wrong_file(
             .await
             .is_err()
     );
+}
+
+/// The fleet page's rollout controls: every clerk sees the bundles and the rollout, only a
+/// maintainer starts or stops one, and a role taken away takes effect at once.
+#[tokio::test]
+async fn only_a_maintainer_starts_and_stops_a_rollout_from_the_fleet_page() {
+    let hub = TestHub::start().await;
+    let kiosk = enrol(&hub, "a-canary").await;
+    let file = hub.dir.path().join("bundle.raucb");
+    std::fs::write(&file, vec![7u8; 4096]).unwrap();
+    updates::add_bundle(&hub.db(), &file, "2.0.0").unwrap();
+    admin::add_operator(&hub.db(), "anna", "password123").unwrap();
+    admin::add_operator(&hub.db(), "marco", "password123").unwrap();
+    admin::set_role(&hub.db(), "marco", "maintainer").unwrap();
+    let err = admin::set_role(&hub.db(), "anna", "root").unwrap_err();
+    assert!(err.to_string().contains("clerk, maintainer"), "{err}");
+    let start = serde_json::json!({ "version": "2.0.0", "canary": 1, "percent": 50 });
+
+    let clerk = Clerk::new(&hub.url());
+    clerk.login("anna", "password123").await.unwrap();
+    let view = clerk.get("/fleet/api/updates").await.unwrap();
+    assert_eq!(view["can_roll_out"], false);
+    assert_eq!(view["bundles"][0]["version"], "2.0.0");
+    assert!(view["rollout"].is_null());
+    for (path, body) in [
+        ("/fleet/api/updates/rollout", start.clone()),
+        ("/fleet/api/updates/stop", serde_json::json!({})),
+    ] {
+        let err = clerk.post(path, body).await.unwrap_err();
+        assert_eq!(
+            (err.status, err.code.as_str()),
+            (403, "role_required"),
+            "{path}"
+        );
+    }
+    assert!(kiosk.beat(None).await.update.is_none(), "nothing started");
+
+    let maintainer = Clerk::new(&hub.url());
+    maintainer.login("marco", "password123").await.unwrap();
+    assert_eq!(
+        maintainer.get("/fleet/api/updates").await.unwrap()["can_roll_out"],
+        true
+    );
+    let wrong = serde_json::json!({ "version": "9.9.9", "canary": 1, "percent": 50 });
+    let err = maintainer
+        .post("/fleet/api/updates/rollout", wrong)
+        .await
+        .unwrap_err();
+    assert_eq!((err.status, err.code.as_str()), (422, "invalid_rollout"));
+    let started = maintainer
+        .post("/fleet/api/updates/rollout", start.clone())
+        .await
+        .unwrap();
+    assert_eq!(started["waves"], serde_json::json!([1]));
+    let offer = kiosk.beat(None).await.update.expect("offered");
+    assert_eq!(offer.version, "2.0.0");
+    let view = clerk.get("/fleet/api/updates").await.unwrap();
+    assert_eq!(view["rollout"]["state"], "running");
+    assert_eq!(view["rollout"]["targets"][0]["state"], "offered");
+
+    let stopped = maintainer
+        .post(
+            "/fleet/api/updates/stop",
+            serde_json::json!({ "reason": "printer complaints" }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stopped["stopped"], true);
+    let (state, reason) = rollout_state(&hub);
+    assert_eq!(state, "stopped");
+    assert_eq!(reason.as_deref(), Some("printer complaints (marco)"));
+    assert!(
+        kiosk.beat(None).await.update.is_none(),
+        "no offer once stopped"
+    );
+
+    // The role taken away: marco's session ends with it.
+    admin::set_role(&hub.db(), "marco", "clerk").unwrap();
+    let err = maintainer
+        .post("/fleet/api/updates/rollout", start)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, 401);
 }

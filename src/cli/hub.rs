@@ -75,6 +75,10 @@ enum OperatorCommand {
     Add {
         /// Login name.
         name: String,
+        /// `clerk`, or `maintainer` (may also roll software out from the fleet page).
+        /// Unset: a new clerk is a clerk, an existing one keeps their role.
+        #[arg(long)]
+        role: Option<String>,
     },
     /// Disables a clerk: no more logins, open sessions end at once (`add` with a new
     /// password enables them again).
@@ -160,8 +164,20 @@ pub fn run(args: HubArgs) -> Result<(), String> {
     match args.command {
         None => serve(config),
         Some(HubCommand::Operator {
-            command: OperatorCommand::Add { name },
-        }) => add_operator(&config.database, &name),
+            command: OperatorCommand::Add { name, role },
+        }) => {
+            if let Some(role) = &role
+                && hub::auth::Role::parse(role).is_none()
+            {
+                return Err(format!("no role `{role}`: clerk or maintainer"));
+            }
+            add_operator(&config.database, &name)?;
+            if let Some(role) = role {
+                admin::set_role(&config.database, &name, &role).map_err(|e| e.to_string())?;
+                println!("operator {name}: role {role}");
+            }
+            Ok(())
+        }
         Some(HubCommand::Operator {
             command: OperatorCommand::Disable { name },
         }) => {

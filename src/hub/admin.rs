@@ -12,7 +12,7 @@ use chrono::{NaiveDate, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::appointments;
-use super::auth::{hash_password, new_token, token_hash};
+use super::auth::{Role, hash_password, new_token, token_hash};
 use super::kiosk_tokens;
 use super::store;
 use crate::catalogue::Catalogue;
@@ -112,6 +112,33 @@ pub fn disable_operator(database: &Path, name: &str) -> Result<usize, AdminError
     let ended = tx.execute("DELETE FROM sessions WHERE operator_id = ?1", [id])?;
     tx.commit()?;
     Ok(ended)
+}
+
+/// Gives clerk `name` the role `role` (a clerk's sessions end, so a lost role takes
+/// effect at once). `role` is a [`Role`] name: `clerk` or `maintainer`.
+pub fn set_role(database: &Path, name: &str, role: &str) -> Result<(), AdminError> {
+    let Some(role) = Role::parse(role) else {
+        let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        return Err(AdminError::Invalid(format!(
+            "no role `{role}`: one of {}",
+            known.join(", ")
+        )));
+    };
+    let mut conn = store::open(database)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = operator_id(&tx, name)?;
+    let before: String = tx.query_row("SELECT role FROM operators WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    if before != role.as_str() {
+        tx.execute(
+            "UPDATE operators SET role = ?2 WHERE id = ?1",
+            params![id, role.as_str()],
+        )?;
+        tx.execute("DELETE FROM sessions WHERE operator_id = ?1", [id])?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Removes clerk `name` and ends every open session at once. Returns how many ended.

@@ -145,6 +145,33 @@ impl FromRequestParts<AppState> for KioskAuth {
     }
 }
 
+/// What a clerk may do beyond calling tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The counter, the display, the fleet page (seeing it, disabling a kiosk), the audit.
+    Clerk,
+    /// Also rolling software out to the kiosks from the fleet page.
+    Maintainer,
+}
+
+impl Role {
+    /// Every role, for messages.
+    pub const ALL: [Role; 2] = [Role::Clerk, Role::Maintainer];
+
+    /// The name stored and typed (`operator add --role maintainer`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Maintainer => "maintainer",
+        }
+    }
+
+    /// The role with this name.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
 /// A logged-in clerk, with the counter and services chosen for this session.
 #[derive(Debug, Clone)]
 pub struct OperatorAuth {
@@ -158,6 +185,27 @@ pub struct OperatorAuth {
     pub counter: Option<String>,
     /// Service codes this counter serves.
     pub services: Vec<String>,
+    /// What the clerk may do beyond the counter.
+    pub role: Role,
+}
+
+impl OperatorAuth {
+    /// 403 unless the clerk has `role`.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role == role {
+            return Ok(());
+        }
+        tracing::warn!(clerk = %self.name, needed = role.as_str(), "clerk action refused: role");
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "role_required",
+            format!(
+                "only a clerk with the role `{}` may do this (sportello hub operator add NAME --role {})",
+                role.as_str(),
+                role.as_str()
+            ),
+        ))
+    }
 }
 
 /// The value of the session cookie in a request, if any.
@@ -193,7 +241,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
                 Ok(conn
                     .query_row(
                         "SELECT s.operator_id, o.name, s.counter, s.services,
-                                COALESCE(s.last_used_at, s.created_at)
+                                COALESCE(s.last_used_at, s.created_at), o.role
                          FROM sessions s JOIN operators o ON o.id = s.operator_id
                          WHERE s.token_hash = ?1 AND s.expires_at > ?2
                            AND o.disabled_at IS NULL",
@@ -205,6 +253,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
                                 r.get::<_, Option<String>>(2)?,
                                 r.get::<_, String>(3)?,
                                 r.get::<_, i64>(4)?,
+                                r.get::<_, String>(5)?,
                             ))
                         },
                     )
@@ -212,7 +261,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
                     .map(|row| (hash, row)))
             })
             .await?;
-        let (session_hash, (operator_id, name, counter, services, last_used)) =
+        let (session_hash, (operator_id, name, counter, services, last_used, role)) =
             row.ok_or_else(not_logged_in)?;
         let idle = now - last_used;
         if idle >= i64::from(state.config.sessions.idle_minutes) * 60 {
@@ -247,6 +296,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
             session_hash,
             counter,
             services,
+            role: Role::parse(&role).unwrap_or(Role::Clerk),
         })
     }
 }

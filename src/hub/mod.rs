@@ -20,6 +20,7 @@ pub mod display;
 pub mod error;
 pub mod events;
 pub mod fleet;
+pub mod fleet_updates;
 pub mod headers;
 pub mod host_check;
 pub mod housekeeping;
@@ -221,6 +222,13 @@ fn pages() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "/fleet/api/kiosks/{kiosk_id}/disabled",
             post(fleet::set_disabled),
         ),
+        ("GET", "/fleet/api/updates", get(fleet_updates::view)),
+        (
+            "POST",
+            "/fleet/api/updates/rollout",
+            post(fleet_updates::start),
+        ),
+        ("POST", "/fleet/api/updates/stop", post(fleet_updates::stop)),
     ]
 }
 

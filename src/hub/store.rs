@@ -315,6 +315,9 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (rollout_id, kiosk_id)
     );
     CREATE INDEX update_targets_by_kiosk ON update_targets (kiosk_id);",
+    // 13: what a clerk may do beyond the counter (hub::auth::Role): `maintainer` rolls
+    // software out from the fleet page.
+    "ALTER TABLE operators ADD COLUMN role TEXT NOT NULL DEFAULT 'clerk';",
 ];
 
 /// Opens (creating and migrating) the hub's database with full durability, and makes

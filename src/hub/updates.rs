@@ -161,6 +161,18 @@ pub fn start_rollout(
 ) -> Result<(i64, Vec<usize>), AdminError> {
     let mut conn = store::open(database)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let started = start_rollout_in(&tx, version, kiosks, waves)?;
+    tx.commit()?;
+    Ok(started)
+}
+
+/// [`start_rollout`] inside the caller's transaction (the fleet page's, on the writer).
+pub fn start_rollout_in(
+    tx: &Connection,
+    version: &str,
+    kiosks: &[String],
+    waves: Waves,
+) -> Result<(i64, Vec<usize>), AdminError> {
     let sha256: String = tx
         .query_row(
             "SELECT sha256 FROM update_bundles WHERE version = ?1",
@@ -212,7 +224,6 @@ pub fn start_rollout(
             )?;
         }
     }
-    tx.commit()?;
     Ok((rollout, sizes))
 }
 
@@ -238,11 +249,45 @@ pub fn wave_sizes(kiosks: usize, waves: Waves) -> Vec<usize> {
 /// Stops the running rollout (no new offers). Returns whether one was running.
 pub fn stop_rollout(database: &Path, reason: &str) -> Result<bool, AdminError> {
     let conn = store::open(database)?;
+    Ok(stop_rollout_in(&conn, reason)?)
+}
+
+/// [`stop_rollout`] on the caller's connection.
+pub fn stop_rollout_in(conn: &Connection, reason: &str) -> Result<bool, rusqlite::Error> {
     let stopped = conn.execute(
         "UPDATE update_rollouts SET state = 'stopped', stop_reason = ?1 WHERE state = 'running'",
         [reason],
     )?;
     Ok(stopped > 0)
+}
+
+/// A bundle the hub holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BundleInfo {
+    /// Its version.
+    pub version: String,
+    /// Its SHA-256 (hex).
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was added (RFC 3339).
+    pub added_at: String,
+}
+
+/// The bundles the hub holds, newest first.
+pub fn bundles(conn: &Connection) -> Result<Vec<BundleInfo>, rusqlite::Error> {
+    conn.prepare(
+        "SELECT version, sha256, size, added_at FROM update_bundles ORDER BY added_at DESC, version DESC",
+    )?
+    .query_map([], |r| {
+        Ok(BundleInfo {
+            version: r.get(0)?,
+            sha256: r.get(1)?,
+            size: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+            added_at: r.get(3)?,
+        })
+    })?
+    .collect()
 }
 
 /// A kiosk's line in the latest rollout.

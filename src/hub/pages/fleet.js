@@ -1,4 +1,5 @@
-/* The fleet page: every kiosk's health, and taking one out of service. ES5. */
+/* The fleet page: every kiosk's health, taking one out of service, and software rollouts
+   (started and stopped by a maintainer). ES5. */
 (function () {
   'use strict';
   var S = Sportello;
@@ -32,6 +33,7 @@
         S.text('error', err.message); return;
       }
       S.show('login', false); S.show('fleet', true);
+      loadUpdates();
       var body = S.byId('kiosks');
       body.innerHTML = '';
       for (var i = 0; i < kiosks.length; i++) {
@@ -77,6 +79,70 @@
       }
     });
   }
+
+  var rolloutText = { running: 'in corso', stopped: 'fermata', done: 'completata' };
+
+  // The bundles and the latest rollout; the form only for a clerk who may roll out.
+  function loadUpdates() {
+    S.api('GET', '/fleet/api/updates', null, function (err, view) {
+      if (err) { return; }
+      var r = view.rollout;
+      var status = 'Nessuna distribuzione avviata.';
+      if (r) {
+        var good = 0;
+        for (var i = 0; i < r.targets.length; i++) { if (r.targets[i].state === 'good') { good++; } }
+        status = 'Ultima distribuzione: versione ' + r.version + ', ' + (rolloutText[r.state] || r.state) +
+          ' (' + good + ' di ' + r.targets.length + ' totem aggiornati)' +
+          (r.stop_reason ? ' \u2013 ' + r.stop_reason : '') + '.';
+      }
+      S.text('rollout-status', status);
+      S.show('no-bundles', view.bundles.length === 0);
+      S.show('rollout', view.can_roll_out && view.bundles.length > 0);
+      S.byId('stop-rollout').disabled = !(r && r.state === 'running');
+      var select = S.byId('bundle');
+      var chosen = select.value;
+      var versions = [];
+      for (var j = 0; j < view.bundles.length; j++) { versions.push(view.bundles[j].version); }
+      if (select.getAttribute('data-versions') !== versions.join(' ')) {
+        select.innerHTML = '';
+        for (var k = 0; k < view.bundles.length; k++) {
+          var b = view.bundles[k];
+          var option = document.createElement('option');
+          option.value = b.version;
+          option.textContent = b.version + ' (' + Math.round(b.size / 1048576) + ' MB)';
+          select.appendChild(option);
+        }
+        select.setAttribute('data-versions', versions.join(' '));
+        if (chosen) { select.value = chosen; }
+      }
+    });
+  }
+
+  S.byId('rollout').onsubmit = function () {
+    var names = S.byId('rollout-kiosks').value.split(',');
+    var kiosks = [];
+    for (var i = 0; i < names.length; i++) {
+      var name = names[i].replace(/^\s+|\s+$/g, '');
+      if (name) { kiosks.push(name); }
+    }
+    S.api('POST', '/fleet/api/updates/rollout', {
+      version: S.byId('bundle').value,
+      kiosks: kiosks,
+      canary: parseInt(S.byId('canary').value, 10) || 0,
+      percent: parseInt(S.byId('percent').value, 10) || 25
+    }, function (err) {
+      S.text('error', err ? err.message : '');
+      load();
+    });
+    return false;
+  };
+
+  S.byId('stop-rollout').onclick = function () {
+    S.api('POST', '/fleet/api/updates/stop', {}, function (err) {
+      S.text('error', err ? err.message : '');
+      load();
+    });
+  };
 
   function toggle(id, disabled) {
     return function () {
