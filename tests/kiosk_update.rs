@@ -206,3 +206,19 @@ fn a_slot_whose_printer_never_answers_goes_back_to_the_old_one_and_stops_the_rol
     assert_eq!(after.order[0], "A");
     drop(kiosk);
 }
+
+#[test]
+fn a_kiosk_whose_slots_cannot_be_read_still_starts_and_takes_no_update() {
+    let hub_rt = tokio::runtime::Runtime::new().unwrap();
+    let hub = hub_rt.block_on(TestHub::start());
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = kiosk_config(dir.path(), &hub.url(), &hub.db());
+    // RAUC on a computer that is not the A/B image: no system.conf, perhaps no rauc.
+    config.update.slots = SlotsKind::Rauc;
+    let kiosk = run::start(config.clone(), fast_intervals()).expect("the kiosk starts");
+    assert!(kiosk.core.updater().is_none());
+    let store = Store::open(&config.data_dir.join("kiosk.sqlite")).unwrap();
+    wait("enrolled", Duration::from_secs(30), || {
+        store.meta(META_KIOSK_ID).unwrap().is_some()
+    });
+}

@@ -131,9 +131,15 @@ pub fn start(config: KioskConfig, intervals: Intervals) -> Result<RunningKiosk, 
         .enable_all()
         .build()
         .map_err(|e| StartError::Runtime(e.to_string()))?;
-    let updater = super::updater::Updater::open(&config)
-        .map_err(|e| StartError::Board(format!("root slots: {e}")))?
-        .map(Arc::new);
+    // Citizens before updates: a kiosk whose slots cannot be read still issues tickets,
+    // it only takes no update (and `sportello doctor` says why).
+    let updater = match super::updater::Updater::open(&config) {
+        Ok(updater) => updater.map(Arc::new),
+        Err(err) => {
+            tracing::error!(%err, "no software updates: the root slots cannot be read ([update] slots)");
+            None
+        }
+    };
     let core = Arc::new(KioskCore::new(
         config,
         store,
