@@ -331,7 +331,11 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     rusqlite::Connection::open(hub.db())
         .unwrap()
         .execute(
-            "UPDATE kiosks SET disabled = 1, last_heartbeat = '2026-01-01T00:00:00Z' WHERE id = ?1",
+            // A heartbeat after its enrolment: the enrollment token can no longer be
+            // asked again.
+            "UPDATE kiosks SET disabled = 1,
+                 last_heartbeat = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 second')
+             WHERE id = ?1",
             [off["kiosk_id"].as_str().unwrap()],
         )
         .unwrap();
