@@ -79,8 +79,14 @@ fi
 if load ${devtype} ${devnum}:${slot_part} ${kernel_addr_r} boot/vmlinuz; then
     if load ${devtype} ${devnum}:${slot_part} ${ramdisk_addr_r} boot/initrd.img; then
         setenv initrd_size ${filesize}
-        setenv bootargs "${bootargs} root=LABEL=SPORTROOT_${slot} rauc.slot=${slot}"
         if test -n "${fdt_addr}"; then setenv slot_fdt ${fdt_addr}; else setenv slot_fdt ${fdtcontroladdr}; fi
+        # The firmware's command line (the Pi's cmdline.txt, which its firmware writes into
+        # the device tree's /chosen): booti would replace it with ${bootargs}, so it is
+        # read first and the slot's root appended (the last root= is the one Linux takes).
+        if fdt addr ${slot_fdt} && fdt get value fw_bootargs /chosen bootargs; then
+            setenv bootargs "${fw_bootargs}"
+        fi
+        setenv bootargs "${bootargs} root=LABEL=SPORTROOT_${slot} rauc.slot=${slot}"
         booti ${kernel_addr_r} ${ramdisk_addr_r}:${initrd_size} ${slot_fdt}
     fi
 fi
