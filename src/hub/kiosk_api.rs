@@ -97,10 +97,7 @@ pub async fn enroll(
                     };
                     let enrolled = match returning {
                         Some((kiosk_id, tag)) => {
-                            tx.execute(
-                                "UPDATE kiosks SET token_hash = ?2 WHERE id = ?1",
-                                params![kiosk_id, kiosk_token_hash],
-                            )?;
+                            give_token(&tx, &kiosk_id, &kiosk_token_hash)?;
                             Enrolled {
                                 kiosk_id,
                                 tag,
@@ -164,10 +161,7 @@ pub async fn enroll(
                     let Some(Some(tag)) = never_heard else {
                         return Err(used_token());
                     };
-                    tx.execute(
-                        "UPDATE kiosks SET token_hash = ?2 WHERE id = ?1",
-                        params![kiosk_id, kiosk_token_hash],
-                    )?;
+                    give_token(&tx, &kiosk_id, &kiosk_token_hash)?;
                     Enrolled {
                         kiosk_id,
                         tag,
@@ -541,7 +535,10 @@ pub async fn heartbeat(
     let offer = state
         .db
         .write(move |conn| {
-            conn.execute(
+            // One transaction: a kiosk's report and what it does to the rollout (stopped on a
+            // rollback, done on the last good) are seen together or not at all.
+            let tx = conn.transaction()?;
+            tx.execute(
                 "UPDATE kiosks SET version = ?2, printer = ?3, printer_detail = ?4,
                      outbox_depth = ?5, kiosk_time = ?6, last_heartbeat = ?7,
                      oldest_pending_seconds = ?8
@@ -558,12 +555,9 @@ pub async fn heartbeat(
                         .map(|s| s.min(i64::MAX as u64) as i64)
                 ],
             )?;
-            Ok(updates::on_heartbeat(
-                conn,
-                &kiosk.kiosk_id,
-                update_report.as_ref(),
-                now,
-            )?)
+            let offer = updates::on_heartbeat(&tx, &kiosk.kiosk_id, update_report.as_ref(), now)?;
+            tx.commit()?;
+            Ok(offer)
         })
         .await?;
     Ok(Json(HeartbeatResponse {
@@ -647,4 +641,17 @@ fn no_such_update() -> ApiError {
         "no_such_update",
         "no update with this SHA-256 is offered to this kiosk",
     )
+}
+
+/// Gives an existing kiosk row a new kiosk token (the old one stops working at once).
+fn give_token(
+    tx: &rusqlite::Connection,
+    kiosk_id: &str,
+    token_hash: &str,
+) -> Result<(), rusqlite::Error> {
+    tx.execute(
+        "UPDATE kiosks SET token_hash = ?2 WHERE id = ?1",
+        params![kiosk_id, token_hash],
+    )?;
+    Ok(())
 }
