@@ -158,10 +158,10 @@ pub async fn run(core: Arc<KioskCore>, updater: Arc<Updater>) {
 
 /// One event and whatever follows from it, each step saved before it is carried out.
 async fn apply(core: &KioskCore, updater: &Updater, first: Event<'_>) {
-    let mut next = step(core, updater, first);
-    while let Some(action) = next {
-        next = match action {
-            Action::Nothing => None,
+    let mut action = step(core, updater, first);
+    loop {
+        action = match action {
+            Action::Nothing => return,
             Action::Download(offer) => {
                 let dest = bundle_file(&updater.bundle_dir, &offer.sha256);
                 let downloaded = match tokio::fs::create_dir_all(&updater.bundle_dir).await {
@@ -205,12 +205,12 @@ async fn apply(core: &KioskCore, updater: &Updater, first: Event<'_>) {
             }
             Action::RestartWhenIdle => {
                 updater.state().restart_when_idle = true;
-                None
+                Action::Nothing
             }
             Action::MarkGood => match updater.slots.mark_good() {
                 Ok(()) => {
                     tracing::info!(slot = %updater.booted, "updated slot marked good");
-                    None
+                    Action::Nothing
                 }
                 Err(err) => step(core, updater, Event::MarkFailed(err.0)),
             },
@@ -219,18 +219,18 @@ async fn apply(core: &KioskCore, updater: &Updater, first: Event<'_>) {
                 if let Err(err) = updater.slots.mark_rolled_back() {
                     tracing::error!(%err, "cannot mark the failed slot bad");
                 }
-                None
+                Action::Nothing
             }
             Action::Restart => {
                 restart(updater, "the new slot did not prove itself in time");
-                None
+                Action::Nothing
             }
         };
     }
 }
 
 /// Feeds one event to the state machine and saves what it keeps; the action to do.
-fn step(core: &KioskCore, updater: &Updater, event: Event<'_>) -> Option<Action> {
+fn step(core: &KioskCore, updater: &Updater, event: Event<'_>) -> Action {
     let current = updater.state().update.clone();
     let (next, action) = update::step(current.as_ref(), event, &updater.limits);
     if next != current {
@@ -239,7 +239,7 @@ fn step(core: &KioskCore, updater: &Updater, event: Event<'_>) -> Option<Action>
         }
         updater.state().update = next;
     }
-    Some(action)
+    action
 }
 
 /// Installs the bundle (blocking: RAUC writes a whole slot), then deletes the file.
