@@ -3,16 +3,28 @@
 # shellcheck disable=SC2034
 # The kiosk image's layout, shared by scripts/build-image, provision, flash and boot-test.
 #
-# One MBR disk (the Pi 4's boot ROM reads MBR) with three partitions:
-#   1  vfat  SPORTBOOT  /boot/firmware       Pi firmware, kernel, initrd, config.txt,
-#                                            cmdline.txt, sportello/kiosk.toml (read-only)
-#   2  ext4  SPORTROOT  /                    Debian + the sportello package, never written
-#                                            (read-only under a RAM overlay)
-#   3  ext4  SPORTDATA  /var/lib/sportello   the kiosk's store and token, the journal
+# One MBR disk (the Pi 4's boot ROM reads MBR) with four partitions, two root slots for
+# A/B updates (issue 18; board/uboot/boot.cmd chooses one, RAUC writes the other):
+#   1  vfat  SPORTBOOT    /boot/firmware      Pi firmware, config.txt, cmdline.txt, U-Boot
+#                                             (u-boot.bin, boot.scr), sportello-ab.env,
+#                                             sportello/kiosk.toml
+#   2  ext4  SPORTROOT_A  /                   slot A: Debian + the sportello package, its
+#                                             kernel and initramfs in /boot; never written
+#                                             while it runs (read-only under a RAM overlay)
+#   3  ext4  SPORTROOT_B  /                   slot B: the same, for the next update
+#   4  ext4  SPORTDATA    /var/lib/sportello  the kiosk's store and token, the journal,
+#                                             a downloaded update
 
 readonly BOOT_LABEL=SPORTBOOT
+# A slot's label is ${ROOT_LABEL}_A or _B.
 readonly ROOT_LABEL=SPORTROOT
 readonly DATA_LABEL=SPORTDATA
+readonly BOOT_PART=1
+readonly ROOT_A_PART=2
+readonly ROOT_B_PART=3
+readonly DATA_PART=4
+# Each root slot's size: fixed, so every later release's root fits a card flashed today.
+readonly ROOT_SLOT_MIB=1536
 # Where provisioning puts a kiosk's configuration on the boot partition.
 readonly KIOSK_CONFIG_DIR=sportello
 readonly KIOSK_CONFIG_NAME=kiosk.toml
@@ -49,19 +61,19 @@ partition_offset() {
     echo $((start * 512))
 }
 
-# check_layout IMAGE: fails unless IMAGE has the kiosk layout (3 partitions, FAT boot
-# partition labelled SPORTBOOT, ext4 SPORTROOT and SPORTDATA).
+# check_layout IMAGE: fails unless IMAGE has the kiosk layout (4 partitions: FAT boot
+# partition labelled SPORTBOOT, ext4 SPORTROOT_A, SPORTROOT_B and SPORTDATA).
 check_layout() {
     local image=$1 count offset label type n
     [ -f "$image" ] || [ -b "$image" ] || fail "$image: no such image file or block device"
     count=$(partx -g -o NR "$image" 2>/dev/null | wc -l)
-    [ "$count" -eq 3 ] || fail "$image has $count partitions, a kiosk image has 3 (boot, root, data)"
-    for n in 1 2 3; do
+    [ "$count" -eq 4 ] || fail "$image has $count partitions, a kiosk image has 4 (boot, root A, root B, data)"
+    for n in 1 2 3 4; do
         offset=$(partition_offset "$image" "$n")
         label=$(blkid -p -O "$offset" -s LABEL -o value "$image" 2>/dev/null || true)
         type=$(blkid -p -O "$offset" -s TYPE -o value "$image" 2>/dev/null || true)
         case "$n:$type:$label" in
-            "1:vfat:$BOOT_LABEL" | "2:ext4:$ROOT_LABEL" | "3:ext4:$DATA_LABEL") ;;
+            "1:vfat:$BOOT_LABEL" | "2:ext4:${ROOT_LABEL}_A" | "3:ext4:${ROOT_LABEL}_B" | "4:ext4:$DATA_LABEL") ;;
             *) fail "$image partition $n is '$type' labelled '$label', not the kiosk layout" ;;
         esac
     done

@@ -44,6 +44,9 @@ fn other(slot: &str) -> &'static str {
     if slot == "A" { "B" } else { "A" }
 }
 
+/// The file in the kiosk's runtime directory that asks the image to reboot.
+pub const REBOOT_REQUEST: &str = "reboot";
+
 /// RAUC on the kiosk image (`board/rauc/system.conf`).
 #[derive(Debug, Clone, Default)]
 pub struct Rauc;
@@ -112,8 +115,22 @@ impl Slots for Rauc {
         .map(drop)
     }
 
+    /// The kiosk service runs unprivileged and may not reboot the board: under systemd it
+    /// asks by creating `reboot` in its runtime directory (`/run/sportello`), which
+    /// `sportello-reboot.path` on the image watches. Run by hand as root, it reboots.
     fn restart(&self) -> Result<(), SlotError> {
-        Rauc::run("restarting", &["systemctl", "reboot"]).map(drop)
+        match std::env::var_os("RUNTIME_DIRECTORY") {
+            Some(dir) => {
+                let request = Path::new(&dir).join(REBOOT_REQUEST);
+                std::fs::write(&request, b"update\n").map_err(|e| {
+                    SlotError(format!(
+                        "restarting: cannot write {}: {e}",
+                        request.display()
+                    ))
+                })
+            }
+            None => Rauc::run("restarting", &["systemctl", "reboot"]).map(drop),
+        }
     }
 }
 
