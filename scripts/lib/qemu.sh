@@ -13,11 +13,11 @@ readonly QEMU_UBOOT=/usr/lib/u-boot/qemu_arm64/u-boot.bin
 # qemu_machine_args DISK: the machine, firmware, disk, network and watchdog of a kiosk VM
 # (an array in QEMU_MACHINE), without display or console options.
 qemu_machine_args() {
-    QEMU_MACHINE=(-M virt -cpu cortex-a72 -smp 2 -m 1536 -accel tcg,thread=multi
+    QEMU_MACHINE=(-M virt -cpu cortex-a72 -smp 2 -m 1536 -accel "tcg,thread=multi"
         -bios "$QEMU_UBOOT"
         -drive "file=$1,format=raw,if=none,id=disk,cache=writeback"
-        -device virtio-blk-pci,drive=disk
-        -netdev user,id=net -device virtio-net-pci,netdev=net,romfile=
+        -device "virtio-blk-device,drive=disk"
+        -netdev "user,id=net" -device "virtio-net-pci,netdev=net,romfile="
         -device i6300esb)
 }
 
