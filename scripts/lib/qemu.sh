@@ -11,9 +11,11 @@
 readonly QEMU_UBOOT=/usr/lib/u-boot/qemu_arm64/u-boot.bin
 
 # qemu_machine_args DISK: the machine, firmware, disk, network and watchdog of a kiosk VM
-# (an array in QEMU_MACHINE), without display or console options.
+# (an array in QEMU_MACHINE), without display or console options. acpi=off: with firmware
+# loaded the virt machine would otherwise describe itself through ACPI and leave out the
+# PL061 GPIO chip the kiosk's board uses (the device tree is what a Pi has too).
 qemu_machine_args() {
-    QEMU_MACHINE=(-M virt -cpu cortex-a72 -smp 2 -m 1536 -accel "tcg,thread=multi"
+    QEMU_MACHINE=(-M virt,acpi=off -cpu cortex-a72 -smp 2 -m 1536 -accel "tcg,thread=multi"
         -bios "$QEMU_UBOOT"
         -drive "file=$1,format=raw,if=none,id=disk,cache=writeback"
         -device "virtio-blk-device,drive=disk"
