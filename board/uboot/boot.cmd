@@ -86,7 +86,14 @@ if load ${devtype} ${devnum}:${slot_part} ${kernel_addr_r} boot/vmlinuz; then
         if fdt addr ${slot_fdt} && fdt get value fw_bootargs /chosen bootargs; then
             setenv bootargs "${fw_bootargs}"
         fi
-        setenv bootargs "${bootargs} root=LABEL=SPORTROOT_${slot} rauc.slot=${slot}"
+        # The slot's root by partition UUID (the MBR's disk id and the partition number),
+        # which an update cannot change; by label where U-Boot cannot read the UUID.
+        if part uuid ${devtype} ${devnum}:${slot_part} slot_uuid; then
+            setenv slot_root "PARTUUID=${slot_uuid}"
+        else
+            setenv slot_root "LABEL=SPORTROOT_${slot}"
+        fi
+        setenv bootargs "${bootargs} root=${slot_root} rauc.slot=${slot}"
         booti ${kernel_addr_r} ${ramdisk_addr_r}:${initrd_size} ${slot_fdt}
     fi
 fi

@@ -23,6 +23,11 @@ readonly BOOT_PART=1
 readonly ROOT_A_PART=2
 readonly ROOT_B_PART=3
 readonly DATA_PART=4
+# The MBR's disk id, the same for every release: a root slot is found by its partition
+# UUID (PARTUUID=5a7e1100-02 and -03), which neither a label written by an update nor the
+# kernel's name for the card (mmcblk0 on a Pi, vda in QEMU) can change. boot.cmd gives the
+# kernel root=PARTUUID=...; RAUC's system.conf names the slots by-partuuid.
+readonly DISK_ID=0x5a7e1100
 # Each root slot's size: fixed, so every later release's root fits a card flashed today.
 readonly ROOT_SLOT_MIB=1536
 # Where provisioning puts a kiosk's configuration on the boot partition.

@@ -15,7 +15,7 @@ readonly QEMU_UBOOT=/usr/lib/u-boot/qemu_arm64/u-boot.bin
 # loaded the virt machine would otherwise describe itself through ACPI and leave out the
 # PL061 GPIO chip the kiosk's board uses (the device tree is what a Pi has too).
 qemu_machine_args() {
-    QEMU_MACHINE=(-M virt,acpi=off -cpu cortex-a72 -smp 2 -m 1536 -accel "tcg,thread=multi"
+    QEMU_MACHINE=(-M "virt,acpi=off" -cpu cortex-a72 -smp 2 -m 1536 -accel "tcg,thread=multi"
         -bios "$QEMU_UBOOT"
         -drive "file=$1,format=raw,if=none,id=disk,cache=writeback"
         -device "virtio-blk-device,drive=disk"
