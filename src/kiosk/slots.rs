@@ -116,7 +116,7 @@ impl Slots for Rauc {
     }
 
     /// The kiosk service runs unprivileged and may not reboot the board: under systemd it
-    /// asks by creating `reboot` in its runtime directory (`/run/sportello`), which
+    /// asks by creating `reboot` in its runtime directory (`/run/sportello-kiosk`), which
     /// `sportello-reboot.path` on the image watches. Run by hand as root, it reboots.
     fn restart(&self) -> Result<(), SlotError> {
         match std::env::var_os("RUNTIME_DIRECTORY") {
