@@ -52,34 +52,71 @@ pub const REBOOT_REQUEST: &str = "reboot";
 pub struct Rauc;
 
 impl Rauc {
-    fn run(what: &str, args: &[&str]) -> Result<String, SlotError> {
-        let output = Command::new(args[0])
-            .args(&args[1..])
+    fn run(what: &str, program: &str, args: &[&str]) -> Result<String, SlotError> {
+        let output = Command::new(program)
+            .args(args)
             .output()
-            .map_err(|e| SlotError(format!("{what}: cannot run {}: {e}", args[0])))?;
+            .map_err(|e| SlotError(format!("{what}: cannot run {program}: {e}")))?;
         if output.status.success() {
             return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
         }
-        let said = String::from_utf8_lossy(&output.stderr);
-        let last = said
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
+        let reason = rauc_failure_reason(
+            &String::from_utf8_lossy(&output.stdout),
+            &String::from_utf8_lossy(&output.stderr),
+        );
+        // The command without its paths: the bundle's long name would crowd out the reason
+        // on the fleet page.
+        let command: Vec<&str> = std::iter::once(program)
+            .chain(args.iter().copied().filter(|a| !a.starts_with('/')))
+            .collect();
         Err(SlotError(format!(
             "{what}: {} failed ({}): {}",
-            args.join(" "),
+            command.join(" "),
             output.status,
-            last.chars().take(300).collect::<String>()
+            reason.chars().take(300).collect::<String>()
         )))
     }
+}
+
+/// Why a `rauc` command failed, from what it printed. `rauc install` reports the service's
+/// progress lines (`installing `…`: signature verification failed: …`), may print the
+/// service's `LastError: …`, and ends with a bare "Installing `…` failed", which says
+/// nothing; other commands end with the reason.
+pub fn rauc_failure_reason(stdout: &str, stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .chain(stdout.lines())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if let Some(last_error) = lines
+        .iter()
+        .find_map(|l| l.split_once("LastError:").map(|(_, r)| r.trim()))
+    {
+        return last_error.to_string();
+    }
+    if let Some(reason) = lines.iter().rev().find(|l| l.contains("failed:")) {
+        // Without the "installing `<bundle>`: " in front.
+        return reason
+            .split_once("`: ")
+            .map_or(*reason, |(_, r)| r)
+            .to_string();
+    }
+    stderr
+        .lines()
+        .map(str::trim)
+        .rev()
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
 }
 
 impl Slots for Rauc {
     fn booted(&self) -> Result<String, SlotError> {
         let json = Rauc::run(
             "which slot runs",
-            &["rauc", "status", "--output-format=json"],
+            "rauc",
+            &["status", "--output-format=json"],
         )?;
         booted_from_status(&json)
     }
@@ -92,13 +129,14 @@ impl Slots for Rauc {
 
     fn install(&self, bundle: &Path) -> Result<(), SlotError> {
         let path = bundle.to_string_lossy();
-        Rauc::run("installing the update", &["rauc", "install", &path]).map(drop)
+        Rauc::run("installing the update", "rauc", &["install", &path]).map(drop)
     }
 
     fn mark_good(&self) -> Result<(), SlotError> {
         Rauc::run(
             "marking this slot good",
-            &["rauc", "status", "mark-good", "booted"],
+            "rauc",
+            &["status", "mark-good", "booted"],
         )
         .map(drop)
     }
@@ -106,11 +144,13 @@ impl Slots for Rauc {
     fn mark_rolled_back(&self) -> Result<(), SlotError> {
         Rauc::run(
             "making this slot boot first",
-            &["rauc", "status", "mark-active", "booted"],
+            "rauc",
+            &["status", "mark-active", "booted"],
         )?;
         Rauc::run(
             "marking the failed slot bad",
-            &["rauc", "status", "mark-bad", "other"],
+            "rauc",
+            &["status", "mark-bad", "other"],
         )
         .map(drop)
     }
@@ -129,7 +169,7 @@ impl Slots for Rauc {
                     ))
                 })
             }
-            None => Rauc::run("restarting", &["systemctl", "reboot"]).map(drop),
+            None => Rauc::run("restarting", "systemctl", &["reboot"]).map(drop),
         }
     }
 }
@@ -363,6 +403,27 @@ impl Slots for SimulatedSlots {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_install_reports_rauc_s_reason_not_its_last_line() {
+        // The reason as RAUC's service logged it on the image for a bundle signed by another
+        // CA, and the client's closing line; the client's exact shape is assumed (either a
+        // LastError line or the progress line carries the reason).
+        let reason =
+            "signature verification failed: Verify error: unable to get local issuer certificate";
+        let closing = "Installing `/var/lib/sportello/update/26c3.raucb` failed\n";
+        let progress = format!(
+            "installing `/var/lib/sportello/update/26c3.raucb`: Checking and mounting bundle...\n\
+             installing `/var/lib/sportello/update/26c3.raucb`: {reason}\n"
+        );
+        assert_eq!(rauc_failure_reason(&progress, closing), reason);
+        let with_last_error = format!("{progress}LastError: {reason}\n");
+        assert_eq!(rauc_failure_reason(&with_last_error, closing), reason);
+        assert_eq!(
+            rauc_failure_reason("", "rauc: D-Bus error\nmarking the slot: no such slot\n\n"),
+            "marking the slot: no such slot"
+        );
+    }
 
     fn bundle(dir: &Path, version: &str) -> PathBuf {
         let path = dir.join(format!("{version}.raucb"));
