@@ -90,6 +90,11 @@ const CRATE_HOMES: &[(&str, &[&str], &str)] = &[
         "the hub's certificate is the hub's alone",
     ),
     (
+        "postgres",
+        &["hub/sql/"],
+        "the PostgreSQL client lives only in hub::sql: the hub's modules write their SQL once, through hub::sql::Sql",
+    ),
+    (
         "slint",
         &["kiosk/", "lib.rs", "demo.rs"],
         "the touch UI is the kiosk's alone",

@@ -72,6 +72,20 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
+impl From<super::sql::SqlError> for ApiError {
+    fn from(err: super::sql::SqlError) -> ApiError {
+        if err.is_unavailable() {
+            tracing::error!(%err, "database unavailable");
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::DATABASE_UNAVAILABLE,
+                "the hub cannot reach its database; try again shortly",
+            );
+        }
+        ApiError::internal("database", err)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {

@@ -5,15 +5,16 @@
 //! busy; `number_blocks` records, per day and service, the next online number and the
 //! lowest number leased. Both moves happen in the caller's write transaction, so a number
 //! is handed out once: online numbers have no gaps, a band is never given twice, and
-//! nothing in a band is ever issued online.
+//! nothing in a band is ever issued online. Written for both engines (`hub::sql`): on
+//! PostgreSQL the caller's write transaction holds the database's write lock, so several
+//! hub processes still hand a number out once.
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::ApiError;
+use super::sql::{Sql, args};
 use crate::protocol::errors as code;
 use crate::protocol::numbers::{MAX_NUMBER, TAG_LETTERS};
-use crate::sqlite::Cached;
 
 /// Bands are leased from 999 down to this number at the lowest.
 pub const BAND_ZONE_START: u16 = 500;
@@ -45,21 +46,18 @@ fn no_numbers_left(service: &str) -> ApiError {
 }
 
 /// (next online number, lowest leased number) for a day and service.
-fn block(tx: &Connection, day: NaiveDate, service: &str) -> Result<(u16, u16), ApiError> {
-    let row: Option<(u16, u16)> = tx
-        .cached_row(
-            "SELECT next_online, band_floor FROM number_blocks WHERE day = ?1 AND service = ?2",
-            params![day.to_string(), service],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+fn block(sql: Sql<'_>, day: NaiveDate, service: &str) -> Result<(u16, u16), ApiError> {
+    let row = sql.query_opt(
+        "SELECT next_online, band_floor FROM number_blocks WHERE day = ?1 AND service = ?2",
+        args![day.to_string(), service],
+    )?;
     match row {
-        Some(row) => Ok(row),
+        Some(row) => Ok((row.get(0)?, row.get(1)?)),
         None => {
-            tx.cached_execute(
+            sql.execute(
                 "INSERT INTO number_blocks (day, service, next_online, band_floor)
                  VALUES (?1, ?2, 1, ?3)",
-                params![day.to_string(), service, MAX_NUMBER + 1],
+                args![day.to_string(), service, MAX_NUMBER + 1],
             )?;
             Ok((1, MAX_NUMBER + 1))
         }
@@ -68,38 +66,45 @@ fn block(tx: &Connection, day: NaiveDate, service: &str) -> Result<(u16, u16), A
 
 /// Takes the next online number of `service` on `day`: one statement on the ticket
 /// path, which moves the counter only while it is below the lowest leased band.
-pub fn next_online(tx: &Connection, day: NaiveDate, service: &str) -> Result<u16, ApiError> {
-    let taken: Option<u16> = tx
-        .cached_row(
-            "INSERT INTO number_blocks (day, service, next_online, band_floor)
-             VALUES (?1, ?2, 2, ?3)
-             ON CONFLICT (day, service) DO UPDATE SET next_online = next_online + 1
-                 WHERE next_online < band_floor
-             RETURNING next_online - 1",
-            params![day.to_string(), service, MAX_NUMBER + 1],
-            |r| r.get(0),
-        )
-        .optional()?;
-    taken.ok_or_else(|| no_numbers_left(service))
+pub fn next_online<'c>(
+    sql: impl Into<Sql<'c>>,
+    day: NaiveDate,
+    service: &str,
+) -> Result<u16, ApiError> {
+    // `number_blocks.` qualifies the columns: PostgreSQL would read a bare `next_online`
+    // in DO UPDATE as ambiguous with the proposed row's.
+    let taken = sql.into().query_opt(
+        "INSERT INTO number_blocks (day, service, next_online, band_floor)
+         VALUES (?1, ?2, 2, ?3)
+         ON CONFLICT (day, service) DO UPDATE SET next_online = number_blocks.next_online + 1
+             WHERE number_blocks.next_online < number_blocks.band_floor
+         RETURNING next_online - 1",
+        args![day.to_string(), service, MAX_NUMBER + 1],
+    )?;
+    match taken {
+        Some(row) => Ok(row.get(0)?),
+        None => Err(no_numbers_left(service)),
+    }
 }
 
 /// Reserves up to `size` numbers below the lowest leased one; `None` when none are left.
-pub fn reserve_band(
-    tx: &Connection,
+pub fn reserve_band<'c>(
+    sql: impl Into<Sql<'c>>,
     day: NaiveDate,
     service: &str,
     size: u16,
 ) -> Result<Option<(u16, u16)>, ApiError> {
-    let (next, floor) = block(tx, day, service)?;
+    let sql = sql.into();
+    let (next, floor) = block(sql, day, service)?;
     let last = floor - 1;
     let lowest_allowed = next.max(BAND_ZONE_START);
     if last < lowest_allowed {
         return Ok(None);
     }
     let first = floor.saturating_sub(size).max(lowest_allowed);
-    tx.cached_execute(
+    sql.execute(
         "UPDATE number_blocks SET band_floor = ?3 WHERE day = ?1 AND service = ?2",
-        params![day.to_string(), service, first],
+        args![day.to_string(), service, first],
     )?;
     Ok(Some((first, last)))
 }
@@ -107,40 +112,41 @@ pub fn reserve_band(
 /// Keeps `seq` out of every later band and online number of `service` on `day` (a number a
 /// kiosk carried from its previous hub, `hub::carried`): the band floor moves down to it.
 /// False when online numbering has already reached it.
-pub fn hold_for_band(
-    tx: &Connection,
+pub fn hold_for_band<'c>(
+    sql: impl Into<Sql<'c>>,
     day: NaiveDate,
     service: &str,
     seq: u16,
 ) -> Result<bool, ApiError> {
-    let (next, floor) = block(tx, day, service)?;
+    let sql = sql.into();
+    let (next, floor) = block(sql, day, service)?;
     if seq < next {
         return Ok(false);
     }
     if seq < floor {
-        tx.cached_execute(
+        sql.execute(
             "UPDATE number_blocks SET band_floor = ?3 WHERE day = ?1 AND service = ?2",
-            params![day.to_string(), service, seq],
+            args![day.to_string(), service, seq],
         )?;
     }
     Ok(true)
 }
 
 /// The first kiosk tag (`A`, `B`, ... ) no kiosk has yet.
-pub fn free_tag(tx: &Connection) -> Result<String, ApiError> {
-    let tagged: i64 = tx.query_row(
-        "SELECT count(*) FROM kiosks WHERE tag IS NOT NULL",
-        [],
-        |r| r.get(0),
-    )?;
-    let mut index = usize::try_from(tagged).unwrap_or(0);
+pub fn free_tag<'c>(sql: impl Into<Sql<'c>>) -> Result<String, ApiError> {
+    let sql = sql.into();
+    let tagged: usize = sql
+        .query_one("SELECT count(*) FROM kiosks WHERE tag IS NOT NULL", args![])?
+        .get(0)?;
+    let mut index = tagged;
     loop {
         let tag = kiosk_tag(index);
-        let used: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
-            [&tag],
-            |r| r.get(0),
-        )?;
+        let used: bool = sql
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
+                args![&tag],
+            )?
+            .get(0)?;
         if !used {
             return Ok(tag);
         }

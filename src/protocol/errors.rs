@@ -85,3 +85,6 @@ pub const CERTIFICATE_UNAVAILABLE: &str = "certificate_unavailable";
 pub const BAD_LANG: &str = "bad_lang";
 /// 500: the hub failed; try again.
 pub const INTERNAL: &str = "internal";
+/// 503: the hub cannot reach its database (PostgreSQL restarting or out of reach);
+/// nothing was done, try again shortly (a kiosk's outbox keeps the operation).
+pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";

@@ -10,6 +10,7 @@ mod kiosk_setup;
 mod layout_checks;
 mod log_capture;
 mod oidc;
+mod postgres;
 mod printing;
 mod screens;
 
@@ -22,5 +23,6 @@ pub use kiosk_setup::*;
 pub use layout_checks::*;
 pub use log_capture::*;
 pub use oidc::*;
+pub use postgres::*;
 pub use printing::*;
 pub use screens::*;

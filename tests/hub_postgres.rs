@@ -1,0 +1,340 @@
+//! The hub's SQL layer on a real PostgreSQL server beside SQLite (issue 19): the two
+//! schemas describe the same tables, values cross both engines alike, numbering stays
+//! gapless with several connections writing at once, and a lost server reads as
+//! "unavailable" (503), not as a failed request. The server is a throwaway one from
+//! Debian's packages (`common::PostgresServer`).
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use sportello::hub::error::ApiError;
+use sportello::hub::numbering::{BAND_ZONE_START, next_online, reserve_band};
+use sportello::hub::pg_schema;
+use sportello::hub::sql::postgres::{PgConn, PgOpenError};
+use sportello::hub::sql::{Sql, args};
+use sportello::hub::store;
+
+use common::PostgresServer;
+
+/// A migrated PostgreSQL database of its own on `server`.
+fn migrated(server: &PostgresServer, name: &str) -> (String, RefCell<PgConn>) {
+    let url = server.database(name);
+    let mut conn = PgConn::connect(&url).expect("connect");
+    let version = conn.migrate(pg_schema::MIGRATIONS, &url).expect("migrate");
+    assert_eq!(version, pg_schema::MIGRATIONS.len() as i64);
+    (url, RefCell::new(conn))
+}
+
+/// (table, column) → (type class, not null), and the explicit index names.
+type Schema = (BTreeMap<(String, String), (String, bool)>, Vec<String>);
+
+fn sqlite_schema(conn: &rusqlite::Connection) -> Schema {
+    let sql = Sql::from(conn);
+    let mut columns = BTreeMap::new();
+    let tables = sql
+        .query_all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            args![],
+        )
+        .unwrap();
+    for table in tables {
+        let table: String = table.get(0).unwrap();
+        let info = sql
+            .query_all(
+                "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)",
+                args![&table],
+            )
+            .unwrap();
+        for column in info {
+            let name: String = column.get(0).unwrap();
+            let ty: String = column.get(1).unwrap();
+            // A primary key is NOT NULL on PostgreSQL; SQLite merely allows NULL in one.
+            let not_null = column.get::<bool>(2).unwrap() || column.get::<i64>(3).unwrap() > 0;
+            columns.insert((table.clone(), name), (ty, not_null));
+        }
+    }
+    let mut indexes: Vec<String> = sql
+        .query_all(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+            args![],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0).unwrap())
+        .collect();
+    indexes.sort();
+    (columns, indexes)
+}
+
+fn postgres_schema(conn: &RefCell<PgConn>) -> Schema {
+    let sql = Sql::Postgres(conn);
+    let mut columns = BTreeMap::new();
+    let rows = sql
+        .query_all(
+            "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text
+             FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name <> 'schema_version'",
+            args![],
+        )
+        .unwrap();
+    for row in rows {
+        let ty: String = row.get(2).unwrap();
+        // The SQLite declaration each PostgreSQL type stands for (pg_schema's header).
+        let ty = match ty.as_str() {
+            "bigint" => "INTEGER",
+            "text" => "TEXT",
+            "double precision" => "REAL",
+            other => panic!("column of type {other}: pg_schema maps only INTEGER, TEXT, REAL"),
+        };
+        let nullable: String = row.get(3).unwrap();
+        columns.insert(
+            (row.get(0).unwrap(), row.get(1).unwrap()),
+            (ty.to_owned(), nullable == "NO"),
+        );
+    }
+    // Constraint indexes (`*_pkey`, `*_key`) are SQLite's automatic ones.
+    let mut indexes: Vec<String> = sql
+        .query_all(
+            "SELECT indexname::text FROM pg_indexes
+             WHERE schemaname = current_schema()
+               AND indexname NOT LIKE '%\\_pkey' AND indexname NOT LIKE '%\\_key'",
+            args![],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0).unwrap())
+        .collect();
+    indexes.sort();
+    (columns, indexes)
+}
+
+#[test]
+fn the_postgres_schema_matches_sqlites_step_for_step() {
+    assert_eq!(
+        pg_schema::MIGRATIONS.len(),
+        store::MIGRATIONS.len(),
+        "hub::store::MIGRATIONS and hub::pg_schema::MIGRATIONS must grow together"
+    );
+    let Some(server) = PostgresServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = store::open(&dir.path().join("hub.sqlite")).unwrap();
+    let (url, pg) = migrated(&server, "schema");
+
+    let (sqlite_columns, sqlite_indexes) = sqlite_schema(&sqlite);
+    let (pg_columns, pg_indexes) = postgres_schema(&pg);
+    for (key, sqlite_side) in &sqlite_columns {
+        assert_eq!(
+            pg_columns.get(key),
+            Some(sqlite_side),
+            "column {key:?}: SQLite has {sqlite_side:?}"
+        );
+    }
+    for key in pg_columns.keys() {
+        assert!(
+            sqlite_columns.contains_key(key),
+            "{key:?} only on PostgreSQL"
+        );
+    }
+    assert_eq!(pg_indexes, sqlite_indexes);
+    assert!(
+        sqlite_columns.len() > 100,
+        "{} columns",
+        sqlite_columns.len()
+    );
+
+    // Starting again changes nothing; a database from a newer hub is refused.
+    let mut again = PgConn::connect(&url).unwrap();
+    assert_eq!(
+        again.migrate(pg_schema::MIGRATIONS, &url).unwrap(),
+        store::MIGRATIONS.len() as i64
+    );
+    again
+        .batch("INSERT INTO schema_version (version) VALUES (99)")
+        .unwrap();
+    let err = again.migrate(pg_schema::MIGRATIONS, &url).unwrap_err();
+    assert!(
+        matches!(err, PgOpenError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("newer than this program's"),
+        "{err}"
+    );
+}
+
+/// The same statements, through the same calls, on one engine.
+fn values_round_trip(sql: Sql<'_>) {
+    let engine = sql.engine();
+    sql.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+        args!["office", "Sede di Roma Eur – sportello unico"],
+    )
+    .unwrap();
+    sql.execute(
+        "INSERT INTO service_stats (service, average_seconds, samples) VALUES (?1, ?2, ?3)",
+        args!["naspi", 312.5, 7u16],
+    )
+    .unwrap();
+    let row = sql
+        .query_one(
+            "SELECT s.value, t.average_seconds, t.samples, NULL,
+                    EXISTS (SELECT 1 FROM settings WHERE key = ?1), count(*)
+             FROM settings s, service_stats t WHERE s.key = ?1 GROUP BY 1, 2, 3",
+            args!["office"],
+        )
+        .unwrap();
+    assert_eq!(
+        row.get::<String>(0).unwrap(),
+        "Sede di Roma Eur – sportello unico",
+        "{engine:?}"
+    );
+    assert_eq!(row.get::<f64>(1).unwrap(), 312.5, "{engine:?}");
+    assert_eq!(row.get::<u16>(2).unwrap(), 7, "{engine:?}");
+    assert_eq!(row.get::<Option<String>>(3).unwrap(), None, "{engine:?}");
+    assert!(row.get::<bool>(4).unwrap(), "{engine:?}");
+    assert_eq!(row.get::<usize>(5).unwrap(), 1, "{engine:?}");
+    // A bare `?` after a numbered one, and a row that is not there.
+    let none = sql
+        .query_opt(
+            "SELECT value FROM settings WHERE key = ?1 AND value = ?",
+            args!["office", "elsewhere"],
+        )
+        .unwrap();
+    assert_eq!(none, None, "{engine:?}");
+    let changed = sql
+        .execute("DELETE FROM settings WHERE key = ?1", args!["office"])
+        .unwrap();
+    assert_eq!(changed, 1, "{engine:?}");
+}
+
+#[test]
+fn values_cross_both_engines_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = store::open(&dir.path().join("hub.sqlite")).unwrap();
+    values_round_trip(Sql::from(&sqlite));
+    let Some(server) = PostgresServer::start() else {
+        return;
+    };
+    let (_, pg) = migrated(&server, "values");
+    values_round_trip(Sql::Postgres(&pg));
+}
+
+/// Every connection takes `per_writer` online numbers and as many bands of 3, one write
+/// transaction each, all connections at once; returns every number taken online and
+/// every number leased in a band, sorted. A band is read, then moved (`reserve_band`):
+/// without one writer at a time two connections would lease the same numbers.
+fn numbers_taken_at_once<C: Send + 'static>(
+    connections: Vec<C>,
+    per_writer: usize,
+    sql: fn(&C) -> Sql<'_>,
+) -> (Vec<u16>, Vec<u16>) {
+    let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let handles: Vec<_> = connections
+        .into_iter()
+        .map(|conn| {
+            std::thread::spawn(move || {
+                let sql = sql(&conn);
+                let mut online = Vec::new();
+                let mut leased = Vec::new();
+                for _ in 0..per_writer {
+                    sql.begin_write().unwrap();
+                    online.push(next_online(sql, day, "naspi").unwrap());
+                    sql.commit().unwrap();
+                    sql.begin_write().unwrap();
+                    let (first, last) = reserve_band(sql, day, "naspi", 3).unwrap().unwrap();
+                    sql.commit().unwrap();
+                    leased.extend(first..=last);
+                }
+                (online, leased)
+            })
+        })
+        .collect();
+    let (mut online, mut leased) = (Vec::new(), Vec::new());
+    for handle in handles {
+        let (o, l) = handle.join().unwrap();
+        online.extend(o);
+        leased.extend(l);
+    }
+    online.sort_unstable();
+    leased.sort_unstable();
+    (online, leased)
+}
+
+#[test]
+fn numbers_stay_gapless_with_writers_on_several_connections() {
+    const WRITERS: usize = 4;
+    const EACH: usize = 40;
+    let expected: Vec<u16> = (1..=(WRITERS * EACH) as u16).collect();
+    // Bands of 3 from 999 down, each number once.
+    let expected_bands: Vec<u16> = ((1000 - 3 * WRITERS * EACH) as u16..=999).collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.sqlite");
+    let files: Vec<_> = (0..WRITERS).map(|_| store::open(&path).unwrap()).collect();
+    let (online, leased) = numbers_taken_at_once(files, EACH, |c| Sql::from(c));
+    assert_eq!(online, expected, "SQLite");
+    assert_eq!(leased, expected_bands, "SQLite");
+
+    let Some(server) = PostgresServer::start() else {
+        return;
+    };
+    let (url, pg) = migrated(&server, "numbers");
+    let connections: Vec<_> = (0..WRITERS)
+        .map(|_| RefCell::new(PgConn::connect(&url).unwrap()))
+        .collect();
+    let (online, leased) = numbers_taken_at_once(connections, EACH, |c| Sql::Postgres(c));
+    assert_eq!(online, expected, "PostgreSQL");
+    assert_eq!(leased, expected_bands, "PostgreSQL: a band leased twice");
+
+    // Bands and online numbers never meet, as on SQLite (hub::numbering's own test).
+    let sql = Sql::Postgres(&pg);
+    let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+    sql.begin_write().unwrap();
+    assert_eq!(next_online(sql, day, "a").unwrap(), 1);
+    assert_eq!(reserve_band(sql, day, "a", 10).unwrap(), Some((990, 999)));
+    let mut lowest = 990;
+    while let Some((first, _)) = reserve_band(sql, day, "a", 50).unwrap() {
+        lowest = first;
+    }
+    assert_eq!(lowest, BAND_ZONE_START);
+    let mut last = 1;
+    while let Ok(n) = next_online(sql, day, "a") {
+        last = n;
+    }
+    assert_eq!(last, BAND_ZONE_START - 1);
+    assert_eq!(
+        next_online(sql, day, "a").unwrap_err().code,
+        "no_numbers_left"
+    );
+    sql.commit().unwrap();
+}
+
+#[test]
+fn a_lost_server_answers_503_and_a_new_connection_recovers() {
+    let Some(server) = PostgresServer::start() else {
+        return;
+    };
+    let (url, pg) = migrated(&server, "outage");
+    let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    assert_eq!(next_online(Sql::Postgres(&pg), day, "naspi").unwrap(), 1);
+
+    server.kill();
+    let err = Sql::Postgres(&pg)
+        .query_one("SELECT 1", args![])
+        .unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    let answer = ApiError::from(err);
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.code, "database_unavailable");
+    assert!(PgConn::connect(&url).is_err(), "nobody listens");
+
+    server.restart();
+    let again = RefCell::new(PgConn::connect(&url).unwrap());
+    assert_eq!(next_online(Sql::Postgres(&again), day, "naspi").unwrap(), 2);
+}
