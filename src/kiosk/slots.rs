@@ -47,6 +47,24 @@ fn other(slot: &str) -> &'static str {
 /// The file in the kiosk's runtime directory that asks the image to reboot.
 pub const REBOOT_REQUEST: &str = "reboot";
 
+/// The file in the kiosk's runtime directory where the image's install check
+/// (`board/rauc/install-check`, RAUC's pre-install handler) writes why it refused a
+/// bundle: RAUC's own error says only "Pre-install handler error: Child process exited
+/// with code 10".
+pub const CHECK_REFUSAL: &str = "install-check-refusal";
+
+/// `err` with the install check's reason from `refusal` added, when it left one.
+pub fn with_check_refusal(err: SlotError, refusal: Option<&Path>) -> SlotError {
+    let Some(reason) = refusal.and_then(|path| std::fs::read_to_string(path).ok()) else {
+        return err;
+    };
+    let reason: String = reason.trim().chars().take(300).collect();
+    if reason.is_empty() {
+        return err;
+    }
+    SlotError(format!("{}; the kiosk's check: {reason}", err.0))
+}
+
 /// RAUC on the kiosk image (`board/rauc/system.conf`).
 #[derive(Debug, Clone, Default)]
 pub struct Rauc;
@@ -129,7 +147,15 @@ impl Slots for Rauc {
 
     fn install(&self, bundle: &Path) -> Result<(), SlotError> {
         let path = bundle.to_string_lossy();
-        Rauc::run("installing the update", "rauc", &["install", &path]).map(drop)
+        let refusal =
+            std::env::var_os("RUNTIME_DIRECTORY").map(|dir| Path::new(&dir).join(CHECK_REFUSAL));
+        if let Some(old) = &refusal {
+            // A reason left by an earlier bundle must not be read as this one's.
+            let _ = std::fs::remove_file(old);
+        }
+        Rauc::run("installing the update", "rauc", &["install", &path])
+            .map(drop)
+            .map_err(|err| with_check_refusal(err, refusal.as_deref()))
     }
 
     fn mark_good(&self) -> Result<(), SlotError> {
@@ -403,6 +429,33 @@ impl Slots for SimulatedSlots {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_by_the_install_check_carries_its_reason() {
+        let rauc = SlotError(
+            "installing the update: rauc install failed (exit status: 1): Pre-install handler \
+             error: Child process exited with code 10"
+                .into(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let refusal = dir.path().join(CHECK_REFUSAL);
+        // No file: RAUC's words alone.
+        assert_eq!(with_check_refusal(rauc.clone(), Some(&refusal)), rauc);
+        assert_eq!(with_check_refusal(rauc.clone(), None), rauc);
+        std::fs::write(
+            &refusal,
+            "bundle 1.1 is older than the running 1.2: a downgrade is refused\n",
+        )
+        .unwrap();
+        let err = with_check_refusal(rauc, Some(&refusal)).to_string();
+        assert!(
+            err.ends_with(
+                "code 10; the kiosk's check: bundle 1.1 is older than the running 1.2: a \
+                 downgrade is refused"
+            ),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_refused_install_reports_rauc_s_reason_not_its_last_line() {
