@@ -338,3 +338,82 @@ fn a_lost_server_answers_503_and_a_new_connection_recovers() {
     let again = RefCell::new(PgConn::connect(&url).unwrap());
     assert_eq!(next_online(Sql::Postgres(&again), day, "naspi").unwrap(), 2);
 }
+
+/// Leases bands for two kiosks, uses up most of one band with tickets and asks again:
+/// what each engine answers, in order.
+fn band_leases(sql: Sql<'_>) -> Vec<sportello::protocol::BandsResponse> {
+    use sportello::hub::bands::{Sizing, lease};
+    let catalogue = sportello::catalogue::Catalogue::builtin();
+    let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let now = "2026-12-03T09:00:00Z".parse().unwrap();
+    let sizing = Sizing {
+        floor: 10,
+        max: 60,
+        demand_minutes: 120,
+        history_days: 7,
+    };
+    let service = catalogue.services()[0].code.clone();
+    let only = [service.clone()];
+    let mut answers = vec![
+        lease(sql, "k1", &catalogue, None, day, sizing, now).unwrap(),
+        lease(sql, "k2", &catalogue, Some(&only), day, sizing, now).unwrap(),
+        lease(sql, "k1", &catalogue, Some(&only), day, sizing, now).unwrap(),
+    ];
+    // k1 numbers 8 of its 10 offline: a third is no longer left, so a new band comes.
+    let first = answers[2].bands[0].first;
+    for seq in first..first + 8 {
+        sql.execute(
+            "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
+                 lang, kiosk_id, offline, status, issued_at, queued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'it', 'k1', 1, 'waiting', ?6, 0)",
+            args![
+                format!("t{seq}"),
+                day.to_string(),
+                format!("X{seq}"),
+                seq,
+                &service,
+                "2026-12-03T08:30:00Z"
+            ],
+        )
+        .unwrap();
+    }
+    answers.push(lease(sql, "k1", &catalogue, Some(&only), day, sizing, now).unwrap());
+    // An unknown service changes nothing and says which.
+    let err = lease(
+        sql,
+        "k1",
+        &catalogue,
+        Some(&["nope".into()]),
+        day,
+        sizing,
+        now,
+    )
+    .unwrap_err();
+    assert_eq!(err.code, "unknown_service", "{:?}", sql.engine());
+    answers
+}
+
+#[test]
+fn bands_are_leased_alike_on_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = store::open(&dir.path().join("hub.sqlite")).unwrap();
+    let on_sqlite = band_leases(Sql::from(&sqlite));
+    assert_eq!(
+        on_sqlite[2].bands,
+        on_sqlite[0].bands[..1],
+        "k1 asked again: the same band"
+    );
+    assert_eq!(
+        on_sqlite[0].bands[0].last, 999,
+        "k1's first band tops the range"
+    );
+    assert_ne!(
+        on_sqlite[3].bands[0], on_sqlite[2].bands[0],
+        "a new band once used up"
+    );
+    let Some(server) = PostgresServer::start() else {
+        return;
+    };
+    let (_, pg) = migrated(&server, "bands");
+    assert_eq!(band_leases(Sql::Postgres(&pg)), on_sqlite);
+}

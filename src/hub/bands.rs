@@ -10,13 +10,13 @@
 //! this kiosk's busiest hour for the service in the last `band_history_days` office
 //! days, never fewer than `band_size` nor more than `band_max`. A busy kiosk then rides
 //! out an outage of that length without emergency numbers; a quiet one does not take
-//! numbers from the others.
+//! numbers from the others. Written for both engines (`hub::sql`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::error::ApiError;
 use super::numbering::reserve_band;
+use super::sql::{Sql, args};
 use crate::catalogue::Catalogue;
 use crate::protocol::errors as code;
 use crate::protocol::{Band, BandsResponse};
@@ -61,27 +61,28 @@ impl Sizing {
 /// The most tickets `kiosk_id` issued for `service` in one hour (UTC hour of issue) over
 /// the `days` office days before `day` and `day` itself.
 fn busiest_hour(
-    tx: &Connection,
+    sql: Sql<'_>,
     kiosk_id: &str,
     service: &str,
     day: NaiveDate,
     days: u32,
 ) -> Result<u32, ApiError> {
     let since = day - chrono::Days::new(u64::from(days));
-    let busiest: Option<u32> = tx.query_row(
-        "SELECT max(n) FROM (
-             SELECT count(*) AS n FROM tickets
-             WHERE day >= ?3 AND day <= ?4 AND kiosk_id = ?1 AND number_service = ?2
-             GROUP BY substr(issued_at, 1, 13))",
-        params![kiosk_id, service, since.to_string(), day.to_string()],
-        |r| r.get(0),
-    )?;
+    let busiest: Option<u32> = sql
+        .query_one(
+            "SELECT max(n) FROM (
+                 SELECT count(*) AS n FROM tickets
+                 WHERE day >= ?3 AND day <= ?4 AND kiosk_id = ?1 AND number_service = ?2
+                 GROUP BY substr(issued_at, 1, 13)) AS per_hour",
+            args![kiosk_id, service, since.to_string(), day.to_string()],
+        )?
+        .get(0)?;
     Ok(busiest.unwrap_or(0))
 }
 
 /// Leases (or returns the current) bands of `kiosk_id` for `services` (all when `None`).
-pub fn lease(
-    conn: &mut Connection,
+pub fn lease<'c>(
+    sql: impl Into<Sql<'c>>,
     kiosk_id: &str,
     catalogue: &Catalogue,
     services: Option<&[String]>,
@@ -111,62 +112,67 @@ pub fn lease(
                 .collect::<Result<_, _>>()?
         }
     };
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut bands = Vec::new();
-    for service in wanted {
-        let latest: Option<(u16, u16)> = tx
-            .query_row(
-                "SELECT first, last FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
-                     AND carried = 0
-                 ORDER BY id DESC LIMIT 1",
-                params![kiosk_id, day.to_string(), service.code],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let count: u32 = tx.query_row(
+    sql.into().write_transaction(|sql| {
+        let mut bands = Vec::new();
+        for service in wanted {
+            if let Some((first, last)) = band_for(sql, kiosk_id, service, day, sizing, now)? {
+                bands.push(Band {
+                    service: service.code.clone(),
+                    prefix: service.prefix,
+                    first,
+                    last,
+                });
+            }
+        }
+        Ok(BandsResponse { day, bands })
+    })
+}
+
+/// The kiosk's current band for `service` while more than a third of it is unused, else
+/// a new one (none once the day's numbers or the kiosk's bands run out).
+fn band_for(
+    sql: Sql<'_>,
+    kiosk_id: &str,
+    service: &crate::catalogue::Service,
+    day: NaiveDate,
+    sizing: Sizing,
+    now: DateTime<Utc>,
+) -> Result<Option<(u16, u16)>, ApiError> {
+    let latest = sql.query_opt(
+        "SELECT first, last FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
+             AND carried = 0
+         ORDER BY id DESC LIMIT 1",
+        args![kiosk_id, day.to_string(), &service.code],
+    )?;
+    let count: u32 = sql
+        .query_one(
             "SELECT count(*) FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
                  AND carried = 0",
-            params![kiosk_id, day.to_string(), service.code],
-            |r| r.get(0),
-        )?;
-        let band = match latest {
-            Some((first, last)) => {
-                let used: u32 = tx.query_row(
-                    "SELECT count(*) FROM tickets WHERE day = ?1 AND number_service = ?2
-                         AND seq BETWEEN ?3 AND ?4",
-                    params![day.to_string(), service.code, first, last],
-                    |r| r.get(0),
-                )?;
-                let size = u32::from(last - first + 1);
-                let left = size.saturating_sub(used);
-                if left * 3 > size || count >= MAX_BANDS_PER_DAY {
-                    Some((first, last))
-                } else {
-                    let size = demand_size(&tx, kiosk_id, &service.code, day, sizing)?;
-                    new_band(&tx, kiosk_id, day, &service.code, size, now)?
-                }
-            }
-            None => {
-                let size = demand_size(&tx, kiosk_id, &service.code, day, sizing)?;
-                new_band(&tx, kiosk_id, day, &service.code, size, now)?
-            }
-        };
-        if let Some((first, last)) = band {
-            bands.push(Band {
-                service: service.code.clone(),
-                prefix: service.prefix,
-                first,
-                last,
-            });
+            args![kiosk_id, day.to_string(), &service.code],
+        )?
+        .get(0)?;
+    if let Some(row) = latest {
+        let (first, last): (u16, u16) = (row.get(0)?, row.get(1)?);
+        let used: u32 = sql
+            .query_one(
+                "SELECT count(*) FROM tickets WHERE day = ?1 AND number_service = ?2
+                     AND seq BETWEEN ?3 AND ?4",
+                args![day.to_string(), &service.code, first, last],
+            )?
+            .get(0)?;
+        let size = u32::from(last - first + 1);
+        let left = size.saturating_sub(used);
+        if left * 3 > size || count >= MAX_BANDS_PER_DAY {
+            return Ok(Some((first, last)));
         }
     }
-    tx.commit()?;
-    Ok(BandsResponse { day, bands })
+    let size = demand_size(sql, kiosk_id, &service.code, day, sizing)?;
+    new_band(sql, kiosk_id, day, &service.code, size, now)
 }
 
 /// The size of a new band for this kiosk and service.
 fn demand_size(
-    tx: &Connection,
+    sql: Sql<'_>,
     kiosk_id: &str,
     service: &str,
     day: NaiveDate,
@@ -175,25 +181,25 @@ fn demand_size(
     if sizing.demand_minutes == 0 {
         return Ok(sizing.floor);
     }
-    let busiest = busiest_hour(tx, kiosk_id, service, day, sizing.history_days)?;
+    let busiest = busiest_hour(sql, kiosk_id, service, day, sizing.history_days)?;
     Ok(sizing.size_for(busiest))
 }
 
 fn new_band(
-    tx: &rusqlite::Transaction<'_>,
+    sql: Sql<'_>,
     kiosk_id: &str,
     day: NaiveDate,
     service: &str,
     size: u16,
     now: DateTime<Utc>,
 ) -> Result<Option<(u16, u16)>, ApiError> {
-    let Some((first, last)) = reserve_band(tx, day, service, size)? else {
+    let Some((first, last)) = reserve_band(sql, day, service, size)? else {
         return Ok(None);
     };
-    tx.execute(
+    sql.execute(
         "INSERT INTO bands (day, service, kiosk_id, first, last, leased_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+        args![
             day.to_string(),
             service,
             kiosk_id,
@@ -208,6 +214,7 @@ fn new_band(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::{Connection, params};
 
     const SIZING: Sizing = Sizing {
         floor: 10,

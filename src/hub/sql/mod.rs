@@ -6,7 +6,7 @@
 //! kind that runs them, and [`Row`] hands columns back through [`FromValue`], which
 //! accepts what each engine returns for the same column (PostgreSQL's `boolean` for
 //! SQLite's `0`/`1`, its `integer` where SQLite has one integer type). What the subset
-//! leaves out is written in docs/regional-deployment.md ("Writing SQL for both engines").
+//! leaves out is in ARCHITECTURE.md, "Writing SQL for both engines".
 //!
 //! Write transactions are serialised across every process on the database
 //! ([`Sql::begin_write`]): SQLite takes its file's write lock, PostgreSQL a
@@ -171,6 +171,27 @@ impl<'c> Sql<'c> {
         match self {
             Sql::Sqlite(conn) => Ok(conn.execute_batch("BEGIN IMMEDIATE")?),
             Sql::Postgres(conn) => conn.borrow_mut().begin_write(),
+        }
+    }
+
+    /// Runs `f` in a write transaction ([`Sql::begin_write`]): committed when `f`
+    /// succeeds, rolled back when it fails.
+    pub fn write_transaction<R, E>(self, f: impl FnOnce(Sql<'c>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<SqlError>,
+    {
+        self.begin_write()?;
+        match f(self) {
+            Ok(value) => {
+                self.commit()?;
+                Ok(value)
+            }
+            Err(err) => {
+                // The error that matters is `f`'s; a failed rollback leaves nothing
+                // committed either.
+                let _ = self.rollback();
+                Err(err)
+            }
         }
     }
 
