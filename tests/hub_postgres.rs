@@ -136,6 +136,10 @@ fn the_postgres_schema_matches_sqlites_step_for_step() {
         );
     }
     for key in pg_columns.keys() {
+        // SQLite's implicit rowid, explicit on PostgreSQL (pg_schema's header).
+        if key.0 == "tickets" && key.1 == "rowid" {
+            continue;
+        }
         assert!(
             sqlite_columns.contains_key(key),
             "{key:?} only on PostgreSQL"
@@ -416,4 +420,106 @@ fn bands_are_leased_alike_on_both_engines() {
     };
     let (_, pg) = migrated(&server, "bands");
     assert_eq!(band_leases(Sql::Postgres(&pg)), on_sqlite);
+}
+
+/// Tickets joining and leaving two queues the ways the hub's paths change them (issue,
+/// call, transfer, priority, withdrawal); every ticket's position and each queue's length
+/// after each change, as one engine reports them. Exercises the `queue_waiting` counts
+/// that triggers keep (SQLite's triggers, PostgreSQL's plpgsql function).
+fn queue_positions(sql: Sql<'_>) -> Vec<(String, u32)> {
+    use sportello::hub::queue::{position, waiting};
+    let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let issue = |n: u32, service: &str, priority: bool, appointment: bool, queued_at: i64| {
+        sql.execute(
+            "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
+                 appointment, lang, kiosk_id, offline, status, issued_at, queued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, 'it', 'k1', 0, 'waiting', ?8, ?9)",
+            args![
+                format!("t{n:02}"),
+                day.to_string(),
+                format!("N{n:03}"),
+                n,
+                service,
+                priority,
+                appointment.then(|| format!("A{n}")),
+                "2026-12-03T08:00:00Z",
+                queued_at
+            ],
+        )
+        .unwrap();
+    };
+    let snapshot = |out: &mut Vec<(String, u32)>, step: &str| {
+        for n in 1..=12u32 {
+            let id = format!("t{n:02}");
+            out.push((format!("{step} {id}"), position(sql, &id).unwrap()));
+        }
+        for service in ["naspi", "did"] {
+            out.push((
+                format!("{step} {service}"),
+                waiting(sql, day, service).unwrap(),
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    // Same second for several: the insertion order breaks the tie.
+    for (n, service, priority, appointment, at) in [
+        (1, "naspi", false, false, 100),
+        (2, "naspi", false, false, 100),
+        (3, "naspi", true, false, 105),
+        (4, "naspi", false, true, 101),
+        (5, "did", false, false, 99),
+        (6, "naspi", false, false, 90),
+        (7, "did", true, true, 120),
+        (8, "naspi", false, true, 101),
+        (9, "naspi", true, false, 100),
+        (10, "did", false, false, 99),
+        (11, "naspi", false, false, 100),
+        (12, "did", false, false, 130),
+    ] {
+        issue(n, service, priority, appointment, at);
+    }
+    snapshot(&mut out, "issued");
+    sql.execute(
+        "UPDATE tickets SET status = 'called' WHERE id = 't03'",
+        args![],
+    )
+    .unwrap();
+    sql.execute(
+        "UPDATE tickets SET service = 'did' WHERE id = 't06'",
+        args![],
+    )
+    .unwrap();
+    sql.execute("UPDATE tickets SET priority = 1 WHERE id = 't11'", args![])
+        .unwrap();
+    sql.execute(
+        "UPDATE tickets SET status = 'void' WHERE id = 't05'",
+        args![],
+    )
+    .unwrap();
+    sql.execute("DELETE FROM tickets WHERE id = 't08'", args![])
+        .unwrap();
+    snapshot(&mut out, "changed");
+    sql.execute(
+        "UPDATE tickets SET status = 'waiting' WHERE id = 't03'",
+        args![],
+    )
+    .unwrap();
+    snapshot(&mut out, "recalled");
+    out
+}
+
+#[test]
+fn queue_positions_agree_on_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = store::open(&dir.path().join("hub.sqlite")).unwrap();
+    let on_sqlite = queue_positions(Sql::from(&sqlite));
+    let first: Vec<u32> = on_sqlite[..12].iter().map(|(_, p)| *p).collect();
+    // naspi: 9 and 3 (priority; 9 first by time), then 4, 8 (appointments; 4 came first),
+    // then 6 (the oldest), 1, 2, 11 (same second: by arrival); did: 7, then 5, 10, 12.
+    assert_eq!(first, [6, 7, 2, 3, 2, 5, 1, 4, 1, 3, 8, 4], "SQLite");
+    let Some(server) = PostgresServer::start() else {
+        return;
+    };
+    let (_, pg) = migrated(&server, "queue");
+    assert_eq!(queue_positions(Sql::Postgres(&pg)), on_sqlite);
 }

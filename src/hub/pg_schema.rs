@@ -6,6 +6,13 @@
 //! applies both and compares them, so a step added to one list without the other fails
 //! there. Never edit a shipped entry: add one to both lists.
 //!
+//! Until a hub runs on PostgreSQL (issue 19 is under way) no database holds these steps,
+//! so they may still change; from then on they are shipped like SQLite's.
+//!
+//! `tickets.rowid` is SQLite's implicit row id made explicit (insertion order, the queue's
+//! last tie-break), an identity column; it is also the last column of the queue's index,
+//! as it is implicitly on SQLite.
+//!
 //! Types: SQLite's `INTEGER` is `BIGINT` (the hub binds and reads 64-bit integers),
 //! `INTEGER PRIMARY KEY` an identity column, `REAL` is `DOUBLE PRECISION`; times stay
 //! text or integer seconds as on SQLite, so both engines hold the same values.
@@ -64,6 +71,7 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX bands_by_kiosk ON bands (kiosk_id, day, service);
     CREATE TABLE tickets (
+        rowid           BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
         id              TEXT PRIMARY KEY,
         day             TEXT NOT NULL,
         number          TEXT NOT NULL,
@@ -217,7 +225,7 @@ pub const MIGRATIONS: &[&str] = &[
     // (BENCHMARKS.md, "Ticket throughput beside a bare durable server"). It replaces the
     // narrower `tickets_queue`.
     "CREATE INDEX tickets_queue_order
-         ON tickets (day, service, status, priority, queued_at, appointment);
+         ON tickets (day, service, status, priority, queued_at, appointment, rowid);
     DROP INDEX tickets_queue;",
     // 7: how many tickets wait in each queue group (day, service, priority, appointment),
     // kept by triggers on every change of a ticket, so a position is a sum over at most

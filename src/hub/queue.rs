@@ -3,13 +3,14 @@
 //! Order within a service: priority tickets first, then appointment check-ins, then
 //! everyone else; within each group, the oldest first. Estimates use an exponential moving
 //! average of real service times per service, starting from the configured default, and
-//! the number of counters currently serving the service.
+//! the number of counters currently serving the service. Written for both engines
+//! (`hub::sql`; `rowid`, SQLite's insertion order, is an identity column of that name on
+//! PostgreSQL's `tickets`).
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::ApiError;
-use crate::sqlite::Cached;
+use super::sql::{Sql, args};
 
 /// SQL `ORDER BY` for picking the next waiting ticket.
 pub const QUEUE_ORDER: &str =
@@ -26,46 +27,40 @@ const PLAUSIBLE_SECONDS: std::ops::RangeInclusive<f64> = 20.0..=3.0 * 3600.0;
 /// Everyone in the groups before the ticket's (`queue_waiting`, kept by triggers) and in
 /// its own group, less those in its group queued after it: a fresh ticket, at the back,
 /// costs a few index seeks however long the queue is.
-pub fn position(conn: &Connection, ticket_id: &str) -> Result<u32, ApiError> {
-    let row: Option<(String, String, String, i64, bool, i64, i64)> = conn
-        .cached_row(
-            "SELECT day, service, status, priority, appointment IS NOT NULL, queued_at, rowid
-             FROM tickets WHERE id = ?1",
-            [ticket_id],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((day, service, status, priority, appt, queued_at, rowid)) = row else {
+pub fn position<'c>(sql: impl Into<Sql<'c>>, ticket_id: &str) -> Result<u32, ApiError> {
+    let sql = sql.into();
+    let Some(row) = sql.query_opt(
+        "SELECT day, service, status, priority, appointment IS NOT NULL, queued_at, rowid
+         FROM tickets WHERE id = ?1",
+        args![ticket_id],
+    )?
+    else {
         return Ok(0);
     };
+    let status: String = row.get(2)?;
     if status != "waiting" {
         return Ok(0);
     }
-    let up_to_own_group: i64 = conn.cached_row(
-        "SELECT coalesce(sum(waiting), 0) FROM queue_waiting
-         WHERE day = ?1 AND service = ?2
-           AND (priority > ?3 OR (priority = ?3 AND appointment >= ?4))",
-        params![day, service, priority, appt],
-        |r| r.get(0),
-    )?;
-    let behind_in_group: i64 = conn.cached_row(
-        "SELECT count(*) FROM tickets
-         WHERE day = ?1 AND service = ?2 AND status = 'waiting' AND priority = ?3
-           AND queued_at >= ?5 AND (appointment IS NOT NULL) = ?4
-           AND (queued_at > ?5 OR rowid > ?6)",
-        params![day, service, priority, appt, queued_at, rowid],
-        |r| r.get(0),
-    )?;
+    let (day, service): (String, String) = (row.get(0)?, row.get(1)?);
+    let (priority, appt): (i64, bool) = (row.get(3)?, row.get(4)?);
+    let (queued_at, rowid): (i64, i64) = (row.get(5)?, row.get(6)?);
+    let up_to_own_group: i64 = sql
+        .query_one(
+            "SELECT CAST(coalesce(sum(waiting), 0) AS BIGINT) FROM queue_waiting
+             WHERE day = ?1 AND service = ?2
+               AND (priority > ?3 OR (priority = ?3 AND appointment >= ?4))",
+            args![&day, &service, priority, appt],
+        )?
+        .get(0)?;
+    let behind_in_group: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM tickets
+             WHERE day = ?1 AND service = ?2 AND status = 'waiting' AND priority = ?3
+               AND queued_at >= ?5 AND (appointment IS NOT NULL) = ?4
+               AND (queued_at > ?5 OR rowid > ?6)",
+            args![day, service, priority, appt, queued_at, rowid],
+        )?
+        .get(0)?;
     let position = up_to_own_group - behind_in_group;
     u32::try_from(position)
         .ok()
@@ -74,43 +69,52 @@ pub fn position(conn: &Connection, ticket_id: &str) -> Result<u32, ApiError> {
 }
 
 /// Tickets waiting for `service` on `day`.
-pub fn waiting(conn: &Connection, day: NaiveDate, service: &str) -> Result<u32, ApiError> {
-    let waiting: i64 = conn.cached_row(
-        "SELECT coalesce(sum(waiting), 0) FROM queue_waiting WHERE day = ?1 AND service = ?2",
-        params![day.to_string(), service],
-        |r| r.get(0),
-    )?;
+pub fn waiting<'c>(
+    sql: impl Into<Sql<'c>>,
+    day: NaiveDate,
+    service: &str,
+) -> Result<u32, ApiError> {
+    let waiting: i64 = sql
+        .into()
+        .query_one(
+            "SELECT CAST(coalesce(sum(waiting), 0) AS BIGINT) FROM queue_waiting
+             WHERE day = ?1 AND service = ?2",
+            args![day.to_string(), service],
+        )?
+        .get(0)?;
     Ok(u32::try_from(waiting).unwrap_or(0))
 }
 
 /// The moving average of service times for `service`, in minutes.
-pub fn average_minutes(
-    conn: &Connection,
+pub fn average_minutes<'c>(
+    sql: impl Into<Sql<'c>>,
     service: &str,
     default_minutes: u32,
 ) -> Result<f64, ApiError> {
-    let seconds: Option<f64> = conn
-        .cached_row(
-            "SELECT average_seconds FROM service_stats WHERE service = ?1",
-            [service],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(seconds.map_or(f64::from(default_minutes), |s| s / 60.0))
+    let seconds = sql.into().query_opt(
+        "SELECT average_seconds FROM service_stats WHERE service = ?1",
+        args![service],
+    )?;
+    Ok(match seconds {
+        Some(row) => row.get::<f64>(0)? / 60.0,
+        None => f64::from(default_minutes),
+    })
 }
 
 /// Counters whose current session serves `service` (sessions not expired).
-pub fn counters_open(conn: &Connection, service: &str, now: i64) -> Result<u32, ApiError> {
-    let mut stmt = conn.prepare_cached(
+pub fn counters_open<'c>(
+    sql: impl Into<Sql<'c>>,
+    service: &str,
+    now: i64,
+) -> Result<u32, ApiError> {
+    let rows = sql.into().query_all(
         "SELECT DISTINCT counter, services FROM sessions
          WHERE counter IS NOT NULL AND expires_at > ?1",
+        args![now],
     )?;
-    let rows = stmt.query_map([now], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
     let mut counters = std::collections::HashSet::new();
     for row in rows {
-        let (counter, services) = row?;
+        let (counter, services): (String, String) = (row.get(0)?, row.get(1)?);
         let services: Vec<String> = serde_json::from_str(&services).unwrap_or_default();
         if services.iter().any(|s| s == service) {
             counters.insert(counter);
@@ -128,8 +132,8 @@ pub fn eta_minutes(position: u32, average_minutes: f64, counters: u32) -> u32 {
 }
 
 /// Feeds one measured service time into the moving average of `service`.
-pub fn record_service_time(
-    conn: &Connection,
+pub fn record_service_time<'c>(
+    sql: impl Into<Sql<'c>>,
     service: &str,
     seconds: f64,
     default_minutes: u32,
@@ -137,12 +141,14 @@ pub fn record_service_time(
     if !PLAUSIBLE_SECONDS.contains(&seconds) {
         return Ok(());
     }
-    let previous = average_minutes(conn, service, default_minutes)? * 60.0;
+    let sql = sql.into();
+    let previous = average_minutes(sql, service, default_minutes)? * 60.0;
     let next = previous * (1.0 - ALPHA) + seconds * ALPHA;
-    conn.execute(
+    sql.execute(
         "INSERT INTO service_stats (service, average_seconds, samples) VALUES (?1, ?2, 1)
-         ON CONFLICT (service) DO UPDATE SET average_seconds = ?2, samples = samples + 1",
-        params![service, next],
+         ON CONFLICT (service) DO UPDATE
+             SET average_seconds = ?2, samples = service_stats.samples + 1",
+        args![service, next],
     )?;
     Ok(())
 }
@@ -150,6 +156,7 @@ pub fn record_service_time(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::{Connection, params};
 
     #[test]
     fn eta_counts_the_people_ahead_per_counter() {
