@@ -19,16 +19,16 @@
 //!   database).
 //!
 //! All of it runs in the enrollment's transaction: an enrollment that fails leaves
-//! nothing behind.
+//! nothing behind. Written for both engines (`hub::sql`).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::auth::token_hash;
 use super::clock::office_day;
 use super::error::ApiError;
 use super::numbering::{BAND_ZONE_START, free_tag, hold_for_band};
+use super::sql::{Sql, args};
 use super::tickets::number_taken;
 use crate::catalogue::Catalogue;
 use crate::protocol::numbers::{TAG_LETTERS, parse_number};
@@ -61,51 +61,55 @@ pub fn check(previous: &PreviousEnrollment) -> Result<(), ApiError> {
 
 /// The kiosk (id, tag) that holds `kiosk_token` on this hub and was not removed: the
 /// same kiosk enrolling again at its own hub, restored.
-pub fn known_kiosk(
-    tx: &Connection,
+pub fn known_kiosk<'c>(
+    sql: impl Into<Sql<'c>>,
     kiosk_token: &str,
 ) -> Result<Option<(String, String)>, ApiError> {
-    let row: Option<(String, Option<String>)> = tx
-        .query_row(
-            "SELECT id, tag FROM kiosks WHERE token_hash = ?1 AND removed_at IS NULL",
-            [token_hash(kiosk_token.trim())],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    Ok(row.and_then(|(id, tag)| Some((id, tag?))))
+    let Some(row) = sql.into().query_opt(
+        "SELECT id, tag FROM kiosks WHERE token_hash = ?1 AND removed_at IS NULL",
+        args![token_hash(kiosk_token.trim())],
+    )?
+    else {
+        return Ok(None);
+    };
+    let (id, tag): (String, Option<String>) = (row.get(0)?, row.get(1)?);
+    Ok(tag.map(|tag| (id, tag)))
 }
 
 /// `wanted` when it is a tag and no kiosk has it (removed ones included: a tag is never
 /// given twice), else the next free tag.
-pub fn tag_for(tx: &Connection, wanted: Option<&str>) -> Result<String, ApiError> {
+pub fn tag_for<'c>(sql: impl Into<Sql<'c>>, wanted: Option<&str>) -> Result<String, ApiError> {
+    let sql = sql.into();
     let well_formed =
         |tag: &str| (1..=2).contains(&tag.len()) && tag.bytes().all(|b| TAG_LETTERS.contains(&b));
     if let Some(tag) = wanted.filter(|t| well_formed(t)) {
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
-            [tag],
-            |r| r.get(0),
-        )?;
+        let taken: bool = sql
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM kiosks WHERE tag = ?1)",
+                args![tag],
+            )?
+            .get(0)?;
         if !taken {
             return Ok(tag.to_string());
         }
     }
-    free_tag(tx)
+    free_tag(sql)
 }
 
 /// Takes every carried number that is still free for `kiosk_id`; returns the refused
 /// ones in the order given.
-pub fn adopt(
-    tx: &Connection,
+pub fn adopt<'c>(
+    sql: impl Into<Sql<'c>>,
     kiosk_id: &str,
     catalogue: &Catalogue,
     tz: Tz,
     numbers: &[CarriedNumber],
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, ApiError> {
+    let sql = sql.into();
     let mut refused = Vec::new();
     for carried in numbers {
-        if !adopt_one(tx, kiosk_id, catalogue, tz, carried, now)? {
+        if !adopt_one(sql, kiosk_id, catalogue, tz, carried, now)? {
             refused.push(carried.number.clone());
         }
     }
@@ -121,7 +125,7 @@ pub fn adopt(
 }
 
 fn adopt_one(
-    tx: &Connection,
+    sql: Sql<'_>,
     kiosk_id: &str,
     catalogue: &Catalogue,
     tz: Tz,
@@ -138,24 +142,25 @@ fn adopt_one(
         return Ok(false);
     }
     let day = office_day(carried.issued_at.with_timezone(&Utc), tz);
-    if number_taken(tx, day, &carried.number)? {
+    if number_taken(sql, day, &carried.number)? {
         return Ok(false);
     }
-    let leased: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM bands WHERE day = ?1 AND service = ?2
-             AND first <= ?3 AND last >= ?3)",
-        params![day.to_string(), service.code, seq],
-        |r| r.get(0),
-    )?;
-    if leased || !hold_for_band(tx, day, &service.code, seq)? {
+    let leased: bool = sql
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM bands WHERE day = ?1 AND service = ?2
+                 AND first <= ?3 AND last >= ?3)",
+            args![day.to_string(), &service.code, seq],
+        )?
+        .get(0)?;
+    if leased || !hold_for_band(sql, day, &service.code, seq)? {
         return Ok(false);
     }
-    tx.execute(
+    sql.execute(
         "INSERT INTO bands (day, service, kiosk_id, first, last, leased_at, carried)
          VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)",
-        params![
+        args![
             day.to_string(),
-            service.code,
+            &service.code,
             kiosk_id,
             seq,
             now.to_rfc3339()

@@ -13,6 +13,8 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use rusqlite::{Connection, OptionalExtension, params};
+
+use super::sql::{Sql, args};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -583,17 +585,19 @@ fn ensure_unused(tx: &Connection, day: NaiveDate, number: &str) -> Result<(), Ap
     Ok(())
 }
 
-pub(super) fn number_taken(
-    tx: &Connection,
+pub(super) fn number_taken<'c>(
+    sql: impl Into<Sql<'c>>,
     day: NaiveDate,
     number: &str,
 ) -> Result<bool, ApiError> {
-    Ok(tx.cached_row(
-        "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)
-             OR EXISTS (SELECT 1 FROM retired_numbers WHERE day = ?1 AND number = ?2)",
-        params![day.to_string(), number],
-        |r| r.get(0),
-    )?)
+    Ok(sql
+        .into()
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)
+                 OR EXISTS (SELECT 1 FROM retired_numbers WHERE day = ?1 AND number = ?2)",
+            args![day.to_string(), number],
+        )?
+        .get(0)?)
 }
 
 /// The ticket a reference names: a ticket id, or the op_id of the kiosk operation that
