@@ -27,6 +27,9 @@ pub enum AdminError {
     /// A statement failed.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A statement through `hub::sql` failed.
+    #[error("database: {0}")]
+    Sql(#[from] super::sql::SqlError),
     /// The input is not acceptable.
     #[error("{0}")]
     Invalid(String),

@@ -5,12 +5,13 @@
 //! whole file is checked before anything is stored, and errors name the line. A codice
 //! fiscale is never stored: only a keyed SHA-256 of it, with a random key kept in the
 //! database, so that the hub can later match a health card without holding the code.
+//! Written for both engines (`hub::sql`).
 
 use chrono::{NaiveDate, NaiveTime};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::auth::{hex, new_token};
+use super::sql::{Sql, SqlError, args};
 use super::tickets::normalise_code;
 use crate::catalogue::Catalogue;
 use crate::identity::CodiceFiscale;
@@ -104,37 +105,33 @@ pub const CF_KEY_FILE: &str = "hub-cf-hash-key";
 /// The key of the codice fiscale hashes: from [`CF_KEY_FILE`] beside the database; an
 /// older hub's key is moved there out of the `settings` table (so its hashes still
 /// match); else a new one. An in-memory database keeps it in `settings`.
-pub(crate) fn cf_hash_key(conn: &Connection) -> rusqlite::Result<String> {
-    let in_settings = |conn: &Connection| -> rusqlite::Result<Option<String>> {
-        conn.query_row(
+pub(crate) fn cf_hash_key<'c>(sql: impl Into<Sql<'c>>) -> Result<String, SqlError> {
+    let sql = sql.into();
+    let in_settings = || -> Result<Option<String>, SqlError> {
+        match sql.query_opt(
             "SELECT value FROM settings WHERE key = 'cf_hash_key'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()
+            args![],
+        )? {
+            Some(row) => Ok(Some(row.get(0)?)),
+            None => Ok(None),
+        }
     };
-    let file = conn.path().filter(|p| !p.is_empty()).and_then(|p| {
-        std::path::Path::new(p)
-            .parent()
-            .map(|dir| dir.join(CF_KEY_FILE))
-    });
-    let Some(file) = file else {
-        return match in_settings(conn)? {
+    let Some(file) = sql.files_dir().map(|dir| dir.join(CF_KEY_FILE)) else {
+        return match in_settings()? {
             Some(key) => Ok(key),
             None => {
                 let key = new_token();
-                conn.execute(
+                sql.execute(
                     "INSERT INTO settings (key, value) VALUES ('cf_hash_key', ?1)",
-                    [&key],
+                    args![&key],
                 )?;
                 Ok(key)
             }
         };
     };
-    let io = |e: std::io::Error| {
-        rusqlite::Error::ToSqlConversionFailure(
-            format!("the codice fiscale hash key {}: {e}", file.display()).into(),
-        )
+    let io = |source: std::io::Error| SqlError::File {
+        path: format!("the codice fiscale hash key {}", file.display()),
+        source,
     };
     if let Ok(key) = std::fs::read_to_string(&file) {
         let key = key.trim().to_string();
@@ -142,20 +139,20 @@ pub(crate) fn cf_hash_key(conn: &Connection) -> rusqlite::Result<String> {
             return Ok(key);
         }
     }
-    let key = in_settings(conn)?.unwrap_or_else(new_token);
+    let key = in_settings()?.unwrap_or_else(new_token);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut out = options.open(&file).map_err(io)?;
     std::io::Write::write_all(&mut out, key.as_bytes()).map_err(io)?;
     out.sync_all().map_err(io)?;
-    conn.execute("DELETE FROM settings WHERE key = 'cf_hash_key'", [])?;
+    sql.execute("DELETE FROM settings WHERE key = 'cf_hash_key'", args![])?;
     Ok(key)
 }
 
 /// The keyed hash stored instead of a codice fiscale.
-pub fn cf_hash(conn: &Connection, code: &CodiceFiscale) -> rusqlite::Result<String> {
-    let key = cf_hash_key(conn)?;
+pub fn cf_hash<'c>(sql: impl Into<Sql<'c>>, code: &CodiceFiscale) -> Result<String, SqlError> {
+    let key = cf_hash_key(sql)?;
     let mut h = Sha256::new();
     h.update(key.as_bytes());
     h.update(code.as_str().as_bytes());
@@ -164,34 +161,35 @@ pub fn cf_hash(conn: &Connection, code: &CodiceFiscale) -> rusqlite::Result<Stri
 
 /// Stores bookings for `day` in one transaction. A booking already checked in is kept
 /// as it is; others are replaced. Returns how many were stored.
-pub fn store(
-    conn: &mut Connection,
+pub fn store<'c>(
+    sql: impl Into<Sql<'c>>,
     day: NaiveDate,
     bookings: &[Booking],
-) -> rusqlite::Result<usize> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut stored = 0;
-    for b in bookings {
-        let hash = match &b.codice_fiscale {
-            Some(cf) => Some(cf_hash(&tx, cf)?),
-            None => None,
-        };
-        stored += tx.execute(
-            "INSERT INTO appointments (day, code, time, service, cf_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (day, code) DO UPDATE SET time = ?3, service = ?4, cf_hash = ?5
-             WHERE ticket_id IS NULL",
-            params![
-                day.to_string(),
-                b.code,
-                b.time.format("%H:%M").to_string(),
-                b.service,
-                hash
-            ],
-        )?;
-    }
-    tx.commit()?;
-    Ok(stored)
+) -> Result<usize, SqlError> {
+    sql.into().write_transaction(|sql| {
+        let mut stored = 0;
+        for b in bookings {
+            let hash = match &b.codice_fiscale {
+                Some(cf) => Some(cf_hash(sql, cf)?),
+                None => None,
+            };
+            stored += sql.execute(
+                "INSERT INTO appointments (day, code, time, service, cf_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (day, code) DO UPDATE
+                     SET time = ?3, service = ?4, cf_hash = ?5
+                     WHERE appointments.ticket_id IS NULL",
+                args![
+                    day.to_string(),
+                    &b.code,
+                    b.time.format("%H:%M").to_string(),
+                    &b.service,
+                    hash
+                ],
+            )?;
+        }
+        Ok(usize::try_from(stored).unwrap_or(usize::MAX))
+    })
 }
 
 #[cfg(test)]

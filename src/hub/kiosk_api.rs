@@ -403,7 +403,7 @@ pub async fn status_by_ref(
     let ctx = status_context(state);
     state
         .db
-        .read(move |conn| match tickets::find_by_ref(conn, reference)? {
+        .read(move |conn| match tickets::find_by_ref(&*conn, reference)? {
             Some(id) => Ok(Some(tickets::status(conn, &id, ctx)?)),
             None => Ok(None),
         })
@@ -448,7 +448,7 @@ pub async fn ticket_by_number(
     state
         .db
         .read(
-            move |conn| match tickets::find_by_number(conn, ctx.today, &number)? {
+            move |conn| match tickets::find_by_number(&*conn, ctx.today, &number)? {
                 Some(id) => Ok(Some(tickets::status(conn, &id, ctx)?)),
                 None => Ok(None),
             },

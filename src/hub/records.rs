@@ -467,6 +467,9 @@ pub enum ImportError {
     /// A statement failed (nothing was imported: the transaction rolled back).
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A statement through `hub::sql` failed (nothing was imported).
+    #[error("database: {0}")]
+    Sql(#[from] super::sql::SqlError),
 }
 
 /// A checked row.

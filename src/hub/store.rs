@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::Connection;
 
 use super::error::ApiError;
+use super::sql::SqlError;
 use super::writer::Writer;
 use crate::sqlite::{self, DbError, Durability};
 
@@ -325,9 +326,16 @@ pub const MIGRATIONS: &[&str] = &[
 /// so two connections never make two keys).
 pub fn open(path: &Path) -> Result<Connection, DbError> {
     let conn = sqlite::open(path, Durability::Full, MIGRATIONS)?;
-    super::appointments::cf_hash_key(&conn).map_err(|source| DbError::Sqlite {
-        path: path.display().to_string(),
-        source,
+    super::appointments::cf_hash_key(&conn).map_err(|e| match e {
+        SqlError::Sqlite(source) => DbError::Sqlite {
+            path: path.display().to_string(),
+            source,
+        },
+        SqlError::File { path, source } => DbError::Create { path, source },
+        other => DbError::Create {
+            path: path.display().to_string(),
+            source: std::io::Error::other(other.to_string()),
+        },
     })?;
     Ok(conn)
 }

@@ -9,12 +9,11 @@
 //! One difference from the stored request is accepted: an op applied online whose answer
 //! was lost, sent again with the `offline_number` the kiosk then printed. The ticket takes
 //! that number (see [`issue`]); any other difference is a conflict.
+//!
+//! Written for both engines (`hub::sql`).
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
-use rusqlite::{Connection, OptionalExtension, params};
-
-use super::sql::{Sql, args};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -24,6 +23,7 @@ use super::clock::office_day;
 use super::error::ApiError;
 use super::numbering::{EMERGENCY_SEQ_BASE, next_online};
 use super::queue;
+use super::sql::{Sql, args};
 use super::withdraw::{VOID, WITHDRAWN_HASH};
 use crate::catalogue::{Agency, Catalogue, Service};
 use crate::config::hub::HoursConfig;
@@ -32,7 +32,7 @@ use crate::identity::{CfError, CodiceFiscale};
 use crate::protocol::errors as code;
 use crate::protocol::numbers::{format_emergency, format_number, parse_emergency, parse_number};
 use crate::protocol::{IssueTicketRequest, TicketResponse, TicketStatus, TicketStatusResponse};
-use crate::sqlite::Cached;
+
 /// What issuing needs besides the request.
 pub struct IssueContext<'a> {
     /// The kiosk sending the request.
@@ -138,21 +138,22 @@ fn check_codice_fiscale(text: &str) -> Result<CodiceFiscale, ApiError> {
 /// A booking of `day` made with this codice fiscale (keyed hash) and not yet checked in,
 /// for `requested`, or for any service when `requested` is the front desk: (code, service).
 fn booking_by_cf(
-    tx: &Connection,
+    sql: Sql<'_>,
     day: NaiveDate,
     requested: &Service,
     cf_key: &str,
 ) -> Result<Option<(String, String)>, ApiError> {
     let any_service = requested.agency == Agency::Office;
-    Ok(tx
-        .cached_row(
-            "SELECT code, service FROM appointments
-             WHERE day = ?1 AND cf_hash = ?2 AND ticket_id IS NULL AND (?3 OR service = ?4)
-             ORDER BY time, code LIMIT 1",
-            params![day.to_string(), cf_key, any_service, requested.code],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?)
+    let Some(row) = sql.query_opt(
+        "SELECT code, service FROM appointments
+         WHERE day = ?1 AND cf_hash = ?2 AND ticket_id IS NULL AND (?3 OR service = ?4)
+         ORDER BY time, code LIMIT 1",
+        args![day.to_string(), cf_key, any_service, &requested.code],
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((row.get(0)?, row.get(1)?)))
 }
 
 /// Applies `req` once.
@@ -161,11 +162,12 @@ fn booking_by_cf(
 /// or a renumbering, or 409); language and service; the appointment, by code or else by
 /// codice fiscale; service hours (walk-ins only: a check-in or a ticket already printed
 /// offline is accepted after closing); then the number.
-pub fn issue(
-    tx: &Connection,
+pub fn issue<'c>(
+    sql: impl Into<Sql<'c>>,
     ctx: &IssueContext<'_>,
     req: &IssueTicketRequest,
 ) -> Result<Issued, ApiError> {
+    let tx = sql.into();
     let codice_fiscale = req
         .codice_fiscale
         .as_deref()
@@ -176,14 +178,13 @@ pub fn issue(
         None => None,
     };
     let (hash, base_hash) = request_hashes(req, cf_key.as_deref())?;
-    let previous: Option<(String, String, Option<String>, String)> = tx
-        .cached_row(
-            "SELECT kiosk_id, request_hash, base_hash, response FROM ops WHERE op_id = ?1",
-            [req.op_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    if let Some((kiosk, previous_hash, previous_base, response)) = previous {
+    let previous = tx.query_opt(
+        "SELECT kiosk_id, request_hash, base_hash, response FROM ops WHERE op_id = ?1",
+        args![req.op_id.to_string()],
+    )?;
+    if let Some(row) = previous {
+        let (kiosk, previous_hash): (String, String) = (row.get(0)?, row.get(1)?);
+        let (previous_base, response): (Option<String>, String) = (row.get(2)?, row.get(3)?);
         let same_kiosk = kiosk == ctx.kiosk_id;
         if same_kiosk && previous_hash == WITHDRAWN_HASH {
             return Err(ApiError::conflict(
@@ -237,19 +238,18 @@ pub fn issue(
     let mut appointment = None;
     if let Some(code) = &req.appointment {
         let code = normalise_code(code);
-        let row: Option<(String, Option<String>)> = tx
-            .cached_row(
+        let row = tx
+            .query_opt(
                 "SELECT service, ticket_id FROM appointments WHERE day = ?1 AND code = ?2",
-                params![today.to_string(), code],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let (booked, ticket) = row.ok_or_else(|| {
-            ApiError::unprocessable(
-                code::UNKNOWN_APPOINTMENT,
-                "no appointment with this code today",
-            )
-        })?;
+                args![today.to_string(), &code],
+            )?
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    code::UNKNOWN_APPOINTMENT,
+                    "no appointment with this code today",
+                )
+            })?;
+        let (booked, ticket): (String, Option<String>) = (row.get(0)?, row.get(1)?);
         if ticket.is_some() {
             return Err(ApiError::conflict(
                 code::APPOINTMENT_USED,
@@ -343,21 +343,21 @@ pub fn issue(
     // counter there, making the next ticket's id guessable from this one's): the
     // tracking page's ids stay unguessable.
     let ticket_id = Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext));
-    tx.cached_execute(
+    tx.execute(
         "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
              appointment, lang, kiosk_id, offline, status, issued_at, queued_at,
              codice_fiscale, op_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'waiting', ?12, ?13, ?14, ?15)",
-        params![
+        args![
             ticket_id.to_string(),
             day.to_string(),
-            number,
+            &number,
             seq,
-            number_service.code,
-            service.code,
+            &number_service.code,
+            &service.code,
             req.priority,
-            appointment,
-            req.lang,
+            appointment.clone(),
+            &req.lang,
             ctx.kiosk_id,
             offline,
             issued_at.to_rfc3339(),
@@ -367,9 +367,9 @@ pub fn issue(
         ],
     )?;
     if let Some(code) = &appointment {
-        tx.cached_execute(
+        tx.execute(
             "UPDATE appointments SET ticket_id = ?3 WHERE day = ?1 AND code = ?2",
-            params![today.to_string(), code, ticket_id.to_string()],
+            args![today.to_string(), code, ticket_id.to_string()],
         )?;
     }
     let (position, eta_minutes) = estimate(tx, ctx, &ticket_id.to_string(), &service.code)?;
@@ -384,10 +384,10 @@ pub fn issue(
         day,
     };
     let response = serde_json::to_string(&ticket).map_err(|e| ApiError::internal("response", e))?;
-    tx.cached_execute(
+    tx.execute(
         "INSERT INTO ops (op_id, kiosk_id, request_hash, base_hash, response, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+        args![
             req.op_id.to_string(),
             ctx.kiosk_id,
             hash,
@@ -404,7 +404,7 @@ pub fn issue(
 
 /// Position and estimated wait of a ticket now.
 fn estimate(
-    tx: &Connection,
+    tx: Sql<'_>,
     ctx: &IssueContext<'_>,
     ticket_id: &str,
     service: &str,
@@ -425,7 +425,7 @@ fn estimate(
 /// its place in time. The stored answer and hash become the new ones, so replays of the
 /// new body get this answer.
 fn renumber(
-    tx: &Connection,
+    tx: Sql<'_>,
     ctx: &IssueContext<'_>,
     req: &IssueTicketRequest,
     stored: TicketResponse,
@@ -441,32 +441,31 @@ fn renumber(
         )
     })?;
     let ticket_id = stored.ticket_id.to_string();
-    let row: Option<(String, String, String)> = tx
-        .cached_row(
+    let row = tx
+        .query_opt(
             "SELECT day, number, service FROM tickets WHERE id = ?1",
-            [&ticket_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let (day_text, online_number, service) =
-        row.ok_or_else(|| ApiError::internal("renumber", "the op's ticket is missing"))?;
+            args![&ticket_id],
+        )?
+        .ok_or_else(|| ApiError::internal("renumber", "the op's ticket is missing"))?;
+    let (day_text, online_number, service): (String, String, String) =
+        (row.get(0)?, row.get(1)?, row.get(2)?);
     let day: NaiveDate = day_text
         .parse()
         .map_err(|e| ApiError::internal("ticket day", e))?;
     let seq = offline_seq(tx, ctx.kiosk_id, day, requested, number)?;
-    tx.cached_execute(
+    tx.execute(
         "INSERT INTO retired_numbers (day, number, ticket_id, retired_at) VALUES (?1, ?2, ?3, ?4)",
-        params![day_text, online_number, ticket_id, ctx.now.to_rfc3339()],
+        args![&day_text, &online_number, &ticket_id, ctx.now.to_rfc3339()],
     )?;
     // SET expressions read the row as it was, so every CASE sees the old status.
-    tx.cached_execute(
+    tx.execute(
         "UPDATE tickets SET number = ?2, seq = ?3, number_service = ?4, offline = 1,
              status = CASE WHEN status IN ('called', 'no_show') THEN 'waiting' ELSE status END,
              counter = CASE WHEN status IN ('called', 'no_show') THEN NULL ELSE counter END,
              called_at = CASE WHEN status IN ('called', 'no_show') THEN NULL ELSE called_at END,
              finished_at = CASE WHEN status IN ('called', 'no_show') THEN NULL ELSE finished_at END
          WHERE id = ?1",
-        params![ticket_id, number, seq, requested.code],
+        args![&ticket_id, number, seq, &requested.code],
     )?;
     let (position, eta_minutes) = estimate(tx, ctx, &ticket_id, &service)?;
     let ticket = TicketResponse {
@@ -476,9 +475,9 @@ fn renumber(
         ..stored
     };
     let response = serde_json::to_string(&ticket).map_err(|e| ApiError::internal("response", e))?;
-    tx.cached_execute(
+    tx.execute(
         "UPDATE ops SET request_hash = ?2, response = ?3 WHERE op_id = ?1",
-        params![req.op_id.to_string(), hash, response],
+        args![req.op_id.to_string(), hash, response],
     )?;
     tracing::info!(
         kiosk = ctx.kiosk_id,
@@ -494,7 +493,7 @@ fn renumber(
 
 /// Checks an offline number against the kiosk's bands and returns its sequence number.
 fn offline_seq(
-    tx: &Connection,
+    tx: Sql<'_>,
     kiosk_id: &str,
     day: NaiveDate,
     service: &Service,
@@ -519,12 +518,13 @@ fn offline_seq(
             ),
         ));
     }
-    let leased: bool = tx.cached_row(
-        "SELECT EXISTS (SELECT 1 FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
-             AND first <= ?4 AND last >= ?4)",
-        params![kiosk_id, day.to_string(), service.code, seq],
-        |r| r.get(0),
-    )?;
+    let leased: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
+                 AND first <= ?4 AND last >= ?4)",
+            args![kiosk_id, day.to_string(), &service.code, seq],
+        )?
+        .get(0)?;
     if !leased {
         return Err(ApiError::unprocessable(
             code::NUMBER_NOT_LEASED,
@@ -539,7 +539,7 @@ fn offline_seq(
 /// sequence stored for it: 1000 + n, outside every band and every online number.
 #[allow(clippy::too_many_arguments)]
 fn emergency_seq(
-    tx: &Connection,
+    tx: Sql<'_>,
     kiosk_id: &str,
     day: NaiveDate,
     service: &Service,
@@ -557,12 +557,11 @@ fn emergency_seq(
             ),
         ));
     }
-    let own: Option<String> = tx
-        .cached_row("SELECT tag FROM kiosks WHERE id = ?1", [kiosk_id], |r| {
-            r.get(0)
-        })
-        .optional()?
-        .flatten();
+    let own: Option<String> =
+        match tx.query_opt("SELECT tag FROM kiosks WHERE id = ?1", args![kiosk_id])? {
+            Some(row) => row.get(0)?,
+            None => None,
+        };
     if own.as_deref() != Some(tag) {
         return Err(ApiError::unprocessable(
             code::NUMBER_NOT_LEASED,
@@ -575,7 +574,7 @@ fn emergency_seq(
 
 /// Whether `number` was used on `day`: by a ticket, or retired by a renumbering.
 /// `number_taken` (409) when another operation already used `number` on `day`.
-fn ensure_unused(tx: &Connection, day: NaiveDate, number: &str) -> Result<(), ApiError> {
+fn ensure_unused(tx: Sql<'_>, day: NaiveDate, number: &str) -> Result<(), ApiError> {
     if number_taken(tx, day, number)? {
         return Err(ApiError::conflict(
             code::NUMBER_TAKEN,
@@ -602,17 +601,17 @@ pub(super) fn number_taken<'c>(
 
 /// The ticket a reference names: a ticket id, or the op_id of the kiosk operation that
 /// issued it (the kiosk's tracking id, known even for a ticket printed offline).
-pub fn find_by_ref(conn: &Connection, reference: Uuid) -> Result<Option<String>, ApiError> {
-    let reference = reference.to_string();
-    Ok(conn
-        .query_row(
-            "SELECT id FROM tickets WHERE id = ?1
-             UNION ALL SELECT id FROM tickets WHERE op_id = ?1
-             LIMIT 1",
-            [reference],
-            |r| r.get(0),
-        )
-        .optional()?)
+pub fn find_by_ref<'c>(
+    sql: impl Into<Sql<'c>>,
+    reference: Uuid,
+) -> Result<Option<String>, ApiError> {
+    let row = sql.into().query_opt(
+        "SELECT id FROM tickets WHERE id = ?1
+         UNION ALL SELECT id FROM tickets WHERE op_id = ?1
+         LIMIT 1",
+        args![reference.to_string()],
+    )?;
+    Ok(row.map(|r| r.get(0)).transpose()?)
 }
 
 /// Parses a display number typed by a person (`n007` is `N007`); 400 when malformed.
@@ -631,18 +630,16 @@ pub fn parse_display_number(text: &str) -> Result<String, ApiError> {
 }
 
 /// The ticket with display number `number` (already normalised) on `day`.
-pub fn find_by_number(
-    conn: &Connection,
+pub fn find_by_number<'c>(
+    sql: impl Into<Sql<'c>>,
     day: NaiveDate,
     number: &str,
 ) -> Result<Option<String>, ApiError> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM tickets WHERE day = ?1 AND number = ?2",
-            params![day.to_string(), number],
-            |r| r.get(0),
-        )
-        .optional()?)
+    let row = sql.into().query_opt(
+        "SELECT id FROM tickets WHERE day = ?1 AND number = ?2",
+        args![day.to_string(), number],
+    )?;
+    Ok(row.map(|r| r.get(0)).transpose()?)
 }
 
 /// What a status look-up needs besides the ticket.
@@ -657,29 +654,23 @@ pub struct StatusContext {
 }
 
 /// A ticket's current state. A ticket still waiting when its day is over is `cancelled`.
-pub fn status(
-    conn: &Connection,
+pub fn status<'c>(
+    sql: impl Into<Sql<'c>>,
     ticket_id: &str,
     ctx: StatusContext,
 ) -> Result<TicketStatusResponse, ApiError> {
+    let conn = sql.into();
     let unknown = || ApiError::not_found(code::UNKNOWN_TICKET, "no such ticket");
-    let row: Option<(String, String, String, Option<String>, String, bool)> = conn
-        .query_row(
+    let row = conn
+        .query_opt(
             "SELECT number, status, service, counter, day, priority FROM tickets WHERE id = ?1",
-            [ticket_id],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
-        )
-        .optional()?;
-    let (number, status, service, counter, day, priority) = row.ok_or_else(unknown)?;
+            args![ticket_id],
+        )?
+        .ok_or_else(unknown)?;
+    let (number, status, service): (String, String, String) =
+        (row.get(0)?, row.get(1)?, row.get(2)?);
+    let (counter, day, priority): (Option<String>, String, bool) =
+        (row.get(3)?, row.get(4)?, row.get(5)?);
     let id = Uuid::parse_str(ticket_id).map_err(|e| ApiError::internal("ticket id", e))?;
     // Withdrawn by its kiosk: to anyone asking, it will never be served.
     let stored = if status == VOID { "cancelled" } else { &status };

@@ -55,6 +55,15 @@ pub enum SqlError {
     /// `query_one` found no row.
     #[error("the query returned no row")]
     NoRow,
+    /// A file the database keeps beside it (`Sql::files_dir`) could not be read or written.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl SqlError {
@@ -103,6 +112,20 @@ impl<'c> Sql<'c> {
         match self {
             Sql::Sqlite(_) => Engine::Sqlite,
             Sql::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// The directory for the files the hub keeps beside its database (the keys of the
+    /// codice fiscale hashes and the seal, the certificate, update bundles): an SQLite
+    /// file's own directory; for PostgreSQL the hub's data directory. `None` for an
+    /// in-memory SQLite database (tests), whose keys then stay in its `settings`.
+    pub fn files_dir(self) -> Option<std::path::PathBuf> {
+        match self {
+            Sql::Sqlite(conn) => conn
+                .path()
+                .filter(|p| !p.is_empty())
+                .and_then(|p| std::path::Path::new(p).parent().map(ToOwned::to_owned)),
+            Sql::Postgres(conn) => conn.borrow().files_dir().map(ToOwned::to_owned),
         }
     }
 

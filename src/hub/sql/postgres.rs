@@ -32,6 +32,7 @@ const MIGRATION_LOCK: i64 = 0x5350_4f4d;
 pub struct PgConn {
     client: Client,
     statements: HashMap<String, Statement>,
+    files_dir: Option<std::path::PathBuf>,
 }
 
 /// Why a PostgreSQL database could not be opened or migrated.
@@ -128,7 +129,20 @@ impl PgConn {
         Ok(PgConn {
             client,
             statements: HashMap::new(),
+            files_dir: None,
         })
+    }
+
+    /// Keeps the hub's files (keys, certificate, bundles) in `dir`: what is beside the
+    /// database file for SQLite (`super::Sql::files_dir`).
+    pub fn with_files_dir(mut self, dir: impl Into<std::path::PathBuf>) -> PgConn {
+        self.files_dir = Some(dir.into());
+        self
+    }
+
+    /// Where the hub keeps its files, once set.
+    pub fn files_dir(&self) -> Option<&std::path::Path> {
+        self.files_dir.as_deref()
     }
 
     /// True once the connection is gone (the server restarted, the network dropped).
