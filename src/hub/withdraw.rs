@@ -7,16 +7,17 @@
 //! the hub has not applied yet (its request may still be on the way) is remembered as
 //! withdrawn in `ops`, so when it arrives it is refused instead of applied. A ticket
 //! already called is left alone: someone answered to it.
+//!
+//! Written for both engines (`hub::sql`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::sql::{Sql, args};
 use crate::protocol::errors as code;
 use crate::protocol::{WithdrawOutcome, WithdrawResponse};
-use crate::sqlite::Cached;
 
 /// The status of a ticket withdrawn by its kiosk.
 pub const VOID: &str = "void";
@@ -26,33 +27,32 @@ pub const VOID: &str = "void";
 pub const WITHDRAWN_HASH: &str = "withdrawn";
 
 /// Withdraws `op_id` for `kiosk_id`, inside the caller's transaction.
-pub fn withdraw(
-    tx: &Connection,
+pub fn withdraw<'c>(
+    sql: impl Into<Sql<'c>>,
     kiosk_id: &str,
     op_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<WithdrawResponse, ApiError> {
+    let tx = sql.into();
     let op = op_id.to_string();
     let answer = |outcome, number| WithdrawResponse {
         op_id,
         outcome,
         number,
     };
-    let applied: Option<(String, String)> = tx
-        .cached_row(
-            "SELECT kiosk_id, request_hash FROM ops WHERE op_id = ?1",
-            [&op],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((owner, hash)) = applied else {
-        tx.cached_execute(
+    let applied = tx.query_opt(
+        "SELECT kiosk_id, request_hash FROM ops WHERE op_id = ?1",
+        args![&op],
+    )?;
+    let Some(applied) = applied else {
+        tx.execute(
             "INSERT INTO ops (op_id, kiosk_id, request_hash, response, created_at)
              VALUES (?1, ?2, ?3, '{}', ?4)",
-            params![op, kiosk_id, WITHDRAWN_HASH, now.to_rfc3339()],
+            args![&op, kiosk_id, WITHDRAWN_HASH, now.to_rfc3339()],
         )?;
         return Ok(answer(WithdrawOutcome::NeverApplied, None));
     };
+    let (owner, hash): (String, String) = (applied.get(0)?, applied.get(1)?);
     if owner != kiosk_id {
         // Another kiosk's operation: as if it did not exist, and nothing changes.
         return Err(ApiError::not_found(
@@ -63,29 +63,28 @@ pub fn withdraw(
     if hash == WITHDRAWN_HASH {
         return Ok(answer(WithdrawOutcome::AlreadyWithdrawn, None));
     }
-    let ticket: Option<(String, String, String)> = tx
-        .cached_row(
-            "SELECT id, number, status FROM tickets WHERE op_id = ?1",
-            [&op],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((ticket_id, number, status)) = ticket else {
+    let ticket = tx.query_opt(
+        "SELECT id, number, status FROM tickets WHERE op_id = ?1",
+        args![&op],
+    )?;
+    let Some(ticket) = ticket else {
         return Err(ApiError::internal(
             "withdrawal",
             format!("operation {op} is applied but has no ticket"),
         ));
     };
+    let (ticket_id, number, status): (String, String, String) =
+        (ticket.get(0)?, ticket.get(1)?, ticket.get(2)?);
     let outcome = match status.as_str() {
         "waiting" => {
-            tx.cached_execute(
+            tx.execute(
                 "UPDATE tickets SET status = ?2, finished_at = ?3 WHERE id = ?1",
-                params![ticket_id, VOID, now.timestamp_millis()],
+                args![&ticket_id, VOID, now.timestamp_millis()],
             )?;
             // The booking can be checked in again by the citizen who holds it.
-            tx.cached_execute(
+            tx.execute(
                 "UPDATE appointments SET ticket_id = NULL WHERE ticket_id = ?1",
-                [&ticket_id],
+                args![&ticket_id],
             )?;
             WithdrawOutcome::Voided
         }
@@ -107,25 +106,34 @@ pub struct VoidTicket {
 }
 
 /// Today's void tickets of `services`, newest first (at most 50).
-pub fn void_tickets(
-    conn: &Connection,
+pub fn void_tickets<'c>(
+    sql: impl Into<Sql<'c>>,
     day: NaiveDate,
     services: &[String],
 ) -> Result<Vec<VoidTicket>, ApiError> {
-    let services = serde_json::to_string(services).map_err(|e| ApiError::internal("json", e))?;
-    let mut stmt = conn.prepare_cached(
+    // The day's void tickets are few (only kiosks that died mid-ticket make them): the
+    // services are picked here rather than with a list bound into the statement.
+    let rows = sql.into().query_all(
         "SELECT number, service, kiosk_id FROM tickets
-         WHERE day = ?1 AND status = ?2 AND service IN (SELECT value FROM json_each(?3))
-         ORDER BY finished_at DESC LIMIT 50",
+         WHERE day = ?1 AND status = ?2
+         ORDER BY finished_at DESC",
+        args![day.to_string(), VOID],
     )?;
-    let rows = stmt.query_map(params![day.to_string(), VOID, services], |r| {
-        Ok(VoidTicket {
-            number: r.get(0)?,
-            service: r.get(1)?,
-            kiosk_id: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut void = Vec::new();
+    for row in rows {
+        let service: String = row.get(1)?;
+        if services.contains(&service) {
+            void.push(VoidTicket {
+                number: row.get(0)?,
+                service,
+                kiosk_id: row.get(2)?,
+            });
+        }
+        if void.len() == 50 {
+            break;
+        }
+    }
+    Ok(void)
 }
 
 #[cfg(test)]
@@ -135,6 +143,7 @@ mod tests {
     use crate::config::hub::HoursConfig;
     use crate::hub::tickets::{self, IssueContext};
     use crate::protocol::IssueTicketRequest;
+    use rusqlite::Connection;
 
     fn request(service: &str) -> IssueTicketRequest {
         IssueTicketRequest {

@@ -53,7 +53,9 @@ pub const REBOOT_REQUEST: &str = "reboot";
 /// with code 10".
 pub const CHECK_REFUSAL: &str = "install-check-refusal";
 
-/// `err` with the install check's reason from `refusal` added, when it left one.
+/// The install check's reason from `refusal` in place of RAUC's "Pre-install handler
+/// error", when the check left one: the hub keeps 200 characters of a kiosk's reason, and
+/// RAUC's words say nothing the check's do not.
 pub fn with_check_refusal(err: SlotError, refusal: Option<&Path>) -> SlotError {
     let Some(reason) = refusal.and_then(|path| std::fs::read_to_string(path).ok()) else {
         return err;
@@ -62,7 +64,9 @@ pub fn with_check_refusal(err: SlotError, refusal: Option<&Path>) -> SlotError {
     if reason.is_empty() {
         return err;
     }
-    SlotError(format!("{}; the kiosk's check: {reason}", err.0))
+    SlotError(format!(
+        "installing the update: the kiosk's check refused it: {reason}"
+    ))
 }
 
 /// RAUC on the kiosk image (`board/rauc/system.conf`).
@@ -444,16 +448,14 @@ mod tests {
         assert_eq!(with_check_refusal(rauc.clone(), None), rauc);
         std::fs::write(
             &refusal,
-            "bundle 1.1 is older than the running 1.2: a downgrade is refused\n",
+            "a downgrade is refused: bundle 1.1 is older than the running 1.2\n",
         )
         .unwrap();
         let err = with_check_refusal(rauc, Some(&refusal)).to_string();
-        assert!(
-            err.ends_with(
-                "code 10; the kiosk's check: bundle 1.1 is older than the running 1.2: a \
-                 downgrade is refused"
-            ),
-            "{err}"
+        assert_eq!(
+            err,
+            "installing the update: the kiosk's check refused it: a downgrade is refused: \
+             bundle 1.1 is older than the running 1.2"
         );
     }
 
