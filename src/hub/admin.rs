@@ -5,15 +5,16 @@
 //! Ending access takes effect at once in the running hub too (security finding 19): a
 //! clerk's sessions are looked up on every request, and a removed kiosk's token is
 //! dropped from the hub's token cache through [`kiosk_tokens::announce_change`].
+//! Written for both engines (`hub::sql`).
 
 use std::path::Path;
 
 use chrono::{NaiveDate, Utc};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::appointments;
 use super::auth::{Role, hash_password, new_token, token_hash};
 use super::kiosk_tokens;
+use super::sql::{Sql, SqlError, args};
 use super::store;
 use crate::catalogue::Catalogue;
 use crate::sqlite::DbError;
@@ -26,10 +27,10 @@ pub enum AdminError {
     Open(#[from] DbError),
     /// A statement failed.
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A statement through `hub::sql` failed.
+    Sql(#[from] SqlError),
+    /// A statement of a module still on rusqlite failed (hub::updates, until ported).
     #[error("database: {0}")]
-    Sql(#[from] super::sql::SqlError),
+    Sqlite(#[from] rusqlite::Error),
     /// The input is not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -70,21 +71,20 @@ pub fn add_operator(
     }
     let hash = hash_password(password).map_err(AdminError::Invalid)?;
     let conn = store::open(database)?;
-    let existing: Option<(i64, Option<String>)> = conn
-        .query_row(
-            "SELECT id, disabled_at FROM operators WHERE name = ?1",
-            [name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let sql = Sql::from(&conn);
+    let existing = sql.query_opt(
+        "SELECT id, disabled_at FROM operators WHERE name = ?1",
+        args![name],
+    )?;
     match existing {
-        Some((id, disabled)) => {
-            conn.execute(
+        Some(row) => {
+            let (id, disabled): (i64, Option<String>) = (row.get(0)?, row.get(1)?);
+            sql.execute(
                 "UPDATE operators SET password_hash = ?2, disabled_at = NULL WHERE id = ?1",
-                params![id, hash],
+                args![id, hash],
             )?;
             // A new password ends the clerk's open sessions.
-            conn.execute("DELETE FROM sessions WHERE operator_id = ?1", [id])?;
+            sql.execute("DELETE FROM sessions WHERE operator_id = ?1", args![id])?;
             Ok(if disabled.is_some() {
                 OperatorChange::Enabled
             } else {
@@ -92,9 +92,9 @@ pub fn add_operator(
             })
         }
         None => {
-            conn.execute(
+            sql.execute(
                 "INSERT INTO operators (name, password_hash, created_at) VALUES (?1, ?2, ?3)",
-                params![name, hash, Utc::now().to_rfc3339()],
+                args![name, hash, Utc::now().to_rfc3339()],
             )?;
             Ok(OperatorChange::Added)
         }
@@ -105,16 +105,18 @@ pub fn add_operator(
 /// so `operator add NAME` with a new password enables the clerk again). Returns how
 /// many sessions ended.
 pub fn disable_operator(database: &Path, name: &str) -> Result<usize, AdminError> {
-    let mut conn = store::open(database)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let id = operator_id(&tx, name)?;
-    tx.execute(
-        "UPDATE operators SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
-        params![id, Utc::now().to_rfc3339()],
-    )?;
-    let ended = tx.execute("DELETE FROM sessions WHERE operator_id = ?1", [id])?;
-    tx.commit()?;
-    Ok(ended)
+    let conn = store::open(database)?;
+    Sql::from(&conn).write_transaction(|sql| {
+        let id = operator_id(sql, name)?;
+        sql.execute(
+            "UPDATE operators SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
+            args![id, Utc::now().to_rfc3339()],
+        )?;
+        Ok(count(sql.execute(
+            "DELETE FROM sessions WHERE operator_id = ?1",
+            args![id],
+        )?))
+    })
 }
 
 /// Gives clerk `name` the role `role` (a clerk's sessions end, so a lost role takes
@@ -127,42 +129,50 @@ pub fn set_role(database: &Path, name: &str, role: &str) -> Result<(), AdminErro
             known.join(", ")
         )));
     };
-    let mut conn = store::open(database)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let id = operator_id(&tx, name)?;
-    let before: String = tx.query_row("SELECT role FROM operators WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })?;
-    if before != role.as_str() {
-        tx.execute(
-            "UPDATE operators SET role = ?2 WHERE id = ?1",
-            params![id, role.as_str()],
-        )?;
-        tx.execute("DELETE FROM sessions WHERE operator_id = ?1", [id])?;
-    }
-    tx.commit()?;
-    Ok(())
+    let conn = store::open(database)?;
+    Sql::from(&conn).write_transaction(|sql| {
+        let id = operator_id(sql, name)?;
+        let before: String = sql
+            .query_one("SELECT role FROM operators WHERE id = ?1", args![id])?
+            .get(0)?;
+        if before != role.as_str() {
+            sql.execute(
+                "UPDATE operators SET role = ?2 WHERE id = ?1",
+                args![id, role.as_str()],
+            )?;
+            sql.execute("DELETE FROM sessions WHERE operator_id = ?1", args![id])?;
+        }
+        Ok(())
+    })
 }
 
 /// Removes clerk `name` and ends every open session at once. Returns how many ended.
 pub fn remove_operator(database: &Path, name: &str) -> Result<usize, AdminError> {
-    let mut conn = store::open(database)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let id = operator_id(&tx, name)?;
-    let ended = tx.execute("DELETE FROM sessions WHERE operator_id = ?1", [id])?;
-    tx.execute("DELETE FROM operators WHERE id = ?1", [id])?;
-    tx.commit()?;
-    Ok(ended)
+    let conn = store::open(database)?;
+    Sql::from(&conn).write_transaction(|sql| {
+        let id = operator_id(sql, name)?;
+        let ended = sql.execute("DELETE FROM sessions WHERE operator_id = ?1", args![id])?;
+        sql.execute("DELETE FROM operators WHERE id = ?1", args![id])?;
+        Ok(count(ended))
+    })
 }
 
-fn operator_id(conn: &rusqlite::Connection, name: &str) -> Result<i64, AdminError> {
-    conn.query_row(
+fn operator_id(sql: Sql<'_>, name: &str) -> Result<i64, AdminError> {
+    match sql.query_opt(
         "SELECT id FROM operators WHERE name = ?1",
-        [name.trim()],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| AdminError::Invalid(format!("no operator named `{}`", name.trim())))
+        args![name.trim()],
+    )? {
+        Some(row) => Ok(row.get(0)?),
+        None => Err(AdminError::Invalid(format!(
+            "no operator named `{}`",
+            name.trim()
+        ))),
+    }
+}
+
+/// Rows changed, as the commands report them.
+fn count(changed: u64) -> usize {
+    usize::try_from(changed).unwrap_or(usize::MAX)
 }
 
 /// Removes kiosk `kiosk_id` (a kiosk lost, stolen or retired): its token stops working
@@ -170,28 +180,28 @@ fn operator_id(conn: &rusqlite::Connection, name: &str) -> Result<i64, AdminErro
 /// row stays, marked removed and off the fleet page: tickets and audit rows name it, and
 /// its tag is never given to another kiosk. Returns the kiosk's name.
 pub fn remove_kiosk(database: &Path, kiosk_id: &str) -> Result<String, AdminError> {
-    let mut conn = store::open(database)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let name: String = tx
-        .query_row(
-            "SELECT name FROM kiosks WHERE id = ?1 AND removed_at IS NULL",
-            [kiosk_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| AdminError::Invalid(format!("no kiosk with id `{kiosk_id}`")))?;
-    // No token hashes to this value (a hash is 64 hex digits), and it stays unique.
-    tx.execute(
-        "UPDATE kiosks SET removed_at = ?2, disabled = 1, token_hash = 'removed:' || id
-         WHERE id = ?1",
-        params![kiosk_id, Utc::now().to_rfc3339()],
-    )?;
-    // A used enrollment token without its kiosk is refused (kiosk_api::enroll).
-    tx.execute(
-        "UPDATE enrollment_tokens SET kiosk_id = NULL WHERE kiosk_id = ?1",
-        [kiosk_id],
-    )?;
-    tx.commit()?;
+    let conn = store::open(database)?;
+    let name = Sql::from(&conn).write_transaction(|sql| {
+        let name: String = sql
+            .query_opt(
+                "SELECT name FROM kiosks WHERE id = ?1 AND removed_at IS NULL",
+                args![kiosk_id],
+            )?
+            .ok_or_else(|| AdminError::Invalid(format!("no kiosk with id `{kiosk_id}`")))?
+            .get(0)?;
+        // No token hashes to this value (a hash is 64 hex digits), and it stays unique.
+        sql.execute(
+            "UPDATE kiosks SET removed_at = ?2, disabled = 1, token_hash = 'removed:' || id
+             WHERE id = ?1",
+            args![kiosk_id, Utc::now().to_rfc3339()],
+        )?;
+        // A used enrollment token without its kiosk is refused (kiosk_api::enroll).
+        sql.execute(
+            "UPDATE enrollment_tokens SET kiosk_id = NULL WHERE kiosk_id = ?1",
+            args![kiosk_id],
+        )?;
+        Ok::<_, AdminError>(name)
+    })?;
     kiosk_tokens::announce_change(database).map_err(|e| {
         AdminError::Invalid(format!(
             "the kiosk is removed, but a running hub may accept its token for up to {} s more: cannot write {}: {e}",
@@ -206,9 +216,9 @@ pub fn remove_kiosk(database: &Path, kiosk_id: &str) -> Result<String, AdminErro
 pub fn create_enrollment_token(database: &Path) -> Result<String, AdminError> {
     let conn = store::open(database)?;
     let token = new_token();
-    conn.execute(
+    Sql::from(&conn).execute(
         "INSERT INTO enrollment_tokens (token_hash, created_at) VALUES (?1, ?2)",
-        params![token_hash(&token), Utc::now().to_rfc3339()],
+        args![token_hash(&token), Utc::now().to_rfc3339()],
     )?;
     Ok(token)
 }
@@ -217,9 +227,9 @@ pub fn create_enrollment_token(database: &Path) -> Result<String, AdminError> {
 /// (unknown, or already used: remove that kiosk instead).
 pub fn revoke_enrollment_token(database: &Path, token: &str) -> Result<bool, AdminError> {
     let conn = store::open(database)?;
-    let deleted = conn.execute(
+    let deleted = Sql::from(&conn).execute(
         "DELETE FROM enrollment_tokens WHERE token_hash = ?1 AND used_at IS NULL",
-        params![token_hash(token.trim())],
+        args![token_hash(token.trim())],
     )?;
     Ok(deleted == 1)
 }
@@ -235,6 +245,6 @@ pub fn import_appointments(
         .map_err(|e| AdminError::Invalid(format!("{}: {e}", file.display())))?;
     let bookings = appointments::parse_csv(&text, catalogue)
         .map_err(|e| AdminError::Invalid(format!("{}, {e}", file.display())))?;
-    let mut conn = store::open(database)?;
-    Ok(appointments::store(&mut conn, day, &bookings)?)
+    let conn = store::open(database)?;
+    Ok(appointments::store(&conn, day, &bookings)?)
 }
