@@ -3,6 +3,8 @@
 //! Kiosk and enrollment tokens are 256-bit random values, so a SHA-256 of them is enough
 //! to store; a stolen database does not give working tokens. Clerk passwords are chosen by
 //! people, so they get Argon2id. Session tokens are random, stored hashed, and expire.
+//!
+//! Written for both engines (`hub::sql`).
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -11,11 +13,11 @@ use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use rand::RngCore;
-use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::kiosk_tokens::KnownKiosk;
+use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use crate::protocol::errors as code;
 
@@ -112,17 +114,18 @@ impl FromRequestParts<AppState> for KioskAuth {
                 let row: Option<KnownKiosk> = state
                     .db
                     .read(move |conn| {
-                        Ok(conn
-                            .prepare_cached(
+                        Ok(Sql::from(&*conn)
+                            .query_opt(
                                 "SELECT id, disabled FROM kiosks WHERE token_hash = ?1",
+                                args![looked_up],
                             )?
-                            .query_row([&looked_up], |r| {
-                                Ok(KnownKiosk {
+                            .map(|r| {
+                                Ok::<_, SqlError>(KnownKiosk {
                                     kiosk_id: r.get(0)?,
                                     disabled: r.get(1)?,
                                 })
                             })
-                            .optional()?)
+                            .transpose()?)
                     })
                     .await?;
                 if let Some(kiosk) = &row {
@@ -238,27 +241,26 @@ impl FromRequestParts<AppState> for OperatorAuth {
         let row = state
             .db
             .read(move |conn| {
-                Ok(conn
-                    .query_row(
-                        "SELECT s.operator_id, o.name, s.counter, s.services,
-                                COALESCE(s.last_used_at, s.created_at), o.role
-                         FROM sessions s JOIN operators o ON o.id = s.operator_id
-                         WHERE s.token_hash = ?1 AND s.expires_at > ?2
-                           AND o.disabled_at IS NULL",
-                        rusqlite::params![hash, now],
-                        |r| {
-                            Ok((
-                                r.get::<_, i64>(0)?,
-                                r.get::<_, String>(1)?,
-                                r.get::<_, Option<String>>(2)?,
-                                r.get::<_, String>(3)?,
-                                r.get::<_, i64>(4)?,
-                                r.get::<_, String>(5)?,
-                            ))
-                        },
-                    )
-                    .optional()?
-                    .map(|row| (hash, row)))
+                let Some(r) = Sql::from(&*conn).query_opt(
+                    "SELECT s.operator_id, o.name, s.counter, s.services,
+                            COALESCE(s.last_used_at, s.created_at), o.role
+                     FROM sessions s JOIN operators o ON o.id = s.operator_id
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2
+                       AND o.disabled_at IS NULL",
+                    args![&hash, now],
+                )?
+                else {
+                    return Ok(None);
+                };
+                let row = (
+                    r.get::<i64>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<Option<String>>(2)?,
+                    r.get::<String>(3)?,
+                    r.get::<i64>(4)?,
+                    r.get::<String>(5)?,
+                );
+                Ok(Some((hash, row)))
             })
             .await?;
         let (session_hash, (operator_id, name, counter, services, last_used, role)) =
@@ -269,7 +271,8 @@ impl FromRequestParts<AppState> for OperatorAuth {
             state
                 .db
                 .write(move |conn| {
-                    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [gone])?;
+                    Sql::from(&*conn)
+                        .execute("DELETE FROM sessions WHERE token_hash = ?1", args![gone])?;
                     Ok(())
                 })
                 .await?;
@@ -281,9 +284,9 @@ impl FromRequestParts<AppState> for OperatorAuth {
             state
                 .db
                 .write(move |conn| {
-                    conn.execute(
+                    Sql::from(&*conn).execute(
                         "UPDATE sessions SET last_used_at = ?2 WHERE token_hash = ?1",
-                        rusqlite::params![touched, now],
+                        args![touched, now],
                     )?;
                     Ok(())
                 })

@@ -9,6 +9,8 @@
 //! which holds every audible call, so an anonymous client can make espeak-ng run at most
 //! once per real call and language; at most [`PARALLEL_SYNTHESES`] run at a time, on the
 //! blocking pool.
+//!
+//! Written for both engines (`hub::sql`).
 
 mod wav;
 
@@ -20,11 +22,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use rusqlite::{OptionalExtension, params};
 use tokio::sync::Semaphore;
 
 use self::wav::Pcm;
 use super::error::ApiError;
+use super::sql::{Sql, args};
 use super::state::AppState;
 use crate::lang::{Lang, fill, tr};
 use crate::protocol::numbers::{parse_emergency, parse_number};
@@ -222,17 +224,18 @@ pub async fn call_wav(
     let counter: Option<String> = state
         .db
         .read(move |conn| {
-            Ok(conn
-                .query_row(
+            // The subquery is named: PostgreSQL before 16 refuses one without a name.
+            Ok(Sql::from(&*conn)
+                .query_opt(
                     "SELECT counter FROM (
                          SELECT number, counter FROM tickets
                          WHERE day = ?1 AND called_at IS NOT NULL AND counter IS NOT NULL
-                         ORDER BY called_at DESC LIMIT ?3)
+                         ORDER BY called_at DESC LIMIT ?3) AS recent
                      WHERE number = ?2",
-                    params![day.to_string(), wanted, AUDIBLE_CALLS as i64],
-                    |r| r.get(0),
-                )
-                .optional()?)
+                    args![day.to_string(), wanted, AUDIBLE_CALLS],
+                )?
+                .map(|r| r.get(0))
+                .transpose()?)
         })
         .await?;
     let counter = counter.ok_or_else(unknown)?;

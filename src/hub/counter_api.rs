@@ -1,4 +1,6 @@
 //! The counter page's JSON endpoints: clerk login, counter set-up and ticket actions.
+//!
+//! Written for both engines (`hub::sql`).
 
 use axum::Json;
 use axum::extract::State;
@@ -6,7 +8,6 @@ use axum::http::HeaderValue;
 use axum::http::StatusCode;
 use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{
@@ -15,6 +16,7 @@ use super::auth::{
 use super::counter::{self, CounterTicket, Outcome};
 use super::error::{ApiError, ApiJson};
 use super::events::CallEvent;
+use super::sql::{Sql, args};
 use super::state::AppState;
 use super::throttle::Refusal;
 use super::withdraw::{VoidTicket, void_tickets};
@@ -52,14 +54,15 @@ pub async fn login(
     let row: Option<(i64, String)> = state
         .db
         .read(move |conn| {
-            Ok(conn
-                .query_row(
-                    // A disabled clerk is checked like an unknown name: same work, same answer.
-                    "SELECT id, password_hash FROM operators WHERE name = ?1 AND disabled_at IS NULL",
-                    [name],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?)
+            let row = Sql::from(&*conn).query_opt(
+                // A disabled clerk is checked like an unknown name: same work, same answer.
+                "SELECT id, password_hash FROM operators WHERE name = ?1 AND disabled_at IS NULL",
+                args![name],
+            )?;
+            Ok(match row {
+                Some(r) => Some((r.get(0)?, r.get(1)?)),
+                None => None,
+            })
         })
         .await?;
     let password = req.password;
@@ -88,11 +91,12 @@ pub async fn login(
     state
         .db
         .write(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
-            conn.execute(
+            let sql = Sql::from(&*conn);
+            sql.execute("DELETE FROM sessions WHERE expires_at <= ?1", args![now])?;
+            sql.execute(
                 "INSERT INTO sessions (token_hash, operator_id, created_at, expires_at, last_used_at)
                  VALUES (?1, ?2, ?3, ?4, ?3)",
-                params![hash, operator_id, now, now + max_age],
+                args![hash, operator_id, now, now + max_age],
             )?;
             Ok(())
         })
@@ -167,7 +171,7 @@ pub async fn logout(State(state): State<AppState>, op: OperatorAuth) -> Result<R
     state
         .db
         .write(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash])?;
+            Sql::from(&*conn).execute("DELETE FROM sessions WHERE token_hash = ?1", args![hash])?;
             Ok(())
         })
         .await?;
@@ -216,12 +220,13 @@ pub async fn counter_state(
         .db
         .read(move |conn| {
             let day = st.today();
-            let waiting = counter::waiting_counts(conn, day, &st.catalogue)?;
+            let sql = Sql::from(&*conn);
+            let waiting = counter::waiting_counts(sql, day, &st.catalogue)?;
             let current = match &counter_name {
-                Some(c) => counter::current(conn, day, c, &session)?,
+                Some(c) => counter::current(sql, day, c, &session)?,
                 None => None,
             };
-            let void = void_tickets(conn, day, &selected)?;
+            let void = void_tickets(&*conn, day, &selected)?;
             Ok((waiting, current, void))
         })
         .await?;
@@ -298,8 +303,9 @@ pub async fn setup(
     let taken_from = state
         .db
         .write(move |conn| {
+            let sql = Sql::from(&*conn);
             // One live session per counter: whoever holds it sees its called ticket.
-            let holder = counter::counter_holder(conn, &req.counter, &hash, now, idle_seconds)?;
+            let holder = counter::counter_holder(sql, &req.counter, &hash, now, idle_seconds)?;
             if let Some(holder) = &holder {
                 if !req.take_over {
                     return Err(ApiError::conflict(
@@ -307,14 +313,14 @@ pub async fn setup(
                         format!("{} is working at {}: take it over?", holder, req.counter),
                     ));
                 }
-                conn.execute(
+                sql.execute(
                     "UPDATE sessions SET counter = NULL WHERE counter = ?1 AND token_hash <> ?2",
-                    params![req.counter, hash],
+                    args![&req.counter, &hash],
                 )?;
             }
-            conn.execute(
+            sql.execute(
                 "UPDATE sessions SET counter = ?2, services = ?3 WHERE token_hash = ?1",
-                params![hash, req.counter, services],
+                args![&hash, &req.counter, services],
             )?;
             Ok(holder.map(|holder| (holder, req.counter)))
         })

@@ -1,5 +1,7 @@
 //! The waiting-room board's data: recent calls as JSON and live as server-sent events
 //! (their voice is `call_audio`'s).
+//!
+//! Written for both engines (`hub::sql`).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -7,13 +9,13 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use rusqlite::params;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::Stream;
 
 use super::error::ApiError;
 use super::events::CallEvent;
+use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use crate::lang::Lang;
 
@@ -36,13 +38,15 @@ async fn snapshot(state: &AppState) -> Result<DisplayState, ApiError> {
     let calls = state
         .db
         .read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT number, counter, called_at FROM tickets
-                 WHERE day = ?1 AND called_at IS NOT NULL AND counter IS NOT NULL
-                 ORDER BY called_at DESC LIMIT ?2",
-            )?;
-            let rows = stmt
-                .query_map(params![day.to_string(), RECENT_CALLS as i64], |r| {
+            let rows = Sql::from(&*conn)
+                .query_all(
+                    "SELECT number, counter, called_at FROM tickets
+                     WHERE day = ?1 AND called_at IS NOT NULL AND counter IS NOT NULL
+                     ORDER BY called_at DESC LIMIT ?2",
+                    args![day.to_string(), RECENT_CALLS],
+                )?
+                .into_iter()
+                .map(|r| {
                     let at: i64 = r.get(2)?;
                     Ok(CallEvent {
                         number: r.get(0)?,
@@ -50,8 +54,8 @@ async fn snapshot(state: &AppState) -> Result<DisplayState, ApiError> {
                         recall: false,
                         at: chrono::DateTime::from_timestamp_millis(at).unwrap_or_default(),
                     })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+                })
+                .collect::<Result<Vec<_>, SqlError>>()?;
             Ok(rows)
         })
         .await?;

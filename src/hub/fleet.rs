@@ -1,14 +1,16 @@
 //! The fleet page's JSON endpoints: every kiosk's state, and disabling one remotely.
 //! Kiosks removed with `sportello hub kiosk remove` are not listed; a change is logged
 //! with the clerk's name (security finding 18).
+//!
+//! Written for both engines (`hub::sql`).
 
 use axum::Json;
 use axum::extract::{Path, State};
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::auth::OperatorAuth;
 use super::error::{ApiError, ApiJson};
+use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 
 /// Clock difference between a kiosk and the hub that the fleet page flags.
@@ -76,13 +78,16 @@ pub async fn kiosks(
     let mut rows = state
         .db
         .read(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT id, name, version, last_heartbeat, printer, printer_detail,
+            let sql = Sql::from(&*conn);
+            let mut rows = sql
+                .query_all(
+                    "SELECT id, name, version, last_heartbeat, printer, printer_detail,
                         outbox_depth, kiosk_time, disabled, oldest_pending_seconds
-                 FROM kiosks WHERE removed_at IS NULL ORDER BY name, id",
-            )?;
-            let rows = stmt
-                .query_map([], |r| {
+                     FROM kiosks WHERE removed_at IS NULL ORDER BY name, id",
+                    args![],
+                )?
+                .into_iter()
+                .map(|r| {
                     Ok(KioskRow {
                         kiosk_id: r.get(0)?,
                         name: r.get(1)?,
@@ -100,10 +105,9 @@ pub async fn kiosks(
                         oldest_pending_seconds: r.get(9)?,
                         update: None,
                     })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut rows = rows;
-            if let Some(rollout) = super::updates::latest(conn)? {
+                })
+                .collect::<Result<Vec<_>, SqlError>>()?;
+            if let Some(rollout) = super::updates::latest(sql)? {
                 for row in &mut rows {
                     let target = rollout.targets.iter().find(|t| t.kiosk_id == row.kiosk_id);
                     row.update = target.map(|t| KioskUpdate {
@@ -162,9 +166,9 @@ pub async fn set_disabled(
     let changed = state
         .db
         .write(move |conn| {
-            Ok(conn.execute(
+            Ok(Sql::from(&*conn).execute(
                 "UPDATE kiosks SET disabled = ?2 WHERE id = ?1 AND removed_at IS NULL",
-                params![id, req.disabled],
+                args![id, req.disabled],
             )?)
         })
         .await?;

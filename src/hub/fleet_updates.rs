@@ -4,17 +4,18 @@
 //! and never an older version, whoever starts a rollout). Bundles are added on the hub's
 //! machine (`sportello hub update add`): a bundle is hundreds of megabytes, more than a
 //! clerk page should take in. Every change is logged with the clerk's name.
+//!
+//! Written for both engines (`hub::sql`).
 
 use axum::Json;
 use axum::extract::State;
-use rusqlite::TransactionBehavior;
 use serde::{Deserialize, Serialize};
 
-use super::admin::AdminError;
 use super::auth::{OperatorAuth, Role};
 use super::error::{ApiError, ApiJson};
+use super::sql::Sql;
 use super::state::AppState;
-use super::updates::{self, BundleInfo, RolloutStatus, Waves};
+use super::updates::{self, BundleInfo, RolloutStatus, UpdateError, Waves};
 
 /// The most kiosks a rollout may name (a region's office has far fewer).
 const MAX_NAMED_KIOSKS: usize = 1000;
@@ -37,7 +38,10 @@ pub async fn view(
 ) -> Result<Json<UpdatesView>, ApiError> {
     let (bundles, rollout) = state
         .db
-        .read(|conn| Ok((updates::bundles(conn)?, updates::latest(conn)?)))
+        .read(|conn| {
+            let sql = Sql::from(&*conn);
+            Ok((updates::bundles(sql)?, updates::latest(sql)?))
+        })
         .await?;
     Ok(Json(UpdatesView {
         can_roll_out: op.role == Role::Maintainer,
@@ -88,14 +92,19 @@ pub async fn start(
     let (rollout, sizes) = state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let started = updates::start_rollout_in(&tx, &req.version, &req.kiosks, waves)
-                .map_err(|err| match err {
-                    AdminError::Invalid(why) => ApiError::unprocessable("invalid_rollout", why),
-                    other => ApiError::internal("starting a rollout", other),
-                })?;
-            tx.commit()?;
-            Ok(started)
+            Sql::from(&*conn).write_transaction(|sql| {
+                updates::start_rollout_in(sql, &req.version, &req.kiosks, waves).map_err(|err| {
+                    match err {
+                        UpdateError::Invalid(why) => {
+                            ApiError::unprocessable("invalid_rollout", why)
+                        }
+                        // An unreachable database is 503 as everywhere; any other
+                        // failure keeps this context.
+                        UpdateError::Sql(err) if err.is_unavailable() => err.into(),
+                        other => ApiError::internal("starting a rollout", other),
+                    }
+                })
+            })
         })
         .await?;
     tracing::warn!(clerk = %op.name, %version, waves = ?sizes, "update rollout started from the fleet page");

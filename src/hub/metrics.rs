@@ -3,6 +3,8 @@
 //! Request latency is measured by a middleware into fixed-bucket histograms per route;
 //! ticket and kiosk figures are read from the database and the kiosks' last-seen times
 //! when scraped, so they are right after a restart too.
+//!
+//! Written for both engines (`hub::sql`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,9 +15,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rusqlite::params;
 
 use super::error::ApiError;
+use super::sql::{Sql, args};
 use super::state::AppState;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -110,26 +112,30 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     let per_service = state
         .db
         .read(move |conn| {
+            let sql = Sql::from(&*conn);
             let mut out = Vec::new();
             for s in st.catalogue.services() {
-                let issued: i64 = conn.query_row(
-                    "SELECT count(*) FROM tickets WHERE day = ?1 AND number_service = ?2",
-                    params![day.to_string(), s.code],
-                    |r| r.get(0),
-                )?;
-                let waiting_now: i64 = conn.query_row(
-                    "SELECT count(*) FROM tickets WHERE day = ?1 AND service = ?2
-                         AND status = 'waiting'",
-                    params![day.to_string(), s.code],
-                    |r| r.get(0),
-                )?;
+                let issued: i64 = sql
+                    .query_one(
+                        "SELECT count(*) FROM tickets WHERE day = ?1 AND number_service = ?2",
+                        args![day.to_string(), &s.code],
+                    )?
+                    .get(0)?;
+                let waiting_now: i64 = sql
+                    .query_one(
+                        "SELECT count(*) FROM tickets WHERE day = ?1 AND service = ?2
+                             AND status = 'waiting'",
+                        args![day.to_string(), &s.code],
+                    )?
+                    .get(0)?;
                 out.push((s.code.clone(), issued, waiting_now));
             }
-            let enrolled: i64 = conn.query_row(
-                "SELECT count(*) FROM kiosks WHERE removed_at IS NULL",
-                [],
-                |r| r.get(0),
-            )?;
+            let enrolled: i64 = sql
+                .query_one(
+                    "SELECT count(*) FROM kiosks WHERE removed_at IS NULL",
+                    args![],
+                )?
+                .get(0)?;
             Ok((out, enrolled))
         })
         .await?;

@@ -14,21 +14,54 @@
 //! started: a kiosk that rolled back runs its old slot and can never say so by mistake.
 //!
 //! One rollout runs at a time; starting another stops the one before.
+//!
+//! Written for both engines (`hub::sql`).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::admin::AdminError;
+use super::sql::{Sql, SqlError, args};
 use super::store;
 use crate::protocol::paths;
 use crate::protocol::{UpdateOffer, UpdateReport, UpdateState};
 
 /// The target state of a kiosk whose wave has not opened yet.
 const WAITING: &str = "waiting";
+
+/// Why adding a bundle or starting a rollout did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// The request is not acceptable: no such version or kiosk, a version already
+    /// another bundle, no kiosks. The reason, for the maintainer.
+    #[error("{0}")]
+    Invalid(String),
+    /// A statement failed.
+    #[error("database: {0}")]
+    Sql(#[from] SqlError),
+}
+
+impl From<UpdateError> for AdminError {
+    fn from(err: UpdateError) -> AdminError {
+        match err {
+            UpdateError::Invalid(why) => AdminError::Invalid(why),
+            UpdateError::Sql(err) => admin_error(err),
+        }
+    }
+}
+
+/// A statement's failure as the command line's error. `AdminError` knows SQLite's
+/// errors only; the commands here open the SQLite file (`store::open`), so another
+/// engine's error cannot reach this today and is kept as text, with the same prefix.
+fn admin_error(err: SqlError) -> AdminError {
+    match err {
+        SqlError::Sqlite(err) => AdminError::Sqlite(err),
+        other => AdminError::Invalid(format!("database: {other}")),
+    }
+}
 
 /// Where the bundles of the hub at `database` are kept.
 pub fn bundle_dir(database: &Path) -> PathBuf {
@@ -64,39 +97,40 @@ fn check_version(version: &str) -> Result<(), AdminError> {
 /// SHA-256 and size. Returns the SHA-256. The same file added again is harmless.
 pub fn add_bundle(database: &Path, file: &Path, version: &str) -> Result<String, AdminError> {
     check_version(version)?;
-    let mut conn = store::open(database)?;
+    let conn = store::open(database)?;
     let dir = bundle_dir(database);
     std::fs::create_dir_all(&dir)
         .map_err(|e| AdminError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
     let partial = dir.join(format!(".adding-{}", std::process::id()));
     let (sha256, size) = copy_hashing(file, &partial)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let known: Option<String> = tx
-        .query_row(
-            "SELECT sha256 FROM update_bundles WHERE version = ?1",
-            [version],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(known) = known.filter(|k| *k != sha256) {
-        let _ = std::fs::remove_file(&partial);
-        return Err(AdminError::Invalid(format!(
-            "version {version} is already another bundle (sha256 {known}): a release is never replaced, make a new version"
-        )));
-    }
-    std::fs::rename(&partial, bundle_path(database, &sha256))
-        .map_err(|e| AdminError::Invalid(format!("cannot keep the bundle: {e}")))?;
-    tx.execute(
-        "INSERT INTO update_bundles (sha256, version, size, added_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (sha256) DO NOTHING",
-        params![
-            sha256,
-            version,
-            i64::try_from(size).unwrap_or(i64::MAX),
-            Utc::now().to_rfc3339()
-        ],
-    )?;
-    tx.commit()?;
+    Sql::from(&conn).write_transaction(|sql| {
+        let known: Option<String> = sql
+            .query_opt(
+                "SELECT sha256 FROM update_bundles WHERE version = ?1",
+                args![version],
+            )?
+            .map(|row| row.get(0))
+            .transpose()?;
+        if let Some(known) = known.filter(|k| *k != sha256) {
+            let _ = std::fs::remove_file(&partial);
+            return Err(UpdateError::Invalid(format!(
+                "version {version} is already another bundle (sha256 {known}): a release is never replaced, make a new version"
+            )));
+        }
+        std::fs::rename(&partial, bundle_path(database, &sha256))
+            .map_err(|e| UpdateError::Invalid(format!("cannot keep the bundle: {e}")))?;
+        sql.execute(
+            "INSERT INTO update_bundles (sha256, version, size, added_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sha256) DO NOTHING",
+            args![
+                &sha256,
+                version,
+                i64::try_from(size).unwrap_or(i64::MAX),
+                Utc::now().to_rfc3339()
+            ],
+        )?;
+        Ok(())
+    })?;
     Ok(sha256)
 }
 
@@ -159,40 +193,41 @@ pub fn start_rollout(
     kiosks: &[String],
     waves: Waves,
 ) -> Result<(i64, Vec<usize>), AdminError> {
-    let mut conn = store::open(database)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let started = start_rollout_in(&tx, version, kiosks, waves)?;
-    tx.commit()?;
-    Ok(started)
+    let conn = store::open(database)?;
+    Ok(Sql::from(&conn).write_transaction(|sql| start_rollout_in(sql, version, kiosks, waves))?)
 }
 
 /// [`start_rollout`] inside the caller's transaction (the fleet page's, on the writer).
-pub fn start_rollout_in(
-    tx: &Connection,
+pub fn start_rollout_in<'c>(
+    sql: impl Into<Sql<'c>>,
     version: &str,
     kiosks: &[String],
     waves: Waves,
-) -> Result<(i64, Vec<usize>), AdminError> {
-    let sha256: String = tx
-        .query_row(
+) -> Result<(i64, Vec<usize>), UpdateError> {
+    let sql = sql.into();
+    let sha256: String = sql
+        .query_opt(
             "SELECT sha256 FROM update_bundles WHERE version = ?1",
-            [version],
-            |r| r.get(0),
-        )
-        .optional()?
+            args![version],
+        )?
         .ok_or_else(|| {
-            AdminError::Invalid(format!(
+            UpdateError::Invalid(format!(
                 "no bundle with version {version}: add it first with `update add`"
             ))
-        })?;
-    let mut all: Vec<(String, String)> = tx
-        .prepare("SELECT id, name FROM kiosks WHERE removed_at IS NULL ORDER BY name, id")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+        })?
+        .get(0)?;
+    let mut all: Vec<(String, String)> = sql
+        .query_all(
+            "SELECT id, name FROM kiosks WHERE removed_at IS NULL ORDER BY name, id",
+            args![],
+        )?
+        .into_iter()
+        .map(|row| Ok((row.get(0)?, row.get(1)?)))
+        .collect::<Result<_, SqlError>>()?;
     if !kiosks.is_empty() {
         for wanted in kiosks {
             if !all.iter().any(|(id, name)| id == wanted || name == wanted) {
-                return Err(AdminError::Invalid(format!(
+                return Err(UpdateError::Invalid(format!(
                     "no kiosk `{wanted}` (an id or a name from the fleet page)"
                 )));
             }
@@ -200,27 +235,29 @@ pub fn start_rollout_in(
         all.retain(|(id, name)| kiosks.iter().any(|w| w == id || w == name));
     }
     if all.is_empty() {
-        return Err(AdminError::Invalid("no kiosks to update".into()));
+        return Err(UpdateError::Invalid("no kiosks to update".into()));
     }
     let now = Utc::now().to_rfc3339();
-    tx.execute(
+    sql.execute(
         "UPDATE update_rollouts SET state = 'stopped', stop_reason = 'a new rollout was started'
          WHERE state = 'running'",
-        [],
+        args![],
     )?;
-    tx.execute(
-        "INSERT INTO update_rollouts (sha256, started_at, state) VALUES (?1, ?2, 'running')",
-        params![sha256, now],
-    )?;
-    let rollout = tx.last_insert_rowid();
+    let rollout: i64 = sql
+        .query_one(
+            "INSERT INTO update_rollouts (sha256, started_at, state) VALUES (?1, ?2, 'running')
+             RETURNING id",
+            args![sha256, &now],
+        )?
+        .get(0)?;
     let sizes = wave_sizes(all.len(), waves);
     let mut kiosk_ids = all.into_iter().map(|(id, _)| id);
     for (wave, size) in sizes.iter().enumerate() {
         for id in kiosk_ids.by_ref().take(*size) {
-            tx.execute(
+            sql.execute(
                 "INSERT INTO update_targets (rollout_id, kiosk_id, wave, state, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![rollout, id, wave as i64, WAITING, now],
+                args![rollout, id, wave, WAITING, &now],
             )?;
         }
     }
@@ -249,14 +286,14 @@ pub fn wave_sizes(kiosks: usize, waves: Waves) -> Vec<usize> {
 /// Stops the running rollout (no new offers). Returns whether one was running.
 pub fn stop_rollout(database: &Path, reason: &str) -> Result<bool, AdminError> {
     let conn = store::open(database)?;
-    Ok(stop_rollout_in(&conn, reason)?)
+    stop_rollout_in(&conn, reason).map_err(admin_error)
 }
 
 /// [`stop_rollout`] on the caller's connection.
-pub fn stop_rollout_in(conn: &Connection, reason: &str) -> Result<bool, rusqlite::Error> {
-    let stopped = conn.execute(
+pub fn stop_rollout_in<'c>(sql: impl Into<Sql<'c>>, reason: &str) -> Result<bool, SqlError> {
+    let stopped = sql.into().execute(
         "UPDATE update_rollouts SET state = 'stopped', stop_reason = ?1 WHERE state = 'running'",
-        [reason],
+        args![reason],
     )?;
     Ok(stopped > 0)
 }
@@ -275,19 +312,22 @@ pub struct BundleInfo {
 }
 
 /// The bundles the hub holds, newest first.
-pub fn bundles(conn: &Connection) -> Result<Vec<BundleInfo>, rusqlite::Error> {
-    conn.prepare(
-        "SELECT version, sha256, size, added_at FROM update_bundles ORDER BY added_at DESC, version DESC",
-    )?
-    .query_map([], |r| {
-        Ok(BundleInfo {
-            version: r.get(0)?,
-            sha256: r.get(1)?,
-            size: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-            added_at: r.get(3)?,
+pub fn bundles<'c>(sql: impl Into<Sql<'c>>) -> Result<Vec<BundleInfo>, SqlError> {
+    sql.into()
+        .query_all(
+            "SELECT version, sha256, size, added_at FROM update_bundles ORDER BY added_at DESC, version DESC",
+            args![],
+        )?
+        .into_iter()
+        .map(|r| {
+            Ok(BundleInfo {
+                version: r.get(0)?,
+                sha256: r.get(1)?,
+                size: u64::try_from(r.get::<i64>(2)?).unwrap_or(0),
+                added_at: r.get(3)?,
+            })
         })
-    })?
-    .collect()
+        .collect()
 }
 
 /// A kiosk's line in the latest rollout.
@@ -320,24 +360,26 @@ pub struct RolloutStatus {
 }
 
 /// The latest rollout, if any.
-pub fn latest(conn: &Connection) -> Result<Option<RolloutStatus>, rusqlite::Error> {
-    let rollout: Option<(i64, String, String, Option<String>)> = conn
-        .query_row(
-            "SELECT r.id, b.version, r.state, r.stop_reason FROM update_rollouts r
-             JOIN update_bundles b ON b.sha256 = r.sha256 ORDER BY r.id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    let Some((id, version, state, stop_reason)) = rollout else {
+pub fn latest<'c>(sql: impl Into<Sql<'c>>) -> Result<Option<RolloutStatus>, SqlError> {
+    let sql = sql.into();
+    let Some(r) = sql.query_opt(
+        "SELECT r.id, b.version, r.state, r.stop_reason FROM update_rollouts r
+         JOIN update_bundles b ON b.sha256 = r.sha256 ORDER BY r.id DESC LIMIT 1",
+        args![],
+    )?
+    else {
         return Ok(None);
     };
-    let targets = conn
-        .prepare(
+    let (id, version, state, stop_reason): (i64, String, String, Option<String>) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+    let targets = sql
+        .query_all(
             "SELECT kiosk_id, wave, state, booted_slot, detail FROM update_targets
              WHERE rollout_id = ?1 ORDER BY wave, kiosk_id",
+            args![id],
         )?
-        .query_map([id], |r| {
+        .into_iter()
+        .map(|r| {
             Ok(TargetStatus {
                 kiosk_id: r.get(0)?,
                 wave: r.get(1)?,
@@ -345,8 +387,8 @@ pub fn latest(conn: &Connection) -> Result<Option<RolloutStatus>, rusqlite::Erro
                 booted_slot: r.get(3)?,
                 detail: r.get(4)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
+        })
+        .collect::<Result<_, SqlError>>()?;
     Ok(Some(RolloutStatus {
         version,
         state,
@@ -357,15 +399,16 @@ pub fn latest(conn: &Connection) -> Result<Option<RolloutStatus>, rusqlite::Erro
 
 /// The running rollout's bundle when `kiosk_id` is one of its kiosks and its wave is
 /// open: what `GET /api/v1/updates/{sha256}` may hand it.
-pub fn offered_bundle(
-    conn: &Connection,
+pub fn offered_bundle<'c>(
+    sql: impl Into<Sql<'c>>,
     kiosk_id: &str,
     sha256: &str,
-) -> Result<Option<u64>, rusqlite::Error> {
-    let Some(target) = running_target(conn, kiosk_id)? else {
+) -> Result<Option<u64>, SqlError> {
+    let sql = sql.into();
+    let Some(target) = running_target(sql, kiosk_id)? else {
         return Ok(None);
     };
-    if target.sha256 != sha256 || !wave_open(conn, target.rollout, target.wave)? {
+    if target.sha256 != sha256 || !wave_open(sql, target.rollout, target.wave)? {
         return Ok(None);
     }
     Ok(Some(target.size))
@@ -382,48 +425,50 @@ struct Target {
     from_slot: Option<String>,
 }
 
-fn running_target(conn: &Connection, kiosk_id: &str) -> Result<Option<Target>, rusqlite::Error> {
-    conn.query_row(
+fn running_target(sql: Sql<'_>, kiosk_id: &str) -> Result<Option<Target>, SqlError> {
+    sql.query_opt(
         "SELECT r.id, r.sha256, b.version, b.size, t.wave, t.state, t.from_slot
          FROM update_rollouts r
          JOIN update_bundles b ON b.sha256 = r.sha256
          JOIN update_targets t ON t.rollout_id = r.id AND t.kiosk_id = ?1
          WHERE r.state = 'running'",
-        [kiosk_id],
-        |r| {
-            Ok(Target {
-                rollout: r.get(0)?,
-                sha256: r.get(1)?,
-                version: r.get(2)?,
-                size: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
-                wave: r.get(4)?,
-                state: r.get(5)?,
-                from_slot: r.get(6)?,
-            })
-        },
-    )
-    .optional()
+        args![kiosk_id],
+    )?
+    .map(|r| {
+        Ok(Target {
+            rollout: r.get(0)?,
+            sha256: r.get(1)?,
+            version: r.get(2)?,
+            size: u64::try_from(r.get::<i64>(3)?).unwrap_or(0),
+            wave: r.get(4)?,
+            state: r.get(5)?,
+            from_slot: r.get(6)?,
+        })
+    })
+    .transpose()
 }
 
 /// Every kiosk of the waves before `wave` has the update running and good.
-fn wave_open(conn: &Connection, rollout: i64, wave: i64) -> Result<bool, rusqlite::Error> {
-    let behind: i64 = conn.query_row(
-        "SELECT count(*) FROM update_targets WHERE rollout_id = ?1 AND wave < ?2 AND state <> 'good'",
-        params![rollout, wave],
-        |r| r.get(0),
-    )?;
+fn wave_open(sql: Sql<'_>, rollout: i64, wave: i64) -> Result<bool, SqlError> {
+    let behind: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM update_targets WHERE rollout_id = ?1 AND wave < ?2 AND state <> 'good'",
+            args![rollout, wave],
+        )?
+        .get(0)?;
     Ok(behind == 0)
 }
 
 /// Takes a kiosk's heartbeat report into the running rollout and returns the offer for
 /// it, if any. Runs inside the heartbeat's write.
-pub fn on_heartbeat(
-    conn: &Connection,
+pub fn on_heartbeat<'c>(
+    sql: impl Into<Sql<'c>>,
     kiosk_id: &str,
     report: Option<&UpdateReport>,
     now: DateTime<Utc>,
-) -> Result<Option<UpdateOffer>, rusqlite::Error> {
-    let Some(target) = running_target(conn, kiosk_id)? else {
+) -> Result<Option<UpdateOffer>, SqlError> {
+    let sql = sql.into();
+    let Some(target) = running_target(sql, kiosk_id)? else {
         return Ok(None);
     };
     let now = now.to_rfc3339();
@@ -439,12 +484,12 @@ pub fn on_heartbeat(
                 .detail
                 .as_ref()
                 .map(|d| d.chars().take(200).collect());
-            conn.execute(
+            sql.execute(
                 "UPDATE update_targets SET state = ?3, booted_slot = ?4, detail = ?5, updated_at = ?6,
                      from_slot = coalesce(from_slot,
                          CASE WHEN ?3 IN ('offered', 'downloading', 'installed') THEN ?4 END)
                  WHERE rollout_id = ?1 AND kiosk_id = ?2",
-                params![target.rollout, kiosk_id, state, slot, detail, now],
+                args![target.rollout, kiosk_id, &state, &slot, detail, &now],
             )?;
         }
         if matches!(report.state, UpdateState::RolledBack | UpdateState::Failed) {
@@ -458,37 +503,38 @@ pub fn on_heartbeat(
                     .unwrap_or_default()
             );
             tracing::warn!(kiosk = kiosk_id, version = %target.version, %reason, "update rollout stopped");
-            conn.execute(
+            sql.execute(
                 "UPDATE update_rollouts SET state = 'stopped', stop_reason = ?2 WHERE id = ?1",
-                params![target.rollout, reason],
+                args![target.rollout, reason],
             )?;
             return Ok(None);
         }
         if report.state == UpdateState::Good && believable {
             tracing::info!(kiosk = kiosk_id, version = %target.version, slot = %slot, "kiosk updated and good");
-            let left: i64 = conn.query_row(
-                "SELECT count(*) FROM update_targets WHERE rollout_id = ?1 AND state <> 'good'",
-                [target.rollout],
-                |r| r.get(0),
-            )?;
+            let left: i64 = sql
+                .query_one(
+                    "SELECT count(*) FROM update_targets WHERE rollout_id = ?1 AND state <> 'good'",
+                    args![target.rollout],
+                )?
+                .get(0)?;
             if left == 0 {
-                conn.execute(
+                sql.execute(
                     "UPDATE update_rollouts SET state = 'done' WHERE id = ?1",
-                    [target.rollout],
+                    args![target.rollout],
                 )?;
                 tracing::info!(version = %target.version, "update rollout done: every kiosk is good");
             }
         }
     }
     let finished = UpdateState::parse(&state).is_some_and(UpdateState::is_final);
-    if finished || !wave_open(conn, target.rollout, target.wave)? {
+    if finished || !wave_open(sql, target.rollout, target.wave)? {
         return Ok(None);
     }
     if state == WAITING {
-        conn.execute(
+        sql.execute(
             "UPDATE update_targets SET state = 'offered', updated_at = ?3
              WHERE rollout_id = ?1 AND kiosk_id = ?2",
-            params![target.rollout, kiosk_id, now],
+            args![target.rollout, kiosk_id, now],
         )?;
     }
     Ok(Some(UpdateOffer {
