@@ -28,9 +28,7 @@ pub enum AdminError {
     /// A statement failed.
     #[error("database: {0}")]
     Sql(#[from] SqlError),
-    /// A statement of a module still on rusqlite failed (hub::updates, until ported).
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+
     /// The input is not acceptable.
     #[error("{0}")]
     Invalid(String),

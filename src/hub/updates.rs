@@ -48,18 +48,8 @@ impl From<UpdateError> for AdminError {
     fn from(err: UpdateError) -> AdminError {
         match err {
             UpdateError::Invalid(why) => AdminError::Invalid(why),
-            UpdateError::Sql(err) => admin_error(err),
+            UpdateError::Sql(err) => AdminError::Sql(err),
         }
-    }
-}
-
-/// A statement's failure as the command line's error. `AdminError` knows SQLite's
-/// errors only; the commands here open the SQLite file (`store::open`), so another
-/// engine's error cannot reach this today and is kept as text, with the same prefix.
-fn admin_error(err: SqlError) -> AdminError {
-    match err {
-        SqlError::Sqlite(err) => AdminError::Sqlite(err),
-        other => AdminError::Invalid(format!("database: {other}")),
     }
 }
 
@@ -286,7 +276,7 @@ pub fn wave_sizes(kiosks: usize, waves: Waves) -> Vec<usize> {
 /// Stops the running rollout (no new offers). Returns whether one was running.
 pub fn stop_rollout(database: &Path, reason: &str) -> Result<bool, AdminError> {
     let conn = store::open(database)?;
-    stop_rollout_in(&conn, reason).map_err(admin_error)
+    Ok(stop_rollout_in(&conn, reason)?)
 }
 
 /// [`stop_rollout`] on the caller's connection.
