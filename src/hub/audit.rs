@@ -18,9 +18,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
-use super::appointments::cf_hash;
 use super::auth::OperatorAuth;
 use super::error::{ApiError, ApiJson};
+use super::sql::{Sql, SqlError};
 use super::state::AppState;
 use crate::identity::CodiceFiscale;
 
@@ -360,6 +360,25 @@ async fn search_log(
         .await?;
     tracing::info!(clerk = %op.name, by_person, "audit log searched");
     Ok(Json(AuditPage { events }))
+}
+
+/// The keyed hash of `code` ([`super::appointments::cf_hash`]) through an [`Sql`].
+///
+/// Stop-gap while `hub::appointments` is ported beside this module: its `cf_hash` still
+/// takes an SQLite connection here. Once it takes an `impl Into<Sql>`, callers use it
+/// directly and this goes.
+pub(super) fn cf_hash<'c>(
+    sql: impl Into<Sql<'c>>,
+    code: &CodiceFiscale,
+) -> Result<String, SqlError> {
+    match sql.into() {
+        Sql::Sqlite(conn) => Ok(super::appointments::cf_hash(conn, code)?),
+        Sql::Postgres(_) => Err(SqlError::Column {
+            index: 0,
+            expected: "an SQLite connection (appointments::cf_hash is not ported yet)",
+            found: "a PostgreSQL one",
+        }),
+    }
 }
 
 /// The filters other than the person, for the search's `detail` (`event=…`, `before=…`).
