@@ -11,16 +11,17 @@
 //! `audit_searched` row naming the clerk, with the searched person's keyed hash when
 //! the search was for one, so looking a citizen up leaves a trace that person's own
 //! search finds.
+//!
+//! Written for both engines (`hub::sql`).
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
-use super::appointments::cf_hash;
 use super::auth::OperatorAuth;
 use super::error::{ApiError, ApiJson};
+use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use crate::identity::CodiceFiscale;
 
@@ -84,17 +85,17 @@ pub struct Entry<'a> {
 }
 
 /// Appends an event (inside the caller's transaction, when there is one).
-pub fn record(
-    conn: &Connection,
+pub fn record<'c>(
+    sql: impl Into<Sql<'c>>,
     at: DateTime<Utc>,
     event: AuditEvent,
     entry: &Entry<'_>,
-) -> rusqlite::Result<()> {
-    conn.execute(
+) -> Result<(), SqlError> {
+    sql.into().execute(
         "INSERT INTO audit (at, event, kiosk_id, session_id, subject, certificate_id, detail,
                             operator)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+        args![
             at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             event.as_str(),
             entry.kiosk_id,
@@ -157,53 +158,53 @@ pub struct Filter {
 }
 
 /// Reads rows newest first.
-pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<AuditRow>> {
-    let mut stmt = conn.prepare(
+pub fn list<'c>(sql: impl Into<Sql<'c>>, filter: &Filter) -> Result<Vec<AuditRow>, SqlError> {
+    // Each optional filter is cast where it is tested for NULL: PostgreSQL cannot tell a
+    // parameter's type from `IS NULL` alone.
+    let rows = sql.into().query_all(
         "SELECT a.id, a.at, a.event, a.kiosk_id, k.name, a.session_id, a.subject,
                 a.certificate_id, a.detail, a.operator
          FROM audit a LEFT JOIN kiosks k ON k.id = a.kiosk_id
-         WHERE (?1 IS NULL OR a.id < ?1)
-           AND (?2 IS NULL OR a.event = ?2)
-           AND (?3 IS NULL OR a.kiosk_id = ?3)
-           AND (?4 IS NULL OR a.subject = ?4)
+         WHERE (CAST(?1 AS BIGINT) IS NULL OR a.id < ?1)
+           AND (CAST(?2 AS TEXT) IS NULL OR a.event = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR a.kiosk_id = ?3)
+           AND (CAST(?4 AS TEXT) IS NULL OR a.subject = ?4)
          ORDER BY a.id DESC LIMIT ?5",
+        args![
+            filter.before,
+            filter.event.map(AuditEvent::as_str),
+            filter.kiosk_id.as_deref(),
+            filter.subject.as_deref(),
+            filter.limit
+        ],
     )?;
-    let rows = stmt
-        .query_map(
-            params![
-                filter.before,
-                filter.event.map(AuditEvent::as_str),
-                filter.kiosk_id,
-                filter.subject,
-                filter.limit
-            ],
-            |r| {
-                Ok(AuditRow {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    event: r.get(2)?,
-                    kiosk_id: r.get(3)?,
-                    kiosk_name: r.get(4)?,
-                    session_id: r.get(5)?,
-                    subject: r
-                        .get::<_, Option<String>>(6)?
-                        .map(|s| s.chars().take(16).collect()),
-                    certificate_id: r.get(7)?,
-                    detail: r.get(8)?,
-                    operator: r.get(9)?,
-                })
-            },
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    rows.iter()
+        .map(|r| {
+            Ok(AuditRow {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                event: r.get(2)?,
+                kiosk_id: r.get(3)?,
+                kiosk_name: r.get(4)?,
+                session_id: r.get(5)?,
+                subject: r
+                    .get::<Option<String>>(6)?
+                    .map(|s| s.chars().take(16).collect()),
+                certificate_id: r.get(7)?,
+                detail: r.get(8)?,
+                operator: r.get(9)?,
+            })
+        })
+        .collect()
 }
 
 /// Deletes rows older than `cutoff`; returns how many.
-pub fn prune(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<usize> {
-    conn.execute(
+pub fn prune<'c>(sql: impl Into<Sql<'c>>, cutoff: DateTime<Utc>) -> Result<usize, SqlError> {
+    let deleted = sql.into().execute(
         "DELETE FROM audit WHERE at < ?1",
-        [cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
-    )
+        args![cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
+    )?;
+    Ok(deleted as usize)
 }
 
 /// The filters as a search sends them: the query of `GET /audit/api/events`, or the JSON
@@ -337,25 +338,25 @@ async fn search_log(
     let events = state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if let Some(code) = &code {
-                filter.subject = Some(cf_hash(&tx, code)?);
-            }
-            let rows = list(&tx, &filter)?;
-            record(
-                &tx,
-                now,
-                AuditEvent::AuditSearched,
-                &Entry {
-                    subject: filter.subject.as_deref(),
-                    kiosk_id: filter.kiosk_id.as_deref(),
-                    detail: described.as_deref(),
-                    operator: Some(&clerk),
-                    ..Entry::default()
-                },
-            )?;
-            tx.commit()?;
-            Ok(rows)
+            Sql::from(conn).write_transaction(|sql| {
+                if let Some(code) = &code {
+                    filter.subject = Some(super::appointments::cf_hash(sql, code)?);
+                }
+                let rows = list(sql, &filter)?;
+                record(
+                    sql,
+                    now,
+                    AuditEvent::AuditSearched,
+                    &Entry {
+                        subject: filter.subject.as_deref(),
+                        kiosk_id: filter.kiosk_id.as_deref(),
+                        detail: described.as_deref(),
+                        operator: Some(&clerk),
+                        ..Entry::default()
+                    },
+                )?;
+                Ok::<_, ApiError>(rows)
+            })
         })
         .await?;
     tracing::info!(clerk = %op.name, by_person, "audit log searched");

@@ -12,14 +12,16 @@
 //! `auth.certificate_retention_days` (certificates for private parties are valid six
 //! months), then erases it; the id, kind, date and digest stay, so `/verify` can still
 //! tell a genuine seal from a forged one.
+//!
+//! Written for both engines (`hub::sql`).
 
 use chrono::{DateTime, SubsecRound, Utc};
-use rusqlite::{Connection, params};
 
 use super::audit::{self, AuditEvent, Entry};
 use super::error::ApiError;
 use super::login::Session;
 use super::records::{self, CertificateKind, fund_name};
+use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use crate::catalogue::Agency;
 use crate::lang::{Lang, fill, isolate, tr};
@@ -81,7 +83,7 @@ fn who(session_name: Option<String>, code: &str, lang: Lang) -> String {
 /// support it.
 #[allow(clippy::too_many_arguments)]
 fn render(
-    conn: &Connection,
+    sql: Sql<'_>,
     kind: &CertificateKind,
     lang: Lang,
     session: &Session,
@@ -101,7 +103,7 @@ fn render(
     let mut body = Vec::new();
     match kind.code {
         "stato-occupazionale" => {
-            let Some(e) = records::employment(conn, &subject)? else {
+            let Some(e) = records::employment(sql, &subject)? else {
                 return Ok(None);
             };
             body.push(fill(
@@ -119,7 +121,7 @@ fn render(
             }
         }
         "did" => {
-            let Some(e) = records::employment(conn, &subject)? else {
+            let Some(e) = records::employment(sql, &subject)? else {
                 return Ok(None);
             };
             let Some(did) = e.did_date else {
@@ -138,7 +140,7 @@ fn render(
             ));
         }
         "estratto-contributivo" => {
-            let rows = records::contributions(conn, &subject)?;
+            let rows = records::contributions(sql, &subject)?;
             let Some(as_of) = rows.iter().map(|r| r.as_of).max() else {
                 return Ok(None);
             };
@@ -199,8 +201,8 @@ fn render(
 
 /// Issues a certificate of `request.kind` to the session's person (inside the caller's
 /// transaction): renders, seals, stores, audits.
-pub fn issue(
-    conn: &Connection,
+pub fn issue<'c>(
+    sql: impl Into<Sql<'c>>,
     st: &AppState,
     session: &Session,
     request: &IssueCertificateRequest,
@@ -215,21 +217,23 @@ pub fn issue(
             ),
         )
     })?;
+    let sql = sql.into();
     let issued_at = now.trunc_subsecs(0);
     let mut certificate_id = seal::new_certificate_id();
     for _ in 0..5 {
-        let taken: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM certificates WHERE id = ?1)",
-            [&certificate_id],
-            |r| r.get(0),
-        )?;
+        let taken: bool = sql
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM certificates WHERE id = ?1)",
+                args![&certificate_id],
+            )?
+            .get(0)?;
         if !taken {
             break;
         }
         certificate_id = seal::new_certificate_id();
     }
     let text = render(
-        conn,
+        sql,
         kind,
         request.lang,
         session,
@@ -256,24 +260,24 @@ pub fn issue(
     };
     let seal = st.seal_key.seal(&content);
     let subject = session.subject.clone().unwrap_or_default();
-    conn.execute(
+    sql.execute(
         "INSERT INTO certificates (id, kind, kiosk_id, session_id, cf_hash, issued_at, key_id,
              digest, content)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            certificate_id,
+        args![
+            &certificate_id,
             kind.code,
-            session.kiosk_id,
-            session.id,
-            subject,
-            content.issued_at,
-            st.seal_key.public().kid,
+            &session.kiosk_id,
+            &session.id,
+            &subject,
+            &content.issued_at,
+            &st.seal_key.public().kid,
             seal.digest_text(),
             content.canonical()
         ],
     )?;
     audit::record(
-        conn,
+        sql,
         now,
         AuditEvent::CertificateIssued,
         &Entry {
@@ -298,19 +302,20 @@ pub fn issue(
 
 /// Erases the content of certificates issued before `cutoff` (the id, kind, date and
 /// digest stay); returns how many.
-pub fn erase_old_content(
-    conn: &Connection,
+pub fn erase_old_content<'c>(
+    sql: impl Into<Sql<'c>>,
     cutoff: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> rusqlite::Result<usize> {
-    conn.execute(
+) -> Result<usize, SqlError> {
+    let erased = sql.into().execute(
         "UPDATE certificates SET content = NULL, content_erased_at = ?2
          WHERE content IS NOT NULL AND issued_at < ?1",
-        params![
+        args![
             cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ],
-    )
+    )?;
+    Ok(erased as usize)
 }
 
 #[cfg(test)]

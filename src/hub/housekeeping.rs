@@ -13,12 +13,14 @@
 //! hourly, finished sessions older than two days are deleted, the content of
 //! certificates older than `auth.certificate_retention_days` is erased (id, kind, date
 //! and digest stay) and audit rows older than `auth.audit_retention_days` are deleted.
+//!
+//! Written for both engines (`hub::sql`).
 
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use rusqlite::{Connection, params};
 
+use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use super::{audit, certificates, login};
 
@@ -33,48 +35,74 @@ pub const PERIOD: Duration = Duration::from_secs(300);
 
 /// Deletes replies older than [`KEEP_REPLIES`] and expired sessions; returns how many
 /// rows went.
-pub fn prune(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+pub fn prune<'c>(sql: impl Into<Sql<'c>>, now: DateTime<Utc>) -> Result<usize, SqlError> {
+    let sql = sql.into();
     let cutoff = (now - KEEP_REPLIES).to_rfc3339();
-    let replies = conn.execute("DELETE FROM ops WHERE created_at < ?1", params![cutoff])?;
-    let sessions = conn.execute(
+    let replies = sql.execute("DELETE FROM ops WHERE created_at < ?1", args![cutoff])?;
+    let sessions = sql.execute(
         "DELETE FROM sessions WHERE expires_at <= ?1",
-        params![now.timestamp()],
+        args![now.timestamp()],
     )?;
-    Ok(replies + sessions)
+    Ok((replies + sessions) as usize)
 }
 
 /// Deletes clerk sessions last used at or before `cutoff` (security finding 19); returns
 /// how many.
-pub fn prune_idle_sessions(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<usize> {
-    conn.execute(
+pub fn prune_idle_sessions<'c>(
+    sql: impl Into<Sql<'c>>,
+    cutoff: DateTime<Utc>,
+) -> Result<usize, SqlError> {
+    let deleted = sql.into().execute(
         "DELETE FROM sessions WHERE COALESCE(last_used_at, created_at) <= ?1",
-        params![cutoff.timestamp()],
-    )
+        args![cutoff.timestamp()],
+    )?;
+    Ok(deleted as usize)
 }
 
 /// Erases the codice fiscale of tickets of days before `today` or issued more than
 /// [`KEEP_PERSONAL`] before `now`; returns how many tickets had one. When any did, the
 /// WAL is checkpointed so the old pages do not linger there either.
-pub fn purge_personal(
-    conn: &Connection,
+pub fn purge_personal<'c>(
+    sql: impl Into<Sql<'c>>,
     today: NaiveDate,
     now: DateTime<Utc>,
-) -> rusqlite::Result<usize> {
-    let cutoff = (now - KEEP_PERSONAL).to_rfc3339();
-    let purged = conn.execute(
-        "UPDATE tickets SET codice_fiscale = NULL
-         WHERE codice_fiscale IS NOT NULL
-           AND (day < ?1 OR julianday(issued_at) <= julianday(?2))",
-        params![today.to_string(), cutoff],
-    )?;
-    if purged > 0 {
-        // Best effort: a reader in the middle of a transaction only delays it.
-        let _: rusqlite::Result<(i64, i64, i64)> =
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            });
+) -> Result<usize, SqlError> {
+    let sql = sql.into();
+    let cutoff = now - KEEP_PERSONAL;
+    let purged = sql.write_transaction(|sql| {
+        let mut purged = sql.execute(
+            "UPDATE tickets SET codice_fiscale = NULL
+             WHERE codice_fiscale IS NOT NULL AND day < ?1",
+            args![today.to_string()],
+        )?;
+        // The issue times are compared as instants in Rust: stored as RFC 3339 text, with
+        // or without fractions of a second, they do not sort as text.
+        let recent = sql.query_all(
+            "SELECT id, issued_at FROM tickets WHERE codice_fiscale IS NOT NULL AND day >= ?1",
+            args![today.to_string()],
+        )?;
+        for row in recent {
+            let (id, issued_at): (String, String) = (row.get(0)?, row.get(1)?);
+            let stale = DateTime::parse_from_rfc3339(&issued_at).is_ok_and(|t| t <= cutoff);
+            if stale {
+                purged += sql.execute(
+                    "UPDATE tickets SET codice_fiscale = NULL
+                     WHERE id = ?1 AND codice_fiscale IS NOT NULL",
+                    args![id],
+                )?;
+            }
+        }
+        Ok::<_, SqlError>(purged)
+    })?;
+    if purged > 0
+        && let Sql::Sqlite(_) = sql
+    {
+        // SQLite maintenance, so the erased codes do not linger in the WAL either (on
+        // PostgreSQL the server recycles its WAL itself). Best effort: a reader in the
+        // middle of a transaction only delays it.
+        let _ = sql.query_one("PRAGMA wal_checkpoint(TRUNCATE)", args![]);
     }
-    Ok(purged)
+    Ok(purged as usize)
 }
 
 /// Runs [`purge_personal`] now and every [`PERIOD`], and [`prune`] now and hourly, for as
@@ -94,19 +122,20 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             let result = state
                 .db
                 .write(move |conn| {
-                    let mut personal = purge_personal(conn, today, now)?;
-                    personal += login::expire_due(conn, now)?;
+                    let sql = Sql::from(conn);
+                    let mut personal = purge_personal(sql, today, now)?;
+                    personal += login::expire_due(sql, now)?;
                     let pruned = if hourly {
-                        prune(conn, now)?
-                            + prune_idle_sessions(conn, now - idle)?
-                            + login::prune(conn, now)?
+                        prune(sql, now)?
+                            + prune_idle_sessions(sql, now - idle)?
+                            + login::prune(sql, now)?
                             + certificates::erase_old_content(
-                                conn,
+                                sql,
                                 now - TimeDelta::days(i64::from(auth.certificate_retention_days)),
                                 now,
                             )?
                             + audit::prune(
-                                conn,
+                                sql,
                                 now - TimeDelta::days(i64::from(auth.audit_retention_days)),
                             )?
                     } else {
@@ -133,6 +162,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::params;
 
     #[test]
     fn old_replies_and_expired_sessions_go_tickets_stay() {

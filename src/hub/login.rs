@@ -18,6 +18,8 @@
 //! verifier until the callback; the person's code, names and initials only while the
 //! session is authenticated (erased when it ends, fails or expires — on sight and by
 //! housekeeping). Nothing here logs a code or a name.
+//!
+//! Written for both engines (`hub::sql`).
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -26,7 +28,6 @@ use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::appointments::cf_hash;
@@ -36,6 +37,7 @@ use super::certificates;
 use super::error::{ApiError, ApiJson};
 use super::oidc::{Identity, OidcError};
 use super::records;
+use super::sql::{Row, Sql, SqlError, args};
 use super::state::AppState;
 use super::tracking::{
     PHONE_STYLE, choose_lang, escape, html_open, language_links, ltr, phone_response,
@@ -140,8 +142,8 @@ pub(super) const SESSION_COLUMNS: &str =
     "id, kiosk_id, lang, state, link_expires_at, sign_in_expires_at,
     expires_at, finished_at, failure, cf_hash, codice_fiscale, given_name, family_name, initials";
 
-pub(super) fn read_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Session, i64)> {
-    let state = parse_state(&r.get::<_, String>(3)?);
+pub(super) fn read_session(r: &Row) -> Result<(Session, i64), SqlError> {
+    let state = parse_state(&r.get::<String>(3)?);
     let link: i64 = r.get(4)?;
     let sign_in: Option<i64> = r.get(5)?;
     let expires: Option<i64> = r.get(6)?;
@@ -152,7 +154,7 @@ pub(super) fn read_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Session, 
         LoginState::Authenticated => expires.unwrap_or(link),
         _ => finished.or(expires).or(sign_in).unwrap_or(link),
     };
-    let lang = r.get::<_, String>(2)?.parse::<Lang>().unwrap_or_default();
+    let lang = r.get::<String>(2)?.parse::<Lang>().unwrap_or_default();
     Ok((
         Session {
             id: r.get(0)?,
@@ -162,7 +164,7 @@ pub(super) fn read_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Session, 
             deadline: at(deadline),
             failure: r.get(8)?,
             subject: r.get(9)?,
-            codice_fiscale: r.get::<_, Option<String>>(10)?.and_then(|c| c.parse().ok()),
+            codice_fiscale: r.get::<Option<String>>(10)?.and_then(|c| c.parse().ok()),
             given_name: r.get(11)?,
             family_name: r.get(12)?,
             initials: r.get(13)?,
@@ -178,15 +180,15 @@ pub(super) const ERASE: &str = "codice_fiscale = NULL, given_name = NULL, family
 /// Marks a live session whose deadline has passed as expired (erasing its personal data
 /// and secrets); an authenticated one gets a `session_ended` audit row.
 pub(super) fn expire(
-    conn: &Connection,
+    sql: Sql<'_>,
     session: &mut Session,
     deadline: i64,
     now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+) -> Result<(), SqlError> {
     if !is_live(session) || now.timestamp() < deadline {
         return Ok(());
     }
-    close(conn, session, Closing::Expired, deadline, now)?;
+    close(sql, session, Closing::Expired, deadline, now)?;
     session.state = LoginState::Expired;
     session.deadline = at(deadline);
     session.codice_fiscale = None;
@@ -213,23 +215,23 @@ enum Closing {
 /// Closes a live session in the database at `finished_at`: personal data and secrets
 /// erased, and for a signed-in one a `session_ended` audit row saying why.
 fn close(
-    conn: &Connection,
+    sql: Sql<'_>,
     session: &Session,
     how: Closing,
     finished_at: i64,
     now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+) -> Result<(), SqlError> {
     let (state, reason) = match how {
         Closing::Expired => ("expired", "expired"),
         Closing::Ended => ("ended", "finished"),
     };
-    conn.execute(
+    sql.execute(
         &format!("UPDATE auth_sessions SET state = ?3, finished_at = ?2, {ERASE} WHERE id = ?1"),
-        params![session.id, finished_at, state],
+        args![&session.id, finished_at, state],
     )?;
     if session.state == LoginState::Authenticated {
         audit::record(
-            conn,
+            sql,
             now,
             AuditEvent::SessionEnded,
             &Entry {
@@ -246,50 +248,54 @@ fn close(
 
 /// Expires every live session past its deadline; returns how many. Run by housekeeping,
 /// so personal data does not wait for the next request.
-pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+pub fn expire_due<'c>(sql: impl Into<Sql<'c>>, now: DateTime<Utc>) -> Result<usize, SqlError> {
+    let sql = sql.into();
     let t = now.timestamp();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {SESSION_COLUMNS} FROM auth_sessions
-         WHERE (state = 'pending' AND link_expires_at <= ?1)
-            OR (state = 'signing_in' AND sign_in_expires_at <= ?1)
-            OR (state = 'authenticated' AND expires_at <= ?1)"
-    ))?;
-    let due = stmt
-        .query_map([t], read_session)?
+    let due = sql
+        .query_all(
+            &format!(
+                "SELECT {SESSION_COLUMNS} FROM auth_sessions
+                 WHERE (state = 'pending' AND link_expires_at <= ?1)
+                    OR (state = 'signing_in' AND sign_in_expires_at <= ?1)
+                    OR (state = 'authenticated' AND expires_at <= ?1)"
+            ),
+            args![t],
+        )?
+        .iter()
+        .map(read_session)
         .collect::<Result<Vec<_>, _>>()?;
     let n = due.len();
     for (mut session, deadline) in due {
-        expire(conn, &mut session, deadline, now)?;
+        expire(sql, &mut session, deadline, now)?;
     }
     Ok(n)
 }
 
 /// Deletes finished sessions older than two days (they only serve rate limits and the
 /// "already used" page); returns how many.
-pub fn prune(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
-    conn.execute(
+pub fn prune<'c>(sql: impl Into<Sql<'c>>, now: DateTime<Utc>) -> Result<usize, SqlError> {
+    let deleted = sql.into().execute(
         "DELETE FROM auth_sessions WHERE created_at < ?1
            AND state NOT IN ('pending', 'signing_in', 'authenticated')",
-        [(now - TimeDelta::days(2)).timestamp()],
-    )
+        args![(now - TimeDelta::days(2)).timestamp()],
+    )?;
+    Ok(deleted as usize)
 }
 
 /// Loads a session of `kiosk_id` by id, with expiry applied (and written back).
-pub fn load(
-    conn: &Connection,
+pub fn load<'c>(
+    sql: impl Into<Sql<'c>>,
     id: &str,
     kiosk_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Session, ApiError> {
-    let row = conn
-        .query_row(
-            &format!("SELECT {SESSION_COLUMNS} FROM auth_sessions WHERE id = ?1 AND kiosk_id = ?2"),
-            params![id, kiosk_id],
-            read_session,
-        )
-        .optional()?;
-    let (mut session, deadline) = row.ok_or_else(unknown_session)?;
-    expire(conn, &mut session, deadline, now)?;
+    let sql = sql.into();
+    let row = sql.query_opt(
+        &format!("SELECT {SESSION_COLUMNS} FROM auth_sessions WHERE id = ?1 AND kiosk_id = ?2"),
+        args![id, kiosk_id],
+    )?;
+    let (mut session, deadline) = read_session(&row.ok_or_else(unknown_session)?)?;
+    expire(sql, &mut session, deadline, now)?;
     Ok(session)
 }
 
@@ -363,17 +369,18 @@ fn too_many(code: &'static str, message: String) -> ApiError {
 /// Refuses a new session when the kiosk started too many in the last minute or too many
 /// of its sign-ins failed in an abuse-like way ([`ABUSE_FAILURES`]) within the window.
 fn check_rate(
-    conn: &Connection,
+    sql: Sql<'_>,
     kiosk_id: &str,
     now: DateTime<Utc>,
     auth: &AuthConfig,
 ) -> Result<(), ApiError> {
     let t = now.timestamp();
-    let recent: i64 = conn.query_row(
-        "SELECT count(*) FROM auth_sessions WHERE kiosk_id = ?1 AND created_at > ?2",
-        params![kiosk_id, t - 60],
-        |r| r.get(0),
-    )?;
+    let recent: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM auth_sessions WHERE kiosk_id = ?1 AND created_at > ?2",
+            args![kiosk_id, t - 60],
+        )?
+        .get(0)?;
     if recent >= i64::from(auth.logins_per_minute) {
         return Err(too_many(
             "too_many_logins",
@@ -384,20 +391,21 @@ fn check_rate(
         ));
     }
     let window = i64::from(auth.failed_login_window_minutes) * 60;
-    let failed: i64 = conn.query_row(
-        "SELECT count(*) FROM auth_sessions
-         WHERE kiosk_id = ?1 AND state = 'failed' AND finished_at > ?2
-           AND failure IN (?3, ?4, ?5, ?6)",
-        params![
-            kiosk_id,
-            t - window,
-            ABUSE_FAILURES[0],
-            ABUSE_FAILURES[1],
-            ABUSE_FAILURES[2],
-            ABUSE_FAILURES[3]
-        ],
-        |r| r.get(0),
-    )?;
+    let failed: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM auth_sessions
+             WHERE kiosk_id = ?1 AND state = 'failed' AND finished_at > ?2
+               AND failure IN (?3, ?4, ?5, ?6)",
+            args![
+                kiosk_id,
+                t - window,
+                ABUSE_FAILURES[0],
+                ABUSE_FAILURES[1],
+                ABUSE_FAILURES[2],
+                ABUSE_FAILURES[3]
+            ],
+        )?
+        .get(0)?;
     if failed >= i64::from(auth.failed_logins) {
         return Err(too_many(
             "too_many_failed_logins",
@@ -433,24 +441,24 @@ pub async fn create_session(
     state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            check_rate(&tx, &kiosk.kiosk_id, now, &auth)?;
-            tx.execute(
-                "INSERT INTO auth_sessions (id, kiosk_id, link_hash, lang, state, created_at,
-                     link_expires_at, binding_code)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)",
-                params![
-                    sid,
-                    kiosk.kiosk_id,
-                    link_hash,
-                    lang.code(),
-                    now.timestamp(),
-                    expires,
-                    stored_code
-                ],
-            )?;
-            tx.commit()?;
-            Ok(())
+            Sql::from(conn).write_transaction(|sql| {
+                check_rate(sql, &kiosk.kiosk_id, now, &auth)?;
+                sql.execute(
+                    "INSERT INTO auth_sessions (id, kiosk_id, link_hash, lang, state, created_at,
+                         link_expires_at, binding_code)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)",
+                    args![
+                        sid,
+                        &kiosk.kiosk_id,
+                        link_hash,
+                        lang.code(),
+                        now.timestamp(),
+                        expires,
+                        stored_code
+                    ],
+                )?;
+                Ok(())
+            })
         })
         .await?;
     let body = LoginSessionCreated {
@@ -502,10 +510,11 @@ pub async fn applications(
     let list = state
         .db
         .write(move |conn| {
-            let session = load(conn, &id, &kiosk.kiosk_id, now)?;
+            let sql = Sql::from(conn);
+            let session = load(sql, &id, &kiosk.kiosk_id, now)?;
             require_authenticated(&session)?;
             let subject = session.subject.unwrap_or_default();
-            Ok(records::applications(conn, &subject, lang, &catalogue)?)
+            Ok(records::applications(sql, &subject, lang, &catalogue)?)
         })
         .await?;
     Ok(Json(list))
@@ -524,10 +533,11 @@ pub async fn certificate_offers(
     let list = state
         .db
         .write(move |conn| {
-            let session = load(conn, &id, &kiosk.kiosk_id, now)?;
+            let sql = Sql::from(conn);
+            let session = load(sql, &id, &kiosk.kiosk_id, now)?;
             require_authenticated(&session)?;
             let subject = session.subject.unwrap_or_default();
-            Ok(records::certificate_offers(conn, &subject, lang)?)
+            Ok(records::certificate_offers(sql, &subject, lang)?)
         })
         .await?;
     Ok(Json(list))
@@ -547,12 +557,11 @@ pub async fn issue_certificate(
     let issued = state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let session = load(&tx, &id, &kiosk.kiosk_id, now)?;
-            require_authenticated(&session)?;
-            let issued = certificates::issue(&tx, &st, &session, &req, now)?;
-            tx.commit()?;
-            Ok(issued)
+            Sql::from(conn).write_transaction(|sql| {
+                let session = load(sql, &id, &kiosk.kiosk_id, now)?;
+                require_authenticated(&session)?;
+                certificates::issue(sql, &st, &session, &req, now)
+            })
         })
         .await?;
     tracing::info!(certificate = %issued.certificate_id, "certificate issued");
@@ -571,13 +580,13 @@ pub async fn end_session(
     state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let session = load(&tx, &id, &kiosk.kiosk_id, now)?;
-            if is_live(&session) {
-                close(&tx, &session, Closing::Ended, now.timestamp(), now)?;
-            }
-            tx.commit()?;
-            Ok(())
+            Sql::from(conn).write_transaction(|sql| {
+                let session = load(sql, &id, &kiosk.kiosk_id, now)?;
+                if is_live(&session) {
+                    close(sql, &session, Closing::Ended, now.timestamp(), now)?;
+                }
+                Ok(())
+            })
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -787,36 +796,34 @@ pub(super) async fn fail(state: &AppState, id: &str, code: &'static str) -> Resu
     state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let kiosk: Option<String> = tx
-                .query_row(
+            Sql::from(conn).write_transaction(|sql| {
+                let kiosk = sql.query_opt(
                     "SELECT kiosk_id FROM auth_sessions WHERE id = ?1 AND state = 'signing_in'",
-                    [&id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(kiosk) = kiosk {
-                tx.execute(
-                    &format!(
-                        "UPDATE auth_sessions SET state = 'failed', failure = ?2, finished_at = ?3,
-                             {ERASE} WHERE id = ?1"
-                    ),
-                    params![id, code, now.timestamp()],
+                    args![&id],
                 )?;
-                audit::record(
-                    &tx,
-                    now,
-                    AuditEvent::LoginFailed,
-                    &Entry {
-                        kiosk_id: Some(&kiosk),
-                        session_id: Some(&id),
-                        detail: Some(code),
-                        ..Entry::default()
-                    },
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
+                if let Some(kiosk) = kiosk {
+                    let kiosk: String = kiosk.get(0)?;
+                    sql.execute(
+                        &format!(
+                            "UPDATE auth_sessions SET state = 'failed', failure = ?2,
+                                 finished_at = ?3, {ERASE} WHERE id = ?1"
+                        ),
+                        args![&id, code, now.timestamp()],
+                    )?;
+                    audit::record(
+                        sql,
+                        now,
+                        AuditEvent::LoginFailed,
+                        &Entry {
+                            kiosk_id: Some(&kiosk),
+                            session_id: Some(&id),
+                            detail: Some(code),
+                            ..Entry::default()
+                        },
+                    )?;
+                }
+                Ok::<_, ApiError>(())
+            })
         })
         .await
 }
@@ -868,88 +875,83 @@ pub async fn login_callback(
     let found = state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let row = tx
-                .query_row(
+            Sql::from(conn).write_transaction(|sql| {
+                let row = sql.query_opt(
                     &format!(
                         "SELECT {SESSION_COLUMNS}, oidc_nonce, pkce_verifier, browser_hash
                          FROM auth_sessions WHERE oidc_state_hash = ?1"
                     ),
-                    [&state_hash],
-                    |r| {
-                        Ok((
-                            read_session(r)?,
-                            r.get::<_, Option<String>>(14)?,
-                            r.get::<_, Option<String>>(15)?,
-                            r.get::<_, Option<String>>(16)?,
-                        ))
-                    },
-                )
-                .optional()?;
-            let Some(((mut session, deadline), nonce, pkce, stored_browser)) = row else {
-                return Ok(Callback::Unknown);
-            };
-            expire(&tx, &mut session, deadline, now)?;
-            let lang = session.lang;
-            let outcome = match (session.state, nonce, pkce) {
-                (LoginState::SigningIn, Some(nonce), Some(pkce_verifier)) => {
-                    let failure = if stored_browser.is_none() || stored_browser != browser {
-                        Some("other_browser")
-                    } else if wrong_issuer {
-                        Some("provider_rejected")
-                    } else if let Some(error) = &error {
-                        Some(if error == "access_denied" {
-                            "cancelled"
+                    args![&state_hash],
+                )?;
+                let Some(row) = row else {
+                    return Ok(Callback::Unknown);
+                };
+                let (mut session, deadline) = read_session(&row)?;
+                let nonce: Option<String> = row.get(14)?;
+                let pkce: Option<String> = row.get(15)?;
+                let stored_browser: Option<String> = row.get(16)?;
+                expire(sql, &mut session, deadline, now)?;
+                let lang = session.lang;
+                let outcome = match (session.state, nonce, pkce) {
+                    (LoginState::SigningIn, Some(nonce), Some(pkce_verifier)) => {
+                        let failure = if stored_browser.is_none() || stored_browser != browser {
+                            Some("other_browser")
+                        } else if wrong_issuer {
+                            Some("provider_rejected")
+                        } else if let Some(error) = &error {
+                            Some(if error == "access_denied" {
+                                "cancelled"
+                            } else {
+                                "provider_rejected"
+                            })
+                        } else if code.is_none() {
+                            Some("provider_rejected")
                         } else {
-                            "provider_rejected"
-                        })
-                    } else if code.is_none() {
-                        Some("provider_rejected")
-                    } else {
-                        None
-                    };
-                    match failure {
-                        Some(failure) => {
-                            tx.execute(
-                                &format!(
-                                    "UPDATE auth_sessions SET state = 'failed', failure = ?2,
-                                         finished_at = ?3, {ERASE} WHERE id = ?1"
-                                ),
-                                params![session.id, failure, now.timestamp()],
-                            )?;
-                            audit::record(
-                                &tx,
-                                now,
-                                AuditEvent::LoginFailed,
-                                &Entry {
-                                    kiosk_id: Some(&session.kiosk_id),
-                                    session_id: Some(&session.id),
-                                    detail: Some(failure),
-                                    ..Entry::default()
-                                },
-                            )?;
-                            Callback::Failed(lang, failure)
-                        }
-                        None => {
-                            // The verifier and nonce are used once: a second callback
-                            // with the same state finds them gone.
-                            tx.execute(
-                                "UPDATE auth_sessions SET oidc_nonce = NULL, pkce_verifier = NULL
-                                 WHERE id = ?1",
-                                [&session.id],
-                            )?;
-                            Callback::Proceed {
-                                session: Box::new(session),
-                                nonce,
-                                pkce_verifier,
+                            None
+                        };
+                        match failure {
+                            Some(failure) => {
+                                sql.execute(
+                                    &format!(
+                                        "UPDATE auth_sessions SET state = 'failed', failure = ?2,
+                                             finished_at = ?3, {ERASE} WHERE id = ?1"
+                                    ),
+                                    args![&session.id, failure, now.timestamp()],
+                                )?;
+                                audit::record(
+                                    sql,
+                                    now,
+                                    AuditEvent::LoginFailed,
+                                    &Entry {
+                                        kiosk_id: Some(&session.kiosk_id),
+                                        session_id: Some(&session.id),
+                                        detail: Some(failure),
+                                        ..Entry::default()
+                                    },
+                                )?;
+                                Callback::Failed(lang, failure)
+                            }
+                            None => {
+                                // The verifier and nonce are used once: a second callback
+                                // with the same state finds them gone.
+                                sql.execute(
+                                    "UPDATE auth_sessions SET oidc_nonce = NULL,
+                                         pkce_verifier = NULL
+                                     WHERE id = ?1",
+                                    args![&session.id],
+                                )?;
+                                Callback::Proceed {
+                                    session: Box::new(session),
+                                    nonce,
+                                    pkce_verifier,
+                                }
                             }
                         }
                     }
-                }
-                _ => Callback::Gone(lang),
-            };
-            tx.commit()?;
-            Ok(outcome)
+                    _ => Callback::Gone(lang),
+                };
+                Ok::<_, ApiError>(outcome)
+            })
         })
         .await;
     let (session, nonce, pkce_verifier) = match found {
@@ -1023,62 +1025,60 @@ pub async fn login_callback(
     let done = state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let live: Option<(String, Option<i64>)> = tx
-                .query_row(
+            Sql::from(conn).write_transaction(|sql| {
+                let live = sql.query_opt(
                     "SELECT kiosk_id, sign_in_expires_at FROM auth_sessions
                      WHERE id = ?1 AND state = 'signing_in'",
-                    [&id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((kiosk_id, deadline)) = live else {
-                return Ok(None);
-            };
-            if deadline.is_some_and(|d| now.timestamp() >= d) {
-                tx.execute(
-                    &format!("UPDATE auth_sessions SET state = 'expired', finished_at = ?2, {ERASE} WHERE id = ?1"),
-                    params![id, deadline],
+                    args![&id],
                 )?;
-                tx.commit()?;
-                return Ok(None);
-            }
-            let subject = cf_hash(&tx, &identity.codice_fiscale)?;
-            tx.execute(
-                "UPDATE auth_sessions SET state = 'authenticated', authenticated_at = ?2,
-                     expires_at = ?3, cf_hash = ?4, codice_fiscale = ?5, given_name = ?6,
-                     family_name = ?7, initials = ?8, oidc_nonce = NULL, pkce_verifier = NULL,
-                     browser_hash = NULL
-                 WHERE id = ?1",
-                params![
-                    id,
-                    now.timestamp(),
-                    now.timestamp() + session_seconds,
-                    subject,
-                    identity.codice_fiscale.as_str(),
-                    identity.given_name,
-                    identity.family_name,
-                    stored_initials
-                ],
-            )?;
-            audit::record(
-                &tx,
-                now,
-                AuditEvent::LoginSucceeded,
-                &Entry {
-                    kiosk_id: Some(&kiosk_id),
-                    session_id: Some(&id),
-                    subject: Some(&subject),
-                    ..Entry::default()
-                },
-            )?;
-            let kiosk_name: Option<String> = tx
-                .query_row("SELECT name FROM kiosks WHERE id = ?1", [&kiosk_id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            tx.commit()?;
-            Ok(Some(kiosk_name.unwrap_or(kiosk_id)))
+                let Some(live) = live else {
+                    return Ok(None);
+                };
+                let (kiosk_id, deadline): (String, Option<i64>) = (live.get(0)?, live.get(1)?);
+                if deadline.is_some_and(|d| now.timestamp() >= d) {
+                    sql.execute(
+                        &format!("UPDATE auth_sessions SET state = 'expired', finished_at = ?2, {ERASE} WHERE id = ?1"),
+                        args![&id, deadline],
+                    )?;
+                    return Ok(None);
+                }
+                let subject = cf_hash(sql, &identity.codice_fiscale)?;
+                sql.execute(
+                    "UPDATE auth_sessions SET state = 'authenticated', authenticated_at = ?2,
+                         expires_at = ?3, cf_hash = ?4, codice_fiscale = ?5, given_name = ?6,
+                         family_name = ?7, initials = ?8, oidc_nonce = NULL, pkce_verifier = NULL,
+                         browser_hash = NULL
+                     WHERE id = ?1",
+                    args![
+                        &id,
+                        now.timestamp(),
+                        now.timestamp() + session_seconds,
+                        &subject,
+                        identity.codice_fiscale.as_str(),
+                        identity.given_name.as_deref(),
+                        identity.family_name.as_deref(),
+                        stored_initials.as_deref()
+                    ],
+                )?;
+                audit::record(
+                    sql,
+                    now,
+                    AuditEvent::LoginSucceeded,
+                    &Entry {
+                        kiosk_id: Some(&kiosk_id),
+                        session_id: Some(&id),
+                        subject: Some(&subject),
+                        ..Entry::default()
+                    },
+                )?;
+                let kiosk_name: Option<String> = match sql
+                    .query_opt("SELECT name FROM kiosks WHERE id = ?1", args![&kiosk_id])?
+                {
+                    Some(row) => Some(row.get(0)?),
+                    None => None,
+                };
+                Ok::<_, ApiError>(Some(kiosk_name.unwrap_or(kiosk_id)))
+            })
         })
         .await;
     match done {

@@ -8,6 +8,8 @@
 //! provider. Someone sent the link from afar cannot see the kiosk's screen; the page also
 //! tells them to stop. After [`MAX_CODE_ATTEMPTS`] wrong codes the link is spent and the
 //! kiosk's session fails (`wrong_code`, which counts towards pausing the kiosk's logins).
+//!
+//! Written for both engines (`hub::sql`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -15,15 +17,16 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, LOCATION, REFERRER_POLICY, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::audit::{self, AuditEvent, Entry};
 use super::auth::{new_token, token_hash};
 use super::csrf;
+use super::error::ApiError;
 use super::login::{
     ERASE, LOGIN_COOKIE, SESSION_COLUMNS, Session, Text, expire, fail, notice, phone_page,
     query_param, read_session, text, where_html,
 };
+use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use super::tracking::{choose_lang, escape};
 use crate::lang::Lang;
@@ -42,30 +45,30 @@ struct Link {
     kiosk_name: String,
 }
 
-fn find_link(conn: &Connection, hash: &str) -> rusqlite::Result<Option<Link>> {
-    conn.query_row(
+fn find_link(sql: Sql<'_>, hash: &str) -> Result<Option<Link>, SqlError> {
+    let row = sql.query_opt(
         &format!(
             "SELECT {SESSION_COLUMNS}, link_used_at, binding_code, code_attempts,
                  (SELECT name FROM kiosks WHERE kiosks.id = auth_sessions.kiosk_id)
              FROM auth_sessions WHERE link_hash = ?1"
         ),
-        [hash],
-        |r| {
-            let (session, deadline) = read_session(r)?;
-            let kiosk_name = r
-                .get::<_, Option<String>>(17)?
-                .unwrap_or_else(|| session.kiosk_id.clone());
-            Ok(Link {
-                session,
-                deadline,
-                used_at: r.get(14)?,
-                binding_code: r.get(15)?,
-                attempts: r.get(16)?,
-                kiosk_name,
-            })
-        },
-    )
-    .optional()
+        args![hash],
+    )?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let (session, deadline) = read_session(&r)?;
+    let kiosk_name = r
+        .get::<Option<String>>(17)?
+        .unwrap_or_else(|| session.kiosk_id.clone());
+    Ok(Some(Link {
+        session,
+        deadline,
+        used_at: r.get(14)?,
+        binding_code: r.get(15)?,
+        attempts: r.get(16)?,
+        kiosk_name,
+    }))
 }
 
 /// The token of a well-formed link (64 hex digits).
@@ -194,7 +197,10 @@ pub async fn confirm_page(
     }
     let now = state.now().timestamp();
     let hash = token_hash(&token);
-    let found = state.db.read(move |conn| Ok(find_link(conn, &hash)?)).await;
+    let found = state
+        .db
+        .read(move |conn| Ok(find_link(Sql::from(conn), &hash)?))
+        .await;
     let link = match found {
         Err(e) => {
             tracing::warn!(code = e.code, "login link: database error");
@@ -263,61 +269,61 @@ pub async fn confirm(
     let posted = state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let Some(mut link) = find_link(&tx, &hash)? else {
-                return Ok(Posted::Unknown);
-            };
-            let session = &mut link.session;
-            let (kiosk_id, sid) = (session.kiosk_id.clone(), session.id.clone());
-            let refuse = |tx: &Connection, detail: &str| {
-                audit::record(
-                    tx,
-                    now,
-                    AuditEvent::LoginFailed,
-                    &Entry {
-                        kiosk_id: Some(&kiosk_id),
-                        session_id: Some(&sid),
-                        detail: Some(detail),
-                        ..Entry::default()
-                    },
-                )
-            };
-            let t = now.timestamp();
-            let outcome = if link.used_at.is_some() {
-                refuse(&tx, "link_reused")?;
-                Posted::Used(session.lang)
-            } else if session.state != LoginState::Pending || t >= link.deadline {
-                expire(&tx, session, link.deadline, now)?;
-                refuse(&tx, "link_expired")?;
-                Posted::Expired(session.lang)
-            } else if same_code(link.binding_code.as_deref(), &typed) {
-                tx.execute(
-                    "UPDATE auth_sessions SET state = 'signing_in', link_used_at = ?2,
-                         sign_in_expires_at = ?3, binding_code = NULL WHERE id = ?1",
-                    params![session.id, t, t + sign_in],
-                )?;
-                session.state = LoginState::SigningIn;
-                Posted::Right(link.session)
-            } else if link.attempts + 1 >= MAX_CODE_ATTEMPTS {
-                tx.execute(
-                    &format!(
-                        "UPDATE auth_sessions SET state = 'failed', failure = 'wrong_code',
-                             link_used_at = ?2, finished_at = ?2,
-                             code_attempts = code_attempts + 1, {ERASE} WHERE id = ?1"
-                    ),
-                    params![session.id, t],
-                )?;
-                refuse(&tx, "wrong_code")?;
-                Posted::Spent(session.lang)
-            } else {
-                tx.execute(
-                    "UPDATE auth_sessions SET code_attempts = code_attempts + 1 WHERE id = ?1",
-                    [&session.id],
-                )?;
-                Posted::Wrong(session.lang, link.kiosk_name)
-            };
-            tx.commit()?;
-            Ok(outcome)
+            Sql::from(conn).write_transaction(|sql| {
+                let Some(mut link) = find_link(sql, &hash)? else {
+                    return Ok(Posted::Unknown);
+                };
+                let session = &mut link.session;
+                let (kiosk_id, sid) = (session.kiosk_id.clone(), session.id.clone());
+                let refuse = |detail: &str| {
+                    audit::record(
+                        sql,
+                        now,
+                        AuditEvent::LoginFailed,
+                        &Entry {
+                            kiosk_id: Some(&kiosk_id),
+                            session_id: Some(&sid),
+                            detail: Some(detail),
+                            ..Entry::default()
+                        },
+                    )
+                };
+                let t = now.timestamp();
+                let outcome = if link.used_at.is_some() {
+                    refuse("link_reused")?;
+                    Posted::Used(session.lang)
+                } else if session.state != LoginState::Pending || t >= link.deadline {
+                    expire(sql, session, link.deadline, now)?;
+                    refuse("link_expired")?;
+                    Posted::Expired(session.lang)
+                } else if same_code(link.binding_code.as_deref(), &typed) {
+                    sql.execute(
+                        "UPDATE auth_sessions SET state = 'signing_in', link_used_at = ?2,
+                             sign_in_expires_at = ?3, binding_code = NULL WHERE id = ?1",
+                        args![&session.id, t, t + sign_in],
+                    )?;
+                    session.state = LoginState::SigningIn;
+                    Posted::Right(link.session)
+                } else if link.attempts + 1 >= MAX_CODE_ATTEMPTS {
+                    sql.execute(
+                        &format!(
+                            "UPDATE auth_sessions SET state = 'failed', failure = 'wrong_code',
+                                 link_used_at = ?2, finished_at = ?2,
+                                 code_attempts = code_attempts + 1, {ERASE} WHERE id = ?1"
+                        ),
+                        args![&session.id, t],
+                    )?;
+                    refuse("wrong_code")?;
+                    Posted::Spent(session.lang)
+                } else {
+                    sql.execute(
+                        "UPDATE auth_sessions SET code_attempts = code_attempts + 1 WHERE id = ?1",
+                        args![&session.id],
+                    )?;
+                    Posted::Wrong(session.lang, link.kiosk_name)
+                };
+                Ok::<_, ApiError>(outcome)
+            })
         })
         .await;
     let session = match posted {
@@ -366,32 +372,32 @@ pub async fn confirm(
     let stored = state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(
-                "UPDATE auth_sessions SET oidc_state_hash = ?2, oidc_nonce = ?3,
-                     pkce_verifier = ?4, browser_hash = ?5, lang = ?6
-                 WHERE id = ?1 AND state = 'signing_in'",
-                params![
-                    id,
-                    state_hash,
-                    started.nonce,
-                    started.pkce_verifier,
-                    browser_hash,
-                    lang.code()
-                ],
-            )?;
-            audit::record(
-                &tx,
-                now,
-                AuditEvent::LoginStarted,
-                &Entry {
-                    kiosk_id: Some(&kiosk_id),
-                    session_id: Some(&id),
-                    ..Entry::default()
-                },
-            )?;
-            tx.commit()?;
-            Ok(())
+            Sql::from(conn).write_transaction(|sql| {
+                sql.execute(
+                    "UPDATE auth_sessions SET oidc_state_hash = ?2, oidc_nonce = ?3,
+                         pkce_verifier = ?4, browser_hash = ?5, lang = ?6
+                     WHERE id = ?1 AND state = 'signing_in'",
+                    args![
+                        &id,
+                        state_hash,
+                        started.nonce,
+                        started.pkce_verifier,
+                        browser_hash,
+                        lang.code()
+                    ],
+                )?;
+                audit::record(
+                    sql,
+                    now,
+                    AuditEvent::LoginStarted,
+                    &Entry {
+                        kiosk_id: Some(&kiosk_id),
+                        session_id: Some(&id),
+                        ..Entry::default()
+                    },
+                )?;
+                Ok::<_, ApiError>(())
+            })
         })
         .await;
     if let Err(e) = stored {

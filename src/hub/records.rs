@@ -21,14 +21,16 @@
 //! The hub stores records under the keyed hash of the codice fiscale (as bookings), never
 //! the code: the code and name printed on a certificate come from the identity provider
 //! at sign-in.
+//!
+//! Written for both engines (`hub::sql`).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::appointments::cf_hash;
+use super::sql::{Sql, SqlError, args};
 use super::store;
 use crate::catalogue::{Agency, Catalogue};
 use crate::identity::CodiceFiscale;
@@ -304,28 +306,21 @@ impl CertificateKind {
 }
 
 /// A person's applications (by keyed hash), most recently changed first, in `lang`.
-pub fn applications(
-    conn: &Connection,
+pub fn applications<'c>(
+    sql: impl Into<Sql<'c>>,
     subject: &str,
     lang: Lang,
     catalogue: &Catalogue,
-) -> rusqlite::Result<Vec<ApplicationStatus>> {
-    let mut stmt = conn.prepare(
+) -> Result<Vec<ApplicationStatus>, SqlError> {
+    let rows = sql.into().query_all(
         "SELECT kind, reference, status, last_change FROM record_applications
          WHERE cf_hash = ?1 ORDER BY last_change DESC, kind, reference",
+        args![subject],
     )?;
-    let rows = stmt
-        .query_map([subject], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
-    for (kind, reference, status, last_change) in rows {
+    for row in rows {
+        let (kind, reference, status, last_change): (String, String, String, String) =
+            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
         // Only valid rows are imported; anything else (a newer hub's code) is skipped.
         let (Some(k), Some(s), Ok(date)) = (
             APPLICATION_KINDS.iter().find(|k| k.code == kind),
@@ -352,51 +347,49 @@ pub fn applications(
 }
 
 /// The CPI record of a person, if imported.
-pub fn employment(conn: &Connection, subject: &str) -> rusqlite::Result<Option<Employment>> {
-    use rusqlite::OptionalExtension;
-    let row = conn
-        .query_row(
-            "SELECT status, did_date, as_of FROM record_employment WHERE cf_hash = ?1",
-            [subject],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            },
-        )
-        .optional()?;
-    Ok(row.and_then(|(status, did, as_of)| {
+pub fn employment<'c>(
+    sql: impl Into<Sql<'c>>,
+    subject: &str,
+) -> Result<Option<Employment>, SqlError> {
+    let row = sql.into().query_opt(
+        "SELECT status, did_date, as_of FROM record_employment WHERE cf_hash = ?1",
+        args![subject],
+    )?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (status, did, as_of): (String, Option<String>, String) =
+        (row.get(0)?, row.get(1)?, row.get(2)?);
+    Ok((|| {
         Some(Employment {
             status: EmploymentStatus::parse(&status)?,
             did_date: did.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
             as_of: NaiveDate::parse_from_str(&as_of, "%Y-%m-%d").ok()?,
         })
-    }))
+    })())
 }
 
 /// The INPS contribution periods of a person, oldest first.
-pub fn contributions(conn: &Connection, subject: &str) -> rusqlite::Result<Vec<Contribution>> {
-    let mut stmt = conn.prepare(
+pub fn contributions<'c>(
+    sql: impl Into<Sql<'c>>,
+    subject: &str,
+) -> Result<Vec<Contribution>, SqlError> {
+    let rows = sql.into().query_all(
         "SELECT fund, period_from, period_to, weeks, as_of FROM record_contributions
          WHERE cf_hash = ?1 ORDER BY period_from, fund",
+        args![subject],
     )?;
-    let rows = stmt
-        .query_map([subject], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
     let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-    Ok(rows
-        .into_iter()
-        .filter_map(|(fund, from, to, weeks, as_of)| {
+    let mut out = Vec::new();
+    for row in rows {
+        let (fund, from, to, weeks, as_of): (String, String, String, i64, String) = (
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+        );
+        let contribution = (|| {
             Some(Contribution {
                 fund,
                 from: date(&from)?,
@@ -404,18 +397,21 @@ pub fn contributions(conn: &Connection, subject: &str) -> rusqlite::Result<Vec<C
                 weeks: u32::try_from(weeks).ok()?,
                 as_of: date(&as_of)?,
             })
-        })
-        .collect())
+        })();
+        out.extend(contribution);
+    }
+    Ok(out)
 }
 
 /// The certificates a person can print now, in `lang`.
-pub fn certificate_offers(
-    conn: &Connection,
+pub fn certificate_offers<'c>(
+    sql: impl Into<Sql<'c>>,
     subject: &str,
     lang: Lang,
-) -> rusqlite::Result<Vec<CertificateOffer>> {
-    let employment = employment(conn, subject)?;
-    let has_contributions = !contributions(conn, subject)?.is_empty();
+) -> Result<Vec<CertificateOffer>, SqlError> {
+    let sql = sql.into();
+    let employment = employment(sql, subject)?;
+    let has_contributions = !contributions(sql, subject)?.is_empty();
     Ok(CERTIFICATE_KINDS
         .iter()
         .filter(|k| match k.code {
@@ -466,10 +462,7 @@ pub enum ImportError {
     Open(#[from] DbError),
     /// A statement failed (nothing was imported: the transaction rolled back).
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A statement through `hub::sql` failed (nothing was imported).
-    #[error("database: {0}")]
-    Sql(#[from] super::sql::SqlError),
+    Database(#[from] SqlError),
 }
 
 /// A checked row.
@@ -993,15 +986,24 @@ pub fn parse(text: &str, json: bool, today: NaiveDate) -> Result<Vec<Record>, Im
 
 /// Stores checked records in one transaction; with `replace`, the stored records are
 /// emptied first.
-pub fn store(
-    conn: &mut Connection,
+pub fn store<'c>(
+    sql: impl Into<Sql<'c>>,
     records: &[Record],
     replace: bool,
     now: DateTime<Utc>,
 ) -> Result<ImportSummary, ImportError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    sql.into()
+        .write_transaction(|sql| store_in(sql, records, replace, now))
+}
+
+fn store_in(
+    sql: Sql<'_>,
+    records: &[Record],
+    replace: bool,
+    now: DateTime<Utc>,
+) -> Result<ImportSummary, ImportError> {
     if replace {
-        tx.execute_batch(
+        sql.batch(
             "DELETE FROM record_applications; DELETE FROM record_employment;
              DELETE FROM record_contributions;",
         )?;
@@ -1018,7 +1020,7 @@ pub fn store(
         let subject = match hashes.get(code.as_str()) {
             Some(h) => h.clone(),
             None => {
-                let h = cf_hash(&tx, code)?;
+                let h = cf_hash(sql, code)?;
                 hashes.insert(code.as_str().to_string(), h.clone());
                 h
             }
@@ -1031,61 +1033,60 @@ pub fn store(
                 last_change,
                 ..
             } => {
-                tx.execute(
+                sql.execute(
                     "INSERT INTO record_applications
                          (cf_hash, kind, reference, status, last_change, imported_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (cf_hash, kind, reference) DO UPDATE
                      SET status = ?4, last_change = ?5, imported_at = ?6",
-                    params![
-                        subject,
-                        kind,
+                    args![
+                        &subject,
+                        *kind,
                         reference,
-                        status,
+                        *status,
                         last_change.to_string(),
-                        imported_at
+                        &imported_at
                     ],
                 )?;
                 summary.applications += 1;
             }
             Record::Employment { employment, .. } => {
-                tx.execute(
+                sql.execute(
                     "INSERT INTO record_employment (cf_hash, status, did_date, as_of, imported_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (cf_hash) DO UPDATE
                      SET status = ?2, did_date = ?3, as_of = ?4, imported_at = ?5",
-                    params![
-                        subject,
+                    args![
+                        &subject,
                         employment.status.code(),
                         employment.did_date.map(|d| d.to_string()),
                         employment.as_of.to_string(),
-                        imported_at
+                        &imported_at
                     ],
                 )?;
                 summary.employment += 1;
             }
             Record::Contribution { contribution, .. } => {
-                tx.execute(
+                sql.execute(
                     "INSERT INTO record_contributions
                          (cf_hash, fund, period_from, period_to, weeks, as_of, imported_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (cf_hash, fund, period_from) DO UPDATE
                      SET period_to = ?4, weeks = ?5, as_of = ?6, imported_at = ?7",
-                    params![
-                        subject,
-                        contribution.fund,
+                    args![
+                        &subject,
+                        &contribution.fund,
                         contribution.from.to_string(),
                         contribution.to.to_string(),
                         contribution.weeks,
                         contribution.as_of.to_string(),
-                        imported_at
+                        &imported_at
                     ],
                 )?;
                 summary.contributions += 1;
             }
         }
     }
-    tx.commit()?;
     Ok(summary)
 }
 
@@ -1125,8 +1126,8 @@ pub fn import_file(
         }
         return Ok(summary);
     }
-    let mut conn = store::open(database)?;
-    store(&mut conn, &records, replace, Utc::now())
+    let conn = store::open(database)?;
+    store(&conn, &records, replace, Utc::now())
 }
 
 #[cfg(test)]

@@ -10,15 +10,17 @@
 //! record of). Holding the paper (or its QR) is what gives access to the content, as it
 //! is printed on it anyway. No login, no JavaScript, in any shipped language (the
 //! original content stays in the certificate's own language).
+//!
+//! Written for both engines (`hub::sql`).
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use rusqlite::OptionalExtension;
 
 use super::login::phone_page;
+use super::sql::{Sql, args};
 use super::state::AppState;
 use super::tracking::{choose_lang, dir, escape, ltr};
 use crate::lang::{Lang, fill, tr};
@@ -48,19 +50,18 @@ pub async fn check(state: &AppState, text: &str) -> VerifyResponse {
     let row = state
         .db
         .read(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT digest, issued_at, content FROM certificates WHERE id = ?1",
-                    [&lookup],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                        ))
-                    },
-                )
-                .optional()?)
+            let row = Sql::from(conn).query_opt(
+                "SELECT digest, issued_at, content FROM certificates WHERE id = ?1",
+                args![&lookup],
+            )?;
+            match row {
+                Some(r) => Ok(Some((
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<Option<String>>(2)?,
+                ))),
+                None => Ok(None),
+            }
         })
         .await;
     let (digest, issued_at, content) = match row {
