@@ -6,7 +6,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::auth::{KioskAuth, new_token, token_hash};
@@ -14,6 +13,7 @@ use super::bands;
 use super::carried;
 use super::error::{ApiError, ApiJson};
 use super::queue;
+use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use super::tickets::{self, IssueContext, StatusContext};
 use super::updates;
@@ -67,113 +67,122 @@ pub async fn enroll(
     let enrolled = state
         .db
         .write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let found: Option<(String, Option<String>, Option<String>)> = tx
-                .query_row(
+            Sql::from(&*conn).write_transaction(|tx| {
+                let found: Option<(String, Option<String>, Option<String>)> = match tx.query_opt(
                     "SELECT created_at, used_at, kiosk_id FROM enrollment_tokens
-                     WHERE token_hash = ?1",
-                    [&hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
-            let age = |at: &str| {
-                chrono::DateTime::parse_from_rfc3339(at)
-                    .map(|at| now_at.signed_duration_since(at))
-                    .unwrap_or(chrono::TimeDelta::MAX)
-            };
-            let found = found.map(|(created, used, kiosk)| {
-                let fresh = age(&created) <= chrono::TimeDelta::days(ENROLLMENT_TOKEN_DAYS);
-                let again_open = used.as_deref().is_some_and(|used| {
-                    age(used) <= chrono::TimeDelta::minutes(ENROLL_AGAIN_MINUTES)
+                 WHERE token_hash = ?1",
+                    args![&hash],
+                )? {
+                    Some(row) => Some((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    None => None,
+                };
+                let age = |at: &str| {
+                    chrono::DateTime::parse_from_rfc3339(at)
+                        .map(|at| now_at.signed_duration_since(at))
+                        .unwrap_or(chrono::TimeDelta::MAX)
+                };
+                let found = found.map(|(created, used, kiosk)| {
+                    let fresh = age(&created) <= chrono::TimeDelta::days(ENROLLMENT_TOKEN_DAYS);
+                    let again_open = used.as_deref().is_some_and(|used| {
+                        age(used) <= chrono::TimeDelta::minutes(ENROLL_AGAIN_MINUTES)
+                    });
+                    (fresh, used, again_open, kiosk)
                 });
-                (fresh, used, again_open, kiosk)
-            });
-            let enrolled = match found {
-                Some((false, None, _, _)) => return Err(expired_token()),
-                Some((true, None, _, _)) => {
-                    let returning = match &previous {
-                        Some(previous) => carried::known_kiosk(&tx, &previous.kiosk_token)?,
-                        None => None,
-                    };
-                    let enrolled = match returning {
-                        Some((kiosk_id, tag)) => {
-                            give_token(&tx, &kiosk_id, &kiosk_token_hash)?;
-                            Enrolled {
-                                kiosk_id,
-                                tag,
-                                again: false,
-                                returning: true,
-                                refused: Vec::new(),
+                let enrolled = match found {
+                    Some((false, None, _, _)) => return Err(expired_token()),
+                    Some((true, None, _, _)) => {
+                        let returning = match &previous {
+                            Some(previous) => carried::known_kiosk(tx, &previous.kiosk_token)?,
+                            None => None,
+                        };
+                        let enrolled = match returning {
+                            Some((kiosk_id, tag)) => {
+                                give_token(tx, &kiosk_id, &kiosk_token_hash)?;
+                                Enrolled {
+                                    kiosk_id,
+                                    tag,
+                                    again: false,
+                                    returning: true,
+                                    refused: Vec::new(),
+                                }
                             }
-                        }
-                        None => {
-                            let name = if name.trim().is_empty() {
-                                new_id.clone()
-                            } else {
-                                name
-                            };
-                            let wanted_tag = previous.as_ref().and_then(|p| p.tag.as_deref());
-                            let tag = carried::tag_for(&tx, wanted_tag)?;
-                            tx.execute(
-                                "INSERT INTO kiosks (id, name, token_hash, enrolled_at, tag)
+                            None => {
+                                let name = if name.trim().is_empty() {
+                                    new_id.clone()
+                                } else {
+                                    name
+                                };
+                                let wanted_tag = previous.as_ref().and_then(|p| p.tag.as_deref());
+                                let tag = carried::tag_for(tx, wanted_tag)?;
+                                tx.execute(
+                                    "INSERT INTO kiosks (id, name, token_hash, enrolled_at, tag)
                                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                                params![new_id, name, kiosk_token_hash, now, tag],
-                            )?;
-                            let refused = match &previous {
-                                Some(previous) => carried::adopt(
-                                    &tx,
-                                    &new_id,
-                                    &catalogue,
-                                    tz,
-                                    &previous.numbers,
-                                    now_at,
-                                )?,
-                                None => Vec::new(),
-                            };
-                            Enrolled {
-                                kiosk_id: new_id,
-                                tag,
-                                again: false,
-                                returning: false,
-                                refused,
+                                    args![&new_id, name, &kiosk_token_hash, &now, &tag],
+                                )?;
+                                let refused = match &previous {
+                                    Some(previous) => carried::adopt(
+                                        tx,
+                                        &new_id,
+                                        &catalogue,
+                                        tz,
+                                        &previous.numbers,
+                                        now_at,
+                                    )?,
+                                    None => Vec::new(),
+                                };
+                                Enrolled {
+                                    kiosk_id: new_id.clone(),
+                                    tag,
+                                    again: false,
+                                    returning: false,
+                                    refused,
+                                }
                             }
-                        }
-                    };
-                    tx.execute(
-                        "UPDATE enrollment_tokens SET used_at = ?2, kiosk_id = ?3
+                        };
+                        tx.execute(
+                            "UPDATE enrollment_tokens SET used_at = ?2, kiosk_id = ?3
                          WHERE token_hash = ?1",
-                        params![hash, now, enrolled.kiosk_id],
-                    )?;
-                    enrolled
-                }
-                Some((_, Some(used_at), true, Some(kiosk_id))) => {
-                    // Not heard from since this token enrolled it: a new kiosk that never
-                    // reported, or one that came back to its restored hub (`hub::carried`)
-                    // and lost that answer, its old kiosk token already replaced.
-                    let never_heard: Option<Option<String>> = tx
-                        .query_row(
-                            "SELECT tag FROM kiosks WHERE id = ?1 AND (last_heartbeat IS NULL
-                                 OR julianday(last_heartbeat) < julianday(?2))",
-                            params![kiosk_id, used_at],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    let Some(Some(tag)) = never_heard else {
-                        return Err(used_token());
-                    };
-                    give_token(&tx, &kiosk_id, &kiosk_token_hash)?;
-                    Enrolled {
-                        kiosk_id,
-                        tag,
-                        again: true,
-                        returning: false,
-                        refused: Vec::new(),
+                            args![&hash, &now, &enrolled.kiosk_id],
+                        )?;
+                        enrolled
                     }
-                }
-                _ => return Err(used_token()),
-            };
-            tx.commit()?;
-            Ok(enrolled)
+                    Some((_, Some(used_at), true, Some(kiosk_id))) => {
+                        // Not heard from since this token enrolled it: a new kiosk that never
+                        // reported, or one that came back to its restored hub (`hub::carried`)
+                        // and lost that answer, its old kiosk token already replaced.
+                        let kiosk = tx.query_opt(
+                            "SELECT tag, last_heartbeat FROM kiosks WHERE id = ?1",
+                            args![&kiosk_id],
+                        )?;
+                        let (tag, last_heartbeat): (Option<String>, Option<String>) = match kiosk {
+                            Some(row) => (row.get(0)?, row.get(1)?),
+                            None => return Err(used_token()),
+                        };
+                        // Both are RFC 3339 times the hub wrote; compared as instants.
+                        let instant = |at: &str| chrono::DateTime::parse_from_rfc3339(at).ok();
+                        let never_heard = match last_heartbeat.as_deref() {
+                            None => true,
+                            Some(last) => matches!(
+                                (instant(last), instant(&used_at)),
+                                (Some(last), Some(used)) if last < used
+                            ),
+                        };
+                        let (true, Some(tag)) = (never_heard, tag) else {
+                            return Err(used_token());
+                        };
+                        give_token(tx, &kiosk_id, &kiosk_token_hash)?;
+                        Enrolled {
+                            kiosk_id,
+                            tag,
+                            again: true,
+                            returning: false,
+                            refused: Vec::new(),
+                        }
+                    }
+                    _ => return Err(used_token()),
+                };
+                Ok(enrolled)
+            })
         })
         .await?;
     let Enrolled {
@@ -469,7 +478,8 @@ pub async fn queues(
 }
 
 /// Waiting counts and estimates for every service now.
-pub fn queues_now(conn: &rusqlite::Connection, st: &AppState) -> Result<QueuesResponse, ApiError> {
+pub fn queues_now<'c>(sql: impl Into<Sql<'c>>, st: &AppState) -> Result<QueuesResponse, ApiError> {
+    let conn = sql.into();
     let day = st.today();
     let local = st.now().with_timezone(&st.tz).time();
     let now = st.now().timestamp();
@@ -537,27 +547,31 @@ pub async fn heartbeat(
         .write(move |conn| {
             // One transaction: a kiosk's report and what it does to the rollout (stopped on a
             // rollback, done on the last good) are seen together or not at all.
-            let tx = conn.transaction()?;
-            tx.execute(
-                "UPDATE kiosks SET version = ?2, printer = ?3, printer_detail = ?4,
+            Sql::from(&*conn).write_transaction(|tx| {
+                tx.execute(
+                    "UPDATE kiosks SET version = ?2, printer = ?3, printer_detail = ?4,
                      outbox_depth = ?5, kiosk_time = ?6, last_heartbeat = ?7,
                      oldest_pending_seconds = ?8
                  WHERE id = ?1",
-                params![
-                    kiosk.kiosk_id,
-                    version,
-                    printer,
-                    detail,
-                    req.outbox_depth,
-                    kiosk_time,
-                    now.to_rfc3339(),
-                    req.oldest_pending_seconds
-                        .map(|s| s.min(i64::MAX as u64) as i64)
-                ],
-            )?;
-            let offer = updates::on_heartbeat(&tx, &kiosk.kiosk_id, update_report.as_ref(), now)?;
-            tx.commit()?;
-            Ok(offer)
+                    args![
+                        &kiosk.kiosk_id,
+                        &version,
+                        &printer,
+                        detail.clone(),
+                        req.outbox_depth,
+                        kiosk_time.clone(),
+                        now.to_rfc3339(),
+                        req.oldest_pending_seconds
+                            .map(|s| s.min(i64::MAX as u64) as i64)
+                    ],
+                )?;
+                Ok(updates::on_heartbeat(
+                    tx,
+                    &kiosk.kiosk_id,
+                    update_report.as_ref(),
+                    now,
+                )?)
+            })
         })
         .await?;
     Ok(Json(HeartbeatResponse {
@@ -644,14 +658,10 @@ fn no_such_update() -> ApiError {
 }
 
 /// Gives an existing kiosk row a new kiosk token (the old one stops working at once).
-fn give_token(
-    tx: &rusqlite::Connection,
-    kiosk_id: &str,
-    token_hash: &str,
-) -> Result<(), rusqlite::Error> {
+fn give_token(tx: Sql<'_>, kiosk_id: &str, token_hash: &str) -> Result<(), SqlError> {
     tx.execute(
         "UPDATE kiosks SET token_hash = ?2 WHERE id = ?1",
-        params![kiosk_id, token_hash],
+        args![kiosk_id, token_hash],
     )?;
     Ok(())
 }
