@@ -265,6 +265,20 @@ async fn the_kiosk_downloads_over_its_own_link_resumes_and_refuses_a_wrong_file(
     kiosk.client.download_update(&offer, &dest).await.unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), bundle);
 
+    // Already here whole (a power cut during the installation, then the offer again): not
+    // fetched again. The hub's copy is gone, so a fetch would fail.
+    let kept = updates::bundle_path(&hub.db(), &offer.sha256);
+    let hub_copy = std::fs::read(&kept).unwrap();
+    std::fs::remove_file(&kept).unwrap();
+    kiosk.client.download_update(&offer, &dest).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bundle);
+    assert!(!partial.exists());
+    // A file of the right size that is not the bundle is replaced by the real one.
+    std::fs::write(&kept, &hub_copy).unwrap();
+    std::fs::write(&dest, vec![7u8; bundle.len()]).unwrap();
+    kiosk.client.download_update(&offer, &dest).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bundle);
+
     // An offer pointing anywhere but the hub's updates is not followed.
     let mut elsewhere = offer.clone();
     elsewhere.path = "/api/v1/catalogue".into();

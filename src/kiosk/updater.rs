@@ -164,6 +164,7 @@ async fn apply(core: &KioskCore, updater: &Updater, first: Event<'_>) {
             Action::Nothing => return,
             Action::Download(offer) => {
                 let dest = bundle_file(&updater.bundle_dir, &offer.sha256);
+                remove_other_bundles(&updater.bundle_dir, &dest).await;
                 let downloaded = match tokio::fs::create_dir_all(&updater.bundle_dir).await {
                     Ok(()) => core
                         .hub()
@@ -263,6 +264,29 @@ fn restart(updater: &Updater, why: &str) {
     }
 }
 
+/// Deletes every file in `dir` but `keep` and its partial download: bundles of earlier
+/// offers left by a restart would fill the data partition (it holds about one bundle).
+async fn remove_other_bundles(dir: &Path, keep: &Path) {
+    let mut partial = keep.as_os_str().to_owned();
+    partial.push(".part");
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let path = entry.path();
+        if path != keep && path.as_os_str() != partial {
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {
+                    tracing::info!(file = %path.display(), "an earlier update's file removed")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), %e, "cannot remove an earlier update's file")
+                }
+            }
+        }
+    }
+}
+
 fn bundle_file(dir: &Path, sha256: &str) -> PathBuf {
     let name: String = sha256
         .chars()
@@ -301,5 +325,27 @@ fn save(core: &KioskCore, update: &Update) {
     let saved = core.store().set_meta(META_UPDATE, &json);
     if let Err(err) = saved {
         core.store_error(&err);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_the_offered_bundle_and_its_partial_download_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = bundle_file(dir.path(), &"b".repeat(64));
+        let partial = dir.path().join(format!("{}.raucb.part", "b".repeat(64)));
+        let earlier = bundle_file(dir.path(), &"a".repeat(64));
+        let earlier_partial = dir.path().join(format!("{}.raucb.part", "c".repeat(64)));
+        for file in [&keep, &partial, &earlier, &earlier_partial] {
+            std::fs::write(file, b"x").unwrap();
+        }
+        remove_other_bundles(dir.path(), &keep).await;
+        assert!(keep.exists() && partial.exists());
+        assert!(!earlier.exists() && !earlier_partial.exists());
+        // A missing directory is nothing to clean.
+        remove_other_bundles(&dir.path().join("none"), &keep).await;
     }
 }

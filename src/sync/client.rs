@@ -444,6 +444,24 @@ impl HubClient {
             )));
         }
         let io = |what: &str, e: std::io::Error| ClientError::Config(format!("{what}: {e}"));
+        // Already here whole (a restart cut the installation short after the download):
+        // not fetched again. A second copy beside it would not fit a kiosk's data partition
+        // (the image showed "No space left on device" after a power cut mid-install).
+        if tokio::fs::metadata(dest)
+            .await
+            .is_ok_and(|m| m.len() == offer.size)
+        {
+            let check = dest.to_path_buf();
+            let sha256 = tokio::task::spawn_blocking(move || file_sha256(&check))
+                .await
+                .map_err(|e| ClientError::Config(e.to_string()))?
+                .map_err(|e| io("cannot read the update", e))?;
+            if sha256.eq_ignore_ascii_case(&offer.sha256) {
+                return Ok(());
+            }
+        }
+        // Anything else under that name is not the bundle: make room before fetching it.
+        let _ = tokio::fs::remove_file(dest).await;
         let mut partial_name = dest.as_os_str().to_owned();
         partial_name.push(".part");
         let partial = std::path::PathBuf::from(partial_name);
