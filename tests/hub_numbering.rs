@@ -182,7 +182,15 @@ async fn offline_numbers_come_only_from_the_kiosks_own_bands() {
     // A uses a number of its band offline.
     let mut offline = ticket("naspi");
     offline.offline_number = Some("N995".into());
-    offline.issued_at = (Utc::now() - TimeDelta::minutes(20)).fixed_offset();
+    // Twenty minutes ago, but never before the office day began (midnight in the hub's
+    // Europe/Rome): the number belongs to today's band. CI ran this test at 00:16 in Rome once.
+    let now = Utc::now();
+    let since_midnight = now
+        .with_timezone(&chrono_tz::Europe::Rome)
+        .time()
+        .signed_duration_since(chrono::NaiveTime::MIN);
+    let waited = TimeDelta::minutes(20).min(since_midnight / 2);
+    offline.issued_at = (now - waited).fixed_offset();
     let t = a.issue_ticket(&offline).await.unwrap().ticket;
     assert_eq!(t.number, "N995");
     // B may not use A's numbers, nor anything outside its bands.
@@ -212,7 +220,7 @@ async fn offline_numbers_come_only_from_the_kiosks_own_bands() {
         a.issue_ticket(&wrong).await,
         Err(ClientError::Rejected { status: 422, code, .. }) if code == "bad_offline_number"
     ));
-    // The offline ticket waited 20 minutes, so it is ahead of a ticket issued now.
+    // The offline ticket waited, so it is ahead of a ticket issued now.
     let online = a.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
     assert_eq!(online.number, "N001");
     assert_eq!(online.position, 2);
