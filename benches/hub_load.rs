@@ -29,7 +29,8 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use rusqlite::{Connection, OptionalExtension, params};
-use sportello::config::hub::{HubConfig, TlsMode};
+use sportello::config::hub::{Database, HubConfig, TlsMode};
+use sportello::hub::store::Location;
 use sportello::hub::{self, admin, clock::SystemClock};
 use sportello::protocol::{EnrollRequest, IssueTicketRequest};
 use sportello::sqlite::{self, Durability};
@@ -431,7 +432,7 @@ async fn hub_round(kiosks: usize, total: usize) -> Measured {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = HubConfig {
         listen: "127.0.0.1:0".parse().expect("address"),
-        database: dir.path().join("hub.sqlite"),
+        database: Database::sqlite(dir.path().join("hub.sqlite")),
         ..HubConfig::default()
     };
     config.tls.mode = TlsMode::Off;
@@ -444,7 +445,7 @@ async fn hub_round(kiosks: usize, total: usize) -> Measured {
     let mut tokens = Vec::new();
     let mut conn = Connection1::open(&addr).await;
     for i in 0..kiosks {
-        let token = admin::create_enrollment_token(&config.database).expect("token");
+        let token = admin::create_enrollment_token(&Location::of(&config)).expect("token");
         let body = serde_json::to_vec(&EnrollRequest {
             enrollment_token: token,
             name: Some(format!("bench-{i}")),

@@ -160,12 +160,12 @@ async fn catalogue_status(hub: &TestHub, token: &str) -> u16 {
 async fn a_removed_kiosk_token_stops_working_at_once() {
     let hub = TestHub::start().await;
     let config = hub_toml(&hub);
-    let enrollment = admin::create_enrollment_token(&hub.db()).unwrap();
+    let enrollment = admin::create_enrollment_token(&hub.location()).unwrap();
     let (status, lost) = enroll(&hub, &enrollment, "totem-perso").await;
     assert_eq!(status, 201, "{lost}");
     let lost_id = lost["kiosk_id"].as_str().unwrap().to_string();
     let lost_token = lost["token"].as_str().unwrap().to_string();
-    let other_token = admin::create_enrollment_token(&hub.db()).unwrap();
+    let other_token = admin::create_enrollment_token(&hub.location()).unwrap();
     let (_, other) = enroll(&hub, &other_token, "totem-ingresso").await;
     let other_token = other["token"].as_str().unwrap().to_string();
     // Both work; the lost kiosk's token is now in the hub's 5 s cache.

@@ -31,8 +31,14 @@ fn examples(file: &str) -> std::path::PathBuf {
 
 fn import_examples(hub: &TestHub) {
     let today = Utc::now().date_naive();
-    sportello::hub::records::import_file(&hub.db(), &examples("records.csv"), today, false, false)
-        .unwrap();
+    sportello::hub::records::import_file(
+        &hub.location(),
+        &examples("records.csv"),
+        today,
+        false,
+        false,
+    )
+    .unwrap();
 }
 
 fn status_of(err: &ClientError) -> (u16, String) {
@@ -1084,7 +1090,7 @@ async fn cancelled_sign_ins_do_not_pause_a_kiosk() {
 
 /// A kiosk token, straight from enrollment (for raw requests).
 async fn admin_token(hub: &TestHub) -> String {
-    let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
+    let token = sportello::hub::admin::create_enrollment_token(&hub.location()).unwrap();
     hub.client()
         .enroll(&sportello::protocol::EnrollRequest {
             enrollment_token: token,

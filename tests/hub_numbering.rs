@@ -252,7 +252,7 @@ async fn an_appointment_checks_in_ahead_of_walk_ins() {
         .with_timezone(&chrono_tz::Europe::Rome)
         .date_naive();
     let n = admin::import_appointments(
-        &hub.db(),
+        &hub.location(),
         &sportello::catalogue::Catalogue::builtin(),
         &csv,
         today,
@@ -311,7 +311,7 @@ async fn a_typed_codice_fiscale_neither_takes_nor_reveals_a_booking() {
         .with_timezone(&chrono_tz::Europe::Rome)
         .date_naive();
     admin::import_appointments(
-        &hub.db(),
+        &hub.location(),
         &sportello::catalogue::Catalogue::builtin(),
         &csv,
         today,
@@ -729,7 +729,7 @@ async fn emergency_numbers_carry_the_kiosks_tag_and_are_used_once() {
     // The TestHub's `kiosk` helper keeps only the token; enroll by hand to see the tags.
     let mut enrolled = Vec::new();
     for name in ["a", "b"] {
-        let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
+        let token = sportello::hub::admin::create_enrollment_token(&hub.location()).unwrap();
         let mut client = hub.client();
         let answer = client
             .enroll(&sportello::protocol::EnrollRequest {

@@ -284,7 +284,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let base = hub.url();
     sportello::hub::records::import_file(
-        &hub.db(),
+        &hub.location(),
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv"),
         chrono::Utc::now().date_naive(),
         false,
@@ -293,7 +293,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     .unwrap();
 
     let enroll = |name: &str| {
-        let token = admin::create_enrollment_token(&hub.db()).unwrap();
+        let token = admin::create_enrollment_token(&hub.location()).unwrap();
         json!({ "enrollment_token": token, "name": name })
     };
     // Enrols a kiosk with `body`; its answer (token and kiosk id).
@@ -357,9 +357,10 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     // An update rolled out to the "good" kiosk only.
     let bundle_file = hub.dir.path().join("update.raucb");
     std::fs::write(&bundle_file, b"a signed bundle, as far as this test cares").unwrap();
-    let update_sha = sportello::hub::updates::add_bundle(&hub.db(), &bundle_file, "1.0.1").unwrap();
+    let update_sha =
+        sportello::hub::updates::add_bundle(&hub.location(), &bundle_file, "1.0.1").unwrap();
     sportello::hub::updates::start_rollout(
-        &hub.db(),
+        &hub.location(),
         "1.0.1",
         &["good".to_string()],
         Default::default(),
@@ -631,7 +632,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         new_session(busy_token.clone()).await;
     }
     let plain_token = {
-        let token = admin::create_enrollment_token(&plain.db()).unwrap();
+        let token = admin::create_enrollment_token(&plain.location()).unwrap();
         let v: Value = http
             .post(format!("{}/api/v1/kiosks/enroll", plain.url()))
             .json(&json!({ "enrollment_token": token }))
