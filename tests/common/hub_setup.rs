@@ -3,8 +3,8 @@
 //!
 //! With `SPORTELLO_TEST_POSTGRES` set to a server's URL (`postgres://user@host:port`,
 //! scripts/test starts one), each hub gets a fresh database of its own on that server
-//! instead: the same tests then run on PostgreSQL. A test that reads the SQLite file
-//! directly ([`TestHub::db`]) says so and is skipped there ([`TestHub::sqlite_only`]).
+//! instead: the same tests then run on PostgreSQL. They check what was stored through
+//! [`TestHub::rows`], [`TestHub::value`] and [`TestHub::with_db`], which read either engine.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +12,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sportello::config::hub::{Database, HubConfig, TlsMode};
 use sportello::hub::clock::{Clock, ManualClock, SystemClock};
-use sportello::hub::store::Location;
+use sportello::hub::sql::{FromValue, Row, Sql, Value};
+use sportello::hub::store::{self, Location};
 use sportello::hub::{self, RunningHub, admin};
 use sportello::protocol::{EnrollRequest, IssueTicketRequest};
 use sportello::sync::{HubClient, HubClientConfig};
@@ -136,31 +137,64 @@ impl TestHub {
         self.hub.as_ref().unwrap().url.clone()
     }
 
-    /// The hub's SQLite file, for tests that read it directly; those run on SQLite only
-    /// (see [`TestHub::sqlite_only`]).
+    /// The hub's SQLite file, for tests that read it directly (they run on SQLite only).
     pub fn db(&self) -> PathBuf {
         match &self.config.database {
             Database::Sqlite(path) => path.clone(),
             Database::Postgres(_) => panic!(
-                "this test reads the hub's SQLite file: start it with `sqlite_only` so it is \
-                 skipped on PostgreSQL"
+                "this test reads the hub's SQLite file, and the hub is on PostgreSQL: read \
+                 through `rows`, `value` or `with_db`, which work on both"
             ),
         }
+    }
+
+    /// Runs `f` on a connection of its own to the hub's database, either engine (off the
+    /// async threads): how a test checks what the hub stored.
+    pub fn with_db<T: Send>(&self, f: impl FnOnce(Sql<'_>) -> T + Send) -> T {
+        let location = self.location();
+        blocking(move || {
+            let conn = store::connect(&location).expect("open the hub's database");
+            f(conn.sql())
+        })
+    }
+
+    /// The rows of `statement` (written for both engines: `?1` parameters).
+    pub fn rows(&self, statement: &str, args: &[Value]) -> Vec<Row> {
+        self.with_db(|sql| {
+            sql.query_all(statement, args)
+                .unwrap_or_else(|e| panic!("{statement}: {e}"))
+        })
+    }
+
+    /// The one value of `statement`'s first row (`SELECT count(*) ...`), `None` when
+    /// there is no row.
+    pub fn value<T: FromValue + Send>(&self, statement: &str, args: &[Value]) -> Option<T> {
+        self.rows(statement, args)
+            .first()
+            .map(|row| row.get(0).unwrap_or_else(|e| panic!("{statement}: {e}")))
+    }
+
+    /// hub.toml naming this hub's database (and its files), for `sportello hub --config`.
+    pub fn hub_toml(&self) -> PathBuf {
+        let file = self.dir.path().join("hub.toml");
+        let data_dir = match &self.config.data_dir {
+            Some(dir) => format!("data_dir = \"{}\"\n", dir.display()),
+            None => String::new(),
+        };
+        std::fs::write(
+            &file,
+            format!(
+                "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\n{data_dir}",
+                self.config.database
+            ),
+        )
+        .unwrap();
+        file
     }
 
     /// Where the hub's data is, for the set-up commands (`admin::...`).
     pub fn location(&self) -> Location {
         Location::of(&self.config)
-    }
-
-    /// True (after saying so) when the tests run on PostgreSQL: the caller, a test that
-    /// checks the SQLite file itself, returns early.
-    pub fn sqlite_only(why: &str) -> bool {
-        if test_postgres().is_some() {
-            eprintln!("SKIPPED on PostgreSQL: {why}");
-            return true;
-        }
-        false
     }
 
     /// Stops the server and starts it again on the same database and port.
