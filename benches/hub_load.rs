@@ -445,7 +445,7 @@ async fn hub_round(kiosks: usize, total: usize) -> Measured {
     let mut tokens = Vec::new();
     let mut conn = Connection1::open(&addr).await;
     for i in 0..kiosks {
-        let token = admin::create_enrollment_token(&Location::of(&config)).expect("token");
+        let token = admin::create_enrollment_token(Location::of(&config)).expect("token");
         let body = serde_json::to_vec(&EnrollRequest {
             enrollment_token: token,
             name: Some(format!("bench-{i}")),

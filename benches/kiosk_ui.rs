@@ -185,7 +185,7 @@ fn main() {
     let hub = rt
         .block_on(hub::start(config.clone(), Arc::new(SystemClock)))
         .expect("hub");
-    let token = admin::create_enrollment_token(&sportello::hub::store::Location::of(&config))
+    let token = admin::create_enrollment_token(sportello::hub::store::Location::of(&config))
         .expect("token");
     // `SPORTELLO_UI_BENCH_TICKETS` runs longer, to see whether memory levels off.
     let tickets = std::env::var("SPORTELLO_UI_BENCH_TICKETS")

@@ -140,12 +140,12 @@ async fn catalogue_status(hub: &TestHub, token: &str) -> u16 {
 async fn a_removed_kiosk_token_stops_working_at_once() {
     let hub = TestHub::start().await;
     let config = hub.hub_toml();
-    let enrollment = common::blocking(|| admin::create_enrollment_token(&hub.location())).unwrap();
+    let enrollment = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let (status, lost) = enroll(&hub, &enrollment, "totem-perso").await;
     assert_eq!(status, 201, "{lost}");
     let lost_id = lost["kiosk_id"].as_str().unwrap().to_string();
     let lost_token = lost["token"].as_str().unwrap().to_string();
-    let other_token = common::blocking(|| admin::create_enrollment_token(&hub.location())).unwrap();
+    let other_token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let (_, other) = enroll(&hub, &other_token, "totem-ingresso").await;
     let other_token = other["token"].as_str().unwrap().to_string();
     // Both work; the lost kiosk's token is now in the hub's 5 s cache.
@@ -193,11 +193,11 @@ async fn a_removed_kiosk_token_stops_working_at_once() {
 }
 
 fn sessions_left(hub: &TestHub) -> i64 {
-    count(&hub, "SELECT count(*) FROM sessions")
+    count(hub, "SELECT count(*) FROM sessions")
 }
 
 fn last_used(hub: &TestHub) -> i64 {
-    count(&hub, "SELECT last_used_at FROM sessions")
+    count(hub, "SELECT last_used_at FROM sessions")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

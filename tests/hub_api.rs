@@ -35,7 +35,7 @@ fn assert_token_refused<T: std::fmt::Debug>(result: Result<T, ClientError>) {
 #[tokio::test]
 async fn an_enrollment_token_works_once_the_kiosk_has_reported() {
     let hub = TestHub::start().await;
-    let token = common::blocking(|| admin::create_enrollment_token(&hub.location())).unwrap();
+    let token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let client = hub.client();
     let request = EnrollRequest {
         enrollment_token: token,
@@ -113,18 +113,18 @@ async fn enrollment_tokens_expire_and_enrol_again_only_briefly() {
     };
 
     // A token made 31 days ago and never used is refused.
-    let old = common::blocking(|| admin::create_enrollment_token(&hub.location())).unwrap();
+    let old = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     backdate("created_at", &old, 31 * 24 * 60);
     assert_token_refused(client.enroll(&request(&old)).await);
 
     // A revoked token (the card was lost) enrols nothing; revoking twice says so.
-    let lost = common::blocking(|| admin::create_enrollment_token(&hub.location())).unwrap();
-    assert!(common::blocking(|| admin::revoke_enrollment_token(&hub.location(), &lost)).unwrap());
-    assert!(!common::blocking(|| admin::revoke_enrollment_token(&hub.location(), &lost)).unwrap());
+    let lost = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
+    assert!(common::blocking(|| admin::revoke_enrollment_token(hub.location(), &lost)).unwrap());
+    assert!(!common::blocking(|| admin::revoke_enrollment_token(hub.location(), &lost)).unwrap());
     assert_token_refused(client.enroll(&request(&lost)).await);
 
     // Used 11 minutes ago by a kiosk that never reported: the repeat is closed.
-    let token = common::blocking(|| admin::create_enrollment_token(&hub.location())).unwrap();
+    let token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let first = client.enroll(&request(&token)).await.unwrap();
     backdate("used_at", &token, 11);
     assert_token_refused(client.enroll(&request(&token)).await);
@@ -366,7 +366,7 @@ async fn raw(
 #[tokio::test]
 async fn hostile_input_gets_a_4xx_json_error_never_a_500() {
     let hub = TestHub::start().await;
-    let token = common::blocking(|| admin::create_enrollment_token(&hub.location())).unwrap();
+    let token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let enrolled = hub
         .client()
         .enroll(&EnrollRequest {
@@ -595,7 +595,7 @@ async fn the_catalogue_comes_in_the_languages_a_kiosk_reads() {
     let mut client = hub.client();
     let enrolled = client
         .enroll(&EnrollRequest {
-            enrollment_token: common::blocking(|| admin::create_enrollment_token(&hub.location()))
+            enrollment_token: common::blocking(|| admin::create_enrollment_token(hub.location()))
                 .unwrap(),
             name: Some("old".into()),
             previous: None,

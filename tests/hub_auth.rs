@@ -34,7 +34,7 @@ fn import_examples(hub: &TestHub) {
     let today = Utc::now().date_naive();
     common::blocking(|| {
         sportello::hub::records::import_file(
-            &hub.location(),
+            hub.location(),
             &examples("records.csv"),
             today,
             false,
@@ -1092,9 +1092,8 @@ async fn cancelled_sign_ins_do_not_pause_a_kiosk() {
 
 /// A kiosk token, straight from enrollment (for raw requests).
 async fn admin_token(hub: &TestHub) -> String {
-    let token =
-        common::blocking(|| sportello::hub::admin::create_enrollment_token(&hub.location()))
-            .unwrap();
+    let token = common::blocking(|| sportello::hub::admin::create_enrollment_token(hub.location()))
+        .unwrap();
     hub.client()
         .enroll(&sportello::protocol::EnrollRequest {
             enrollment_token: token,

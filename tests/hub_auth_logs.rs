@@ -22,7 +22,7 @@ async fn logins_and_certificates_log_no_name_and_no_code() {
     let examples =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv");
     common::blocking(|| {
-        sportello::hub::records::import_file(&auth.hub.location(), &examples, today, false, false)
+        sportello::hub::records::import_file(auth.hub.location(), &examples, today, false, false)
     })
     .unwrap();
     let kiosk = auth.hub.kiosk("totem").await;

@@ -253,7 +253,7 @@ async fn an_appointment_checks_in_ahead_of_walk_ins() {
         .date_naive();
     let n = common::blocking(|| {
         admin::import_appointments(
-            &hub.location(),
+            hub.location(),
             &sportello::catalogue::Catalogue::builtin(),
             &csv,
             today,
@@ -314,7 +314,7 @@ async fn a_typed_codice_fiscale_neither_takes_nor_reveals_a_booking() {
         .date_naive();
     common::blocking(|| {
         admin::import_appointments(
-            &hub.location(),
+            hub.location(),
             &sportello::catalogue::Catalogue::builtin(),
             &csv,
             today,
@@ -734,7 +734,7 @@ async fn emergency_numbers_carry_the_kiosks_tag_and_are_used_once() {
     let mut enrolled = Vec::new();
     for name in ["a", "b"] {
         let token =
-            common::blocking(|| sportello::hub::admin::create_enrollment_token(&hub.location()))
+            common::blocking(|| sportello::hub::admin::create_enrollment_token(hub.location()))
                 .unwrap();
         let mut client = hub.client();
         let answer = client

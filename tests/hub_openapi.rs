@@ -285,7 +285,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let base = hub.url();
     common::blocking(|| {
         sportello::hub::records::import_file(
-            &hub.location(),
+            hub.location(),
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv"),
             chrono::Utc::now().date_naive(),
             false,
@@ -295,7 +295,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     .unwrap();
 
     let enroll = |name: &str| {
-        let token = common::blocking(|| admin::create_enrollment_token(&hub.location())).unwrap();
+        let token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
         json!({ "enrollment_token": token, "name": name })
     };
     // Enrols a kiosk with `body`; its answer (token and kiosk id).
@@ -360,12 +360,12 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let bundle_file = hub.dir.path().join("update.raucb");
     std::fs::write(&bundle_file, b"a signed bundle, as far as this test cares").unwrap();
     let update_sha = common::blocking(|| {
-        sportello::hub::updates::add_bundle(&hub.location(), &bundle_file, "1.0.1")
+        sportello::hub::updates::add_bundle(hub.location(), &bundle_file, "1.0.1")
     })
     .unwrap();
     common::blocking(|| {
         sportello::hub::updates::start_rollout(
-            &hub.location(),
+            hub.location(),
             "1.0.1",
             &["good".to_string()],
             Default::default(),
@@ -638,7 +638,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         new_session(busy_token.clone()).await;
     }
     let plain_token = {
-        let token = common::blocking(|| admin::create_enrollment_token(&plain.location())).unwrap();
+        let token = common::blocking(|| admin::create_enrollment_token(plain.location())).unwrap();
         let v: Value = http
             .post(format!("{}/api/v1/kiosks/enroll", plain.url()))
             .json(&json!({ "enrollment_token": token }))

@@ -363,3 +363,63 @@ fn hub_migrate_brings_a_new_database_to_the_schema_and_never_prints_the_password
         assert!(!format!("{stdout}{stderr}").contains("s3cret-pw"));
     }
 }
+
+/// Reads `stream` (a board's `/display/events`) until a `call` event for `number` comes,
+/// or `within` passes; whether it came.
+async fn board_hears(stream: &mut reqwest::Response, number: &str, within: Duration) -> bool {
+    let until = tokio::time::Instant::now() + within;
+    let mut text = String::new();
+    loop {
+        match tokio::time::timeout_at(until, stream.chunk()).await {
+            Ok(Ok(Some(chunk))) => {
+                text.push_str(&String::from_utf8_lossy(&chunk));
+                let heard = text.split("\n\n").any(|event| {
+                    event.contains("event: call") && event.contains(&format!("\"{number}\""))
+                });
+                if heard {
+                    return true;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_made_through_one_hub_reaches_boards_on_the_other() {
+    let Some(region) = blocking(|| Region::new("boards")) else {
+        return;
+    };
+    let (a, b) = (region.hub(), region.hub());
+    let tokens = region.enrol(&a, 1).await;
+    blocking(|| admin::add_operator(&region.location, "anna", "password123")).unwrap();
+    // A board on each hub.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut boards = Vec::new();
+    for hub in [&a, &b] {
+        let stream = http
+            .get(format!("{}/display/events", hub.url))
+            .send()
+            .await
+            .unwrap();
+        assert!(stream.status().is_success());
+        boards.push(stream);
+    }
+    // The ticket is issued through B, the clerk calls it through A.
+    let issued = client(&b.url, &tokens[0])
+        .issue_ticket(&ticket("naspi"))
+        .await
+        .unwrap()
+        .ticket;
+    let clerk = common::Clerk::new(&a.url);
+    clerk.login("anna", "password123").await.unwrap();
+    clerk.setup("Sportello 1", &["naspi"]).await;
+    assert_eq!(clerk.next().await.unwrap(), Some(issued.number.clone()));
+    for (board, hub) in boards.iter_mut().zip(["A", "B"]) {
+        assert!(
+            board_hears(board, &issued.number, Duration::from_secs(5)).await,
+            "the board on hub {hub} did not show the call of {}",
+            issued.number
+        );
+    }
+}

@@ -140,8 +140,7 @@ fn a_new_hub_takes_the_unsent_tickets_once_with_their_numbers_and_the_kiosk_repo
     );
     assert_eq!(store.meta(META_KIOSK_ID).unwrap(), Some(old_id.clone()));
     drop(kiosk);
-    config.hub.enrollment_token =
-        Some(admin::create_enrollment_token(&new_hub.location()).unwrap());
+    config.hub.enrollment_token = Some(admin::create_enrollment_token(new_hub.location()).unwrap());
     let (kiosk, _) = start_kiosk(&config);
     wait(
         "the outbox drained to the new hub",
@@ -244,8 +243,7 @@ fn a_hub_restored_on_a_new_machine_gives_the_kiosk_back_its_identity_and_bands()
         None,
     ));
     config.hub.url = new_hub.url();
-    config.hub.enrollment_token =
-        Some(admin::create_enrollment_token(&new_hub.location()).unwrap());
+    config.hub.enrollment_token = Some(admin::create_enrollment_token(new_hub.location()).unwrap());
     let (_kiosk, _) = start_kiosk(&config);
     wait("the outbox drained", Duration::from_secs(30), || {
         pending(&store) == 0
@@ -304,7 +302,7 @@ fn carried_numbers_already_leased_here_are_refused_and_the_rest_are_kept_for_the
         let mut client = hub.client();
         let enrolled = client
             .enroll(&EnrollRequest {
-                enrollment_token: admin::create_enrollment_token(&hub.location()).unwrap(),
+                enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
                 name: Some("replaced".into()),
                 previous: Some(PreviousEnrollment {
                     kiosk_token: "a token this hub never gave".into(),
@@ -357,7 +355,7 @@ fn carried_numbers_already_leased_here_are_refused_and_the_rest_are_kept_for_the
         let many = |n: usize| {
             let numbers = vec![carry("did-patto", "D501"); n];
             EnrollRequest {
-                enrollment_token: admin::create_enrollment_token(&hub.location()).unwrap(),
+                enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
                 name: Some("busy".into()),
                 previous: Some(PreviousEnrollment {
                     kiosk_token: "unknown".into(),
@@ -390,7 +388,7 @@ fn carried_numbers_already_leased_here_are_refused_and_the_rest_are_kept_for_the
         let kept_tag = hub
             .client()
             .enroll(&EnrollRequest {
-                enrollment_token: admin::create_enrollment_token(&hub.location()).unwrap(),
+                enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
                 name: Some("third".into()),
                 previous: Some(PreviousEnrollment {
                     kiosk_token: "another unknown token".into(),
@@ -426,7 +424,7 @@ fn a_returning_kiosk_that_lost_the_answer_asks_again_and_gets_its_identity() {
         let mut first = hub.client();
         let enrolled = first
             .enroll(&EnrollRequest {
-                enrollment_token: admin::create_enrollment_token(&hub.location()).unwrap(),
+                enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
                 name: Some("returning".into()),
                 previous: None,
             })
@@ -436,7 +434,7 @@ fn a_returning_kiosk_that_lost_the_answer_asks_again_and_gets_its_identity() {
         first.heartbeat(&beat()).await.expect("it reports");
 
         let again = EnrollRequest {
-            enrollment_token: admin::create_enrollment_token(&hub.location()).unwrap(),
+            enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
             name: Some("returning".into()),
             previous: Some(PreviousEnrollment {
                 kiosk_token: enrolled.token.clone(),

@@ -22,7 +22,7 @@ async fn enrol(hub: &TestHub, name: &str) -> Kiosk {
     let mut client = hub.client();
     let enrolled = client
         .enroll(&EnrollRequest {
-            enrollment_token: common::blocking(|| admin::create_enrollment_token(&hub.location()))
+            enrollment_token: common::blocking(|| admin::create_enrollment_token(hub.location()))
                 .unwrap(),
             name: Some(name.into()),
             previous: None,
@@ -95,10 +95,10 @@ async fn waves_open_on_good_kiosks_and_the_first_rollback_stops_the_rollout() {
     let bundle: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let file = hub.dir.path().join("sportello-kiosk-1.1.0.raucb");
     std::fs::write(&file, &bundle).unwrap();
-    let sha256 = common::blocking(|| updates::add_bundle(&hub.location(), &file, "1.1.0")).unwrap();
+    let sha256 = common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).unwrap();
     let (_, waves) = common::blocking(|| {
         updates::start_rollout(
-            &hub.location(),
+            hub.location(),
             "1.1.0",
             &[],
             updates::Waves {
@@ -207,23 +207,22 @@ async fn a_rollout_to_chosen_kiosks_ends_done_and_a_release_is_never_replaced() 
     let other = enrol(&hub, "other").await;
     let file = hub.dir.path().join("b.raucb");
     std::fs::write(&file, b"bundle one").unwrap();
-    common::blocking(|| updates::add_bundle(&hub.location(), &file, "1.1.0")).unwrap();
+    common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).unwrap();
     assert!(
-        common::blocking(|| updates::add_bundle(&hub.location(), &file, "1.1.0")).is_ok(),
+        common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).is_ok(),
         "the same file again"
     );
     std::fs::write(&file, b"bundle two").unwrap();
-    let err =
-        common::blocking(|| updates::add_bundle(&hub.location(), &file, "1.1.0")).unwrap_err();
+    let err = common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).unwrap_err();
     assert!(err.to_string().contains("never replaced"), "{err}");
     let err = common::blocking(|| {
-        updates::start_rollout(&hub.location(), "9.9.9", &[], Default::default())
+        updates::start_rollout(hub.location(), "9.9.9", &[], Default::default())
     })
     .unwrap_err();
     assert!(err.to_string().contains("add it first"), "{err}");
     let err = common::blocking(|| {
         updates::start_rollout(
-            &hub.location(),
+            hub.location(),
             "1.1.0",
             &["nobody".into()],
             Default::default(),
@@ -234,7 +233,7 @@ async fn a_rollout_to_chosen_kiosks_ends_done_and_a_release_is_never_replaced() 
 
     common::blocking(|| {
         updates::start_rollout(
-            &hub.location(),
+            hub.location(),
             "1.1.0",
             &["chosen".into()],
             Default::default(),
@@ -255,8 +254,8 @@ async fn the_kiosk_downloads_over_its_own_link_resumes_and_refuses_a_wrong_file(
     let bundle: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 253) as u8).collect();
     let file = hub.dir.path().join("c.raucb");
     std::fs::write(&file, &bundle).unwrap();
-    common::blocking(|| updates::add_bundle(&hub.location(), &file, "1.1.0")).unwrap();
-    common::blocking(|| updates::start_rollout(&hub.location(), "1.1.0", &[], Default::default()))
+    common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).unwrap();
+    common::blocking(|| updates::start_rollout(hub.location(), "1.1.0", &[], Default::default()))
         .unwrap();
     let offer = kiosk.beat(None).await.update.unwrap();
 
@@ -288,7 +287,7 @@ async fn the_kiosk_downloads_over_its_own_link_resumes_and_refuses_a_wrong_file(
 
     // Already here whole (a power cut during the installation, then the offer again): not
     // fetched again. The hub's copy is gone, so a fetch would fail.
-    let kept = updates::bundle_path(&hub.location(), &offer.sha256);
+    let kept = updates::bundle_path(hub.location(), &offer.sha256);
     let hub_copy = std::fs::read(&kept).unwrap();
     std::fs::remove_file(&kept).unwrap();
     kiosk.client.download_update(&offer, &dest).await.unwrap();
@@ -320,11 +319,11 @@ async fn only_a_maintainer_starts_and_stops_a_rollout_from_the_fleet_page() {
     let kiosk = enrol(&hub, "a-canary").await;
     let file = hub.dir.path().join("bundle.raucb");
     std::fs::write(&file, vec![7u8; 4096]).unwrap();
-    common::blocking(|| updates::add_bundle(&hub.location(), &file, "2.0.0")).unwrap();
-    common::blocking(|| admin::add_operator(&hub.location(), "anna", "password123")).unwrap();
-    common::blocking(|| admin::add_operator(&hub.location(), "marco", "password123")).unwrap();
-    common::blocking(|| admin::set_role(&hub.location(), "marco", "maintainer")).unwrap();
-    let err = common::blocking(|| admin::set_role(&hub.location(), "anna", "root")).unwrap_err();
+    common::blocking(|| updates::add_bundle(hub.location(), &file, "2.0.0")).unwrap();
+    common::blocking(|| admin::add_operator(hub.location(), "anna", "password123")).unwrap();
+    common::blocking(|| admin::add_operator(hub.location(), "marco", "password123")).unwrap();
+    common::blocking(|| admin::set_role(hub.location(), "marco", "maintainer")).unwrap();
+    let err = common::blocking(|| admin::set_role(hub.location(), "anna", "root")).unwrap_err();
     assert!(err.to_string().contains("clerk, maintainer"), "{err}");
     let start = serde_json::json!({ "version": "2.0.0", "canary": 1, "percent": 50 });
 
@@ -387,7 +386,7 @@ async fn only_a_maintainer_starts_and_stops_a_rollout_from_the_fleet_page() {
     );
 
     // The role taken away: marco's session ends with it.
-    common::blocking(|| admin::set_role(&hub.location(), "marco", "clerk")).unwrap();
+    common::blocking(|| admin::set_role(hub.location(), "marco", "clerk")).unwrap();
     let err = maintainer
         .post("/fleet/api/updates/rollout", start)
         .await

@@ -50,7 +50,7 @@ pub fn announce_change(path: &Path) -> std::io::Result<()> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
     std::fs::write(&fresh, format!("{}\n", now.as_nanos()))?;
-    std::fs::rename(&fresh, &path)
+    std::fs::rename(&fresh, path)
 }
 
 fn read_stamp(path: Option<&Path>) -> Stamp {

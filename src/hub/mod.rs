@@ -65,7 +65,7 @@ use self::clock::Clock;
 use self::error::ApiError;
 use self::state::AppState;
 use crate::catalogue::{Catalogue, CatalogueError};
-use crate::config::hub::HubConfig;
+use crate::config::hub::{Database, HubConfig};
 use crate::protocol::paths;
 
 /// Largest request body accepted, in bytes; kiosk requests are a few hundred.
@@ -405,13 +405,20 @@ pub async fn start_on(
     };
     let (_, etag) = kiosk_api::catalogue_body(&kiosk_api::catalogue_response(&config, &catalogue));
     let state = AppState {
-        db,
+        db: db.clone(),
         catalogue: Arc::new(catalogue),
         catalogue_etag: etag.into(),
         config: Arc::new(config.clone()),
         tz,
         clock,
-        events: events::Events::new(),
+        events: match &location.database {
+            Database::Sqlite(_) => events::Events::new(),
+            Database::Postgres(url) => events::Events::through_database(db.clone(), url.clone())
+                .map_err(|e| HubError::Config {
+                    key: "database".to_string(),
+                    problem: format!("cannot start the listener of calls: {e}"),
+                })?,
+        },
         call_audio: Arc::new(call_audio::CallAudio::new(
             crate::speech::espeak::Engine::default(),
             config.display.call_languages.clone(),

@@ -453,7 +453,7 @@ pub fn connect(location: &Location) -> Result<Conn, OpenError> {
             std::fs::create_dir_all(&location.files).map_err(files)?;
             let mut pg = PgConn::connect(url)?;
             pg.migrate(super::pg_schema::MIGRATIONS, url)?;
-            let conn = Conn::Postgres(RefCell::new(pg.with_files_dir(&location.files)));
+            let conn = Conn::Postgres(Box::new(RefCell::new(pg.with_files_dir(&location.files))));
             super::appointments::cf_hash_key(&conn).map_err(|source| OpenError::Files {
                 database: location.database.to_string(),
                 source,

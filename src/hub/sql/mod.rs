@@ -93,8 +93,8 @@ pub enum Conn {
     /// An SQLite connection.
     Sqlite(rusqlite::Connection),
     /// A PostgreSQL connection (in a `RefCell` because its statement cache changes
-    /// behind the shared `Sql` handle).
-    Postgres(RefCell<PgConn>),
+    /// behind the shared `Sql` handle; boxed, being the larger).
+    Postgres(Box<RefCell<PgConn>>),
 }
 
 impl Conn {

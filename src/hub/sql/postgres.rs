@@ -28,6 +28,17 @@ pub const WRITE_LOCK: i64 = 0x5350_4f52;
 /// together do not both apply a migration.
 const MIGRATION_LOCK: i64 = 0x5350_4f4d;
 
+/// What [`PgConn::next_notification`] heard.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// A notification's payload.
+    Message(String),
+    /// Nothing within the time.
+    Nothing,
+    /// The connection is gone: connect again.
+    Closed,
+}
+
 /// One connection and the statements prepared on it.
 pub struct PgConn {
     client: Client,
@@ -197,6 +208,18 @@ impl PgConn {
             return Err(e.into());
         }
         Ok(())
+    }
+
+    /// Waits up to `timeout` for a notification on a channel this connection listens
+    /// to (`LISTEN`).
+    pub fn next_notification(&mut self, timeout: Duration) -> Heard {
+        use ::postgres::fallible_iterator::FallibleIterator;
+        let next = self.client.notifications().timeout_iter(timeout).next();
+        match next {
+            Ok(Some(notification)) => Heard::Message(notification.payload().to_owned()),
+            Ok(None) if !self.client.is_closed() => Heard::Nothing,
+            _ => Heard::Closed,
+        }
     }
 
     /// Brings the schema to `migrations.len()`: `migrations[i]` takes it from version `i`
