@@ -7,7 +7,8 @@
 # tests/common/postgres.rs does for one test binary, here for scripts/test's run of the
 # hub suite on PostgreSQL (SPORTELLO_TEST_POSTGRES, tests/common/hub_setup.rs).
 
-# pg_test_start: starts the server; sets PG_TEST_URL (postgres://sportello@127.0.0.1:PORT,
+# pg_test_start: starts the server (fsync off, unless PG_TEST_FSYNC=on: a bench measures
+# durable commits); sets PG_TEST_URL (postgres://sportello@127.0.0.1:PORT,
 # no database: each test hub creates its own) and PG_TEST_DIR.
 pg_test_start() {
     local bin
@@ -26,7 +27,7 @@ pg_test_start() {
     "${as[@]}" "$bin/initdb" -D "$PG_TEST_DIR/data" -U sportello -A trust -E UTF8 \
         --no-sync --no-instructions >/dev/null
     "${as[@]}" "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/data/server.log" -w \
-        -o "-p $port -c listen_addresses=127.0.0.1 -k $PG_TEST_DIR/data -c fsync=off -c max_connections=300" \
+        -o "-p $port -c listen_addresses=127.0.0.1 -k $PG_TEST_DIR/data -c fsync=${PG_TEST_FSYNC:-off} -c max_connections=300" \
         start >/dev/null
     PG_TEST_BIN=$bin
     PG_TEST_AS=("${as[@]}")

@@ -850,6 +850,43 @@ mod tests {
     }
 
     #[test]
+    fn the_database_is_a_file_or_a_postgres_url_and_its_password_never_shows() {
+        let hub: HubConfig = parse("database = \"sqlite:/srv/hub.sqlite\"\n", "hub.toml").unwrap();
+        assert_eq!(hub.database, Database::sqlite("/srv/hub.sqlite"));
+        let hub: HubConfig = parse("database = \"hub.sqlite\"\n", "hub.toml").unwrap();
+        assert_eq!(
+            hub.database.sqlite_path(),
+            Some(std::path::Path::new("hub.sqlite"))
+        );
+        let url = "postgres://sportello:s3cret@pg1,pg2/roma?target_session_attrs=read-write";
+        let text = format!("database = \"{url}\"\ndata_dir = \"/srv/roma\"\n");
+        let hub: HubConfig = parse(&text, "hub.toml").unwrap();
+        assert_eq!(hub.database, Database::Postgres(url.to_string()));
+        for shown in [hub.database.to_string(), format!("{hub:?}")] {
+            assert!(
+                !shown.contains("s3cret") && shown.contains("sportello:***@"),
+                "{shown}"
+            );
+        }
+        // Without data_dir a PostgreSQL hub would not know where its keys are.
+        let e = parse::<HubConfig>(&format!("database = \"{url}\"\n"), "hub.toml").unwrap_err();
+        assert!(e.to_string().contains("data_dir"), "{e}");
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        // ...and an SQLite hub keeps its files beside the file.
+        let e = parse::<HubConfig>("database = \"h.sqlite\"\ndata_dir = \"/x\"\n", "hub.toml")
+            .unwrap_err();
+        assert!(e.to_string().contains("data_dir"), "{e}");
+        for bad in ["", "sqlite:", "mysql://u:pw@h/db"] {
+            let e = parse::<HubConfig>(&format!("database = \"{bad}\"\n"), "hub.toml").unwrap_err();
+            assert!(
+                e.to_string().contains("database") || e.to_string().contains("SQLite"),
+                "{e}"
+            );
+            assert!(!e.to_string().contains(":pw@"), "{e}");
+        }
+    }
+
+    #[test]
     fn the_hours_example_in_the_hub_template_is_valid() {
         let template = include_str!("../../board/hub.toml");
         let start = template.find("# [hours]").unwrap();
