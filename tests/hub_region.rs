@@ -423,3 +423,39 @@ async fn a_call_made_through_one_hub_reaches_boards_on_the_other() {
         );
     }
 }
+
+/// A hub on PostgreSQL in this process stops cleanly: its connections close off the
+/// async threads (closing one blocks, which tokio turns into a panic on a worker thread;
+/// the region bench's shutdowns panicked so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_on_postgres_stops_without_a_panic() {
+    let Some(region) = blocking(|| Region::new("stops")) else {
+        return;
+    };
+    let panics = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = panics.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        previous(info);
+    }));
+    let mut config = sportello::config::hub::HubConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: region.location.database.clone(),
+        data_dir: Some(region.location.files.clone()),
+        ..Default::default()
+    };
+    config.tls.mode = sportello::config::hub::TlsMode::Off;
+    let hub = sportello::hub::start(config, Arc::new(sportello::hub::clock::SystemClock))
+        .await
+        .unwrap();
+    let health = reqwest::get(format!("{}/healthz", hub.url)).await.unwrap();
+    assert!(health.status().is_success());
+    hub.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        panics.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "panics while the hub stopped"
+    );
+}
