@@ -607,6 +607,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if let Ok(server) = std::env::var("HUB_LOAD_POSTGRES") {
+        region_table(&runtime, &server, &levels, total);
+        return;
+    }
     println!(
         "hub_load: POST /api/v1/tickets over keep-alive loopback HTTP/1.1, SQLite WAL synchronous=FULL"
     );
@@ -622,10 +626,6 @@ fn main() {
         "hub/b",
         "hub/gc"
     );
-    if let Ok(server) = std::env::var("HUB_LOAD_POSTGRES") {
-        region_table(&runtime, &server, &levels, total);
-        return;
-    }
     // HUB_LOAD_HUB_ONLY=1 leaves the bare servers out (a profile of the hub alone).
     let hub_only = std::env::var_os("HUB_LOAD_HUB_ONLY").is_some();
     for &kiosks in &levels {
