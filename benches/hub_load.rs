@@ -18,7 +18,8 @@
 //! level measures refusals silently; the ticket column says how many each level issued.
 //! Under `cargo test` it runs a small round of each so the bench is known to work.
 //! `HUB_LOAD_LEVELS=50` runs only the levels named, `HUB_LOAD_HUB_ONLY=1` only the hub
-//! (e.g. under a profiler).
+//! (e.g. under a profiler). `HUB_LOAD_POSTGRES=URL` compares the hub on SQLite with the
+//! hub on PostgreSQL, one process and two (scripts/bench-region starts a server).
 
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
@@ -29,7 +30,8 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use rusqlite::{Connection, OptionalExtension, params};
-use sportello::config::hub::{HubConfig, TlsMode};
+use sportello::config::hub::{Database, HubConfig, TlsMode};
+use sportello::hub::store::Location;
 use sportello::hub::{self, admin, clock::SystemClock};
 use sportello::protocol::{EnrollRequest, IssueTicketRequest};
 use sportello::sqlite::{self, Durability};
@@ -158,10 +160,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// `kiosks` connections issue `total` tickets between them, back to back.
 async fn drive(addr: &str, tokens: &[Option<String>], total: usize) -> (Duration, Vec<Duration>) {
+    drive_spread(&[addr.to_string()], tokens, total).await
+}
+
+/// [`drive`] with kiosk `k` on server `addrs[k % addrs.len()]` (several hub processes).
+async fn drive_spread(
+    addrs: &[String],
+    tokens: &[Option<String>],
+    total: usize,
+) -> (Duration, Vec<Duration>) {
     let per_kiosk = total / tokens.len();
     let mut connections = Vec::new();
-    for _ in tokens {
-        connections.push(Connection1::open(addr).await);
+    for k in 0..tokens.len() {
+        connections.push(Connection1::open(&addrs[k % addrs.len()]).await);
     }
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -427,24 +438,74 @@ async fn hub_commits(addr: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Which database the hub of a round runs on.
+#[derive(Clone)]
+enum Backend {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server at this URL (no database in it), with
+    /// this many hubs on it (in this process, each with its own connections, as separate
+    /// processes would have).
+    Postgres(String, usize),
+}
+
 async fn hub_round(kiosks: usize, total: usize) -> Measured {
+    hub_round_on(kiosks, total, Backend::Sqlite).await
+}
+
+async fn hub_round_on(kiosks: usize, total: usize, backend: Backend) -> Measured {
     let dir = tempfile::tempdir().expect("temp dir");
+    let (database, data_dir, hubs) = match &backend {
+        Backend::Sqlite => (Database::sqlite(dir.path().join("hub.sqlite")), None, 1),
+        Backend::Postgres(server, hubs) => {
+            let server = server.trim_end_matches('/').to_string();
+            let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
+            let admin_url = format!("{server}/postgres");
+            let create = format!("CREATE DATABASE {name}");
+            tokio::task::spawn_blocking(move || {
+                postgres::Client::connect(&admin_url, postgres::NoTls)
+                    .and_then(|mut c| c.batch_execute(&create))
+                    .expect("create the bench database (HUB_LOAD_POSTGRES)")
+            })
+            .await
+            .expect("create task");
+            (
+                Database::Postgres(format!("{server}/{name}")),
+                Some(dir.path().join("data")),
+                *hubs,
+            )
+        }
+    };
     let mut config = HubConfig {
         listen: "127.0.0.1:0".parse().expect("address"),
-        database: dir.path().join("hub.sqlite"),
+        database,
+        data_dir,
         ..HubConfig::default()
     };
     config.tls.mode = TlsMode::Off;
     // Each bench kiosk sends back to back, far above what a kiosk can print.
     config.queue.kiosk_tickets_per_minute = 0;
-    let running = hub::start(config.clone(), Arc::new(SystemClock))
-        .await
-        .expect("start hub");
-    let addr = running.url.trim_start_matches("http://").to_string();
+    let mut running = Vec::new();
+    for _ in 0..hubs {
+        running.push(
+            hub::start(config.clone(), Arc::new(SystemClock))
+                .await
+                .expect("start hub"),
+        );
+    }
+    let addrs: Vec<String> = running
+        .iter()
+        .map(|r| r.url.trim_start_matches("http://").to_string())
+        .collect();
+    let location = Location::of(&config);
     let mut tokens = Vec::new();
-    let mut conn = Connection1::open(&addr).await;
+    let mut conn = Connection1::open(&addrs[0]).await;
     for i in 0..kiosks {
-        let token = admin::create_enrollment_token(&config.database).expect("token");
+        let at = location.clone();
+        let token = tokio::task::spawn_blocking(move || admin::create_enrollment_token(&at))
+            .await
+            .expect("token task")
+            .expect("token");
         let body = serde_json::to_vec(&EnrollRequest {
             enrollment_token: token,
             name: Some(format!("bench-{i}")),
@@ -458,14 +519,73 @@ async fn hub_round(kiosks: usize, total: usize) -> Measured {
         let answer: serde_json::Value = serde_json::from_slice(&answer).expect("enroll body");
         tokens.push(answer["token"].as_str().map(str::to_string));
     }
-    let before = hub_commits(&addr).await;
-    let (elapsed, latencies) = drive(&addr, &tokens, total).await;
-    let after = hub_commits(&addr).await;
-    running.shutdown().await;
+    let commits = |addrs: Vec<String>| async move {
+        let mut sum = 0.0;
+        for addr in addrs {
+            sum += hub_commits(&addr).await?;
+        }
+        Some(sum)
+    };
+    let before = commits(addrs.clone()).await;
+    let (elapsed, latencies) = drive_spread(&addrs, &tokens, total).await;
+    let after = commits(addrs.clone()).await;
+    for hub in running {
+        hub.shutdown().await;
+    }
     let commits = before
         .zip(after)
         .map(|(b, a)| (a - b) / latencies.len() as f64);
     measured(elapsed, &latencies, commits)
+}
+
+/// `HUB_LOAD_POSTGRES=postgres://user@host:port`: the hub on SQLite, then on a database
+/// of that server with one hub and with two, at each level (scripts/bench-region).
+fn region_table(runtime: &tokio::runtime::Runtime, server: &str, levels: &[usize], total: usize) {
+    println!("hub_load on PostgreSQL ({server}): the hub alone, one database per round");
+    println!(
+        "{:>6} {:>7} | {:>18} {:>6} | {:>18} {:>6} | {:>18} {:>6} | {:>6} {:>6}",
+        "kiosks",
+        "tickets",
+        "sqlite t/s p50 p99",
+        "c/t",
+        "pg x1 t/s p50 p99",
+        "c/t",
+        "pg x2 t/s p50 p99",
+        "c/t",
+        "x1/sq",
+        "x2/x1"
+    );
+    let cell = |m: &Measured| format!("{:>6.0} {:>5.2} {:>5.1}", m.per_second, m.p50_ms, m.p99_ms);
+    let commits = |m: &Measured| {
+        m.commits_per_ticket
+            .map_or("-".to_string(), |c| format!("{c:.3}"))
+    };
+    for &kiosks in levels {
+        let sqlite = runtime.block_on(hub_round_on(kiosks, total, Backend::Sqlite));
+        let one = runtime.block_on(hub_round_on(
+            kiosks,
+            total,
+            Backend::Postgres(server.to_string(), 1),
+        ));
+        let two = runtime.block_on(hub_round_on(
+            kiosks,
+            total,
+            Backend::Postgres(server.to_string(), 2),
+        ));
+        println!(
+            "{:>6} {:>7} | {} {:>6} | {} {:>6} | {} {:>6} | {:>6.2} {:>6.2}",
+            kiosks,
+            one.tickets,
+            cell(&sqlite),
+            commits(&sqlite),
+            cell(&one),
+            commits(&one),
+            cell(&two),
+            commits(&two),
+            one.per_second / sqlite.per_second,
+            two.per_second / one.per_second,
+        );
+    }
 }
 
 fn main() {
@@ -487,6 +607,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if let Ok(server) = std::env::var("HUB_LOAD_POSTGRES") {
+        region_table(&runtime, &server, &levels, total);
+        return;
+    }
     println!(
         "hub_load: POST /api/v1/tickets over keep-alive loopback HTTP/1.1, SQLite WAL synchronous=FULL"
     );

@@ -178,14 +178,15 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = HubConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        database: dir.path().join("hub.sqlite"),
+        database: sportello::config::hub::Database::sqlite(dir.path().join("hub.sqlite")),
         ..HubConfig::default()
     };
     config.tls.mode = TlsMode::Off;
     let hub = rt
         .block_on(hub::start(config.clone(), Arc::new(SystemClock)))
         .expect("hub");
-    let token = admin::create_enrollment_token(&config.database).expect("token");
+    let token = admin::create_enrollment_token(sportello::hub::store::Location::of(&config))
+        .expect("token");
     // `SPORTELLO_UI_BENCH_TICKETS` runs longer, to see whether memory levels off.
     let tickets = std::env::var("SPORTELLO_UI_BENCH_TICKETS")
         .ok()

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use slint::ComponentHandle;
 
-use crate::config::hub::{HubConfig, TlsMode};
+use crate::config::hub::{Database, HubConfig, TlsMode};
 use crate::config::kiosk::{KioskConfig, SystemClockTrust};
 use crate::hub::{self, admin, clock::SystemClock};
 use crate::kiosk::run;
@@ -56,14 +56,14 @@ pub fn run(options: DemoOptions) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let database = hub_config.database.clone();
+    let location = hub::store::Location::of(&hub_config);
     let hub = runtime
         .block_on(hub::start_on(hub_config, Arc::new(SystemClock), listener))
         .map_err(|e| format!("demo hub: {e}"))?;
     if provider.is_ok() {
         let records = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv");
         let today = chrono::Utc::now().date_naive();
-        if let Err(err) = hub::records::import_file(&database, &records, today, false, false) {
+        if let Err(err) = hub::records::import_file(&location, &records, today, false, false) {
             println!("  (example records not imported: {err})");
         }
     }
@@ -116,7 +116,7 @@ pub fn run(options: DemoOptions) -> Result<(), String> {
 fn demo_hub_config(dir: &Path, port: u16) -> HubConfig {
     let mut config = HubConfig {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        database: dir.join("hub.sqlite"),
+        database: Database::sqlite(dir.join("hub.sqlite")),
         office_name: "Sportello integrato INPS - Centro per l'impiego (demo)".to_string(),
         ..HubConfig::default()
     };
@@ -140,14 +140,15 @@ fn demo_hub_config(dir: &Path, port: u16) -> HubConfig {
 
 /// Creates the clerk, the kiosk's enrollment token and today's bookings.
 fn prepare_office(config: &HubConfig, dir: &Path) -> Result<(String, String), String> {
+    let location = hub::store::Location::of(config);
     let catalogue = hub::load_catalogue(config).map_err(|e| e.to_string())?;
-    admin::add_operator(&config.database, "demo", "demo-password").map_err(|e| e.to_string())?;
-    let token = admin::create_enrollment_token(&config.database).map_err(|e| e.to_string())?;
+    admin::add_operator(&location, "demo", "demo-password").map_err(|e| e.to_string())?;
+    let token = admin::create_enrollment_token(&location).map_err(|e| e.to_string())?;
     let tz: chrono_tz::Tz = config.time_zone.parse().unwrap_or(chrono_tz::Europe::Rome);
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
     let bookings = dir.join("bookings.csv");
     std::fs::write(&bookings, DEMO_BOOKINGS).map_err(|e| e.to_string())?;
-    admin::import_appointments(&config.database, &catalogue, &bookings, today)
+    admin::import_appointments(&location, &catalogue, &bookings, today)
         .map_err(|e| e.to_string())?;
     Ok((token, today.to_string()))
 }

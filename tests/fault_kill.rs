@@ -123,7 +123,7 @@ fn sigkill_while_issuing_loses_and_duplicates_nothing() {
     let hub_rt = tokio::runtime::Runtime::new().unwrap();
     let mut hub = hub_rt.block_on(TestHub::start());
     let url = hub.url();
-    let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
+    let token = sportello::hub::admin::create_enrollment_token(hub.location()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut handed = Vec::new();
     let started = Instant::now();

@@ -164,7 +164,7 @@ fn a_full_disk_puts_the_kiosk_out_of_service_and_loses_nothing() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let hub = rt.block_on(TestHub::start());
     let dir = tempfile::tempdir().unwrap();
-    let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
+    let token = sportello::hub::admin::create_enrollment_token(hub.location()).unwrap();
     let output = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",

@@ -7,27 +7,13 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
 use chrono::{TimeDelta, Utc};
 use common::{Clerk, Ran, TestHub};
 use sportello::hub::admin;
 use sportello::hub::clock::ManualClock;
-
-/// A hub.toml naming the test hub's database, for the admin commands.
-fn hub_toml(hub: &TestHub) -> PathBuf {
-    let file = hub.dir.path().join("hub.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\n",
-            hub.db().display()
-        ),
-    )
-    .unwrap();
-    file
-}
 
 /// `sportello hub --config FILE args...`, with `stdin` on standard input.
 fn admin_command(config: &Path, args: &[&str], stdin: &str) -> Ran {
@@ -49,17 +35,14 @@ fn admin_command(config: &Path, args: &[&str], stdin: &str) -> Ran {
     child.wait_with_output().unwrap().into()
 }
 
-fn count(db: &Path, sql: &str) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
+fn count(hub: &TestHub, sql: &str) -> i64 {
+    hub.value(sql, &[]).expect("a row")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_or_removed_clerk_is_out_at_once() {
     let hub = TestHub::start().await;
-    let config = hub_toml(&hub);
+    let config = hub.hub_toml();
     let anna = hub.clerk("anna").await;
     let bruno = hub.clerk("bruno").await;
     let carla = hub.clerk("carla").await;
@@ -104,10 +87,7 @@ async fn a_disabled_or_removed_clerk_is_out_at_once() {
         401
     );
     assert_eq!(
-        count(
-            &hub.db(),
-            "SELECT count(*) FROM operators WHERE name = 'bruno'"
-        ),
+        count(&hub, "SELECT count(*) FROM operators WHERE name = 'bruno'"),
         0
     );
 
@@ -159,13 +139,13 @@ async fn catalogue_status(hub: &TestHub, token: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_kiosk_token_stops_working_at_once() {
     let hub = TestHub::start().await;
-    let config = hub_toml(&hub);
-    let enrollment = admin::create_enrollment_token(&hub.db()).unwrap();
+    let config = hub.hub_toml();
+    let enrollment = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let (status, lost) = enroll(&hub, &enrollment, "totem-perso").await;
     assert_eq!(status, 201, "{lost}");
     let lost_id = lost["kiosk_id"].as_str().unwrap().to_string();
     let lost_token = lost["token"].as_str().unwrap().to_string();
-    let other_token = admin::create_enrollment_token(&hub.db()).unwrap();
+    let other_token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let (_, other) = enroll(&hub, &other_token, "totem-ingresso").await;
     let other_token = other["token"].as_str().unwrap().to_string();
     // Both work; the lost kiosk's token is now in the hub's 5 s cache.
@@ -201,7 +181,7 @@ async fn a_removed_kiosk_token_stops_working_at_once() {
     assert_eq!(listed, ["totem-ingresso"]);
     assert_eq!(
         count(
-            &hub.db(),
+            &hub,
             "SELECT count(*) FROM kiosks WHERE removed_at IS NOT NULL"
         ),
         1
@@ -213,11 +193,11 @@ async fn a_removed_kiosk_token_stops_working_at_once() {
 }
 
 fn sessions_left(hub: &TestHub) -> i64 {
-    count(&hub.db(), "SELECT count(*) FROM sessions")
+    count(hub, "SELECT count(*) FROM sessions")
 }
 
 fn last_used(hub: &TestHub) -> i64 {
-    count(&hub.db(), "SELECT last_used_at FROM sessions")
+    count(hub, "SELECT last_used_at FROM sessions")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

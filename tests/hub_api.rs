@@ -5,6 +5,7 @@ mod common;
 
 use common::{TestHub, ticket};
 use sportello::hub::admin;
+use sportello::hub::sql::args;
 use sportello::protocol::{EnrollRequest, HeartbeatRequest, PrinterState};
 use sportello::sync::{CatalogueFetch, ClientError};
 
@@ -34,7 +35,7 @@ fn assert_token_refused<T: std::fmt::Debug>(result: Result<T, ClientError>) {
 #[tokio::test]
 async fn an_enrollment_token_works_once_the_kiosk_has_reported() {
     let hub = TestHub::start().await;
-    let token = admin::create_enrollment_token(&hub.db()).unwrap();
+    let token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let client = hub.client();
     let request = EnrollRequest {
         enrollment_token: token,
@@ -75,21 +76,17 @@ async fn an_enrollment_token_works_once_the_kiosk_has_reported() {
     );
 
     // Only hashes are stored, and there is still one kiosk.
-    let conn = rusqlite::Connection::open(hub.db()).unwrap();
-    let stored: Vec<String> = conn
-        .prepare("SELECT token_hash FROM kiosks")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let stored: Vec<String> = hub
+        .rows("SELECT token_hash FROM kiosks", args![])
+        .iter()
+        .map(|row| row.get(0).unwrap())
+        .collect();
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0], again.token);
-    let plain: i64 = conn
-        .query_row(
+    let plain: i64 = hub
+        .value(
             "SELECT count(*) FROM enrollment_tokens WHERE token_hash = ?1",
-            [&request.enrollment_token],
-            |r| r.get(0),
+            args![&request.enrollment_token],
         )
         .unwrap();
     assert_eq!(plain, 0);
@@ -103,14 +100,11 @@ async fn an_enrollment_token_works_once_the_kiosk_has_reported() {
 async fn enrollment_tokens_expire_and_enrol_again_only_briefly() {
     let hub = TestHub::start().await;
     let client = hub.client();
-    let conn = rusqlite::Connection::open(hub.db()).unwrap();
     let backdate = |column: &str, token: &str, minutes: i64| {
         let at = (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes)).to_rfc3339();
-        conn.execute(
-            &format!("UPDATE enrollment_tokens SET {column} = ?1 WHERE token_hash = ?2"),
-            rusqlite::params![at, sportello::hub::auth::token_hash(token)],
-        )
-        .unwrap();
+        let statement = format!("UPDATE enrollment_tokens SET {column} = ?1 WHERE token_hash = ?2");
+        let hash = sportello::hub::auth::token_hash(token);
+        hub.with_db(|sql| sql.execute(&statement, args![at, hash]).unwrap());
     };
     let request = |token: &str| EnrollRequest {
         enrollment_token: token.to_string(),
@@ -119,18 +113,18 @@ async fn enrollment_tokens_expire_and_enrol_again_only_briefly() {
     };
 
     // A token made 31 days ago and never used is refused.
-    let old = admin::create_enrollment_token(&hub.db()).unwrap();
+    let old = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     backdate("created_at", &old, 31 * 24 * 60);
     assert_token_refused(client.enroll(&request(&old)).await);
 
     // A revoked token (the card was lost) enrols nothing; revoking twice says so.
-    let lost = admin::create_enrollment_token(&hub.db()).unwrap();
-    assert!(admin::revoke_enrollment_token(&hub.db(), &lost).unwrap());
-    assert!(!admin::revoke_enrollment_token(&hub.db(), &lost).unwrap());
+    let lost = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
+    assert!(common::blocking(|| admin::revoke_enrollment_token(hub.location(), &lost)).unwrap());
+    assert!(!common::blocking(|| admin::revoke_enrollment_token(hub.location(), &lost)).unwrap());
     assert_token_refused(client.enroll(&request(&lost)).await);
 
     // Used 11 minutes ago by a kiosk that never reported: the repeat is closed.
-    let token = admin::create_enrollment_token(&hub.db()).unwrap();
+    let token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let first = client.enroll(&request(&token)).await.unwrap();
     backdate("used_at", &token, 11);
     assert_token_refused(client.enroll(&request(&token)).await);
@@ -372,7 +366,7 @@ async fn raw(
 #[tokio::test]
 async fn hostile_input_gets_a_4xx_json_error_never_a_500() {
     let hub = TestHub::start().await;
-    let token = admin::create_enrollment_token(&hub.db()).unwrap();
+    let token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
     let enrolled = hub
         .client()
         .enroll(&EnrollRequest {
@@ -601,7 +595,8 @@ async fn the_catalogue_comes_in_the_languages_a_kiosk_reads() {
     let mut client = hub.client();
     let enrolled = client
         .enroll(&EnrollRequest {
-            enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+            enrollment_token: common::blocking(|| admin::create_enrollment_token(hub.location()))
+                .unwrap(),
             name: Some("old".into()),
             previous: None,
         })

@@ -8,6 +8,7 @@ mod common;
 
 use common::{Clerk, TestHub};
 use serde_json::json;
+use sportello::hub::sql::args;
 
 const CODE: &str = "RSSMRA45C12F205C";
 
@@ -87,14 +88,14 @@ async fn every_search_is_recorded_and_the_code_travels_only_in_a_body() {
     );
 
     // The file holds the keyed hash, never the code.
-    let conn = rusqlite::Connection::open(hub.db()).unwrap();
-    let stored: Vec<(Option<String>, Option<String>, String)> = conn
-        .prepare("SELECT subject, detail, operator FROM audit ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let stored: Vec<(Option<String>, Option<String>, String)> = hub
+        .rows(
+            "SELECT subject, detail, operator FROM audit ORDER BY id",
+            args![],
+        )
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
+        .collect();
     assert_eq!(stored.len(), 5);
     let text = format!("{stored:?}");
     assert!(!text.to_uppercase().contains(CODE), "{text}");
@@ -130,7 +131,7 @@ async fn every_search_is_recorded_and_the_code_travels_only_in_a_body() {
         .unwrap_err();
     assert_eq!(anonymous.status, 401);
     assert_eq!(
-        conn.query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
+        hub.value::<i64>("SELECT count(*) FROM audit", args![])
             .unwrap(),
         5,
         "refused requests searched nothing"

@@ -12,6 +12,7 @@ use chrono::{TimeDelta, Utc};
 use common::{AuthHub, Phone, TestHub, decode_qr};
 use sportello::hub::certificates::{STATUTORY_EN, STATUTORY_IT};
 use sportello::hub::clock::ManualClock;
+use sportello::hub::sql::args;
 use sportello::lang::Lang;
 use sportello::printer::emulator::VirtualPrinter;
 use sportello::printer::layout;
@@ -31,8 +32,16 @@ fn examples(file: &str) -> std::path::PathBuf {
 
 fn import_examples(hub: &TestHub) {
     let today = Utc::now().date_naive();
-    sportello::hub::records::import_file(&hub.db(), &examples("records.csv"), today, false, false)
-        .unwrap();
+    common::blocking(|| {
+        sportello::hub::records::import_file(
+            hub.location(),
+            &examples("records.csv"),
+            today,
+            false,
+            false,
+        )
+    })
+    .unwrap();
 }
 
 fn status_of(err: &ClientError) -> (u16, String) {
@@ -339,14 +348,12 @@ async fn a_citizen_signs_in_on_a_phone_and_prints_a_verifiable_certificate() {
         (410, "session_ended".into())
     );
     kiosk.end_login_session(id).await.unwrap();
-    let conn = rusqlite::Connection::open(hub.db()).unwrap();
-    let (code_left, name_left): (Option<String>, Option<String>) = conn
-        .query_row(
-            "SELECT codice_fiscale, given_name FROM auth_sessions WHERE id = ?1",
-            [id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let row = &hub.rows(
+        "SELECT codice_fiscale, given_name FROM auth_sessions WHERE id = ?1",
+        args![id.to_string()],
+    )[0];
+    let (code_left, name_left): (Option<String>, Option<String>) =
+        (row.get(0).unwrap(), row.get(1).unwrap());
     assert_eq!((code_left, name_left), (None, None));
 
     // The audit log: who (keyed hash), when, which kiosk; no name, no code.
@@ -731,14 +738,15 @@ async fn an_authenticated_session_expires_and_its_personal_data_goes() {
     let status = kiosk.login_session(id).await.unwrap();
     assert_eq!(status.state, LoginState::Expired);
     assert_eq!(status.initials, None);
-    let conn = rusqlite::Connection::open(auth.hub.db()).unwrap();
-    let left: (Option<String>, Option<String>, Option<String>) = conn
-        .query_row(
-            "SELECT codice_fiscale, family_name, initials FROM auth_sessions WHERE id = ?1",
-            [id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let row = &auth.hub.rows(
+        "SELECT codice_fiscale, family_name, initials FROM auth_sessions WHERE id = ?1",
+        args![id.to_string()],
+    )[0];
+    let left: (Option<String>, Option<String>, Option<String>) = (
+        row.get(0).unwrap(),
+        row.get(1).unwrap(),
+        row.get(2).unwrap(),
+    );
     assert_eq!(left, (None, None, None));
     let clerk = auth.hub.clerk("revisore").await;
     let events = clerk.get("/audit/api/events").await.unwrap();
@@ -1084,7 +1092,8 @@ async fn cancelled_sign_ins_do_not_pause_a_kiosk() {
 
 /// A kiosk token, straight from enrollment (for raw requests).
 async fn admin_token(hub: &TestHub) -> String {
-    let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
+    let token = common::blocking(|| sportello::hub::admin::create_enrollment_token(hub.location()))
+        .unwrap();
     hub.client()
         .enroll(&sportello::protocol::EnrollRequest {
             enrollment_token: token,

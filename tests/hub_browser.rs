@@ -195,7 +195,7 @@ async fn morning() {
     let base = hub.url();
     let kiosk_a = hub.kiosk("ingresso-1").await;
     let kiosk_b = hub.kiosk("ingresso-2").await;
-    admin::add_operator(&hub.db(), "anna", "password123").unwrap();
+    admin::add_operator(hub.location(), "anna", "password123").unwrap();
 
     // 08:30, doors open: both kiosks issue tickets.
     let n1 = kiosk_a.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
@@ -410,7 +410,7 @@ async fn citizen() {
     let hub = &auth.hub;
     let base = hub.url();
     sportello::hub::records::import_file(
-        &hub.db(),
+        hub.location(),
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv"),
         chrono::Utc::now().date_naive(),
         false,
@@ -418,7 +418,7 @@ async fn citizen() {
     )
     .unwrap();
     let kiosk = hub.kiosk("totem-documenti").await;
-    admin::add_operator(&hub.db(), "revisore", "password123").unwrap();
+    admin::add_operator(hub.location(), "revisore", "password123").unwrap();
     let session = kiosk
         .create_login_session(&CreateLoginSessionRequest {
             lang: Some(Lang::IT),
@@ -554,12 +554,12 @@ async fn rollout() {
     let hub = TestHub::start().await;
     let base = hub.url();
     let kiosk = hub.kiosk("ingresso-1").await;
-    admin::add_operator(&hub.db(), "anna", "password123").unwrap();
-    admin::add_operator(&hub.db(), "marco", "password123").unwrap();
-    admin::set_role(&hub.db(), "marco", "maintainer").unwrap();
+    admin::add_operator(hub.location(), "anna", "password123").unwrap();
+    admin::add_operator(hub.location(), "marco", "password123").unwrap();
+    admin::set_role(hub.location(), "marco", "maintainer").unwrap();
     let file = hub.dir.path().join("sportello-kiosk-2.0.0.raucb");
     std::fs::write(&file, vec![1u8; 3 << 20]).unwrap();
-    updates::add_bundle(&hub.db(), &file, "2.0.0").unwrap();
+    updates::add_bundle(hub.location(), &file, "2.0.0").unwrap();
     let beat = || HeartbeatRequest {
         version: "0.1.0".into(),
         printer: PrinterState::Ok,

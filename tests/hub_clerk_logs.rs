@@ -23,7 +23,7 @@ async fn clerk_logins_and_actions_are_logged_with_name_and_address() {
     let log = || String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
 
     let hub = TestHub::start().await;
-    admin::add_operator(&hub.db(), "anna", "anna-password").unwrap();
+    common::blocking(|| admin::add_operator(hub.location(), "anna", "anna-password")).unwrap();
     let anna = Clerk::new(&hub.url());
 
     assert_eq!(
@@ -64,7 +64,7 @@ async fn clerk_logins_and_actions_are_logged_with_name_and_address() {
 
     // A fleet change and an audit search name the clerk.
     let kiosk_id = {
-        let token = admin::create_enrollment_token(&hub.db()).unwrap();
+        let token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
         let enrolled: serde_json::Value = reqwest::Client::new()
             .post(format!("{}/api/v1/kiosks/enroll", hub.url()))
             .json(&serde_json::json!({ "enrollment_token": token, "name": "totem" }))

@@ -226,7 +226,8 @@ async fn sessions_are_cookies_that_expire() {
     )
     .await;
     let clock = hub.clock.clone().unwrap();
-    sportello::hub::admin::add_operator(&hub.db(), "anna", "password123").unwrap();
+    common::blocking(|| sportello::hub::admin::add_operator(hub.location(), "anna", "password123"))
+        .unwrap();
     let clerk = Clerk::new(&hub.url());
     assert_eq!(
         clerk
@@ -280,8 +281,8 @@ async fn repeated_wrong_passwords_make_the_name_wait() {
     let start = chrono::Utc::now();
     let hub = TestHub::start_at(start).await;
     let clock = hub.clock.clone().unwrap();
-    admin::add_operator(&hub.db(), "anna", "password123").unwrap();
-    admin::add_operator(&hub.db(), "marco", "password456").unwrap();
+    common::blocking(|| admin::add_operator(hub.location(), "anna", "password123")).unwrap();
+    common::blocking(|| admin::add_operator(hub.location(), "marco", "password456")).unwrap();
     let http = reqwest::Client::new();
     let login = |name: &'static str, password: &'static str| {
         let http = http.clone();
@@ -437,7 +438,7 @@ async fn a_login_flood_does_not_exhaust_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_guesses_gets_five_checks_and_locks_out_nobody_else() {
     let hub = TestHub::start().await;
-    admin::add_operator(&hub.db(), "bob", "bob-secret-pw-42").unwrap();
+    common::blocking(|| admin::add_operator(hub.location(), "bob", "bob-secret-pw-42")).unwrap();
     let url = hub.url();
     let attacker = client_from(66);
     let guesses = (0..40).map(|i| {

@@ -11,13 +11,11 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::ticket;
+use common::{start_hub_process as start_hub, ticket};
 use rand::Rng;
 use sportello::hub::admin;
 use sportello::protocol::{EnrollRequest, IssueTicketRequest, TicketResponse};
@@ -40,31 +38,6 @@ const SERVICES: [&str; 12] = [
     "imprese",
     "appuntamento",
 ];
-
-/// Starts `sportello hub` on `config`; returns the child and its URL. (The caller kills
-/// and waits for it.)
-#[allow(clippy::zombie_processes)]
-fn start_hub(config: &Path) -> (Child, String) {
-    let mut child = common::sportello_command()
-        .args(["hub", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the hub");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(url) = line.strip_prefix("sportello hub: listening on ") {
-            let url = url.trim().to_string();
-            // Keep draining its output so the hub never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (child, url);
-        }
-    }
-    panic!("the hub did not print its URL");
-}
 
 /// What the kiosks saw: answered tickets by op_id, and ops sent without an answer.
 #[derive(Default)]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use common::{TestHub, book, codice_fiscale, ticket, today_in_rome};
 use serde_json::json;
+use sportello::hub::sql::args;
 use sportello::protocol::IssueTicketRequest;
 use sportello::sync::{ClientError, HubClient};
 
@@ -31,13 +32,11 @@ fn from_card(service: &str, cf: &str) -> IssueTicketRequest {
 
 /// The codice fiscale stored for a ticket, read straight from the hub's file.
 fn stored_cf(hub: &TestHub, ticket_id: uuid::Uuid) -> Option<String> {
-    let conn = rusqlite::Connection::open(hub.db()).unwrap();
-    conn.query_row(
+    hub.value::<Option<String>>(
         "SELECT codice_fiscale FROM tickets WHERE id = ?1",
-        [ticket_id.to_string()],
-        |r| r.get(0),
+        args![ticket_id.to_string()],
     )
-    .unwrap()
+    .expect("the ticket is stored")
 }
 
 #[tokio::test]
@@ -304,14 +303,12 @@ async fn a_codice_fiscale_checks_in_a_booking_of_today() {
         ("naspi", 1)
     );
     assert_eq!(status_of(&kiosk, walk_in.ticket_id).await.1, 2);
-    let conn = rusqlite::Connection::open(hub.db()).unwrap();
-    let linked: Option<String> = conn
-        .query_row(
+    let linked: Option<String> = hub
+        .value(
             "SELECT ticket_id FROM appointments WHERE code = 'AB12'",
-            [],
-            |r| r.get(0),
+            args![],
         )
-        .unwrap();
+        .expect("the booking is stored");
     assert_eq!(linked, Some(checked_in.ticket_id.to_string()));
     // The booking is used: its code no longer checks in, and the same code again is a
     // walk-in.

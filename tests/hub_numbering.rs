@@ -251,12 +251,14 @@ async fn an_appointment_checks_in_ahead_of_walk_ins() {
     let today = Utc::now()
         .with_timezone(&chrono_tz::Europe::Rome)
         .date_naive();
-    let n = admin::import_appointments(
-        &hub.db(),
-        &sportello::catalogue::Catalogue::builtin(),
-        &csv,
-        today,
-    )
+    let n = common::blocking(|| {
+        admin::import_appointments(
+            hub.location(),
+            &sportello::catalogue::Catalogue::builtin(),
+            &csv,
+            today,
+        )
+    })
     .unwrap();
     assert_eq!(n, 2);
     let walk_in = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
@@ -310,12 +312,14 @@ async fn a_typed_codice_fiscale_neither_takes_nor_reveals_a_booking() {
     let today = Utc::now()
         .with_timezone(&chrono_tz::Europe::Rome)
         .date_naive();
-    admin::import_appointments(
-        &hub.db(),
-        &sportello::catalogue::Catalogue::builtin(),
-        &csv,
-        today,
-    )
+    common::blocking(|| {
+        admin::import_appointments(
+            hub.location(),
+            &sportello::catalogue::Catalogue::builtin(),
+            &csv,
+            today,
+        )
+    })
     .unwrap();
     // The impostor types Marco's code at the front-desk service.
     let mut impostor = ticket("appuntamento");
@@ -729,7 +733,9 @@ async fn emergency_numbers_carry_the_kiosks_tag_and_are_used_once() {
     // The TestHub's `kiosk` helper keeps only the token; enroll by hand to see the tags.
     let mut enrolled = Vec::new();
     for name in ["a", "b"] {
-        let token = sportello::hub::admin::create_enrollment_token(&hub.db()).unwrap();
+        let token =
+            common::blocking(|| sportello::hub::admin::create_enrollment_token(hub.location()))
+                .unwrap();
         let mut client = hub.client();
         let answer = client
             .enroll(&sportello::protocol::EnrollRequest {

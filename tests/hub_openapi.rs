@@ -283,17 +283,19 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let plain = TestHub::start().await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let base = hub.url();
-    sportello::hub::records::import_file(
-        &hub.db(),
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv"),
-        chrono::Utc::now().date_naive(),
-        false,
-        false,
-    )
+    common::blocking(|| {
+        sportello::hub::records::import_file(
+            hub.location(),
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv"),
+            chrono::Utc::now().date_naive(),
+            false,
+            false,
+        )
+    })
     .unwrap();
 
     let enroll = |name: &str| {
-        let token = admin::create_enrollment_token(&hub.db()).unwrap();
+        let token = common::blocking(|| admin::create_enrollment_token(hub.location())).unwrap();
         json!({ "enrollment_token": token, "name": name })
     };
     // Enrols a kiosk with `body`; its answer (token and kiosk id).
@@ -328,17 +330,17 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     let off_enroll = enroll("off");
     let off = enrolled(off_enroll.clone()).await;
     let off_token = off["token"].as_str().unwrap().to_string();
-    rusqlite::Connection::open(hub.db())
-        .unwrap()
-        .execute(
-            // A heartbeat after its enrolment: the enrollment token can no longer be
-            // asked again.
-            "UPDATE kiosks SET disabled = 1,
-                 last_heartbeat = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 second')
-             WHERE id = ?1",
-            [off["kiosk_id"].as_str().unwrap()],
+    // A heartbeat after its enrolment: the enrollment token can no longer be asked again.
+    let heartbeat = (chrono::Utc::now() + chrono::TimeDelta::seconds(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let off_id = off["kiosk_id"].as_str().unwrap().to_string();
+    hub.with_db(|sql| {
+        sql.execute(
+            "UPDATE kiosks SET disabled = 1, last_heartbeat = ?2 WHERE id = ?1",
+            sportello::hub::sql::args![off_id, heartbeat],
         )
-        .unwrap();
+        .unwrap()
+    });
     // A kiosk that has used up its online tickets for the minute.
     let greedy = enrolled(enroll("greedy")).await;
     let greedy_token = greedy["token"].as_str().unwrap().to_string();
@@ -357,13 +359,18 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
     // An update rolled out to the "good" kiosk only.
     let bundle_file = hub.dir.path().join("update.raucb");
     std::fs::write(&bundle_file, b"a signed bundle, as far as this test cares").unwrap();
-    let update_sha = sportello::hub::updates::add_bundle(&hub.db(), &bundle_file, "1.0.1").unwrap();
-    sportello::hub::updates::start_rollout(
-        &hub.db(),
-        "1.0.1",
-        &["good".to_string()],
-        Default::default(),
-    )
+    let update_sha = common::blocking(|| {
+        sportello::hub::updates::add_bundle(hub.location(), &bundle_file, "1.0.1")
+    })
+    .unwrap();
+    common::blocking(|| {
+        sportello::hub::updates::start_rollout(
+            hub.location(),
+            "1.0.1",
+            &["good".to_string()],
+            Default::default(),
+        )
+    })
     .unwrap();
     let update_tpl = "/api/v1/updates/{sha256}";
     let update_path = format!("/api/v1/updates/{update_sha}");
@@ -631,7 +638,7 @@ async fn every_documented_answer_is_produced_and_fits_its_schema() {
         new_session(busy_token.clone()).await;
     }
     let plain_token = {
-        let token = admin::create_enrollment_token(&plain.db()).unwrap();
+        let token = common::blocking(|| admin::create_enrollment_token(plain.location())).unwrap();
         let v: Value = http
             .post(format!("{}/api/v1/kiosks/enroll", plain.url()))
             .json(&json!({ "enrollment_token": token }))

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{Handed, TestHub, fast_intervals, kiosk_config, pause_hub, ticket, verdict};
+use sportello::config::hub::Database;
 use sportello::config::kiosk::KioskConfig;
 use sportello::hub::admin;
 use sportello::kiosk::run::{self, RunningKiosk};
@@ -139,7 +140,7 @@ fn a_new_hub_takes_the_unsent_tickets_once_with_their_numbers_and_the_kiosk_repo
     );
     assert_eq!(store.meta(META_KIOSK_ID).unwrap(), Some(old_id.clone()));
     drop(kiosk);
-    config.hub.enrollment_token = Some(admin::create_enrollment_token(&new_hub.db()).unwrap());
+    config.hub.enrollment_token = Some(admin::create_enrollment_token(new_hub.location()).unwrap());
     let (kiosk, _) = start_kiosk(&config);
     wait(
         "the outbox drained to the new hub",
@@ -238,11 +239,11 @@ fn a_hub_restored_on_a_new_machine_gives_the_kiosk_back_its_identity_and_bands()
     }
     let restored_db = restored.path().join("hub.sqlite");
     let new_hub = hub_rt.block_on(TestHub::start_with(
-        |c| c.database = restored_db.clone(),
+        |c| c.database = Database::sqlite(&restored_db),
         None,
     ));
     config.hub.url = new_hub.url();
-    config.hub.enrollment_token = Some(admin::create_enrollment_token(&new_hub.db()).unwrap());
+    config.hub.enrollment_token = Some(admin::create_enrollment_token(new_hub.location()).unwrap());
     let (_kiosk, _) = start_kiosk(&config);
     wait("the outbox drained", Duration::from_secs(30), || {
         pending(&store) == 0
@@ -301,7 +302,7 @@ fn carried_numbers_already_leased_here_are_refused_and_the_rest_are_kept_for_the
         let mut client = hub.client();
         let enrolled = client
             .enroll(&EnrollRequest {
-                enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+                enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
                 name: Some("replaced".into()),
                 previous: Some(PreviousEnrollment {
                     kiosk_token: "a token this hub never gave".into(),
@@ -354,7 +355,7 @@ fn carried_numbers_already_leased_here_are_refused_and_the_rest_are_kept_for_the
         let many = |n: usize| {
             let numbers = vec![carry("did-patto", "D501"); n];
             EnrollRequest {
-                enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+                enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
                 name: Some("busy".into()),
                 previous: Some(PreviousEnrollment {
                     kiosk_token: "unknown".into(),
@@ -387,7 +388,7 @@ fn carried_numbers_already_leased_here_are_refused_and_the_rest_are_kept_for_the
         let kept_tag = hub
             .client()
             .enroll(&EnrollRequest {
-                enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+                enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
                 name: Some("third".into()),
                 previous: Some(PreviousEnrollment {
                     kiosk_token: "another unknown token".into(),
@@ -423,7 +424,7 @@ fn a_returning_kiosk_that_lost_the_answer_asks_again_and_gets_its_identity() {
         let mut first = hub.client();
         let enrolled = first
             .enroll(&EnrollRequest {
-                enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+                enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
                 name: Some("returning".into()),
                 previous: None,
             })
@@ -433,7 +434,7 @@ fn a_returning_kiosk_that_lost_the_answer_asks_again_and_gets_its_identity() {
         first.heartbeat(&beat()).await.expect("it reports");
 
         let again = EnrollRequest {
-            enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+            enrollment_token: admin::create_enrollment_token(hub.location()).unwrap(),
             name: Some("returning".into()),
             previous: Some(PreviousEnrollment {
                 kiosk_token: enrolled.token.clone(),

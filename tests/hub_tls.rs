@@ -44,7 +44,8 @@ async fn kiosks_pin_the_self_signed_office_certificate() {
         );
     }
 
-    let token = admin::create_enrollment_token(&config.database).unwrap();
+    let token =
+        admin::create_enrollment_token(sportello::hub::store::Location::of(&config)).unwrap();
     let mut client = pinned(&running.url, Some(&fingerprint));
     let enrolled = client
         .enroll(&EnrollRequest {

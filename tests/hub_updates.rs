@@ -22,7 +22,8 @@ async fn enrol(hub: &TestHub, name: &str) -> Kiosk {
     let mut client = hub.client();
     let enrolled = client
         .enroll(&EnrollRequest {
-            enrollment_token: admin::create_enrollment_token(&hub.db()).unwrap(),
+            enrollment_token: common::blocking(|| admin::create_enrollment_token(hub.location()))
+                .unwrap(),
             name: Some(name.into()),
             previous: None,
         })
@@ -70,8 +71,7 @@ impl Kiosk {
 }
 
 fn state_of(hub: &TestHub, kiosk: &Kiosk) -> String {
-    let conn = rusqlite::Connection::open(hub.db()).unwrap();
-    let rollout = updates::latest(&conn).unwrap().unwrap();
+    let rollout = hub.with_db(|sql| updates::latest(sql).unwrap().unwrap());
     rollout
         .targets
         .into_iter()
@@ -81,8 +81,7 @@ fn state_of(hub: &TestHub, kiosk: &Kiosk) -> String {
 }
 
 fn rollout_state(hub: &TestHub) -> (String, Option<String>) {
-    let conn = rusqlite::Connection::open(hub.db()).unwrap();
-    let rollout = updates::latest(&conn).unwrap().unwrap();
+    let rollout = hub.with_db(|sql| updates::latest(sql).unwrap().unwrap());
     (rollout.state, rollout.stop_reason)
 }
 
@@ -96,16 +95,18 @@ async fn waves_open_on_good_kiosks_and_the_first_rollback_stops_the_rollout() {
     let bundle: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let file = hub.dir.path().join("sportello-kiosk-1.1.0.raucb");
     std::fs::write(&file, &bundle).unwrap();
-    let sha256 = updates::add_bundle(&hub.db(), &file, "1.1.0").unwrap();
-    let (_, waves) = updates::start_rollout(
-        &hub.db(),
-        "1.1.0",
-        &[],
-        updates::Waves {
-            canary: 1,
-            percent: 50,
-        },
-    )
+    let sha256 = common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).unwrap();
+    let (_, waves) = common::blocking(|| {
+        updates::start_rollout(
+            hub.location(),
+            "1.1.0",
+            &[],
+            updates::Waves {
+                canary: 1,
+                percent: 50,
+            },
+        )
+    })
     .unwrap();
     assert_eq!(waves, vec![1, 1, 1]);
 
@@ -206,21 +207,39 @@ async fn a_rollout_to_chosen_kiosks_ends_done_and_a_release_is_never_replaced() 
     let other = enrol(&hub, "other").await;
     let file = hub.dir.path().join("b.raucb");
     std::fs::write(&file, b"bundle one").unwrap();
-    updates::add_bundle(&hub.db(), &file, "1.1.0").unwrap();
+    common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).unwrap();
     assert!(
-        updates::add_bundle(&hub.db(), &file, "1.1.0").is_ok(),
+        common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).is_ok(),
         "the same file again"
     );
     std::fs::write(&file, b"bundle two").unwrap();
-    let err = updates::add_bundle(&hub.db(), &file, "1.1.0").unwrap_err();
+    let err = common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).unwrap_err();
     assert!(err.to_string().contains("never replaced"), "{err}");
-    let err = updates::start_rollout(&hub.db(), "9.9.9", &[], Default::default()).unwrap_err();
+    let err = common::blocking(|| {
+        updates::start_rollout(hub.location(), "9.9.9", &[], Default::default())
+    })
+    .unwrap_err();
     assert!(err.to_string().contains("add it first"), "{err}");
-    let err = updates::start_rollout(&hub.db(), "1.1.0", &["nobody".into()], Default::default())
-        .unwrap_err();
+    let err = common::blocking(|| {
+        updates::start_rollout(
+            hub.location(),
+            "1.1.0",
+            &["nobody".into()],
+            Default::default(),
+        )
+    })
+    .unwrap_err();
     assert!(err.to_string().contains("no kiosk `nobody`"), "{err}");
 
-    updates::start_rollout(&hub.db(), "1.1.0", &["chosen".into()], Default::default()).unwrap();
+    common::blocking(|| {
+        updates::start_rollout(
+            hub.location(),
+            "1.1.0",
+            &["chosen".into()],
+            Default::default(),
+        )
+    })
+    .unwrap();
     assert!(other.beat(None).await.update.is_none(), "not chosen");
     assert!(chosen.beat(None).await.update.is_some());
     chosen.beat(Some(("A", UpdateState::Installed))).await;
@@ -235,8 +254,9 @@ async fn the_kiosk_downloads_over_its_own_link_resumes_and_refuses_a_wrong_file(
     let bundle: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 253) as u8).collect();
     let file = hub.dir.path().join("c.raucb");
     std::fs::write(&file, &bundle).unwrap();
-    updates::add_bundle(&hub.db(), &file, "1.1.0").unwrap();
-    updates::start_rollout(&hub.db(), "1.1.0", &[], Default::default()).unwrap();
+    common::blocking(|| updates::add_bundle(hub.location(), &file, "1.1.0")).unwrap();
+    common::blocking(|| updates::start_rollout(hub.location(), "1.1.0", &[], Default::default()))
+        .unwrap();
     let offer = kiosk.beat(None).await.update.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
@@ -267,7 +287,7 @@ async fn the_kiosk_downloads_over_its_own_link_resumes_and_refuses_a_wrong_file(
 
     // Already here whole (a power cut during the installation, then the offer again): not
     // fetched again. The hub's copy is gone, so a fetch would fail.
-    let kept = updates::bundle_path(&hub.db(), &offer.sha256);
+    let kept = updates::bundle_path(hub.location(), &offer.sha256);
     let hub_copy = std::fs::read(&kept).unwrap();
     std::fs::remove_file(&kept).unwrap();
     kiosk.client.download_update(&offer, &dest).await.unwrap();
@@ -299,11 +319,11 @@ async fn only_a_maintainer_starts_and_stops_a_rollout_from_the_fleet_page() {
     let kiosk = enrol(&hub, "a-canary").await;
     let file = hub.dir.path().join("bundle.raucb");
     std::fs::write(&file, vec![7u8; 4096]).unwrap();
-    updates::add_bundle(&hub.db(), &file, "2.0.0").unwrap();
-    admin::add_operator(&hub.db(), "anna", "password123").unwrap();
-    admin::add_operator(&hub.db(), "marco", "password123").unwrap();
-    admin::set_role(&hub.db(), "marco", "maintainer").unwrap();
-    let err = admin::set_role(&hub.db(), "anna", "root").unwrap_err();
+    common::blocking(|| updates::add_bundle(hub.location(), &file, "2.0.0")).unwrap();
+    common::blocking(|| admin::add_operator(hub.location(), "anna", "password123")).unwrap();
+    common::blocking(|| admin::add_operator(hub.location(), "marco", "password123")).unwrap();
+    common::blocking(|| admin::set_role(hub.location(), "marco", "maintainer")).unwrap();
+    let err = common::blocking(|| admin::set_role(hub.location(), "anna", "root")).unwrap_err();
     assert!(err.to_string().contains("clerk, maintainer"), "{err}");
     let start = serde_json::json!({ "version": "2.0.0", "canary": 1, "percent": 50 });
 
@@ -366,7 +386,7 @@ async fn only_a_maintainer_starts_and_stops_a_rollout_from_the_fleet_page() {
     );
 
     // The role taken away: marco's session ends with it.
-    admin::set_role(&hub.db(), "marco", "clerk").unwrap();
+    common::blocking(|| admin::set_role(hub.location(), "marco", "clerk")).unwrap();
     let err = maintainer
         .post("/fleet/api/updates/rollout", start)
         .await

@@ -89,7 +89,7 @@ fn last_heartbeat(db: &Path, name: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headless_kiosk_under_systemd_is_ready_keeps_alive_and_reaches_the_hub() {
     let hub = TestHub::start().await;
-    let token = admin::create_enrollment_token(&hub.db()).unwrap();
+    let token = admin::create_enrollment_token(hub.location()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("kiosk.toml");
     std::fs::write(

@@ -84,8 +84,8 @@ fn enrolled_kiosk(hub: &TestHub, dir: &Path) -> (KioskConfig, RunningKiosk, Stri
 /// Rolls `version` out to every kiosk of the hub.
 fn roll_out(hub: &TestHub, version: &str) {
     let file = bundle(hub.dir.path(), version);
-    updates::add_bundle(&hub.db(), &file, version).unwrap();
-    updates::start_rollout(&hub.db(), version, &[], updates::Waves::default()).unwrap();
+    updates::add_bundle(hub.location(), &file, version).unwrap();
+    updates::start_rollout(hub.location(), version, &[], updates::Waves::default()).unwrap();
 }
 
 /// Waits until the kiosk asks the board to restart, then "power-cycles" it: the kiosk

@@ -223,7 +223,7 @@ fn a_full_disk_is_reported_and_backed_off_and_the_operation_kept() {
         let enrolled = hub
             .client()
             .enroll(&sportello::protocol::EnrollRequest {
-                enrollment_token: sportello::hub::admin::create_enrollment_token(&hub.db())
+                enrollment_token: sportello::hub::admin::create_enrollment_token(hub.location())
                     .unwrap(),
                 name: Some("full".into()),
                 previous: None,

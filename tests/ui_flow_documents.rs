@@ -27,7 +27,7 @@ fn a_citizen_signs_in_on_the_phone_and_prints_a_certificate() {
     let examples =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/records.csv");
     sportello::hub::records::import_file(
-        &hub.hub.db(),
+        hub.hub.location(),
         &examples,
         chrono::Utc::now().date_naive(),
         false,

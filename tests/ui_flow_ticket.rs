@@ -26,7 +26,7 @@ fn citizen_visits_end_to_end() {
     let catalogue = sportello::catalogue::Catalogue::builtin();
     let bookings = hub.dir.path().join("bookings.csv");
     std::fs::write(&bookings, "BOOK42,09:00,isee\n").unwrap();
-    admin::import_appointments(&hub.db(), &catalogue, &bookings, common::today()).unwrap();
+    admin::import_appointments(hub.location(), &catalogue, &bookings, common::today()).unwrap();
     let kiosk_dir = tempfile::tempdir().unwrap();
     let config = kiosk_config(kiosk_dir.path(), &hub.url(), &hub.db());
     let ui = start_ui(config, Duration::from_secs(600), Duration::from_secs(30));

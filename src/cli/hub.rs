@@ -49,6 +49,10 @@ enum HubCommand {
         #[command(subcommand)]
         command: RecordsCommand,
     },
+    /// Brings the database to this hub's schema (as a starting hub does) and prints its
+    /// version: run it once before starting the processes of a new version on a shared
+    /// PostgreSQL database (docs/regional.md).
+    Migrate,
 }
 
 #[derive(Subcommand)]
@@ -161,8 +165,15 @@ pub fn run(args: HubArgs) -> Result<(), String> {
         Some(path) => config::load(path).map_err(|e| e.to_string())?,
         None => HubConfig::default(),
     };
+    let location = hub::store::Location::of(&config);
     match args.command {
         None => serve(config),
+        Some(HubCommand::Migrate) => {
+            let conn = hub::store::connect(&location).map_err(|e| e.to_string())?;
+            let version = hub::store::schema_version(conn.sql()).map_err(|e| e.to_string())?;
+            println!("database {}: schema version {version}", location.database);
+            Ok(())
+        }
         Some(HubCommand::Operator {
             command: OperatorCommand::Add { name, role },
         }) => {
@@ -171,9 +182,9 @@ pub fn run(args: HubArgs) -> Result<(), String> {
             {
                 return Err(format!("no role `{role}`: clerk or maintainer"));
             }
-            add_operator(&config.database, &name)?;
+            add_operator(&location, &name)?;
             if let Some(role) = role {
-                admin::set_role(&config.database, &name, &role).map_err(|e| e.to_string())?;
+                admin::set_role(&location, &name, &role).map_err(|e| e.to_string())?;
                 println!("operator {name}: role {role}");
             }
             Ok(())
@@ -181,31 +192,28 @@ pub fn run(args: HubArgs) -> Result<(), String> {
         Some(HubCommand::Operator {
             command: OperatorCommand::Disable { name },
         }) => {
-            let ended =
-                admin::disable_operator(&config.database, &name).map_err(|e| e.to_string())?;
+            let ended = admin::disable_operator(&location, &name).map_err(|e| e.to_string())?;
             println!("operator {name} disabled, {ended} open session(s) ended");
             Ok(())
         }
         Some(HubCommand::Operator {
             command: OperatorCommand::Remove { name },
         }) => {
-            let ended =
-                admin::remove_operator(&config.database, &name).map_err(|e| e.to_string())?;
+            let ended = admin::remove_operator(&location, &name).map_err(|e| e.to_string())?;
             println!("operator {name} removed, {ended} open session(s) ended");
             Ok(())
         }
         Some(HubCommand::Kiosk {
             command: KioskCommand::Remove { id },
         }) => {
-            let name = admin::remove_kiosk(&config.database, &id).map_err(|e| e.to_string())?;
+            let name = admin::remove_kiosk(&location, &id).map_err(|e| e.to_string())?;
             println!("kiosk {id} ({name}) removed: its token no longer works");
             Ok(())
         }
         Some(HubCommand::Kiosk {
             command: KioskCommand::EnrollToken,
         }) => {
-            let token =
-                admin::create_enrollment_token(&config.database).map_err(|e| e.to_string())?;
+            let token = admin::create_enrollment_token(&location).map_err(|e| e.to_string())?;
             println!("{token}");
             eprintln!("one-time enrollment token: put it in kiosk.toml as [hub] enrollment_token");
             Ok(())
@@ -213,9 +221,7 @@ pub fn run(args: HubArgs) -> Result<(), String> {
         Some(HubCommand::Kiosk {
             command: KioskCommand::RevokeToken { token },
         }) => {
-            if admin::revoke_enrollment_token(&config.database, &token)
-                .map_err(|e| e.to_string())?
-            {
+            if admin::revoke_enrollment_token(&location, &token).map_err(|e| e.to_string())? {
                 println!("enrollment token revoked");
                 Ok(())
             } else {
@@ -225,14 +231,14 @@ pub fn run(args: HubArgs) -> Result<(), String> {
                 )
             }
         }
-        Some(HubCommand::Update { command }) => update(&config.database, command),
+        Some(HubCommand::Update { command }) => update(&location, command),
         Some(HubCommand::Appointments {
             command: AppointmentsCommand::Import { file, day },
         }) => {
             let catalogue = hub::load_catalogue(&config).map_err(|e| e.to_string())?;
             let tz: chrono_tz::Tz = config.time_zone.parse().map_err(|_| "bad time zone")?;
             let day = day.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
-            let n = admin::import_appointments(&config.database, &catalogue, &file, day)
+            let n = admin::import_appointments(&location, &catalogue, &file, day)
                 .map_err(|e| e.to_string())?;
             println!("imported {n} appointments for {day}");
             Ok(())
@@ -248,12 +254,12 @@ pub fn run(args: HubArgs) -> Result<(), String> {
     }
 }
 
-fn update(database: &Path, command: UpdateCommand) -> Result<(), String> {
+fn update(location: &hub::store::Location, command: UpdateCommand) -> Result<(), String> {
     use sportello::hub::updates;
     match command {
         UpdateCommand::Add { file, version } => {
             let sha256 =
-                updates::add_bundle(database, &file, &version).map_err(|e| e.to_string())?;
+                updates::add_bundle(location, &file, &version).map_err(|e| e.to_string())?;
             println!("bundle {version} added (sha256 {sha256})");
         }
         UpdateCommand::Rollout {
@@ -266,7 +272,7 @@ fn update(database: &Path, command: UpdateCommand) -> Result<(), String> {
                 canary,
                 percent: wave_percent,
             };
-            let (_, sizes) = updates::start_rollout(database, &version, &kiosks, waves)
+            let (_, sizes) = updates::start_rollout(location, &version, &kiosks, waves)
                 .map_err(|e| e.to_string())?;
             let described: Vec<String> = sizes.iter().map(usize::to_string).collect();
             println!(
@@ -276,7 +282,7 @@ fn update(database: &Path, command: UpdateCommand) -> Result<(), String> {
             );
         }
         UpdateCommand::Stop => {
-            if updates::stop_rollout(database, "stopped by a maintainer")
+            if updates::stop_rollout(location, "stopped by a maintainer")
                 .map_err(|e| e.to_string())?
             {
                 println!("rollout stopped");
@@ -285,7 +291,7 @@ fn update(database: &Path, command: UpdateCommand) -> Result<(), String> {
             }
         }
         UpdateCommand::Status => {
-            let conn = hub::store::open(database).map_err(|e| e.to_string())?;
+            let conn = hub::store::connect(location).map_err(|e| e.to_string())?;
             match updates::latest(&conn).map_err(|e| e.to_string())? {
                 None => println!("no rollout yet"),
                 Some(rollout) => {
@@ -326,7 +332,8 @@ fn import_records(
 ) -> Result<(), String> {
     let tz: chrono_tz::Tz = config.time_zone.parse().map_err(|_| "bad time zone")?;
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    match hub::records::import_file(&config.database, file, today, replace, dry_run) {
+    let location = hub::store::Location::of(config);
+    match hub::records::import_file(&location, file, today, replace, dry_run) {
         Ok(summary) => {
             let verb = if dry_run { "would import" } else { "imported" };
             println!(
@@ -365,7 +372,7 @@ fn serve(config: HubConfig) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-fn add_operator(database: &Path, name: &str) -> Result<(), String> {
+fn add_operator(location: &hub::store::Location, name: &str) -> Result<(), String> {
     let password = if std::io::stdin().is_terminal() {
         let first = prompt_hidden(&format!("Password for {name}: "))?;
         let again = prompt_hidden("Again: ")?;
@@ -376,7 +383,7 @@ fn add_operator(database: &Path, name: &str) -> Result<(), String> {
     } else {
         read_line()?
     };
-    let change = admin::add_operator(database, name, &password).map_err(|e| e.to_string())?;
+    let change = admin::add_operator(location, name, &password).map_err(|e| e.to_string())?;
     match change {
         admin::OperatorChange::Added => println!("operator {name} added"),
         admin::OperatorChange::PasswordChanged => {

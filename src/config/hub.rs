@@ -14,8 +14,14 @@ use crate::lang::Lang;
 pub struct HubConfig {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// The SQLite database file.
-    pub database: PathBuf,
+    /// The database: an SQLite file (a path, or `sqlite:PATH`; the embedded default for
+    /// one office) or a PostgreSQL server (`postgres://user@host/db`, a region).
+    pub database: Database,
+    /// With PostgreSQL, where the hub keeps the files an SQLite hub keeps beside its file
+    /// (the keys of the codice fiscale hashes and of certificate seals, the self-signed
+    /// certificate, update bundles); required then, and the same files for every hub
+    /// process on the database (a shared or replicated volume).
+    pub data_dir: Option<PathBuf>,
     /// The office's name, shown on tickets and the display board.
     pub office_name: String,
     /// IANA time zone whose local midnight turns the office day.
@@ -58,7 +64,8 @@ impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database: PathBuf::from("sportello-hub.sqlite"),
+            database: Database::Sqlite(PathBuf::from("sportello-hub.sqlite")),
+            data_dir: None,
             office_name: "Sportello integrato INPS - Centro per l'impiego".to_string(),
             time_zone: "Europe/Rome".to_string(),
             services: None,
@@ -73,6 +80,75 @@ impl Default for HubConfig {
             display: DisplayConfig::default(),
             client_header_seconds: 10,
             allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+/// Where the hub's database is (`database = ...` in hub.toml).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Database {
+    /// An SQLite file: a path, or `sqlite:PATH`.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server: `postgres://` or `postgresql://` URL, password included if
+    /// the server wants one (the URL is never logged with it).
+    Postgres(String),
+}
+
+impl Database {
+    /// The SQLite file at `path`.
+    pub fn sqlite(path: impl Into<PathBuf>) -> Database {
+        Database::Sqlite(path.into())
+    }
+
+    /// The SQLite file, when the database is one.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Database::Sqlite(path) => Some(path),
+            Database::Postgres(_) => None,
+        }
+    }
+}
+
+impl TryFrom<String> for Database {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Database, String> {
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            return Ok(Database::Postgres(value));
+        }
+        let path = value.strip_prefix("sqlite:").unwrap_or(&value);
+        if path.trim().is_empty() {
+            return Err(
+                "`database` is empty: give an SQLite file or a postgres:// URL".to_string(),
+            );
+        }
+        if value.contains("://") {
+            return Err(format!(
+                "`{}` is neither an SQLite file nor a postgres:// URL",
+                crate::hub::sql::postgres::redact_url(&value)
+            ));
+        }
+        Ok(Database::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// Shows the URL without its password.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => f.write_str(&crate::hub::sql::postgres::redact_url(url)),
+        }
+    }
+}
+
+/// Like `Display`: a configuration printed for a bug report keeps the password out.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(_) => write!(f, "Sqlite({self})"),
+            Database::Postgres(_) => write!(f, "Postgres({self})"),
         }
     }
 }
@@ -545,6 +621,23 @@ fn known_services<'a>(
 
 impl Validate for HubConfig {
     fn validate(&self) -> Result<(), Invalid> {
+        match (&self.database, &self.data_dir) {
+            (Database::Postgres(_), None) => {
+                return Err(Invalid::new(
+                    "data_dir",
+                    "is required with a PostgreSQL database: the directory where every hub \
+                     process finds the keys, the certificate and the update bundles",
+                ));
+            }
+            (Database::Sqlite(_), Some(_)) => {
+                return Err(Invalid::new(
+                    "data_dir",
+                    "is for a PostgreSQL database: with an SQLite file the hub keeps its \
+                     files beside the file (remove data_dir or move the file)",
+                ));
+            }
+            _ => {}
+        }
         if self.office_name.trim().is_empty() {
             return Err(Invalid::new("office_name", "must not be blank"));
         }
@@ -754,6 +847,43 @@ mod tests {
         let custom =
             "services = \"/etc/sportello/catalogue.toml\"\n[hours.services]\nx = \"12:00\"\n";
         assert!(parse::<HubConfig>(custom, "hub.toml").is_ok());
+    }
+
+    #[test]
+    fn the_database_is_a_file_or_a_postgres_url_and_its_password_never_shows() {
+        let hub: HubConfig = parse("database = \"sqlite:/srv/hub.sqlite\"\n", "hub.toml").unwrap();
+        assert_eq!(hub.database, Database::sqlite("/srv/hub.sqlite"));
+        let hub: HubConfig = parse("database = \"hub.sqlite\"\n", "hub.toml").unwrap();
+        assert_eq!(
+            hub.database.sqlite_path(),
+            Some(std::path::Path::new("hub.sqlite"))
+        );
+        let url = "postgres://sportello:s3cret@pg1,pg2/roma?target_session_attrs=read-write";
+        let text = format!("database = \"{url}\"\ndata_dir = \"/srv/roma\"\n");
+        let hub: HubConfig = parse(&text, "hub.toml").unwrap();
+        assert_eq!(hub.database, Database::Postgres(url.to_string()));
+        for shown in [hub.database.to_string(), format!("{hub:?}")] {
+            assert!(
+                !shown.contains("s3cret") && shown.contains("sportello:***@"),
+                "{shown}"
+            );
+        }
+        // Without data_dir a PostgreSQL hub would not know where its keys are.
+        let e = parse::<HubConfig>(&format!("database = \"{url}\"\n"), "hub.toml").unwrap_err();
+        assert!(e.to_string().contains("data_dir"), "{e}");
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        // ...and an SQLite hub keeps its files beside the file.
+        let e = parse::<HubConfig>("database = \"h.sqlite\"\ndata_dir = \"/x\"\n", "hub.toml")
+            .unwrap_err();
+        assert!(e.to_string().contains("data_dir"), "{e}");
+        for bad in ["", "sqlite:", "mysql://u:pw@h/db"] {
+            let e = parse::<HubConfig>(&format!("database = \"{bad}\"\n"), "hub.toml").unwrap_err();
+            assert!(
+                e.to_string().contains("database") || e.to_string().contains("SQLite"),
+                "{e}"
+            );
+            assert!(!e.to_string().contains(":pw@"), "{e}");
+        }
     }
 
     #[test]

@@ -15,16 +15,15 @@ use super::appointments;
 use super::auth::{Role, hash_password, new_token, token_hash};
 use super::kiosk_tokens;
 use super::sql::{Sql, SqlError, args};
-use super::store;
+use super::store::{self, Location};
 use crate::catalogue::Catalogue;
-use crate::sqlite::DbError;
 
 /// Why a set-up command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     /// The database could not be opened.
     #[error(transparent)]
-    Open(#[from] DbError),
+    Open(#[from] store::OpenError),
     /// A statement failed.
     #[error("database: {0}")]
     Sql(#[from] SqlError),
@@ -47,10 +46,11 @@ pub enum OperatorChange {
 
 /// Creates clerk `name` with `password`, or sets a new password for an existing one.
 pub fn add_operator(
-    database: &Path,
+    location: impl Into<Location>,
     name: &str,
     password: &str,
 ) -> Result<OperatorChange, AdminError> {
+    let location = &location.into();
     let name = name.trim();
     if name.is_empty()
         || name.len() > 64
@@ -68,7 +68,7 @@ pub fn add_operator(
         ));
     }
     let hash = hash_password(password).map_err(AdminError::Invalid)?;
-    let conn = store::open(database)?;
+    let conn = store::connect(location)?;
     let sql = Sql::from(&conn);
     let existing = sql.query_opt(
         "SELECT id, disabled_at FROM operators WHERE name = ?1",
@@ -102,8 +102,9 @@ pub fn add_operator(
 /// Disables clerk `name`: no login, and every open session ends at once (the row stays,
 /// so `operator add NAME` with a new password enables the clerk again). Returns how
 /// many sessions ended.
-pub fn disable_operator(database: &Path, name: &str) -> Result<usize, AdminError> {
-    let conn = store::open(database)?;
+pub fn disable_operator(location: impl Into<Location>, name: &str) -> Result<usize, AdminError> {
+    let location = &location.into();
+    let conn = store::connect(location)?;
     Sql::from(&conn).write_transaction(|sql| {
         let id = operator_id(sql, name)?;
         sql.execute(
@@ -119,7 +120,8 @@ pub fn disable_operator(database: &Path, name: &str) -> Result<usize, AdminError
 
 /// Gives clerk `name` the role `role` (a clerk's sessions end, so a lost role takes
 /// effect at once). `role` is a [`Role`] name: `clerk` or `maintainer`.
-pub fn set_role(database: &Path, name: &str, role: &str) -> Result<(), AdminError> {
+pub fn set_role(location: impl Into<Location>, name: &str, role: &str) -> Result<(), AdminError> {
+    let location = &location.into();
     let Some(role) = Role::parse(role) else {
         let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
         return Err(AdminError::Invalid(format!(
@@ -127,7 +129,7 @@ pub fn set_role(database: &Path, name: &str, role: &str) -> Result<(), AdminErro
             known.join(", ")
         )));
     };
-    let conn = store::open(database)?;
+    let conn = store::connect(location)?;
     Sql::from(&conn).write_transaction(|sql| {
         let id = operator_id(sql, name)?;
         let before: String = sql
@@ -145,8 +147,9 @@ pub fn set_role(database: &Path, name: &str, role: &str) -> Result<(), AdminErro
 }
 
 /// Removes clerk `name` and ends every open session at once. Returns how many ended.
-pub fn remove_operator(database: &Path, name: &str) -> Result<usize, AdminError> {
-    let conn = store::open(database)?;
+pub fn remove_operator(location: impl Into<Location>, name: &str) -> Result<usize, AdminError> {
+    let location = &location.into();
+    let conn = store::connect(location)?;
     Sql::from(&conn).write_transaction(|sql| {
         let id = operator_id(sql, name)?;
         let ended = sql.execute("DELETE FROM sessions WHERE operator_id = ?1", args![id])?;
@@ -177,8 +180,9 @@ fn count(changed: u64) -> usize {
 /// at once, also in a running hub, and its enrollment token cannot bring it back. The
 /// row stays, marked removed and off the fleet page: tickets and audit rows name it, and
 /// its tag is never given to another kiosk. Returns the kiosk's name.
-pub fn remove_kiosk(database: &Path, kiosk_id: &str) -> Result<String, AdminError> {
-    let conn = store::open(database)?;
+pub fn remove_kiosk(location: impl Into<Location>, kiosk_id: &str) -> Result<String, AdminError> {
+    let location = &location.into();
+    let conn = store::connect(location)?;
     let name = Sql::from(&conn).write_transaction(|sql| {
         let name: String = sql
             .query_opt(
@@ -200,19 +204,20 @@ pub fn remove_kiosk(database: &Path, kiosk_id: &str) -> Result<String, AdminErro
         )?;
         Ok::<_, AdminError>(name)
     })?;
-    kiosk_tokens::announce_change(database).map_err(|e| {
+    kiosk_tokens::announce_change(&location.kiosks_stamp()).map_err(|e| {
         AdminError::Invalid(format!(
             "the kiosk is removed, but a running hub may accept its token for up to {} s more: cannot write {}: {e}",
             kiosk_tokens::KioskTokens::FRESH_FOR.as_secs(),
-            kiosk_tokens::stamp_path(database).display()
+            location.kiosks_stamp().display()
         ))
     })?;
     Ok(name)
 }
 
 /// Creates a one-time enrollment token; only its hash is stored.
-pub fn create_enrollment_token(database: &Path) -> Result<String, AdminError> {
-    let conn = store::open(database)?;
+pub fn create_enrollment_token(location: impl Into<Location>) -> Result<String, AdminError> {
+    let location = &location.into();
+    let conn = store::connect(location)?;
     let token = new_token();
     Sql::from(&conn).execute(
         "INSERT INTO enrollment_tokens (token_hash, created_at) VALUES (?1, ?2)",
@@ -223,8 +228,12 @@ pub fn create_enrollment_token(database: &Path) -> Result<String, AdminError> {
 
 /// Deletes an enrollment token that has not enrolled a kiosk yet; false when none matches
 /// (unknown, or already used: remove that kiosk instead).
-pub fn revoke_enrollment_token(database: &Path, token: &str) -> Result<bool, AdminError> {
-    let conn = store::open(database)?;
+pub fn revoke_enrollment_token(
+    location: impl Into<Location>,
+    token: &str,
+) -> Result<bool, AdminError> {
+    let location = &location.into();
+    let conn = store::connect(location)?;
     let deleted = Sql::from(&conn).execute(
         "DELETE FROM enrollment_tokens WHERE token_hash = ?1 AND used_at IS NULL",
         args![token_hash(token.trim())],
@@ -234,15 +243,16 @@ pub fn revoke_enrollment_token(database: &Path, token: &str) -> Result<bool, Adm
 
 /// Imports a bookings CSV for `day`; returns how many bookings were stored.
 pub fn import_appointments(
-    database: &Path,
+    location: impl Into<Location>,
     catalogue: &Catalogue,
     file: &Path,
     day: NaiveDate,
 ) -> Result<usize, AdminError> {
+    let location = &location.into();
     let text = std::fs::read_to_string(file)
         .map_err(|e| AdminError::Invalid(format!("{}: {e}", file.display())))?;
     let bookings = appointments::parse_csv(&text, catalogue)
         .map_err(|e| AdminError::Invalid(format!("{}, {e}", file.display())))?;
-    let conn = store::open(database)?;
+    let conn = store::connect(location)?;
     Ok(appointments::store(&conn, day, &bookings)?)
 }

@@ -133,19 +133,36 @@ pub(crate) fn cf_hash_key<'c>(sql: impl Into<Sql<'c>>) -> Result<String, SqlErro
         path: format!("the codice fiscale hash key {}", file.display()),
         source,
     };
-    if let Ok(key) = std::fs::read_to_string(&file) {
-        let key = key.trim().to_string();
-        if !key.is_empty() {
-            return Ok(key);
-        }
+    let read = || -> Option<String> {
+        let key = std::fs::read_to_string(&file).ok()?.trim().to_string();
+        (!key.is_empty()).then_some(key)
+    };
+    if let Some(key) = read() {
+        return Ok(key);
     }
     let key = in_settings()?.unwrap_or_else(new_token);
+    // Written aside, then linked into place only if no file is there yet: hub processes
+    // starting together on one PostgreSQL database (and one data directory) agree on the
+    // first key published, never on two.
+    let fresh = file.with_extension(format!("new-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut out = options.open(&file).map_err(io)?;
+    let mut out = options.open(&fresh).map_err(io)?;
     std::io::Write::write_all(&mut out, key.as_bytes()).map_err(io)?;
     out.sync_all().map_err(io)?;
+    if std::fs::metadata(&file).is_ok_and(|m| m.len() == 0) {
+        // An empty file left by a crash of an older hub between create and write.
+        let _ = std::fs::remove_file(&file);
+    }
+    let published = std::fs::hard_link(&fresh, &file);
+    let _ = std::fs::remove_file(&fresh);
+    let key = match published {
+        Ok(()) => key,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read()
+            .ok_or_else(|| io(std::io::Error::other("another hub wrote an unreadable key")))?,
+        Err(e) => return Err(io(e)),
+    };
     sql.execute("DELETE FROM settings WHERE key = 'cf_hash_key'", args![])?;
     Ok(key)
 }

@@ -72,15 +72,23 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
+impl ApiError {
+    /// 503: the database cannot be reached now; the caller may retry (a kiosk's outbox
+    /// keeps the operation).
+    pub fn database_unavailable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::DATABASE_UNAVAILABLE,
+            "the hub cannot reach its database; try again shortly",
+        )
+    }
+}
+
 impl From<super::sql::SqlError> for ApiError {
     fn from(err: super::sql::SqlError) -> ApiError {
         if err.is_unavailable() {
             tracing::error!(%err, "database unavailable");
-            return ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                code::DATABASE_UNAVAILABLE,
-                "the hub cannot reach its database; try again shortly",
-            );
+            return ApiError::database_unavailable();
         }
         ApiError::internal("database", err)
     }

@@ -620,7 +620,7 @@ pub async fn update_bundle(
                 )
             })?,
     };
-    let file = updates::bundle_path(&state.config.database, &sha256);
+    let file = updates::bundle_path(super::store::Location::of(&state.config), &sha256);
     let body = updates::stream_file(&file, from)
         .await
         .map_err(|e| ApiError::internal("update bundle", e))?;

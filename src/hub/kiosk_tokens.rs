@@ -39,10 +39,10 @@ pub fn stamp_path(database: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Tells a running hub on `database` to forget every remembered token now: writes a
-/// new stamp file and renames it over the old one. Called after the change committed.
-pub fn announce_change(database: &Path) -> std::io::Result<()> {
-    let path = stamp_path(database);
+/// Tells a running hub watching the stamp file `path` (`store::Location::kiosks_stamp`)
+/// to forget every remembered token now: writes a new stamp file and renames it over
+/// the old one. Called after the change committed.
+pub fn announce_change(path: &Path) -> std::io::Result<()> {
     let mut fresh = path.as_os_str().to_owned();
     fresh.push(format!(".{}", std::process::id()));
     let fresh = PathBuf::from(fresh);
@@ -50,7 +50,7 @@ pub fn announce_change(database: &Path) -> std::io::Result<()> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
     std::fs::write(&fresh, format!("{}\n", now.as_nanos()))?;
-    std::fs::rename(&fresh, &path)
+    std::fs::rename(&fresh, path)
 }
 
 fn read_stamp(path: Option<&Path>) -> Stamp {
@@ -75,11 +75,11 @@ impl KioskTokens {
     /// How long a look-up is trusted.
     pub const FRESH_FOR: Duration = Duration::from_secs(5);
 
-    /// A cache for the hub database at `database`, watching its stamp file.
-    pub fn watching(database: &Path) -> KioskTokens {
+    /// A cache watching the stamp file `path` for changes announced by other processes.
+    pub fn watching(path: PathBuf) -> KioskTokens {
         KioskTokens {
             known: Mutex::default(),
-            stamp_file: Some(stamp_path(database)),
+            stamp_file: Some(path),
         }
     }
 
@@ -151,8 +151,8 @@ mod tests {
     #[test]
     fn a_change_announced_by_another_process_empties_the_cache_at_once() {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("hub.sqlite");
-        let tokens = KioskTokens::watching(&db);
+        let db = stamp_path(&dir.path().join("hub.sqlite"));
+        let tokens = KioskTokens::watching(db.clone());
         // Looked up before any stamp existed, then a change is announced.
         tokens.remember("h1".into(), kiosk("k-1", false), tokens.stamp());
         assert_eq!(tokens.get("h1"), Some(kiosk("k-1", false)));

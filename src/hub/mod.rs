@@ -65,9 +65,8 @@ use self::clock::Clock;
 use self::error::ApiError;
 use self::state::AppState;
 use crate::catalogue::{Catalogue, CatalogueError};
-use crate::config::hub::HubConfig;
+use crate::config::hub::{Database, HubConfig};
 use crate::protocol::paths;
-use crate::sqlite::DbError;
 
 /// Largest request body accepted, in bytes; kiosk requests are a few hundred.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -85,7 +84,7 @@ pub enum HubError {
     Catalogue(#[from] CatalogueError),
     /// The database could not be opened or migrated.
     #[error(transparent)]
-    Database(#[from] DbError),
+    Database(#[from] store::OpenError),
     /// The certificate could not be loaded or created.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -173,7 +172,7 @@ pub fn documented_routes() -> Vec<(&'static str, &'static str)> {
 async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
     state
         .db
-        .read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .read(|conn| Ok(conn.sql().query_one("SELECT 1", &[])?))
         .await
         .map_err(|_| {
             ApiError::new(
@@ -350,7 +349,17 @@ pub async fn start_on(
         addr: listen,
         source,
     })?;
-    let db = store::Db::open(&config.database)?;
+    let location = store::Location::of(&config);
+    // Off the async threads: PostgreSQL's client blocks while it connects and migrates.
+    let db = {
+        let location = location.clone();
+        tokio::task::spawn_blocking(move || store::Db::open(&location))
+            .await
+            .map_err(|e| HubError::Config {
+                key: "database".to_string(),
+                problem: format!("opening it stopped: {e}"),
+            })??
+    };
     let tls = tls::identity(&config)?;
     let seal_key = signing::load_or_create(&signing::key_path(&config))?;
     let url = match tls {
@@ -396,13 +405,20 @@ pub async fn start_on(
     };
     let (_, etag) = kiosk_api::catalogue_body(&kiosk_api::catalogue_response(&config, &catalogue));
     let state = AppState {
-        db,
+        db: db.clone(),
         catalogue: Arc::new(catalogue),
         catalogue_etag: etag.into(),
         config: Arc::new(config.clone()),
         tz,
         clock,
-        events: events::Events::new(),
+        events: match &location.database {
+            Database::Sqlite(_) => events::Events::new(),
+            Database::Postgres(url) => events::Events::through_database(db.clone(), url.clone())
+                .map_err(|e| HubError::Config {
+                    key: "database".to_string(),
+                    problem: format!("cannot start the listener of calls: {e}"),
+                })?,
+        },
         call_audio: Arc::new(call_audio::CallAudio::new(
             crate::speech::espeak::Engine::default(),
             config.display.call_languages.clone(),
@@ -410,7 +426,7 @@ pub async fn start_on(
         metrics: Arc::new(metrics::Metrics::default()),
         secure_cookies: tls.is_some(),
         last_seen: Arc::new(Mutex::new(HashMap::new())),
-        kiosk_tokens: Arc::new(kiosk_tokens::KioskTokens::watching(&config.database)),
+        kiosk_tokens: Arc::new(kiosk_tokens::KioskTokens::watching(location.kiosks_stamp())),
         display_streams: Arc::new(limits::DisplayStreams::default()),
         issue_limit: Arc::new(issue_limit::IssueLimit::new(
             config.queue.kiosk_tickets_per_minute,

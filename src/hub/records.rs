@@ -31,12 +31,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::appointments::cf_hash;
 use super::sql::{Sql, SqlError, args};
-use super::store;
+use super::store::{self, Location};
 use crate::catalogue::{Agency, Catalogue};
 use crate::identity::CodiceFiscale;
 use crate::lang::{Lang, fill, tr};
 use crate::protocol::{ApplicationStatus, CertificateOffer};
-use crate::sqlite::DbError;
 
 /// A kind of application the agencies report on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -459,7 +458,7 @@ pub enum ImportError {
     Rejected(Vec<Rejection>),
     /// The database could not be opened.
     #[error(transparent)]
-    Open(#[from] DbError),
+    Open(#[from] store::OpenError),
     /// A statement failed (nothing was imported: the transaction rolled back).
     #[error("database: {0}")]
     Database(#[from] SqlError),
@@ -1093,12 +1092,13 @@ fn store_in(
 /// `sportello hub records import FILE`: reads (CSV or JSON by extension), checks and,
 /// unless `dry_run`, stores. `today` is the office day (no date may be after it).
 pub fn import_file(
-    database: &Path,
+    location: impl Into<Location>,
     file: &Path,
     today: NaiveDate,
     replace: bool,
     dry_run: bool,
 ) -> Result<ImportSummary, ImportError> {
+    let location = &location.into();
     let extension = file
         .extension()
         .and_then(|e| e.to_str())
@@ -1126,7 +1126,7 @@ pub fn import_file(
         }
         return Ok(summary);
     }
-    let conn = store::open(database)?;
+    let conn = store::connect(location)?;
     store(&conn, &records, replace, Utc::now())
 }
 

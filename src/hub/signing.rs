@@ -55,12 +55,7 @@ impl SealKey {
 
 /// Where the key of the hub configured by `config` lives.
 pub fn key_path(config: &HubConfig) -> PathBuf {
-    config
-        .database
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(KEY_FILE)
+    super::store::Location::of(config).files.join(KEY_FILE)
 }
 
 /// Loads the key at `path`, creating it (mode 0600) when the file does not exist.

@@ -4,16 +4,21 @@
 //! `synchronous=FULL`: a number printed on paper must survive a power cut of the mini PC.
 //! One writer connection on its own thread serialises every state change and groups
 //! the bursty ones into shared commits ([`super::writer`]); a second connection serves
-//! reads concurrently through WAL.
+//! reads concurrently through WAL. On PostgreSQL ([`Location`] naming a server) the
+//! same two connections are kept, and replaced when the server drops them.
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::Connection;
 
 use super::error::ApiError;
-use super::sql::SqlError;
-use super::writer::Writer;
+use super::sql::postgres::{PgConn, PgOpenError};
+use super::sql::{Conn, Engine, Sql, SqlError};
+use super::writer::{Reconnect, Writer};
+use crate::config::hub::{Database, HubConfig};
 use crate::sqlite::{self, DbError, Durability};
 
 /// Schema migrations, oldest first. Never edit a shipped entry: add one.
@@ -321,51 +326,190 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE operators ADD COLUMN role TEXT NOT NULL DEFAULT 'clerk';",
 ];
 
-/// Opens (creating and migrating) the hub's database with full durability, and makes
+/// Where the hub keeps its data: the database and the directory of the files beside it
+/// (keys, certificate, update bundles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The database.
+    pub database: Database,
+    /// The directory of the files.
+    pub files: PathBuf,
+}
+
+impl Location {
+    /// The location `config` names: with SQLite the files are beside the file; with
+    /// PostgreSQL they are in `data_dir` (which validation requires).
+    pub fn of(config: &HubConfig) -> Location {
+        let files = match (&config.database, &config.data_dir) {
+            (_, Some(dir)) => dir.clone(),
+            (Database::Sqlite(path), None) => beside(path),
+            (Database::Postgres(_), None) => PathBuf::from("."),
+        };
+        Location {
+            database: config.database.clone(),
+            files,
+        }
+    }
+
+    /// The SQLite file at `path`, its files beside it.
+    pub fn sqlite(path: &Path) -> Location {
+        Location {
+            database: Database::sqlite(path),
+            files: beside(path),
+        }
+    }
+
+    /// The file a change of the kiosks' tokens is announced through
+    /// ([`super::kiosk_tokens`]).
+    pub fn kiosks_stamp(&self) -> PathBuf {
+        match &self.database {
+            Database::Sqlite(path) => super::kiosk_tokens::stamp_path(path),
+            Database::Postgres(_) => self.files.join("kiosks-changed"),
+        }
+    }
+}
+
+/// An SQLite file's path names its location (the set-up commands and tests take either).
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Location {
+        Location::sqlite(path)
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Location {
+        Location::sqlite(path)
+    }
+}
+
+impl From<&Location> for Location {
+    fn from(location: &Location) -> Location {
+        location.clone()
+    }
+}
+
+/// The directory an SQLite file is in (`.` for a bare name).
+fn beside(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_owned()
+}
+
+/// Why the hub's database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The SQLite file.
+    #[error(transparent)]
+    Sqlite(#[from] DbError),
+    /// The PostgreSQL server.
+    #[error(transparent)]
+    Postgres(#[from] PgOpenError),
+    /// The files beside the database (the codice fiscale hash key).
+    #[error("database {database}: {source}")]
+    Files {
+        /// The database, without a password.
+        database: String,
+        /// What failed.
+        #[source]
+        source: SqlError,
+    },
+    /// The thread that owns the writer connection could not be started.
+    #[error("database {database}: could not start its writer thread: {source}")]
+    Thread {
+        /// The database, without a password.
+        database: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Opens (creating and migrating) the hub's SQLite file with full durability, and makes
 /// sure the key of the codice fiscale hashes is in its file beside it (made here, once,
 /// so two connections never make two keys).
-pub fn open(path: &Path) -> Result<Connection, DbError> {
+pub fn open(path: &Path) -> Result<Connection, OpenError> {
     let conn = sqlite::open(path, Durability::Full, MIGRATIONS)?;
-    super::appointments::cf_hash_key(&conn).map_err(|e| match e {
-        SqlError::Sqlite(source) => DbError::Sqlite {
-            path: path.display().to_string(),
-            source,
-        },
-        SqlError::File { path, source } => DbError::Create { path, source },
-        other => DbError::Create {
-            path: path.display().to_string(),
-            source: std::io::Error::other(other.to_string()),
-        },
+    super::appointments::cf_hash_key(&conn).map_err(|source| OpenError::Files {
+        database: path.display().to_string(),
+        source,
     })?;
     Ok(conn)
+}
+
+/// Opens one connection to the database at `location`, migrating it to this hub's schema
+/// (forward only; a database migrated by a newer hub is refused).
+pub fn connect(location: &Location) -> Result<Conn, OpenError> {
+    match &location.database {
+        Database::Sqlite(path) => Ok(Conn::Sqlite(open(path)?)),
+        Database::Postgres(url) => {
+            let files = |source: std::io::Error| OpenError::Files {
+                database: location.database.to_string(),
+                source: SqlError::File {
+                    path: location.files.display().to_string(),
+                    source,
+                },
+            };
+            std::fs::create_dir_all(&location.files).map_err(files)?;
+            let mut pg = PgConn::connect(url)?;
+            pg.migrate(super::pg_schema::MIGRATIONS, url)?;
+            let conn = Conn::Postgres(Box::new(RefCell::new(pg.with_files_dir(&location.files))));
+            super::appointments::cf_hash_key(&conn).map_err(|source| OpenError::Files {
+                database: location.database.to_string(),
+                source,
+            })?;
+            Ok(conn)
+        }
+    }
+}
+
+/// The schema version the database is at (`hub migrate` prints it).
+pub fn schema_version(sql: Sql<'_>) -> Result<i64, SqlError> {
+    let query = match sql.engine() {
+        Engine::Sqlite => "PRAGMA user_version",
+        Engine::Postgres => "SELECT COALESCE(max(version), 0) FROM schema_version",
+    };
+    sql.query_one(query, &[])?.get(0)
+}
+
+/// How a closed connection to `location` is replaced: a plain connect, the schema being
+/// already in place.
+fn reconnector(location: &Location) -> Reconnect {
+    let location = location.clone();
+    Box::new(move || connect(&location).map_err(|e| e.to_string()))
 }
 
 /// The hub's two connections, shared by all handlers.
 #[derive(Clone)]
 pub struct Db {
     writer: Writer,
-    reader: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Conn>>,
+    reconnect: Arc<Mutex<Reconnect>>,
+    reader_down: Arc<AtomicBool>,
 }
 
 impl Db {
-    /// Opens the writer and the reader on `path`.
-    pub fn open(path: &Path) -> Result<Db, DbError> {
-        let writer = open(path)?;
-        let reader = open(path)?;
-        let writer = Writer::start(writer).map_err(|e| DbError::Thread {
-            path: path.display().to_string(),
-            source: e,
-        })?;
+    /// Opens the writer and the reader on `location`.
+    pub fn open(location: &Location) -> Result<Db, OpenError> {
+        let writer = connect(location)?;
+        let reader = connect(location)?;
+        let writer =
+            Writer::start(writer, reconnector(location)).map_err(|source| OpenError::Thread {
+                database: location.database.to_string(),
+                source,
+            })?;
         Ok(Db {
             writer,
             reader: Arc::new(Mutex::new(reader)),
+            reconnect: Arc::new(Mutex::new(reconnector(location))),
+            reader_down: Arc::new(AtomicBool::new(false)),
         })
     }
 
     /// Runs `f` alone with the writer connection; `f` manages its own transactions.
     pub async fn write<R, F>(&self, f: F) -> Result<R, ApiError>
     where
-        F: FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
         R: Send + 'static,
     {
         self.writer.alone(f).await
@@ -376,7 +520,7 @@ impl Db {
     /// begin or end transactions.
     pub async fn write_grouped<R, F>(&self, f: F) -> Result<R, ApiError>
     where
-        F: FnOnce(&Connection) -> Result<R, ApiError> + Send + 'static,
+        F: FnOnce(&Conn) -> Result<R, ApiError> + Send + 'static,
         R: Send + 'static,
     {
         self.writer.grouped(f).await
@@ -391,26 +535,29 @@ impl Db {
     /// Runs `f` with the reader connection on a blocking thread.
     pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
     where
-        F: FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
         R: Send + 'static,
     {
-        run(self.reader.clone(), f).await
+        let (conn, reconnect, down) = (
+            self.reader.clone(),
+            self.reconnect.clone(),
+            self.reader_down.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave the database inconsistent (an
+            // open transaction is rolled back when dropped), so a poisoned lock is still
+            // usable.
+            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            let reconnect = reconnect.lock().unwrap_or_else(PoisonError::into_inner);
+            if !super::writer::revive(&mut guard, &reconnect, &down) {
+                return Err(ApiError::database_unavailable());
+            }
+            drop(reconnect);
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| ApiError::internal("database task", e))?
     }
-}
-
-async fn run<R, F>(conn: Arc<Mutex<Connection>>, f: F) -> Result<R, ApiError>
-where
-    F: FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
-    R: Send + 'static,
-{
-    tokio::task::spawn_blocking(move || {
-        // A panic while holding the lock cannot leave SQLite inconsistent (an open
-        // transaction is rolled back when dropped), so a poisoned lock is still usable.
-        let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut guard)
-    })
-    .await
-    .map_err(|e| ApiError::internal("database task", e))?
 }
 
 #[cfg(test)]

@@ -749,7 +749,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_group_applies_each_op_once_and_fails_only_the_bad_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("h.sqlite")).unwrap();
+        let db = Db::open(&dir.path().join("h.sqlite").as_path().into()).unwrap();
         let catalogue = Arc::new(Catalogue::builtin());
         let hours = Arc::new(HoursConfig::default());
         let (release, hold) = std::sync::mpsc::channel::<()>();

@@ -63,11 +63,7 @@ pub fn identity(config: &HubConfig) -> Result<Option<TlsIdentity>, TlsError> {
             config.tls.key.clone().unwrap_or_default(),
         ),
         TlsMode::SelfSigned => {
-            let dir = config
-                .database
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
+            let dir = super::store::Location::of(config).files;
             let cert = dir.join(SELF_SIGNED_CERT);
             let key = dir.join(SELF_SIGNED_KEY);
             if !cert.exists() || !key.exists() {

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::admin::AdminError;
 use super::sql::{Sql, SqlError, args};
-use super::store;
+use super::store::{self, Location};
 use crate::protocol::paths;
 use crate::protocol::{UpdateOffer, UpdateReport, UpdateState};
 
@@ -53,17 +53,16 @@ impl From<UpdateError> for AdminError {
     }
 }
 
-/// Where the bundles of the hub at `database` are kept.
-pub fn bundle_dir(database: &Path) -> PathBuf {
-    database
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join("updates")
+/// Where the bundles of the hub at `location` are kept.
+pub fn bundle_dir(location: impl Into<Location>) -> PathBuf {
+    let location = &location.into();
+    location.files.join("updates")
 }
 
 /// The file of the bundle with this SHA-256.
-pub fn bundle_path(database: &Path, sha256: &str) -> PathBuf {
-    bundle_dir(database).join(format!("{sha256}.raucb"))
+pub fn bundle_path(location: impl Into<Location>, sha256: &str) -> PathBuf {
+    let location = &location.into();
+    bundle_dir(location).join(format!("{sha256}.raucb"))
 }
 
 /// A version as the bundle's manifest and Debian spell it: `0.2.0`, `0.2.0+git2026...`.
@@ -85,10 +84,15 @@ fn check_version(version: &str) -> Result<(), AdminError> {
 
 /// Adds the bundle `file` as `version`: copies it beside the database and records its
 /// SHA-256 and size. Returns the SHA-256. The same file added again is harmless.
-pub fn add_bundle(database: &Path, file: &Path, version: &str) -> Result<String, AdminError> {
+pub fn add_bundle(
+    location: impl Into<Location>,
+    file: &Path,
+    version: &str,
+) -> Result<String, AdminError> {
+    let location = &location.into();
     check_version(version)?;
-    let conn = store::open(database)?;
-    let dir = bundle_dir(database);
+    let conn = store::connect(location)?;
+    let dir = bundle_dir(location);
     std::fs::create_dir_all(&dir)
         .map_err(|e| AdminError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
     let partial = dir.join(format!(".adding-{}", std::process::id()));
@@ -107,7 +111,7 @@ pub fn add_bundle(database: &Path, file: &Path, version: &str) -> Result<String,
                 "version {version} is already another bundle (sha256 {known}): a release is never replaced, make a new version"
             )));
         }
-        std::fs::rename(&partial, bundle_path(database, &sha256))
+        std::fs::rename(&partial, bundle_path(location, &sha256))
             .map_err(|e| UpdateError::Invalid(format!("cannot keep the bundle: {e}")))?;
         sql.execute(
             "INSERT INTO update_bundles (sha256, version, size, added_at) VALUES (?1, ?2, ?3, ?4)
@@ -178,12 +182,13 @@ impl Default for Waves {
 /// `waves`. Any rollout still running is stopped. Returns the rollout's id and how many
 /// kiosks each wave holds.
 pub fn start_rollout(
-    database: &Path,
+    location: impl Into<Location>,
     version: &str,
     kiosks: &[String],
     waves: Waves,
 ) -> Result<(i64, Vec<usize>), AdminError> {
-    let conn = store::open(database)?;
+    let location = &location.into();
+    let conn = store::connect(location)?;
     Ok(Sql::from(&conn).write_transaction(|sql| start_rollout_in(sql, version, kiosks, waves))?)
 }
 
@@ -274,8 +279,9 @@ pub fn wave_sizes(kiosks: usize, waves: Waves) -> Vec<usize> {
 }
 
 /// Stops the running rollout (no new offers). Returns whether one was running.
-pub fn stop_rollout(database: &Path, reason: &str) -> Result<bool, AdminError> {
-    let conn = store::open(database)?;
+pub fn stop_rollout(location: impl Into<Location>, reason: &str) -> Result<bool, AdminError> {
+    let location = &location.into();
+    let conn = store::connect(location)?;
     Ok(stop_rollout_in(&conn, reason)?)
 }
 

@@ -17,16 +17,23 @@
 //!
 //! Writes that manage their own transactions (enrolment, clerk actions, imports) run
 //! *alone* between groups, with the connection to themselves, as before.
+//!
+//! On PostgreSQL the connection can be lost (the server restarts, the network drops):
+//! the thread then connects again before the next job; while it cannot, every write is
+//! answered 503 `database_unavailable` and nothing of it is applied.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 
-use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::error::ApiError;
+use super::sql::{Conn, Sql, SqlError};
+
+/// Opens a new connection when the old one is closed.
+pub type Reconnect = Box<dyn Fn() -> Result<Conn, String> + Send>;
 
 /// At most this many writes share one transaction: bounds how long the first of them
 /// waits and how much one commit holds.
@@ -37,10 +44,10 @@ const MAX_GROUP: usize = 256;
 type Deliver = Box<dyn FnOnce(Result<(), ApiError>) + Send>;
 
 /// A grouped write, run inside a savepoint: (whether it succeeded, how to deliver).
-type Grouped = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+type Grouped = Box<dyn FnOnce(&Conn) -> (bool, Deliver) + Send>;
 
 /// A write that runs alone with the connection.
-type Alone = Box<dyn FnOnce(&mut Connection) + Send>;
+type Alone = Box<dyn FnOnce(&mut Conn) + Send>;
 
 enum Job {
     Grouped(Grouped),
@@ -52,6 +59,9 @@ enum Job {
 pub struct WriterStats {
     group_commits: AtomicU64,
     grouped_writes: AtomicU64,
+    /// The database could not be reached at the last attempt: a write dropped unrun is
+    /// then answered 503, not 500.
+    database_down: AtomicBool,
 }
 
 impl WriterStats {
@@ -75,8 +85,12 @@ pub struct Writer {
 }
 
 /// The write's closure was dropped without an answer: it panicked, or its group could
-/// not begin; either way nothing of it was kept.
-fn not_applied() -> ApiError {
+/// not begin (the database is down, or busy beyond its timeout); either way nothing of
+/// it was kept.
+fn not_applied(stats: &WriterStats) -> ApiError {
+    if stats.database_down.load(Ordering::Relaxed) {
+        return ApiError::database_unavailable();
+    }
     ApiError::internal(
         "database write",
         "the write did not complete and was rolled back",
@@ -88,15 +102,15 @@ fn writer_gone() -> ApiError {
 }
 
 impl Writer {
-    /// Starts the writer thread with its connection. The thread ends when the last
-    /// `Writer` is dropped.
-    pub fn start(conn: Connection) -> std::io::Result<Writer> {
+    /// Starts the writer thread with its connection and how to open a new one once it
+    /// is closed. The thread ends when the last `Writer` is dropped.
+    pub fn start(conn: Conn, reconnect: Reconnect) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel();
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("hub-db-writer".into())
-            .spawn(move || run(conn, &queue, &thread_stats))?;
+            .spawn(move || run(conn, &reconnect, &queue, &thread_stats))?;
         Ok(Writer { jobs, stats })
     }
 
@@ -109,7 +123,7 @@ impl Writer {
     /// `f` must not begin or end transactions itself.
     pub async fn grouped<R, F>(&self, f: F) -> Result<R, ApiError>
     where
-        F: FnOnce(&Connection) -> Result<R, ApiError> + Send + 'static,
+        F: FnOnce(&Conn) -> Result<R, ApiError> + Send + 'static,
         R: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
@@ -124,13 +138,13 @@ impl Writer {
         self.jobs
             .send(Job::Grouped(job))
             .map_err(|_| writer_gone())?;
-        answer.await.map_err(|_| not_applied())?
+        answer.await.map_err(|_| not_applied(&self.stats))?
     }
 
     /// Runs `f` alone with the connection (it manages its own transactions).
     pub async fn alone<R, F>(&self, f: F) -> Result<R, ApiError>
     where
-        F: FnOnce(&mut Connection) -> Result<R, ApiError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
         R: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
@@ -138,12 +152,36 @@ impl Writer {
             let _ = reply.send(f(conn));
         });
         self.jobs.send(Job::Alone(job)).map_err(|_| writer_gone())?;
-        answer.await.map_err(|_| not_applied())?
+        answer.await.map_err(|_| not_applied(&self.stats))?
+    }
+}
+
+/// Replaces a closed connection with a new one when the database answers again.
+/// Returns false while it does not (the connection stays the closed one: anything run on
+/// it fails as unavailable).
+pub fn revive(conn: &mut Conn, reconnect: &Reconnect, down: &AtomicBool) -> bool {
+    if !conn.is_closed() {
+        down.store(false, Ordering::Relaxed);
+        return true;
+    }
+    match reconnect() {
+        Ok(fresh) => {
+            tracing::info!("connected to the database again");
+            *conn = fresh;
+            down.store(false, Ordering::Relaxed);
+            true
+        }
+        Err(e) => {
+            if !down.swap(true, Ordering::Relaxed) {
+                tracing::error!(%e, "the database cannot be reached");
+            }
+            false
+        }
     }
 }
 
 /// The writer thread: one job, then every grouped job queued behind it, as one group.
-fn run(mut conn: Connection, queue: &mpsc::Receiver<Job>, stats: &WriterStats) {
+fn run(mut conn: Conn, reconnect: &Reconnect, queue: &mpsc::Receiver<Job>, stats: &WriterStats) {
     let mut next = None;
     loop {
         let job = match next.take() {
@@ -153,6 +191,10 @@ fn run(mut conn: Connection, queue: &mpsc::Receiver<Job>, stats: &WriterStats) {
                 Err(_) => return,
             },
         };
+        if !revive(&mut conn, reconnect, &stats.database_down) {
+            // Dropped unrun: its caller gets 503 and may retry.
+            continue;
+        }
         match job {
             Job::Alone(f) => {
                 // A panic unwinds through the job's own transaction guard, which rolls
@@ -178,14 +220,22 @@ fn run(mut conn: Connection, queue: &mpsc::Receiver<Job>, stats: &WriterStats) {
 }
 
 /// Runs one statement through the statement cache (these run twice per write).
-fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+fn run_cached(sql: Sql<'_>, statement: &str) -> Result<(), SqlError> {
+    sql.execute(statement, &[]).map(|_| ())
 }
 
 /// Runs a group in one transaction, each write in its own savepoint, and delivers.
-fn run_group(conn: &Connection, group: Vec<Grouped>, stats: &WriterStats) {
+fn run_group(conn: &Conn, group: Vec<Grouped>, stats: &WriterStats) {
     let count = group.len() as u64;
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    let sql = conn.sql();
+    // Noted before any closure is dropped unrun, so that its caller hears 503.
+    let note = |e: SqlError| {
+        if e.is_unavailable() {
+            stats.database_down.store(true, Ordering::Relaxed);
+        }
+        e
+    };
+    if let Err(e) = sql.begin_write().map_err(note) {
         // Nothing ran: each write is told so. (Their closures are dropped unrun, which
         // drops their reply channels; the callers get an error.)
         tracing::error!(%e, "could not begin a write transaction");
@@ -198,7 +248,7 @@ fn run_group(conn: &Connection, group: Vec<Grouped>, stats: &WriterStats) {
             // Dropped unrun: its caller gets an error.
             continue;
         }
-        if let Err(e) = run_cached(conn, "SAVEPOINT grouped_write") {
+        if let Err(e) = run_cached(sql, "SAVEPOINT grouped_write").map_err(note) {
             broken = Some(e);
             continue;
         }
@@ -210,18 +260,18 @@ fn run_group(conn: &Connection, group: Vec<Grouped>, stats: &WriterStats) {
             Err(_) => false,
         };
         let end = if ok {
-            run_cached(conn, "RELEASE grouped_write")
+            run_cached(sql, "RELEASE grouped_write")
         } else {
-            run_cached(conn, "ROLLBACK TO grouped_write")
-                .and_then(|()| run_cached(conn, "RELEASE grouped_write"))
+            run_cached(sql, "ROLLBACK TO grouped_write")
+                .and_then(|()| run_cached(sql, "RELEASE grouped_write"))
         };
-        if let Err(e) = end {
+        if let Err(e) = end.map_err(note) {
             broken = Some(e);
         }
     }
     let outcome = match broken {
         Some(e) => Err(e),
-        None => conn.execute_batch("COMMIT"),
+        None => sql.commit(),
     };
     match outcome {
         Ok(()) => {
@@ -235,9 +285,14 @@ fn run_group(conn: &Connection, group: Vec<Grouped>, stats: &WriterStats) {
             // Nothing of the group is durable: roll back (a failed COMMIT may leave the
             // transaction open) and tell every caller.
             tracing::error!(%e, "a group of writes could not be committed; all rolled back");
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = sql.rollback();
+            let unavailable = e.is_unavailable();
             for deliver in delivers {
-                deliver(Err(ApiError::internal("database commit", &e)));
+                deliver(Err(if unavailable {
+                    ApiError::database_unavailable()
+                } else {
+                    ApiError::internal("database commit", &e)
+                }));
             }
         }
     }
@@ -246,6 +301,8 @@ fn run_group(conn: &Connection, group: Vec<Grouped>, stats: &WriterStats) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::sql::args;
+    use rusqlite::Connection;
 
     fn writer(dir: &tempfile::TempDir) -> (Writer, std::path::PathBuf) {
         let path = dir.path().join("w.sqlite");
@@ -254,12 +311,14 @@ mod tests {
             "PRAGMA journal_mode=WAL; CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER);",
         )
         .unwrap();
-        (Writer::start(conn).unwrap(), path)
+        let never: Reconnect = Box::new(|| Err("an SQLite file stays open".to_string()));
+        (Writer::start(Conn::Sqlite(conn), never).unwrap(), path)
     }
 
-    fn insert(k: &'static str) -> impl FnOnce(&Connection) -> Result<(), ApiError> {
+    fn insert(k: &'static str) -> impl FnOnce(&Conn) -> Result<(), ApiError> {
         move |conn| {
-            conn.execute("INSERT INTO t (k, v) VALUES (?1, 1)", [k])?;
+            conn.sql()
+                .execute("INSERT INTO t (k, v) VALUES (?1, 1)", args![k])?;
             Ok(())
         }
     }
@@ -281,11 +340,13 @@ mod tests {
         let dup1 = w.grouped(insert("dup"));
         let dup2 = w.grouped(insert("dup"));
         let half = w.grouped(|conn| -> Result<(), ApiError> {
-            conn.execute("INSERT INTO t (k, v) VALUES ('half', 1)", [])?;
+            conn.sql()
+                .execute("INSERT INTO t (k, v) VALUES ('half', 1)", args![])?;
             Err(ApiError::internal("test", "fails after writing"))
         });
         let panics = w.grouped(|conn| -> Result<(), ApiError> {
-            conn.execute("INSERT INTO t (k, v) VALUES ('panicked', 1)", [])?;
+            conn.sql()
+                .execute("INSERT INTO t (k, v) VALUES ('panicked', 1)", args![])?;
             panic!("a bug in one write");
         });
         let after = w.grouped(insert("after"));
@@ -338,10 +399,10 @@ mod tests {
         let (w, path) = writer(&dir);
         let grouped = w.grouped(insert("a"));
         let alone = w.alone(|conn| {
-            let tx = conn.transaction()?;
-            tx.execute("UPDATE t SET v = v + 1 WHERE k = 'a'", [])?;
-            tx.commit()?;
-            Ok(())
+            conn.sql().write_transaction(|sql| -> Result<(), ApiError> {
+                sql.execute("UPDATE t SET v = v + 1 WHERE k = 'a'", args![])?;
+                Ok(())
+            })
         });
         let (g, a) = tokio::join!(grouped, alone);
         g.unwrap();

@@ -1,12 +1,19 @@
 //! Shared set-up for the hub's integration tests: a real hub on loopback with a real
 //! SQLite file, enrolled kiosks speaking through `HubClient`, and clerks with cookies.
+//!
+//! With `SPORTELLO_TEST_POSTGRES` set to a server's URL (`postgres://user@host:port`,
+//! scripts/test starts one), each hub gets a fresh database of its own on that server
+//! instead: the same tests then run on PostgreSQL. They check what was stored through
+//! [`TestHub::rows`], [`TestHub::value`] and [`TestHub::with_db`], which read either engine.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sportello::config::hub::{HubConfig, TlsMode};
+use sportello::config::hub::{Database, HubConfig, TlsMode};
 use sportello::hub::clock::{Clock, ManualClock, SystemClock};
+use sportello::hub::sql::{FromValue, Row, Sql, Value};
+use sportello::hub::store::{self, Location};
 use sportello::hub::{self, RunningHub, admin};
 use sportello::protocol::{EnrollRequest, IssueTicketRequest};
 use sportello::sync::{HubClient, HubClientConfig};
@@ -20,10 +27,47 @@ pub struct TestHub {
     pub clock: Option<ManualClock>,
 }
 
+/// The PostgreSQL server the hub tests run on instead of SQLite, if any.
+pub fn test_postgres() -> Option<String> {
+    std::env::var("SPORTELLO_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// Runs `f` on a thread of its own: PostgreSQL's blocking client (the set-up commands
+/// `admin::...`, which the hub runs from its command line) cannot run on a thread that
+/// drives async tasks, as an async test's does.
+pub fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(f).join().expect("the blocking call panicked"))
+}
+
+/// The database for a test hub in `dir`: an SQLite file there, or a new database on
+/// the server of [`test_postgres`] (its files in `dir`).
+fn test_database(dir: &std::path::Path) -> (Database, Option<PathBuf>) {
+    let Some(server) = test_postgres() else {
+        return (Database::sqlite(dir.join("hub.sqlite")), None);
+    };
+    let server = server.trim_end_matches('/');
+    let name = format!("hub_{}", Uuid::new_v4().simple());
+    blocking(|| {
+        let mut admin = postgres::Client::connect(&format!("{server}/postgres"), postgres::NoTls)
+            .expect("connect to SPORTELLO_TEST_POSTGRES");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create the test hub's database");
+    });
+    (
+        Database::Postgres(format!("{server}/{name}")),
+        Some(dir.join("data")),
+    )
+}
+
 pub fn config_in(dir: &std::path::Path) -> HubConfig {
+    let (database, data_dir) = test_database(dir);
     let mut config = HubConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database: dir.join("hub.sqlite"),
+        database,
+        data_dir,
         office_name: "Ufficio di prova".to_string(),
         ..HubConfig::default()
     };
@@ -93,8 +137,64 @@ impl TestHub {
         self.hub.as_ref().unwrap().url.clone()
     }
 
+    /// The hub's SQLite file, for tests that read it directly (they run on SQLite only).
     pub fn db(&self) -> PathBuf {
-        self.config.database.clone()
+        match &self.config.database {
+            Database::Sqlite(path) => path.clone(),
+            Database::Postgres(_) => panic!(
+                "this test reads the hub's SQLite file, and the hub is on PostgreSQL: read \
+                 through `rows`, `value` or `with_db`, which work on both"
+            ),
+        }
+    }
+
+    /// Runs `f` on a connection of its own to the hub's database, either engine (off the
+    /// async threads): how a test checks what the hub stored.
+    pub fn with_db<T: Send>(&self, f: impl FnOnce(Sql<'_>) -> T + Send) -> T {
+        let location = self.location();
+        blocking(move || {
+            let conn = store::connect(&location).expect("open the hub's database");
+            f(conn.sql())
+        })
+    }
+
+    /// The rows of `statement` (written for both engines: `?1` parameters).
+    pub fn rows(&self, statement: &str, args: &[Value]) -> Vec<Row> {
+        self.with_db(|sql| {
+            sql.query_all(statement, args)
+                .unwrap_or_else(|e| panic!("{statement}: {e}"))
+        })
+    }
+
+    /// The one value of `statement`'s first row (`SELECT count(*) ...`), `None` when
+    /// there is no row.
+    pub fn value<T: FromValue + Send>(&self, statement: &str, args: &[Value]) -> Option<T> {
+        self.rows(statement, args)
+            .first()
+            .map(|row| row.get(0).unwrap_or_else(|e| panic!("{statement}: {e}")))
+    }
+
+    /// hub.toml naming this hub's database (and its files), for `sportello hub --config`.
+    pub fn hub_toml(&self) -> PathBuf {
+        let file = self.dir.path().join("hub.toml");
+        let data_dir = match &self.config.data_dir {
+            Some(dir) => format!("data_dir = \"{}\"\n", dir.display()),
+            None => String::new(),
+        };
+        std::fs::write(
+            &file,
+            format!(
+                "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\n{data_dir}",
+                self.config.database
+            ),
+        )
+        .unwrap();
+        file
+    }
+
+    /// Where the hub's data is, for the set-up commands (`admin::...`).
+    pub fn location(&self) -> Location {
+        Location::of(&self.config)
     }
 
     /// Stops the server and starts it again on the same database and port.
@@ -108,7 +208,8 @@ impl TestHub {
 
     /// Enrolls a new kiosk and returns a client holding its token.
     pub async fn kiosk(&self, name: &str) -> HubClient {
-        let token = admin::create_enrollment_token(&self.db()).unwrap();
+        let location = self.location();
+        let token = blocking(|| admin::create_enrollment_token(&location)).unwrap();
         let mut client = self.client();
         let enrolled = client
             .enroll(&EnrollRequest {
@@ -129,7 +230,8 @@ impl TestHub {
 
     /// Adds a clerk and logs them in.
     pub async fn clerk(&self, name: &str) -> Clerk {
-        admin::add_operator(&self.db(), name, "password123").unwrap();
+        let location = self.location();
+        blocking(|| admin::add_operator(&location, name, "password123")).unwrap();
         let clerk = Clerk::new(&self.url());
         clerk.login(name, "password123").await.unwrap();
         clerk
@@ -158,7 +260,8 @@ pub fn book(hub: &TestHub, day: chrono::NaiveDate, lines: &str) {
         .join(format!("bookings-{}.csv", Uuid::new_v4()));
     std::fs::write(&csv, format!("code,time,service,codice_fiscale\n{lines}")).unwrap();
     let catalogue = sportello::catalogue::Catalogue::builtin();
-    admin::import_appointments(&hub.db(), &catalogue, &csv, day).unwrap();
+    let location = hub.location();
+    blocking(|| admin::import_appointments(&location, &catalogue, &csv, day)).unwrap();
 }
 
 /// A valid codice fiscale: `first15` and its check letter.

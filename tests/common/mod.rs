@@ -4,6 +4,7 @@
 mod cli;
 mod fault_proxy;
 mod full_disk;
+mod hub_process;
 mod hub_setup;
 mod invariants;
 mod kiosk_setup;
@@ -17,6 +18,7 @@ mod screens;
 pub use cli::*;
 pub use fault_proxy::*;
 pub use full_disk::*;
+pub use hub_process::*;
 pub use hub_setup::*;
 pub use invariants::*;
 pub use kiosk_setup::*;

@@ -165,16 +165,7 @@ impl PostgresServer {
 
 impl Drop for PostgresServer {
     fn drop(&mut self) {
-        self.run_quiet(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data.display().to_string(),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-        );
+        self.kill();
     }
 }
 

@@ -88,6 +88,46 @@ pub enum Sql<'c> {
     Postgres(&'c RefCell<PgConn>),
 }
 
+/// One owned connection of either engine, as the hub's writer thread and reader hold it.
+pub enum Conn {
+    /// An SQLite connection.
+    Sqlite(rusqlite::Connection),
+    /// A PostgreSQL connection (in a `RefCell` because its statement cache changes
+    /// behind the shared `Sql` handle; boxed, being the larger).
+    Postgres(Box<RefCell<PgConn>>),
+}
+
+impl Conn {
+    /// The handle statements run through.
+    pub fn sql(&self) -> Sql<'_> {
+        match self {
+            Conn::Sqlite(conn) => Sql::Sqlite(conn),
+            Conn::Postgres(conn) => Sql::Postgres(conn),
+        }
+    }
+
+    /// True once the connection is gone for good (PostgreSQL restarted, the network
+    /// dropped): the next use needs a new one. An SQLite file never is.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Conn::Sqlite(_) => false,
+            Conn::Postgres(conn) => conn.borrow().is_closed(),
+        }
+    }
+}
+
+impl<'c> From<&'c Conn> for Sql<'c> {
+    fn from(conn: &'c Conn) -> Sql<'c> {
+        conn.sql()
+    }
+}
+
+impl<'c> From<&'c mut Conn> for Sql<'c> {
+    fn from(conn: &'c mut Conn) -> Sql<'c> {
+        conn.sql()
+    }
+}
+
 impl<'c> From<&'c rusqlite::Connection> for Sql<'c> {
     fn from(conn: &'c rusqlite::Connection) -> Sql<'c> {
         Sql::Sqlite(conn)

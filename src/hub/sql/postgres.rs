@@ -28,9 +28,52 @@ pub const WRITE_LOCK: i64 = 0x5350_4f52;
 /// together do not both apply a migration.
 const MIGRATION_LOCK: i64 = 0x5350_4f4d;
 
+/// The client, closed off the async threads: closing it blocks, which tokio refuses on
+/// a thread that drives tasks, and the hub's reader connection goes with the last handle
+/// to the hub's state, on such a thread (the bench's shutdown panicked there).
+struct OwnedClient(Option<Client>);
+
+impl std::ops::Deref for OwnedClient {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        self.0.as_ref().expect("the client is there until dropped")
+    }
+}
+
+impl std::ops::DerefMut for OwnedClient {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0.as_mut().expect("the client is there until dropped")
+    }
+}
+
+impl Drop for OwnedClient {
+    fn drop(&mut self) {
+        let Some(client) = self.0.take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // If the thread cannot start, the connection is left to the server to end.
+            let closing = std::thread::Builder::new().name("pg-close".into());
+            if let Err(e) = closing.spawn(move || drop(client)) {
+                tracing::warn!(%e, "a database connection was not closed");
+            }
+        }
+    }
+}
+
+/// What [`PgConn::next_notification`] heard.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// A notification's payload.
+    Message(String),
+    /// Nothing within the time.
+    Nothing,
+    /// The connection is gone: connect again.
+    Closed,
+}
+
 /// One connection and the statements prepared on it.
 pub struct PgConn {
-    client: Client,
+    client: OwnedClient,
     statements: HashMap<String, Statement>,
     files_dir: Option<std::path::PathBuf>,
 }
@@ -127,7 +170,7 @@ impl PgConn {
             .connect(NoTls)
             .map_err(|source| PgOpenError::Connect { shown, source })?;
         Ok(PgConn {
-            client,
+            client: OwnedClient(Some(client)),
             statements: HashMap::new(),
             files_dir: None,
         })
@@ -197,6 +240,18 @@ impl PgConn {
             return Err(e.into());
         }
         Ok(())
+    }
+
+    /// Waits up to `timeout` for a notification on a channel this connection listens
+    /// to (`LISTEN`).
+    pub fn next_notification(&mut self, timeout: Duration) -> Heard {
+        use ::postgres::fallible_iterator::FallibleIterator;
+        let next = self.client.notifications().timeout_iter(timeout).next();
+        match next {
+            Ok(Some(notification)) => Heard::Message(notification.payload().to_owned()),
+            Ok(None) if !self.client.is_closed() => Heard::Nothing,
+            _ => Heard::Closed,
+        }
     }
 
     /// Brings the schema to `migrations.len()`: `migrations[i]` takes it from version `i`
