@@ -459,3 +459,27 @@ async fn a_hub_on_postgres_stops_without_a_panic() {
         "panics while the hub stopped"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_through_one_hub_make_the_name_wait_on_the_other() {
+    let Some(region) = blocking(|| Region::new("guesses")) else {
+        return;
+    };
+    let (a, b) = (region.hub(), region.hub());
+    blocking(|| admin::add_operator(&region.location, "anna", "password123")).unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let login = |hub: &Hub, password: &str| {
+        http.post(format!("{}/counter/api/login", hub.url))
+            .json(&serde_json::json!({ "name": "anna", "password": password }))
+            .send()
+    };
+    for _ in 0..sportello::hub::throttle::FREE_FAILURES {
+        assert_eq!(login(&a, "guess").await.unwrap().status().as_u16(), 401);
+    }
+    // Through the other process, even with the right password: the name waits.
+    let refused = login(&b, "password123").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+}

@@ -16,6 +16,7 @@ use super::auth::{
 use super::counter::{self, CounterTicket, Outcome};
 use super::error::{ApiError, ApiJson};
 use super::events::CallEvent;
+use super::login_failures;
 use super::sql::{Sql, args};
 use super::state::AppState;
 use super::throttle::Refusal;
@@ -42,7 +43,12 @@ pub async fn login(
         return Err(bad_credentials());
     }
     let now = state.now();
-    let attempt = match state.login_throttle.admit(&req.name, ip, now).await {
+    let asked = req.name.clone();
+    let stored = state
+        .db
+        .read(move |conn| Ok(login_failures::load(conn.sql(), &asked, ip)?))
+        .await?;
+    let attempt = match state.login_throttle.admit(&req.name, ip, now, stored).await {
         Ok(attempt) => attempt,
         Err(refusal) => {
             tracing::warn!(clerk = %logged_name(&req.name), %ip, ?refusal, "clerk login refused before the password check");
@@ -77,12 +83,21 @@ pub async fn login(
         })
         .await
         .ok_or_else(|| ApiError::internal("password check", "no password-check thread"))?;
+    let asked = req.name.clone();
     if !ok {
         tracing::warn!(%clerk, %ip, "clerk login failed: wrong name or password, or a disabled clerk");
         attempt.failed(now);
+        state
+            .db
+            .write(move |conn| Ok(login_failures::failed(conn.sql(), &asked, ip, now)?))
+            .await?;
         return Err(bad_credentials());
     }
     attempt.succeeded();
+    state
+        .db
+        .write(move |conn| Ok(login_failures::succeeded(conn.sql(), &asked, ip)?))
+        .await?;
     tracing::info!(%clerk, %ip, "clerk logged in");
     let token = new_token();
     let hash = token_hash(&token);

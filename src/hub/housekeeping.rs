@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
+use super::login_failures;
 use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use super::{audit, certificates, login};
@@ -129,6 +130,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                         prune(sql, now)?
                             + prune_idle_sessions(sql, now - idle)?
                             + login::prune(sql, now)?
+                            + login_failures::prune(sql, now)?
                             + certificates::erase_old_content(
                                 sql,
                                 now - TimeDelta::days(i64::from(auth.certificate_retention_days)),

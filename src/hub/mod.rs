@@ -30,6 +30,7 @@ pub mod kiosk_tokens;
 pub mod limits;
 pub mod login;
 pub mod login_confirm;
+pub mod login_failures;
 pub mod metrics;
 pub mod numbering;
 pub mod oidc;

@@ -309,4 +309,13 @@ pub const MIGRATIONS: &[&str] = &[
     // 13: what a clerk may do beyond the counter (hub::auth::Role): `maintainer` rolls
     // software out from the fleet page.
     "ALTER TABLE operators ADD COLUMN role TEXT NOT NULL DEFAULT 'clerk';",
+    // 14: wrong clerk passwords per name and address (hub::login_failures).
+    "CREATE TABLE login_failures (
+        name        TEXT NOT NULL,
+        address     TEXT NOT NULL,
+        in_a_row    BIGINT NOT NULL,
+        wait_until  TEXT,
+        last_at     TEXT NOT NULL,
+        PRIMARY KEY (name, address)
+    );",
 ];

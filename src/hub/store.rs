@@ -324,6 +324,16 @@ pub const MIGRATIONS: &[&str] = &[
     // 13: what a clerk may do beyond the counter (hub::auth::Role): `maintainer` rolls
     // software out from the fleet page.
     "ALTER TABLE operators ADD COLUMN role TEXT NOT NULL DEFAULT 'clerk';",
+    // 14: wrong clerk passwords per name and address, in the database so that every hub
+    // process on it counts them together (hub::login_failures).
+    "CREATE TABLE login_failures (
+        name        TEXT NOT NULL,
+        address     TEXT NOT NULL,
+        in_a_row    INTEGER NOT NULL,
+        wait_until  TEXT,
+        last_at     TEXT NOT NULL,
+        PRIMARY KEY (name, address)
+    );",
 ];
 
 /// Where the hub keeps its data: the database and the directory of the files beside it

@@ -16,8 +16,10 @@
 //!   512 threads, the checks kept gigabytes); the rest wait up to [`CHECK_QUEUE_WAIT`],
 //!   then are turned away as busy.
 //!
-//! In memory: a hub restart starts afresh, which costs an attacker a restart they cannot
-//! cause from the page. Behind a reverse proxy every client has the proxy's address: the
+//! The wrong passwords in a row and the waits they earn are also kept in the database
+//! ([`super::login_failures`]): every hub process on it (a region's) and a restarted hub
+//! see them; the attempts in flight, the per-address bucket and the checks at once stay in
+//! each process's memory, as they guard that process's own threads and memory. Behind a reverse proxy every client has the proxy's address: the
 //! per-address limits then apply to all clerks together (see docs/maintainer.md).
 
 use std::collections::HashMap;
@@ -41,7 +43,28 @@ pub const CHECK_QUEUE_WAIT: Duration = Duration::from_secs(3);
 /// The first wait once the free failures are used up.
 const FIRST_WAIT_SECONDS: i64 = 30;
 /// The longest wait.
-const LONGEST_WAIT_SECONDS: i64 = 15 * 60;
+pub const LONGEST_WAIT_SECONDS: i64 = 15 * 60;
+
+/// A name's wrong passwords in a row at an address and the wait they earned, as the
+/// database keeps them for every hub process ([`super::login_failures`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// Wrong passwords in a row.
+    pub in_a_row: u32,
+    /// No attempt before this.
+    pub wait_until: Option<DateTime<Utc>>,
+}
+
+/// The wait after `in_a_row` wrong passwords: none for the free ones, then 30 s doubling
+/// up to 15 minutes.
+pub fn wait_after(in_a_row: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if in_a_row < FREE_FAILURES {
+        return None;
+    }
+    let doublings = (in_a_row - FREE_FAILURES).min(10);
+    let wait = (FIRST_WAIT_SECONDS << doublings).min(LONGEST_WAIT_SECONDS);
+    Some(now + TimeDelta::seconds(wait))
+}
 /// Entries tracked before stale ones are dropped (bounds memory against junk names).
 const PRUNE_ABOVE: usize = 1024;
 
@@ -155,16 +178,21 @@ pub struct Attempt<'a> {
 }
 
 impl LoginThrottle {
-    /// Admits one attempt for `name` from `ip`, or says why not. Waits (briefly) for a
-    /// free password check.
+    /// Admits one attempt for `name` from `ip`, or says why not, counting the failures
+    /// `stored` in the database besides this process's own. Waits (briefly) for a free
+    /// password check.
     pub async fn admit(
         &self,
         name: &str,
         ip: IpAddr,
         now: DateTime<Utc>,
+        stored: Stored,
     ) -> Result<Attempt<'_>, Refusal> {
         let key = (key(name), ip);
-        self.reserve(&key, now)?;
+        if let Some(until) = stored.wait_until.filter(|until| *until > now) {
+            return Err(Refusal::Name(seconds_until(until, now)));
+        }
+        self.reserve(&key, now, stored.in_a_row)?;
         let permit = tokio::time::timeout(CHECK_QUEUE_WAIT, self.checks.clone().acquire_owned())
             .await
             .ok()
@@ -181,8 +209,14 @@ impl LoginThrottle {
         })
     }
 
-    /// Checks both counts and takes a place in them, atomically.
-    fn reserve(&self, key: &(String, IpAddr), now: DateTime<Utc>) -> Result<(), Refusal> {
+    /// Checks both counts and takes a place in them, atomically; `stored_in_a_row` is the
+    /// database's count of wrong passwords for the name there.
+    fn reserve(
+        &self,
+        key: &(String, IpAddr),
+        now: DateTime<Utc>,
+        stored_in_a_row: u32,
+    ) -> Result<(), Refusal> {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         if counts.names.len() > PRUNE_ABOVE {
             let stale = TimeDelta::seconds(LONGEST_WAIT_SECONDS * 2);
@@ -200,7 +234,8 @@ impl LoginThrottle {
             }
             // Attempts in flight count as failures until they end, so a parallel burst
             // gets the free failures and no more; after a wait, one attempt at a time.
-            if f.in_flight >= FREE_FAILURES.saturating_sub(f.in_a_row).max(1) {
+            let in_a_row = f.in_a_row.max(stored_in_a_row);
+            if f.in_flight >= FREE_FAILURES.saturating_sub(in_a_row).max(1) {
                 return Err(Refusal::Name(FIRST_WAIT_SECONDS as u64));
             }
         }
@@ -257,10 +292,8 @@ impl Attempt<'_> {
             f.in_flight = f.in_flight.saturating_sub(1);
             f.in_a_row = f.in_a_row.saturating_add(1);
             f.last = now;
-            if f.in_a_row >= FREE_FAILURES {
-                let doublings = (f.in_a_row - FREE_FAILURES).min(10);
-                let wait = (FIRST_WAIT_SECONDS << doublings).min(LONGEST_WAIT_SECONDS);
-                f.wait_until = Some(now + TimeDelta::seconds(wait));
+            if let Some(until) = wait_after(f.in_a_row, now) {
+                f.wait_until = Some(until);
             }
         }
     }
@@ -310,7 +343,7 @@ fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
 }
 
 /// Names differing only in case or surrounding spaces count as one.
-fn key(name: &str) -> String {
+pub fn key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
@@ -328,7 +361,11 @@ mod tests {
     const THERE: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
 
     async fn fail(throttle: &LoginThrottle, name: &str, ip: IpAddr, now: DateTime<Utc>) {
-        throttle.admit(name, ip, now).await.unwrap().failed(now);
+        throttle
+            .admit(name, ip, now, Stored::default())
+            .await
+            .unwrap()
+            .failed(now);
     }
 
     #[tokio::test]
@@ -339,16 +376,25 @@ mod tests {
         }
         let t = i64::from(FREE_FAILURES - 1) * 6;
         assert_eq!(
-            throttle.admit("anna", HERE, at(t)).await.unwrap_err(),
+            throttle
+                .admit("anna", HERE, at(t), Stored::default())
+                .await
+                .unwrap_err(),
             Refusal::Name(30)
         );
         assert_eq!(
-            throttle.admit("anna", HERE, at(t + 29)).await.unwrap_err(),
+            throttle
+                .admit("anna", HERE, at(t + 29), Stored::default())
+                .await
+                .unwrap_err(),
             Refusal::Name(1)
         );
         fail(&throttle, "anna", HERE, at(t + 30)).await;
         assert_eq!(
-            throttle.admit("anna", HERE, at(t + 30)).await.unwrap_err(),
+            throttle
+                .admit("anna", HERE, at(t + 30), Stored::default())
+                .await
+                .unwrap_err(),
             Refusal::Name(60)
         );
     }
@@ -360,7 +406,7 @@ mod tests {
         let mut refused = 0;
         for _ in 0..8 {
             // Admitted attempts are still running: none has failed yet.
-            match throttle.reserve(&(key("bob"), HERE), at(0)) {
+            match throttle.reserve(&(key("bob"), HERE), at(0), 0) {
                 Ok(()) => admitted.push(()),
                 Err(Refusal::Name(_)) => refused += 1,
                 Err(other) => panic!("{other:?}"),
@@ -375,11 +421,22 @@ mod tests {
         for i in 0..FREE_FAILURES {
             fail(&throttle, " Anna", THERE, at(i64::from(i))).await;
         }
-        assert!(throttle.admit("anna", THERE, at(6)).await.is_err());
-        let mine = throttle.admit("ANNA", HERE, at(6)).await.unwrap();
+        assert!(
+            throttle
+                .admit("anna", THERE, at(6), Stored::default())
+                .await
+                .is_err()
+        );
+        let mine = throttle
+            .admit("ANNA", HERE, at(6), Stored::default())
+            .await
+            .unwrap();
         mine.succeeded();
         assert!(
-            throttle.admit("marco", THERE, at(7)).await.is_ok(),
+            throttle
+                .admit("marco", THERE, at(7), Stored::default())
+                .await
+                .is_ok(),
             "other names"
         );
     }
@@ -391,12 +448,23 @@ mod tests {
             fail(&throttle, &format!("name-{i}"), HERE, at(0)).await;
         }
         assert_eq!(
-            throttle.admit("another", HERE, at(0)).await.unwrap_err(),
+            throttle
+                .admit("another", HERE, at(0), Stored::default())
+                .await
+                .unwrap_err(),
             Refusal::Address(6)
         );
-        assert!(throttle.admit("another", THERE, at(0)).await.is_ok());
         assert!(
-            throttle.admit("another", HERE, at(6)).await.is_ok(),
+            throttle
+                .admit("another", THERE, at(0), Stored::default())
+                .await
+                .is_ok()
+        );
+        assert!(
+            throttle
+                .admit("another", HERE, at(6), Stored::default())
+                .await
+                .is_ok(),
             "refilled"
         );
     }
@@ -409,14 +477,21 @@ mod tests {
             .collect();
         let mut running = Vec::new();
         for ip in &ips[..CHECKS_AT_ONCE] {
-            running.push(throttle.admit("x", *ip, at(0)).await.unwrap());
+            running.push(
+                throttle
+                    .admit("x", *ip, at(0), Stored::default())
+                    .await
+                    .unwrap(),
+            );
         }
-        let busy = throttle.admit("x", ips[CHECKS_AT_ONCE], at(0)).await;
+        let busy = throttle
+            .admit("x", ips[CHECKS_AT_ONCE], at(0), Stored::default())
+            .await;
         assert_eq!(busy.unwrap_err(), Refusal::Busy);
         drop(running.pop());
         assert!(
             throttle
-                .admit("x", ips[CHECKS_AT_ONCE], at(0))
+                .admit("x", ips[CHECKS_AT_ONCE], at(0), Stored::default())
                 .await
                 .is_ok()
         );
