@@ -483,3 +483,31 @@ async fn wrong_passwords_through_one_hub_make_the_name_wait_on_the_other() {
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_attempts");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_disabled_through_one_hub_is_refused_at_once_by_the_other() {
+    let Some(region) = blocking(|| Region::new("disabled")) else {
+        return;
+    };
+    let (a, b) = (region.hub(), region.hub());
+    let tokens = region.enrol(&a, 1).await;
+    blocking(|| admin::add_operator(&region.location, "anna", "password123")).unwrap();
+    // B has looked the kiosk's token up (and keeps it for a few seconds).
+    let kiosk = client(&b.url, &tokens[0]);
+    kiosk.queues().await.unwrap();
+    let clerk = common::Clerk::new(&a.url);
+    clerk.login("anna", "password123").await.unwrap();
+    let fleet = clerk.get("/fleet/api/kiosks").await.unwrap();
+    let id = fleet[0]["kiosk_id"].as_str().unwrap().to_string();
+    clerk
+        .post(
+            &format!("/fleet/api/kiosks/{id}/disabled"),
+            serde_json::json!({ "disabled": true }),
+        )
+        .await
+        .unwrap();
+    match kiosk.issue_ticket(&ticket("naspi")).await {
+        Err(ClientError::Disabled { .. }) => {}
+        other => panic!("hub B still served the disabled kiosk: {other:?}"),
+    }
+}

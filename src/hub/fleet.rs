@@ -173,6 +173,11 @@ pub async fn set_disabled(
         })
         .await?;
     state.kiosk_tokens.forget(&kiosk_id);
+    // Other hub processes on the database (a region's) drop their cached tokens too.
+    let stamp = super::store::Location::of(&state.config).kiosks_stamp();
+    if let Err(e) = super::kiosk_tokens::announce_change(&stamp) {
+        tracing::warn!(%e, stamp = %stamp.display(), "other hub processes keep the kiosk's token up to 5 s");
+    }
     if changed == 0 {
         return Err(ApiError::not_found(
             "unknown_kiosk",
