@@ -217,6 +217,39 @@ async fn kiosk_load(
     }
 }
 
+/// Starts `KIOSKS` kiosks' load, each issuing `count` tickets: even kiosks through hub
+/// `a`, odd ones through `b`; with `failover` each goes on through the other hub when its
+/// own stops answering.
+fn spread_load(
+    tokens: Vec<String>,
+    (a, b): (&Hub, &Hub),
+    count: usize,
+    patience: Duration,
+    failover: bool,
+    seen: &Arc<Mutex<Seen>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    tokens
+        .into_iter()
+        .enumerate()
+        .map(|(k, token)| {
+            let (mine, other) = if k % 2 == 0 { (a, b) } else { (b, a) };
+            let mut urls = vec![mine.url.clone()];
+            if failover {
+                urls.push(other.url.clone());
+            }
+            tokio::spawn(kiosk_load(k, token, urls, count, patience, seen.clone()))
+        })
+        .collect()
+}
+
+/// Waits until `n` tickets were answered (the load is under way), 20 s at most.
+async fn until_answered(seen: &Mutex<Seen>, n: usize) {
+    let started = Instant::now();
+    while seen.lock().unwrap().answered.len() < n && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hub_processes_on_one_database_number_gaplessly() {
     let Some(region) = blocking(|| Region::new("two_hubs")) else {
@@ -225,18 +258,7 @@ async fn two_hub_processes_on_one_database_number_gaplessly() {
     let (a, b) = (region.hub(), region.hub());
     let tokens = region.enrol(&a, KIOSKS).await;
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let mut tasks = Vec::new();
-    for (k, token) in tokens.into_iter().enumerate() {
-        let mine = if k % 2 == 0 { &a } else { &b };
-        tasks.push(tokio::spawn(kiosk_load(
-            k,
-            token,
-            vec![mine.url.clone()],
-            40,
-            Duration::from_secs(10),
-            seen.clone(),
-        )));
-    }
+    let tasks = spread_load(tokens, (&a, &b), 40, Duration::from_secs(10), false, &seen);
     for task in tasks {
         task.await.unwrap();
     }
@@ -253,27 +275,9 @@ async fn a_hub_killed_mid_load_loses_nothing_and_the_other_takes_over() {
     let (mut a, b) = (region.hub(), region.hub());
     let tokens = region.enrol(&a, KIOSKS).await;
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let mut tasks = Vec::new();
-    for (k, token) in tokens.into_iter().enumerate() {
-        let urls = if k % 2 == 0 {
-            vec![a.url.clone(), b.url.clone()]
-        } else {
-            vec![b.url.clone(), a.url.clone()]
-        };
-        tasks.push(tokio::spawn(kiosk_load(
-            k,
-            token,
-            urls,
-            60,
-            Duration::from_secs(20),
-            seen.clone(),
-        )));
-    }
+    let tasks = spread_load(tokens, (&a, &b), 60, Duration::from_secs(20), true, &seen);
     // Kill A (SIGKILL) once it is busy.
-    let started = Instant::now();
-    while seen.lock().unwrap().answered.len() < 100 && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_answered(&seen, 100).await;
     a.kill();
     let at_kill = seen.lock().unwrap().answered.len();
     for task in tasks {
@@ -297,22 +301,8 @@ async fn the_database_restarted_mid_load_the_hubs_recover_and_the_kiosks_drain()
     let (a, b) = (region.hub(), region.hub());
     let tokens = region.enrol(&a, KIOSKS).await;
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let mut tasks = Vec::new();
-    for (k, token) in tokens.into_iter().enumerate() {
-        let mine = if k % 2 == 0 { &a } else { &b };
-        tasks.push(tokio::spawn(kiosk_load(
-            k,
-            token,
-            vec![mine.url.clone()],
-            50,
-            Duration::from_secs(30),
-            seen.clone(),
-        )));
-    }
-    let started = Instant::now();
-    while seen.lock().unwrap().answered.len() < 80 && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let tasks = spread_load(tokens, (&a, &b), 50, Duration::from_secs(30), false, &seen);
+    until_answered(&seen, 80).await;
     let server = &region.server;
     tokio::task::block_in_place(|| {
         server.kill();
