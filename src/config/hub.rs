@@ -126,10 +126,41 @@ impl TryFrom<String> for Database {
         if value.contains("://") {
             return Err(format!(
                 "`{}` is neither an SQLite file nor a postgres:// URL",
-                crate::hub::sql::postgres::redact_url(&value)
+                redact_url(&value)
             ));
         }
         Ok(Database::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// `url` as it may be logged: the password replaced by `***` (in a URL or in a
+/// `key=value` connection string).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url
+            .split_whitespace()
+            .map(|pair| match pair.split_once('=') {
+                Some(("password", _)) => "password=***",
+                _ => pair,
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or("");
+            let hidden = if credentials.contains(':') {
+                ":***"
+            } else {
+                ""
+            };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -138,7 +169,7 @@ impl std::fmt::Display for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Database::Sqlite(path) => write!(f, "{}", path.display()),
-            Database::Postgres(url) => f.write_str(&crate::hub::sql::postgres::redact_url(url)),
+            Database::Postgres(url) => f.write_str(&redact_url(url)),
         }
     }
 }

@@ -121,36 +121,8 @@ pub enum PgOpenError {
     },
 }
 
-/// `url` as it may be logged: the password replaced by `***` (in a URL or in a
-/// `key=value` connection string).
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url
-            .split_whitespace()
-            .map(|pair| match pair.split_once('=') {
-                Some(("password", _)) => "password=***",
-                _ => pair,
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-    };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or("");
-            let hidden = if credentials.contains(':') {
-                ":***"
-            } else {
-                ""
-            };
-            format!("{scheme}://{user}{hidden}@{host}{tail}")
-        }
-        None => url.to_owned(),
-    }
-}
+/// `url` as it may be logged (defined with the setting it comes from).
+pub use crate::config::hub::redact_url;
 
 impl PgConn {
     /// Connects to `url` (`postgres://user:password@host:port/database?...`).
