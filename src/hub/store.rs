@@ -558,11 +558,12 @@ impl Db {
             // open transaction is rolled back when dropped), so a poisoned lock is still
             // usable.
             let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            let reconnect = reconnect.lock().unwrap_or_else(PoisonError::into_inner);
-            if !super::writer::revive(&mut guard, &reconnect, &down) {
-                return Err(ApiError::database_unavailable());
+            if guard.is_closed() {
+                let reconnect = reconnect.lock().unwrap_or_else(PoisonError::into_inner);
+                if !super::writer::revive(&mut guard, &reconnect, &down) {
+                    return Err(ApiError::database_unavailable());
+                }
             }
-            drop(reconnect);
             f(&mut guard)
         })
         .await
