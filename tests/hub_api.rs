@@ -280,11 +280,11 @@ async fn metrics_and_health() {
         .await
         .unwrap();
     for line in [
-        "sportello_tickets_issued_today{service=\"naspi\"} 2",
-        "sportello_tickets_waiting{service=\"isee\"} 1",
-        "sportello_tickets_issued_total{service=\"naspi\"} 2",
+        "sportello_tickets_issued_today{office=\"default\",service=\"naspi\"} 2",
+        "sportello_tickets_waiting{office=\"default\",service=\"isee\"} 1",
+        "sportello_tickets_issued_total{office=\"default\",service=\"naspi\"} 2",
         "sportello_kiosks_online 1",
-        "sportello_kiosks_enrolled 1",
+        "sportello_kiosks_enrolled{office=\"default\"} 1",
         "sportello_http_request_duration_seconds_count{route=\"/api/v1/tickets\",method=\"POST\"} 3",
     ] {
         assert!(

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use sportello::hub::error::ApiError;
 use sportello::hub::numbering::{BAND_ZONE_START, next_online, reserve_band};
+use sportello::hub::offices::Day;
 use sportello::hub::pg_schema;
 use sportello::hub::sql::postgres::{PgConn, PgOpenError};
 use sportello::hub::sql::{Sql, args};
@@ -181,7 +182,8 @@ fn values_round_trip(sql: Sql<'_>) {
     )
     .unwrap();
     sql.execute(
-        "INSERT INTO service_stats (service, average_seconds, samples) VALUES (?1, ?2, ?3)",
+        "INSERT INTO service_stats (office_id, service, average_seconds, samples)
+         VALUES (1, ?1, ?2, ?3)",
         args!["naspi", 312.5, 7u16],
     )
     .unwrap();
@@ -238,7 +240,10 @@ fn numbers_taken_at_once<C: Send + 'static>(
     per_writer: usize,
     sql: fn(&C) -> Sql<'_>,
 ) -> (Vec<u16>, Vec<u16>) {
-    let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let day = Day {
+        office: 1,
+        date: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+    };
     let handles: Vec<_> = connections
         .into_iter()
         .map(|conn| {
@@ -298,7 +303,10 @@ fn numbers_stay_gapless_with_writers_on_several_connections() {
 
     // Bands and online numbers never meet, as on SQLite (hub::numbering's own test).
     let sql = Sql::Postgres(&pg);
-    let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+    let day = Day {
+        office: 1,
+        date: NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+    };
     sql.begin_write().unwrap();
     assert_eq!(next_online(sql, day, "a").unwrap(), 1);
     assert_eq!(reserve_band(sql, day, "a", 10).unwrap(), Some((990, 999)));
@@ -325,7 +333,10 @@ fn a_lost_server_answers_503_and_a_new_connection_recovers() {
         return;
     };
     let (url, pg) = migrated(&server, "outage");
-    let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let day = Day {
+        office: 1,
+        date: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+    };
     assert_eq!(next_online(Sql::Postgres(&pg), day, "naspi").unwrap(), 1);
 
     server.kill();
@@ -348,7 +359,10 @@ fn a_lost_server_answers_503_and_a_new_connection_recovers() {
 fn band_leases(sql: Sql<'_>) -> Vec<sportello::protocol::BandsResponse> {
     use sportello::hub::bands::{Sizing, lease};
     let catalogue = sportello::catalogue::Catalogue::builtin();
-    let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let day = Day {
+        office: 1,
+        date: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+    };
     let now = "2026-12-03T09:00:00Z".parse().unwrap();
     let sizing = Sizing {
         floor: 10,
@@ -368,11 +382,11 @@ fn band_leases(sql: Sql<'_>) -> Vec<sportello::protocol::BandsResponse> {
     for seq in first..first + 8 {
         sql.execute(
             "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
-                 lang, kiosk_id, offline, status, issued_at, queued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'it', 'k1', 1, 'waiting', ?6, 0)",
+                 lang, kiosk_id, offline, status, issued_at, queued_at, office_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'it', 'k1', 1, 'waiting', ?6, 0, 1)",
             args![
                 format!("t{seq}"),
-                day.to_string(),
+                day.text(),
                 format!("X{seq}"),
                 seq,
                 &service,
@@ -428,15 +442,18 @@ fn bands_are_leased_alike_on_both_engines() {
 /// that triggers keep (SQLite's triggers, PostgreSQL's plpgsql function).
 fn queue_positions(sql: Sql<'_>) -> Vec<(String, u32)> {
     use sportello::hub::queue::{position, waiting};
-    let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let day = Day {
+        office: 1,
+        date: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+    };
     let issue = |n: u32, service: &str, priority: bool, appointment: bool, queued_at: i64| {
         sql.execute(
             "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
-                 appointment, lang, kiosk_id, offline, status, issued_at, queued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, 'it', 'k1', 0, 'waiting', ?8, ?9)",
+                 appointment, lang, kiosk_id, offline, status, issued_at, queued_at, office_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, 'it', 'k1', 0, 'waiting', ?8, ?9, 1)",
             args![
                 format!("t{n:02}"),
-                day.to_string(),
+                day.text(),
                 format!("N{n:03}"),
                 n,
                 service,

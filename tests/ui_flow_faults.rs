@@ -80,9 +80,9 @@ fn faults_a_citizen_can_understand() {
         {
             let conn = rusqlite::Connection::open(hub.db()).unwrap();
             conn.execute(
-                "INSERT INTO number_blocks (day, service, next_online, band_floor)
-                 VALUES (?1, 'estratto-conto', 1000, 1000)
-                 ON CONFLICT (day, service) DO UPDATE SET next_online = band_floor",
+                "INSERT INTO number_blocks (office_id, day, service, next_online, band_floor)
+                 VALUES (1, ?1, 'estratto-conto', 1000, 1000)
+                 ON CONFLICT (office_id, day, service) DO UPDATE SET next_online = band_floor",
                 [common::today().to_string()],
             )
             .unwrap();

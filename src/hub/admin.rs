@@ -1,4 +1,6 @@
-//! Set-up commands run on the hub machine: clerks, kiosk enrollment tokens, bookings.
+//! Set-up commands run on the hub machine: offices, clerks, kiosk enrollment tokens,
+//! bookings. Clerks, enrollment tokens (and so kiosks) and bookings belong to one office
+//! (`--office CODE`; the configured office, `default`, when not named).
 //!
 //! They open the same database file as the running server (SQLite with WAL allows it),
 //! so a maintainer can add a clerk or an enrollment token without stopping the hub.
@@ -14,6 +16,7 @@ use chrono::{NaiveDate, Utc};
 use super::appointments;
 use super::auth::{Role, hash_password, new_token, token_hash};
 use super::kiosk_tokens;
+use super::offices::{self, CONFIGURED_CODE, Office, OfficeError};
 use super::sql::{Sql, SqlError, args};
 use super::store::{self, Location};
 use crate::catalogue::Catalogue;
@@ -27,6 +30,9 @@ pub enum AdminError {
     /// A statement failed.
     #[error("database: {0}")]
     Sql(#[from] SqlError),
+    /// An office could not be added or found.
+    #[error(transparent)]
+    Office(#[from] OfficeError),
 
     /// The input is not acceptable.
     #[error("{0}")]
@@ -44,9 +50,47 @@ pub enum OperatorChange {
     Enabled,
 }
 
-/// Creates clerk `name` with `password`, or sets a new password for an existing one.
+/// Adds office `code` (`sportello hub office add`).
+pub fn add_office(
+    location: impl Into<Location>,
+    code: &str,
+    name: &str,
+    time_zone: &str,
+    counters: &[String],
+) -> Result<Office, AdminError> {
+    let conn = store::connect(&location.into())?;
+    Ok(offices::add(
+        &conn,
+        code,
+        name,
+        time_zone,
+        counters,
+        Utc::now(),
+    )?)
+}
+
+/// Every office (`sportello hub office list`).
+pub fn list_offices(location: impl Into<Location>) -> Result<Vec<Office>, AdminError> {
+    let conn = store::connect(&location.into())?;
+    Ok(offices::list(&conn)?)
+}
+
+/// Creates clerk `name` with `password` in the configured office, or sets a new
+/// password for an existing one.
 pub fn add_operator(
     location: impl Into<Location>,
+    name: &str,
+    password: &str,
+) -> Result<OperatorChange, AdminError> {
+    add_operator_in(location, CONFIGURED_CODE, name, password)
+}
+
+/// Creates clerk `name` with `password` in office `office`, or sets a new password for
+/// an existing clerk of that office (a clerk of another office is refused: login names
+/// are unique across the database).
+pub fn add_operator_in(
+    location: impl Into<Location>,
+    office: &str,
     name: &str,
     password: &str,
 ) -> Result<OperatorChange, AdminError> {
@@ -67,16 +111,22 @@ pub fn add_operator(
             "the password must have at least 8 characters".to_string(),
         ));
     }
-    let hash = hash_password(password).map_err(AdminError::Invalid)?;
     let conn = store::connect(location)?;
     let sql = Sql::from(&conn);
+    let office = offices::find(sql, office)?;
+    let hash = hash_password(password).map_err(AdminError::Invalid)?;
     let existing = sql.query_opt(
-        "SELECT id, disabled_at FROM operators WHERE name = ?1",
+        "SELECT id, disabled_at, office_id FROM operators WHERE name = ?1",
         args![name],
     )?;
     match existing {
         Some(row) => {
             let (id, disabled): (i64, Option<String>) = (row.get(0)?, row.get(1)?);
+            if row.get::<i64>(2)? != office.id {
+                return Err(AdminError::Invalid(format!(
+                    "a clerk named `{name}` works in another office: choose another name"
+                )));
+            }
             sql.execute(
                 "UPDATE operators SET password_hash = ?2, disabled_at = NULL WHERE id = ?1",
                 args![id, hash],
@@ -91,8 +141,9 @@ pub fn add_operator(
         }
         None => {
             sql.execute(
-                "INSERT INTO operators (name, password_hash, created_at) VALUES (?1, ?2, ?3)",
-                args![name, hash, Utc::now().to_rfc3339()],
+                "INSERT INTO operators (name, password_hash, created_at, office_id)
+                 VALUES (?1, ?2, ?3, ?4)",
+                args![name, hash, Utc::now().to_rfc3339(), office.id],
             )?;
             Ok(OperatorChange::Added)
         }
@@ -214,14 +265,25 @@ pub fn remove_kiosk(location: impl Into<Location>, kiosk_id: &str) -> Result<Str
     Ok(name)
 }
 
-/// Creates a one-time enrollment token; only its hash is stored.
+/// Creates a one-time enrollment token for the configured office; only its hash is
+/// stored.
 pub fn create_enrollment_token(location: impl Into<Location>) -> Result<String, AdminError> {
+    create_enrollment_token_in(location, CONFIGURED_CODE)
+}
+
+/// Creates a one-time enrollment token for office `office`: the kiosk it enrols belongs
+/// to that office.
+pub fn create_enrollment_token_in(
+    location: impl Into<Location>,
+    office: &str,
+) -> Result<String, AdminError> {
     let location = &location.into();
     let conn = store::connect(location)?;
+    let office = offices::find(&conn, office)?;
     let token = new_token();
     Sql::from(&conn).execute(
-        "INSERT INTO enrollment_tokens (token_hash, created_at) VALUES (?1, ?2)",
-        args![token_hash(&token), Utc::now().to_rfc3339()],
+        "INSERT INTO enrollment_tokens (token_hash, created_at, office_id) VALUES (?1, ?2, ?3)",
+        args![token_hash(&token), Utc::now().to_rfc3339(), office.id],
     )?;
     Ok(token)
 }
@@ -241,18 +303,36 @@ pub fn revoke_enrollment_token(
     Ok(deleted == 1)
 }
 
-/// Imports a bookings CSV for `day`; returns how many bookings were stored.
+/// Imports a bookings CSV of the configured office for `day`; returns how many
+/// bookings were stored.
 pub fn import_appointments(
     location: impl Into<Location>,
     catalogue: &Catalogue,
     file: &Path,
     day: NaiveDate,
 ) -> Result<usize, AdminError> {
+    import_appointments_in(location, CONFIGURED_CODE, catalogue, file, Some(day)).map(|(n, _)| n)
+}
+
+/// Imports a bookings CSV of office `office` for `day` (its today when `None`); returns
+/// how many bookings were stored and the day.
+pub fn import_appointments_in(
+    location: impl Into<Location>,
+    office: &str,
+    catalogue: &Catalogue,
+    file: &Path,
+    day: Option<NaiveDate>,
+) -> Result<(usize, NaiveDate), AdminError> {
     let location = &location.into();
     let text = std::fs::read_to_string(file)
         .map_err(|e| AdminError::Invalid(format!("{}: {e}", file.display())))?;
     let bookings = appointments::parse_csv(&text, catalogue)
         .map_err(|e| AdminError::Invalid(format!("{}, {e}", file.display())))?;
     let conn = store::connect(location)?;
-    Ok(appointments::store(&conn, day, &bookings)?)
+    let office = offices::find(&conn, office)?;
+    let day = match day {
+        Some(date) => office.day(date),
+        None => office.day_at(Utc::now()),
+    };
+    Ok((appointments::store(&conn, day, &bookings)?, day.date))
 }

@@ -7,10 +7,11 @@
 //! database, so that the hub can later match a health card without holding the code.
 //! Written for both engines (`hub::sql`).
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveTime;
 use sha2::{Digest, Sha256};
 
 use super::auth::{hex, new_token};
+use super::offices::Day;
 use super::sql::{Sql, SqlError, args};
 use super::tickets::normalise_code;
 use crate::catalogue::Catalogue;
@@ -176,11 +177,11 @@ pub fn cf_hash<'c>(sql: impl Into<Sql<'c>>, code: &CodiceFiscale) -> Result<Stri
     Ok(hex(&h.finalize()))
 }
 
-/// Stores bookings for `day` in one transaction. A booking already checked in is kept
+/// Stores bookings of an office's `day` in one transaction. A booking already checked in is kept
 /// as it is; others are replaced. Returns how many were stored.
 pub fn store<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     bookings: &[Booking],
 ) -> Result<usize, SqlError> {
     sql.into().write_transaction(|sql| {
@@ -191,17 +192,18 @@ pub fn store<'c>(
                 None => None,
             };
             stored += sql.execute(
-                "INSERT INTO appointments (day, code, time, service, cf_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (day, code) DO UPDATE
+                "INSERT INTO appointments (office_id, day, code, time, service, cf_hash)
+                 VALUES (?6, ?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (office_id, day, code) DO UPDATE
                      SET time = ?3, service = ?4, cf_hash = ?5
                      WHERE appointments.ticket_id IS NULL",
                 args![
-                    day.to_string(),
+                    day.text(),
                     &b.code,
                     b.time.format("%H:%M").to_string(),
                     &b.service,
-                    hash
+                    hash,
+                    day.office
                 ],
             )?;
         }
@@ -237,7 +239,8 @@ mod tests {
         let mut conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
         let cat = Catalogue::builtin();
         let b = parse_csv("A1,09:30,naspi,RSSMRA45C12F205C\n", &cat).unwrap();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let day = Day { office: 1, date };
         assert_eq!(store(&mut conn, day, &b).unwrap(), 1);
         let stored: String = conn
             .query_row("SELECT cf_hash FROM appointments", [], |r| r.get(0))

@@ -82,6 +82,9 @@ pub struct Entry<'a> {
     pub detail: Option<&'a str>,
     /// The clerk who acted (a search of this log).
     pub operator: Option<&'a str>,
+    /// The office the row belongs to; when `None`, the kiosk's (else the configured
+    /// office).
+    pub office: Option<i64>,
 }
 
 /// Appends an event (inside the caller's transaction, when there is one).
@@ -93,8 +96,10 @@ pub fn record<'c>(
 ) -> Result<(), SqlError> {
     sql.into().execute(
         "INSERT INTO audit (at, event, kiosk_id, session_id, subject, certificate_id, detail,
-                            operator)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            operator, office_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+                 COALESCE(CAST(?9 AS BIGINT),
+                          (SELECT office_id FROM kiosks WHERE id = ?3), 1))",
         args![
             at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             event.as_str(),
@@ -103,7 +108,8 @@ pub fn record<'c>(
             entry.subject,
             entry.certificate_id,
             entry.detail,
-            entry.operator
+            entry.operator,
+            entry.office
         ],
     )?;
     Ok(())
@@ -143,7 +149,7 @@ pub struct AuditPage {
 }
 
 /// The filters of `GET /audit/api/events`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
     /// At most this many rows (1-500, default 100).
     pub limit: u32,
@@ -155,6 +161,22 @@ pub struct Filter {
     pub kiosk_id: Option<String>,
     /// One person's keyed hash.
     pub subject: Option<String>,
+    /// The office whose rows are read (a clerk reads only their own office's).
+    pub office: i64,
+}
+
+/// The latest 100 rows of the configured office.
+impl Default for Filter {
+    fn default() -> Filter {
+        Filter {
+            limit: 100,
+            before: None,
+            event: None,
+            kiosk_id: None,
+            subject: None,
+            office: super::offices::CONFIGURED_OFFICE,
+        }
+    }
 }
 
 /// Reads rows newest first.
@@ -169,13 +191,15 @@ pub fn list<'c>(sql: impl Into<Sql<'c>>, filter: &Filter) -> Result<Vec<AuditRow
            AND (CAST(?2 AS TEXT) IS NULL OR a.event = ?2)
            AND (CAST(?3 AS TEXT) IS NULL OR a.kiosk_id = ?3)
            AND (CAST(?4 AS TEXT) IS NULL OR a.subject = ?4)
+           AND a.office_id = ?6
          ORDER BY a.id DESC LIMIT ?5",
         args![
             filter.before,
             filter.event.map(AuditEvent::as_str),
             filter.kiosk_id.as_deref(),
             filter.subject.as_deref(),
-            filter.limit
+            filter.limit,
+            filter.office
         ],
     )?;
     rows.iter()
@@ -264,6 +288,7 @@ impl SearchRequest {
             event,
             kiosk_id: given(self.kiosk).map(|k| k.chars().take(64).collect()),
             subject: None,
+            office: super::offices::CONFIGURED_OFFICE,
         };
         Ok((filter, code))
     }
@@ -331,6 +356,8 @@ async fn search_log(
     search: SearchRequest,
 ) -> Result<Json<AuditPage>, ApiError> {
     let (mut filter, code) = search.filter()?;
+    filter.office = op.office.id;
+    let office = op.office.id;
     let now = state.now();
     let clerk = op.name.clone();
     let described = describe(&filter);
@@ -352,6 +379,7 @@ async fn search_log(
                         kiosk_id: filter.kiosk_id.as_deref(),
                         detail: described.as_deref(),
                         operator: Some(&clerk),
+                        office: Some(office),
                         ..Entry::default()
                     },
                 )?;

@@ -14,9 +14,11 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use super::error::ApiError;
 use super::kiosk_tokens::KnownKiosk;
+use super::offices::Office;
 use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use crate::protocol::errors as code;
@@ -87,6 +89,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 pub struct KioskAuth {
     /// The kiosk's id.
     pub kiosk_id: String,
+    /// The office it belongs to.
+    pub office: Arc<Office>,
 }
 
 impl FromRequestParts<AppState> for KioskAuth {
@@ -116,13 +120,14 @@ impl FromRequestParts<AppState> for KioskAuth {
                     .read(move |conn| {
                         Ok(Sql::from(&*conn)
                             .query_opt(
-                                "SELECT id, disabled FROM kiosks WHERE token_hash = ?1",
+                                "SELECT id, disabled, office_id FROM kiosks WHERE token_hash = ?1",
                                 args![looked_up],
                             )?
                             .map(|r| {
                                 Ok::<_, SqlError>(KnownKiosk {
                                     kiosk_id: r.get(0)?,
                                     disabled: r.get(1)?,
+                                    office: r.get(2)?,
                                 })
                             })
                             .transpose()?)
@@ -134,8 +139,11 @@ impl FromRequestParts<AppState> for KioskAuth {
                 row
             }
         };
-        let KnownKiosk { kiosk_id, disabled } =
-            known.ok_or_else(|| unauthorized("unknown kiosk token"))?;
+        let KnownKiosk {
+            kiosk_id,
+            disabled,
+            office,
+        } = known.ok_or_else(|| unauthorized("unknown kiosk token"))?;
         state.saw_kiosk(&kiosk_id);
         if disabled {
             return Err(ApiError::new(
@@ -144,7 +152,8 @@ impl FromRequestParts<AppState> for KioskAuth {
                 "this kiosk has been disabled by the office; show the out-of-service screen",
             ));
         }
-        Ok(KioskAuth { kiosk_id })
+        let office = state.office(office).await?;
+        Ok(KioskAuth { kiosk_id, office })
     }
 }
 
@@ -190,6 +199,9 @@ pub struct OperatorAuth {
     pub services: Vec<String>,
     /// What the clerk may do beyond the counter.
     pub role: Role,
+    /// The office the clerk works in: the only one whose tickets, kiosks and audit the
+    /// clerk sees or acts on.
+    pub office: Arc<Office>,
 }
 
 impl OperatorAuth {
@@ -243,7 +255,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
             .read(move |conn| {
                 let Some(r) = Sql::from(&*conn).query_opt(
                     "SELECT s.operator_id, o.name, s.counter, s.services,
-                            COALESCE(s.last_used_at, s.created_at), o.role
+                            COALESCE(s.last_used_at, s.created_at), o.role, o.office_id
                      FROM sessions s JOIN operators o ON o.id = s.operator_id
                      WHERE s.token_hash = ?1 AND s.expires_at > ?2
                        AND o.disabled_at IS NULL",
@@ -259,11 +271,12 @@ impl FromRequestParts<AppState> for OperatorAuth {
                     r.get::<String>(3)?,
                     r.get::<i64>(4)?,
                     r.get::<String>(5)?,
+                    r.get::<i64>(6)?,
                 );
                 Ok(Some((hash, row)))
             })
             .await?;
-        let (session_hash, (operator_id, name, counter, services, last_used, role)) =
+        let (session_hash, (operator_id, name, counter, services, last_used, role, office)) =
             row.ok_or_else(not_logged_in)?;
         let idle = now - last_used;
         if idle >= i64::from(state.config.sessions.idle_minutes) * 60 {
@@ -293,6 +306,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
                 .await?;
         }
         let services: Vec<String> = serde_json::from_str(&services).unwrap_or_default();
+        let office = state.office(office).await?;
         Ok(OperatorAuth {
             operator_id,
             name,
@@ -300,6 +314,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
             counter,
             services,
             role: Role::parse(&role).unwrap_or(Role::Clerk),
+            office,
         })
     }
 }

@@ -12,10 +12,11 @@
 //! out an outage of that length without emergency numbers; a quiet one does not take
 //! numbers from the others. Written for both engines (`hub::sql`).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use super::error::ApiError;
 use super::numbering::reserve_band;
+use super::offices::Day;
 use super::sql::{Sql, args};
 use crate::catalogue::Catalogue;
 use crate::protocol::errors as code;
@@ -64,17 +65,18 @@ fn busiest_hour(
     sql: Sql<'_>,
     kiosk_id: &str,
     service: &str,
-    day: NaiveDate,
+    day: Day,
     days: u32,
 ) -> Result<u32, ApiError> {
-    let since = day - chrono::Days::new(u64::from(days));
+    let since = day.date - chrono::Days::new(u64::from(days));
     let busiest: Option<u32> = sql
         .query_one(
             "SELECT max(n) FROM (
                  SELECT count(*) AS n FROM tickets
-                 WHERE day >= ?3 AND day <= ?4 AND kiosk_id = ?1 AND number_service = ?2
+                 WHERE office_id = ?5 AND day >= ?3 AND day <= ?4 AND kiosk_id = ?1
+                   AND number_service = ?2
                  GROUP BY substr(issued_at, 1, 13)) AS per_hour",
-            args![kiosk_id, service, since.to_string(), day.to_string()],
+            args![kiosk_id, service, since.to_string(), day.text(), day.office],
         )?
         .get(0)?;
     Ok(busiest.unwrap_or(0))
@@ -86,7 +88,7 @@ pub fn lease<'c>(
     kiosk_id: &str,
     catalogue: &Catalogue,
     services: Option<&[String]>,
-    day: NaiveDate,
+    day: Day,
     sizing: Sizing,
     now: DateTime<Utc>,
 ) -> Result<BandsResponse, ApiError> {
@@ -124,7 +126,10 @@ pub fn lease<'c>(
                 });
             }
         }
-        Ok(BandsResponse { day, bands })
+        Ok(BandsResponse {
+            day: day.date,
+            bands,
+        })
     })
 }
 
@@ -134,7 +139,7 @@ fn band_for(
     sql: Sql<'_>,
     kiosk_id: &str,
     service: &crate::catalogue::Service,
-    day: NaiveDate,
+    day: Day,
     sizing: Sizing,
     now: DateTime<Utc>,
 ) -> Result<Option<(u16, u16)>, ApiError> {
@@ -142,22 +147,22 @@ fn band_for(
         "SELECT first, last FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
              AND carried = 0
          ORDER BY id DESC LIMIT 1",
-        args![kiosk_id, day.to_string(), &service.code],
+        args![kiosk_id, day.text(), &service.code],
     )?;
     let count: u32 = sql
         .query_one(
             "SELECT count(*) FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
                  AND carried = 0",
-            args![kiosk_id, day.to_string(), &service.code],
+            args![kiosk_id, day.text(), &service.code],
         )?
         .get(0)?;
     if let Some(row) = latest {
         let (first, last): (u16, u16) = (row.get(0)?, row.get(1)?);
         let used: u32 = sql
             .query_one(
-                "SELECT count(*) FROM tickets WHERE day = ?1 AND number_service = ?2
-                     AND seq BETWEEN ?3 AND ?4",
-                args![day.to_string(), &service.code, first, last],
+                "SELECT count(*) FROM tickets WHERE office_id = ?5 AND day = ?1
+                     AND number_service = ?2 AND seq BETWEEN ?3 AND ?4",
+                args![day.text(), &service.code, first, last, day.office],
             )?
             .get(0)?;
         let size = u32::from(last - first + 1);
@@ -175,7 +180,7 @@ fn demand_size(
     sql: Sql<'_>,
     kiosk_id: &str,
     service: &str,
-    day: NaiveDate,
+    day: Day,
     sizing: Sizing,
 ) -> Result<u16, ApiError> {
     if sizing.demand_minutes == 0 {
@@ -188,7 +193,7 @@ fn demand_size(
 fn new_band(
     sql: Sql<'_>,
     kiosk_id: &str,
-    day: NaiveDate,
+    day: Day,
     service: &str,
     size: u16,
     now: DateTime<Utc>,
@@ -197,15 +202,16 @@ fn new_band(
         return Ok(None);
     };
     sql.execute(
-        "INSERT INTO bands (day, service, kiosk_id, first, last, leased_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO bands (day, service, kiosk_id, first, last, leased_at, office_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         args![
-            day.to_string(),
+            day.text(),
             service,
             kiosk_id,
             first,
             last,
-            now.to_rfc3339()
+            now.to_rfc3339(),
+            day.office
         ],
     )?;
     Ok(Some((first, last)))
@@ -228,8 +234,8 @@ mod tests {
         let (day, number, seq, issued_at) = at;
         conn.execute(
             "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
-                 lang, kiosk_id, offline, status, issued_at, queued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'it', ?6, 0, 'waiting', ?7, 0)",
+                 lang, kiosk_id, offline, status, issued_at, queued_at, office_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'it', ?6, 0, 'waiting', ?7, 0, 1)",
             params![
                 format!("{kiosk}-{day}-{number}"),
                 day,
@@ -261,7 +267,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
         let catalogue = Catalogue::builtin();
-        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let day = Day { office: 1, date };
         // Yesterday 24 NASpI tickets in the busiest hour (and fewer in another day's);
         // ISEE 100 in an hour; DID none; another kiosk's NASpI rush does not count.
         history(&conn, "k-1", "naspi", "2026-12-01", 24);
@@ -310,7 +317,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
         let catalogue = Catalogue::builtin();
-        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let day = Day { office: 1, date };
         let naspi = vec!["naspi".to_string()];
         let ask = |conn: &mut Connection| {
             lease(

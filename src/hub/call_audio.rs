@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -206,6 +206,7 @@ impl CallAudio {
 pub async fn call_wav(
     State(state): State<AppState>,
     Path(file): Path<String>,
+    Query(query): Query<super::display::OfficeQuery>,
 ) -> Result<Response, ApiError> {
     let unknown = || ApiError::not_found("unknown_call", "no such call today");
     if !state.config.display.speak_calls {
@@ -219,7 +220,10 @@ pub async fn call_wav(
         .filter(|n| parse_number(n).is_some() || parse_emergency(n).is_some())
         .ok_or_else(unknown)?
         .to_string();
-    let day = state.today();
+    let day = state
+        .office_named(query.office.as_deref())
+        .await?
+        .day_at(state.now());
     let wanted = number.clone();
     let counter: Option<String> = state
         .db
@@ -229,10 +233,11 @@ pub async fn call_wav(
                 .query_opt(
                     "SELECT counter FROM (
                          SELECT number, counter FROM tickets
-                         WHERE day = ?1 AND called_at IS NOT NULL AND counter IS NOT NULL
+                         WHERE office_id = ?4 AND day = ?1 AND called_at IS NOT NULL
+                           AND counter IS NOT NULL
                          ORDER BY called_at DESC LIMIT ?3) AS recent
                      WHERE number = ?2",
-                    args![day.to_string(), wanted, AUDIBLE_CALLS],
+                    args![day.text(), wanted, AUDIBLE_CALLS, day.office],
                 )?
                 .map(|r| r.get(0))
                 .transpose()?)

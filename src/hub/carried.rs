@@ -22,12 +22,11 @@
 //! nothing behind. Written for both engines (`hub::sql`).
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 
 use super::auth::token_hash;
-use super::clock::office_day;
 use super::error::ApiError;
 use super::numbering::{BAND_ZONE_START, free_tag, hold_for_band};
+use super::offices::Office;
 use super::sql::{Sql, args};
 use super::tickets::number_taken;
 use crate::catalogue::Catalogue;
@@ -102,14 +101,14 @@ pub fn adopt<'c>(
     sql: impl Into<Sql<'c>>,
     kiosk_id: &str,
     catalogue: &Catalogue,
-    tz: Tz,
+    office: &Office,
     numbers: &[CarriedNumber],
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, ApiError> {
     let sql = sql.into();
     let mut refused = Vec::new();
     for carried in numbers {
-        if !adopt_one(sql, kiosk_id, catalogue, tz, carried, now)? {
+        if !adopt_one(sql, kiosk_id, catalogue, office, carried, now)? {
             refused.push(carried.number.clone());
         }
     }
@@ -128,7 +127,7 @@ fn adopt_one(
     sql: Sql<'_>,
     kiosk_id: &str,
     catalogue: &Catalogue,
-    tz: Tz,
+    office: &Office,
     carried: &CarriedNumber,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
@@ -141,29 +140,30 @@ fn adopt_one(
     if prefix != service.prefix || seq < BAND_ZONE_START {
         return Ok(false);
     }
-    let day = office_day(carried.issued_at.with_timezone(&Utc), tz);
+    let day = office.day_at(carried.issued_at.with_timezone(&Utc));
     if number_taken(sql, day, &carried.number)? {
         return Ok(false);
     }
     let leased: bool = sql
         .query_one(
-            "SELECT EXISTS (SELECT 1 FROM bands WHERE day = ?1 AND service = ?2
-                 AND first <= ?3 AND last >= ?3)",
-            args![day.to_string(), &service.code, seq],
+            "SELECT EXISTS (SELECT 1 FROM bands WHERE office_id = ?4 AND day = ?1
+                 AND service = ?2 AND first <= ?3 AND last >= ?3)",
+            args![day.text(), &service.code, seq, day.office],
         )?
         .get(0)?;
     if leased || !hold_for_band(sql, day, &service.code, seq)? {
         return Ok(false);
     }
     sql.execute(
-        "INSERT INTO bands (day, service, kiosk_id, first, last, leased_at, carried)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)",
+        "INSERT INTO bands (day, service, kiosk_id, first, last, leased_at, carried, office_id)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1, ?6)",
         args![
-            day.to_string(),
+            day.text(),
             &service.code,
             kiosk_id,
             seq,
-            now.to_rfc3339()
+            now.to_rfc3339(),
+            day.office
         ],
     )?;
     Ok(true)

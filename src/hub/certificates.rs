@@ -20,6 +20,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use super::audit::{self, AuditEvent, Entry};
 use super::error::ApiError;
 use super::login::Session;
+use super::offices::Office;
 use super::records::{self, CertificateKind, fund_name};
 use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
@@ -204,6 +205,7 @@ fn render(
 pub fn issue<'c>(
     sql: impl Into<Sql<'c>>,
     st: &AppState,
+    office: &Office,
     session: &Session,
     request: &IssueCertificateRequest,
     now: DateTime<Utc>,
@@ -238,8 +240,8 @@ pub fn issue<'c>(
         request.lang,
         session,
         &certificate_id,
-        issued_at.with_timezone(&st.tz),
-        &st.config.office_name,
+        issued_at.with_timezone(&office.tz),
+        &office.name,
     )?
     .ok_or_else(|| {
         ApiError::unprocessable(
@@ -287,6 +289,7 @@ pub fn issue<'c>(
             certificate_id: Some(&certificate_id),
             detail: Some(kind.code),
             operator: None,
+            office: Some(office.id),
         },
     )?;
     Ok(IssuedCertificate {

@@ -11,10 +11,11 @@
 //!
 //! Written for both engines (`hub::sql`).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::offices::{Day, OfficeId};
 use super::queue::{self, QUEUE_ORDER};
 use super::sql::{Sql, Value, args};
 use crate::catalogue::Catalogue;
@@ -52,16 +53,17 @@ pub enum Outcome {
 
 fn current_in(
     sql: Sql<'_>,
-    day: NaiveDate,
+    day: Day,
     counter: &str,
     session: &str,
 ) -> Result<Option<CounterTicket>, ApiError> {
     let Some(r) = sql.query_opt(
         "SELECT id, number, service, status, priority, appointment IS NOT NULL,
              CASE WHEN called_by = ?3 THEN codice_fiscale END
-         FROM tickets WHERE day = ?1 AND counter = ?2 AND status IN ('called', 'serving')
+         FROM tickets WHERE office_id = ?4 AND day = ?1 AND counter = ?2
+             AND status IN ('called', 'serving')
          ORDER BY called_at DESC LIMIT 1",
-        args![day.to_string(), counter, session],
+        args![day.text(), counter, session, day.office],
     )?
     else {
         return Ok(None);
@@ -81,17 +83,18 @@ fn current_in(
 /// `session` (a session token's hash) may see it.
 pub fn current<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     counter: &str,
     session: &str,
 ) -> Result<Option<CounterTicket>, ApiError> {
     current_in(sql.into(), day, counter, session)
 }
 
-/// The live clerk session other than `session` that holds `counter`, if any: its clerk's
-/// name. A session is live until it expires or has been idle `idle_seconds`.
+/// The live clerk session other than `session` that holds `counter` of `office`, if any:
+/// its clerk's name. A session is live until it expires or has been idle `idle_seconds`.
 pub fn counter_holder<'c>(
     sql: impl Into<Sql<'c>>,
+    office: OfficeId,
     counter: &str,
     session: &str,
     now: DateTime<Utc>,
@@ -105,9 +108,9 @@ pub fn counter_holder<'c>(
         .query_opt(
             "SELECT o.name FROM sessions s JOIN operators o ON o.id = s.operator_id
              WHERE s.counter = ?1 AND s.token_hash <> ?2 AND s.expires_at > ?3
-               AND COALESCE(s.last_used_at, s.created_at) > ?4
+               AND COALESCE(s.last_used_at, s.created_at) > ?4 AND o.office_id = ?5
              LIMIT 1",
-            args![counter, session, now, used_after],
+            args![counter, session, now, used_after, office],
         )?
         .map(|r| r.get(0))
         .transpose()?)
@@ -120,7 +123,7 @@ fn no_current() -> ApiError {
 /// Calls the next ticket for `services` to `counter`; `None` when nobody is waiting.
 pub fn call_next<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     counter: &str,
     session: &str,
     services: &[String],
@@ -144,13 +147,14 @@ pub fn call_next<'c>(
         }
         // The services as parameters ?2, ?3, ... (one statement per count of services,
         // which the catalogue bounds).
-        let listed: Vec<String> = (0..services.len()).map(|i| format!("?{}", i + 2)).collect();
-        let mut values = vec![Value::from(day.to_string())];
+        let listed: Vec<String> = (0..services.len()).map(|i| format!("?{}", i + 3)).collect();
+        let mut values = vec![Value::from(day.text()), Value::from(day.office)];
         values.extend(services.iter().map(Value::from));
         let next: Option<String> = sql
             .query_opt(
                 &format!(
-                    "SELECT id FROM tickets WHERE day = ?1 AND status = 'waiting'
+                    "SELECT id FROM tickets WHERE office_id = ?2 AND day = ?1
+                     AND status = 'waiting'
                      AND service IN ({})
                      ORDER BY {QUEUE_ORDER} LIMIT 1",
                     listed.join(", ")
@@ -178,7 +182,7 @@ pub fn call_next<'c>(
 /// Calls the counter's current ticket again (the board shows it once more).
 pub fn recall<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     counter: &str,
     session: &str,
     now: DateTime<Utc>,
@@ -202,7 +206,7 @@ pub fn recall<'c>(
 /// The citizen has arrived at the counter: `called` -> `serving`.
 pub fn start_serving<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     counter: &str,
     session: &str,
     now: DateTime<Utc>,
@@ -222,7 +226,7 @@ pub fn start_serving<'c>(
 /// the service's moving average.
 pub fn finish<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     counter: &str,
     session: &str,
     outcome: Outcome,
@@ -247,7 +251,7 @@ pub fn finish<'c>(
         )?;
         if outcome == Outcome::Done {
             let seconds = (now.timestamp_millis() - started) as f64 / 1000.0;
-            queue::record_service_time(sql, &ticket.service, seconds, default_minutes)?;
+            queue::record_service_time(sql, day.office, &ticket.service, seconds, default_minutes)?;
         }
         Ok(ticket)
     })
@@ -257,7 +261,7 @@ pub fn finish<'c>(
 /// and its place in time, so it is called before later arrivals there.
 pub fn transfer<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     counter: &str,
     session: &str,
     to_service: &str,
@@ -287,7 +291,7 @@ pub fn transfer<'c>(
 /// Waiting tickets per service today, for the counter page.
 pub fn waiting_counts<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     catalogue: &Catalogue,
 ) -> Result<Vec<(String, u32)>, ApiError> {
     let sql = sql.into();

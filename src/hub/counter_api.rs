@@ -17,6 +17,7 @@ use super::counter::{self, CounterTicket, Outcome};
 use super::error::{ApiError, ApiJson};
 use super::events::CallEvent;
 use super::login_failures;
+use super::offices::OfficeId;
 use super::sql::{Sql, args};
 use super::state::AppState;
 use super::throttle::Refusal;
@@ -231,10 +232,11 @@ pub async fn counter_state(
     let counter_name = op.counter.clone();
     let session = op.session_hash.clone();
     let selected = op.services.clone();
+    let office = op.office.clone();
     let (waiting, current, void) = state
         .db
         .read(move |conn| {
-            let day = st.today();
+            let day = office.day_at(st.now());
             let sql = Sql::from(&*conn);
             let waiting = counter::waiting_counts(sql, day, &st.catalogue)?;
             let current = match &counter_name {
@@ -259,7 +261,7 @@ pub async fn counter_state(
         .collect();
     Ok(Json(CounterState {
         operator: op.name,
-        counters: state.config.counters.clone(),
+        counters: op.office.counters.clone(),
         counter: op.counter,
         services,
         selected: op.services,
@@ -287,7 +289,7 @@ pub async fn setup(
     op: OperatorAuth,
     ApiJson(req): ApiJson<SetupRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if !state.config.counters.contains(&req.counter) {
+    if !op.office.counters.contains(&req.counter) {
         return Err(ApiError::unprocessable(
             "unknown_counter",
             format!("`{}` is not one of this office's counters", req.counter),
@@ -315,12 +317,14 @@ pub async fn setup(
     let now = state.now();
     let idle_seconds = i64::from(state.config.sessions.idle_minutes) * 60;
     let clerk = op.name;
+    let office = op.office.id;
     let taken_from = state
         .db
         .write(move |conn| {
             let sql = Sql::from(&*conn);
             // One live session per counter: whoever holds it sees its called ticket.
-            let holder = counter::counter_holder(sql, &req.counter, &hash, now, idle_seconds)?;
+            let holder =
+                counter::counter_holder(sql, office, &req.counter, &hash, now, idle_seconds)?;
             if let Some(holder) = &holder {
                 if !req.take_over {
                     return Err(ApiError::conflict(
@@ -329,8 +333,10 @@ pub async fn setup(
                     ));
                 }
                 sql.execute(
-                    "UPDATE sessions SET counter = NULL WHERE counter = ?1 AND token_hash <> ?2",
-                    args![&req.counter, &hash],
+                    "UPDATE sessions SET counter = NULL
+                     WHERE counter = ?1 AND token_hash <> ?2
+                       AND operator_id IN (SELECT id FROM operators WHERE office_id = ?3)",
+                    args![&req.counter, &hash, office],
                 )?;
             }
             sql.execute(
@@ -358,8 +364,15 @@ pub struct ActionResult {
     ticket: Option<CounterTicket>,
 }
 
-fn announce(state: &AppState, ticket: &CounterTicket, counter: &str, recall: bool) {
+fn announce(
+    state: &AppState,
+    office: OfficeId,
+    ticket: &CounterTicket,
+    counter: &str,
+    recall: bool,
+) {
     state.events.publish(CallEvent {
+        office,
         number: ticket.number.clone(),
         counter: counter.to_string(),
         recall,
@@ -373,6 +386,7 @@ pub async fn call_next(
     op: OperatorAuth,
 ) -> Result<Json<ActionResult>, ApiError> {
     let counter = counter_of(&op)?;
+    let office = op.office.id;
     let st = state.clone();
     let c = counter.clone();
     let ticket = state
@@ -380,7 +394,7 @@ pub async fn call_next(
         .write(move |conn| {
             counter::call_next(
                 conn,
-                st.today(),
+                op.office.day_at(st.now()),
                 &c,
                 &op.session_hash,
                 &op.services,
@@ -389,7 +403,7 @@ pub async fn call_next(
         })
         .await?;
     if let Some(t) = &ticket {
-        announce(&state, t, &counter, false);
+        announce(&state, office, t, &counter, false);
     }
     Ok(Json(ActionResult { ticket }))
 }
@@ -400,13 +414,22 @@ pub async fn recall(
     op: OperatorAuth,
 ) -> Result<Json<ActionResult>, ApiError> {
     let counter = counter_of(&op)?;
+    let office = op.office.id;
     let st = state.clone();
     let c = counter.clone();
     let ticket = state
         .db
-        .write(move |conn| counter::recall(conn, st.today(), &c, &op.session_hash, st.now()))
+        .write(move |conn| {
+            counter::recall(
+                conn,
+                op.office.day_at(st.now()),
+                &c,
+                &op.session_hash,
+                st.now(),
+            )
+        })
         .await?;
-    announce(&state, &ticket, &counter, true);
+    announce(&state, office, &ticket, &counter, true);
     Ok(Json(ActionResult {
         ticket: Some(ticket),
     }))
@@ -422,7 +445,13 @@ pub async fn serving(
     let ticket = state
         .db
         .write(move |conn| {
-            counter::start_serving(conn, st.today(), &counter, &op.session_hash, st.now())
+            counter::start_serving(
+                conn,
+                op.office.day_at(st.now()),
+                &counter,
+                &op.session_hash,
+                st.now(),
+            )
         })
         .await?;
     Ok(Json(ActionResult {
@@ -442,7 +471,7 @@ async fn finish(
         .write(move |conn| {
             counter::finish(
                 conn,
-                st.today(),
+                op.office.day_at(st.now()),
                 &counter,
                 &op.session_hash,
                 outcome,
@@ -491,7 +520,7 @@ pub async fn transfer(
         .write(move |conn| {
             counter::transfer(
                 conn,
-                st.today(),
+                op.office.day_at(st.now()),
                 &counter,
                 &op.session_hash,
                 &req.service,

@@ -7,14 +7,15 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::Stream;
 
 use super::error::ApiError;
 use super::events::CallEvent;
+use super::offices::Office;
 use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use crate::lang::Lang;
@@ -28,27 +29,56 @@ pub const RECENT_CALLS: usize = 6;
 pub struct DisplayState {
     office_name: String,
     time_zone: String,
-    calls: Vec<CallEvent>,
+    calls: Vec<BoardCall>,
     speak_calls: bool,
     call_languages: Vec<Lang>,
 }
 
-async fn snapshot(state: &AppState) -> Result<DisplayState, ApiError> {
-    let day = state.today();
+/// `?office=CODE` on the board's addresses: which office's calls it shows.
+#[derive(Debug, Default, Deserialize)]
+pub struct OfficeQuery {
+    /// The office's code; the configured office when absent.
+    pub office: Option<String>,
+}
+
+/// A call as a board receives it: what it shows, nothing else (the office it was made
+/// in stays on the hub's side).
+#[derive(Debug, Serialize)]
+struct BoardCall {
+    number: String,
+    counter: String,
+    recall: bool,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<CallEvent> for BoardCall {
+    fn from(call: CallEvent) -> BoardCall {
+        BoardCall {
+            number: call.number,
+            counter: call.counter,
+            recall: call.recall,
+            at: call.at,
+        }
+    }
+}
+
+async fn snapshot(state: &AppState, office: &Office) -> Result<DisplayState, ApiError> {
+    let day = office.day_at(state.now());
     let calls = state
         .db
         .read(move |conn| {
             let rows = Sql::from(&*conn)
                 .query_all(
                     "SELECT number, counter, called_at FROM tickets
-                     WHERE day = ?1 AND called_at IS NOT NULL AND counter IS NOT NULL
+                     WHERE office_id = ?3 AND day = ?1 AND called_at IS NOT NULL
+                       AND counter IS NOT NULL
                      ORDER BY called_at DESC LIMIT ?2",
-                    args![day.to_string(), RECENT_CALLS],
+                    args![day.text(), RECENT_CALLS, day.office],
                 )?
                 .into_iter()
                 .map(|r| {
                     let at: i64 = r.get(2)?;
-                    Ok(CallEvent {
+                    Ok(BoardCall {
                         number: r.get(0)?,
                         counter: r.get(1)?,
                         recall: false,
@@ -60,8 +90,8 @@ async fn snapshot(state: &AppState) -> Result<DisplayState, ApiError> {
         })
         .await?;
     Ok(DisplayState {
-        office_name: state.config.office_name.clone(),
-        time_zone: state.config.time_zone.clone(),
+        office_name: office.name.clone(),
+        time_zone: office.time_zone.clone(),
         calls,
         speak_calls: state.config.display.speak_calls,
         call_languages: state.config.display.call_languages.clone(),
@@ -69,8 +99,12 @@ async fn snapshot(state: &AppState) -> Result<DisplayState, ApiError> {
 }
 
 /// `GET /display/state`.
-pub async fn display_state(State(state): State<AppState>) -> Result<Json<DisplayState>, ApiError> {
-    Ok(Json(snapshot(&state).await?))
+pub async fn display_state(
+    State(state): State<AppState>,
+    Query(query): Query<OfficeQuery>,
+) -> Result<Json<DisplayState>, ApiError> {
+    let office = state.office_named(query.office.as_deref()).await?;
+    Ok(Json(snapshot(&state, &office).await?))
 }
 
 fn json_event(name: &str, value: &impl Serialize) -> Event {
@@ -82,19 +116,25 @@ fn json_event(name: &str, value: &impl Serialize) -> Event {
 /// `GET /display/events`: a `snapshot` event, then one `call` event per call.
 pub async fn display_events(
     State(state): State<AppState>,
+    Query(query): Query<OfficeQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let office = state.office_named(query.office.as_deref()).await?;
     let place = state.display_streams.open()?;
     let mut rx = state.events.subscribe();
-    let first = snapshot(&state).await?;
+    let first = snapshot(&state, &office).await?;
     let stream = async_stream(move |yielder| async move {
         // Held while the stream lives: dropped when the screen goes away.
         let _place = place;
         yielder.send(json_event("snapshot", &first)).await;
         loop {
             match rx.recv().await {
-                Ok(call) => yielder.send(json_event("call", &call)).await,
+                Ok(call) if call.office == office.id => {
+                    let call = BoardCall::from(call);
+                    yielder.send(json_event("call", &call)).await
+                }
+                Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
-                    if let Ok(snap) = snapshot(&state).await {
+                    if let Ok(snap) = snapshot(&state, &office).await {
                         yielder.send(json_event("snapshot", &snap)).await;
                     }
                 }

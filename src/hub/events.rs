@@ -25,6 +25,9 @@ pub const CALLS_CHANNEL: &str = "sportello_calls";
 /// One call of a ticket to a counter, as the waiting room sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallEvent {
+    /// The office whose board shows it (only that office's boards receive it).
+    #[serde(default = "configured_office")]
+    pub office: i64,
     /// Display number, e.g. `A012`.
     pub number: String,
     /// Counter name, e.g. `Sportello 3`.
@@ -33,6 +36,10 @@ pub struct CallEvent {
     pub recall: bool,
     /// When it was called.
     pub at: DateTime<Utc>,
+}
+
+fn configured_office() -> i64 {
+    super::offices::CONFIGURED_OFFICE
 }
 
 /// The sending side, shared by handlers; display connections subscribe.

@@ -73,18 +73,20 @@ pub struct KioskUpdate {
 /// `GET /fleet/api/kiosks`.
 pub async fn kiosks(
     State(state): State<AppState>,
-    _op: OperatorAuth,
+    op: OperatorAuth,
 ) -> Result<Json<Vec<KioskRow>>, ApiError> {
+    let office = op.office.id;
     let mut rows = state
         .db
-        .read(|conn| {
+        .read(move |conn| {
             let sql = Sql::from(&*conn);
             let mut rows = sql
                 .query_all(
                     "SELECT id, name, version, last_heartbeat, printer, printer_detail,
                         outbox_depth, kiosk_time, disabled, oldest_pending_seconds
-                     FROM kiosks WHERE removed_at IS NULL ORDER BY name, id",
-                    args![],
+                     FROM kiosks WHERE removed_at IS NULL AND office_id = ?1
+                     ORDER BY name, id",
+                    args![office],
                 )?
                 .into_iter()
                 .map(|r| {
@@ -163,12 +165,14 @@ pub async fn set_disabled(
     ApiJson(req): ApiJson<DisableRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = kiosk_id.clone();
+    let office = op.office.id;
     let changed = state
         .db
         .write(move |conn| {
             Ok(Sql::from(&*conn).execute(
-                "UPDATE kiosks SET disabled = ?2 WHERE id = ?1 AND removed_at IS NULL",
-                args![id, req.disabled],
+                "UPDATE kiosks SET disabled = ?2
+                 WHERE id = ?1 AND removed_at IS NULL AND office_id = ?3",
+                args![id, req.disabled, office],
             )?)
         })
         .await?;

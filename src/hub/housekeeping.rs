@@ -18,9 +18,10 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::login_failures;
+use super::offices;
 use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
 use super::{audit, certificates, login};
@@ -60,27 +61,29 @@ pub fn prune_idle_sessions<'c>(
     Ok(deleted as usize)
 }
 
-/// Erases the codice fiscale of tickets of days before `today` or issued more than
-/// [`KEEP_PERSONAL`] before `now`; returns how many tickets had one. When any did, the
-/// WAL is checkpointed so the old pages do not linger there either.
-pub fn purge_personal<'c>(
-    sql: impl Into<Sql<'c>>,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<usize, SqlError> {
+/// Erases the codice fiscale of tickets of days before their office's today (each
+/// office's own time zone) or issued more than [`KEEP_PERSONAL`] before `now`; returns
+/// how many tickets had one. When any did, the WAL is checkpointed so the old pages do
+/// not linger there either.
+pub fn purge_personal<'c>(sql: impl Into<Sql<'c>>, now: DateTime<Utc>) -> Result<usize, SqlError> {
     let sql = sql.into();
     let cutoff = now - KEEP_PERSONAL;
     let purged = sql.write_transaction(|sql| {
-        let mut purged = sql.execute(
-            "UPDATE tickets SET codice_fiscale = NULL
-             WHERE codice_fiscale IS NOT NULL AND day < ?1",
-            args![today.to_string()],
-        )?;
+        let mut purged = 0;
+        for office in offices::list(sql)? {
+            let today = office.day_at(now);
+            purged += sql.execute(
+                "UPDATE tickets SET codice_fiscale = NULL
+                 WHERE codice_fiscale IS NOT NULL AND office_id = ?2 AND day < ?1",
+                args![today.text(), today.office],
+            )?;
+        }
         // The issue times are compared as instants in Rust: stored as RFC 3339 text, with
-        // or without fractions of a second, they do not sort as text.
+        // or without fractions of a second, they do not sort as text. What is left is
+        // today's (the partial index `tickets_personal` holds only these rows).
         let recent = sql.query_all(
-            "SELECT id, issued_at FROM tickets WHERE codice_fiscale IS NOT NULL AND day >= ?1",
-            args![today.to_string()],
+            "SELECT id, issued_at FROM tickets WHERE codice_fiscale IS NOT NULL",
+            args![],
         )?;
         for row in recent {
             let (id, issued_at): (String, String) = (row.get(0)?, row.get(1)?);
@@ -115,7 +118,6 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         loop {
             tick.tick().await;
             let now = state.now();
-            let today = state.today();
             let hourly = round.is_multiple_of(12);
             round += 1;
             let auth = state.config.auth.clone();
@@ -124,7 +126,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 .db
                 .write(move |conn| {
                     let sql = Sql::from(conn);
-                    let mut personal = purge_personal(sql, today, now)?;
+                    let mut personal = purge_personal(sql, now)?;
                     personal += login::expire_due(sql, now)?;
                     let pruned = if hourly {
                         prune(sql, now)?
@@ -227,7 +229,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
         let now: DateTime<Utc> = "2026-11-27T10:00:00Z".parse().unwrap();
-        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
         // (id, day, issued_at): yesterday's; today's but 25 h old (a long DST day, a
         // wrong day); today's from this morning, with nanoseconds as chrono writes them.
         let rows = [
@@ -238,14 +239,15 @@ mod tests {
         for (n, (id, day, issued)) in rows.iter().enumerate() {
             conn.execute(
                 "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
-                     lang, kiosk_id, offline, status, issued_at, queued_at, codice_fiscale)
+                     lang, kiosk_id, offline, status, issued_at, queued_at, codice_fiscale,
+                     office_id)
                  VALUES (?1, ?2, ?3, ?4, 'naspi', 'naspi', 0, 'it', 'k', 0, 'done', ?5, 0,
-                     'RSSMRA45C12F205C')",
+                     'RSSMRA45C12F205C', 1)",
                 params![id, day, format!("N{n:03}"), n as i64, issued],
             )
             .unwrap();
         }
-        assert_eq!(purge_personal(&conn, today, now).unwrap(), 2);
+        assert_eq!(purge_personal(&conn, now).unwrap(), 2);
         let kept: Vec<String> = conn
             .prepare("SELECT id FROM tickets WHERE codice_fiscale IS NOT NULL")
             .unwrap()
@@ -254,6 +256,6 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(kept, ["fresh"]);
-        assert_eq!(purge_personal(&conn, today, now).unwrap(), 0);
+        assert_eq!(purge_personal(&conn, now).unwrap(), 0);
     }
 }

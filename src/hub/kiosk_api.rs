@@ -12,6 +12,7 @@ use super::auth::{KioskAuth, new_token, token_hash};
 use super::bands;
 use super::carried;
 use super::error::{ApiError, ApiJson};
+use super::offices::{CONFIGURED_OFFICE, Office};
 use super::queue;
 use super::sql::{Sql, SqlError, args};
 use super::state::AppState;
@@ -57,7 +58,7 @@ pub async fn enroll(
     }
     let previous = req.previous;
     let catalogue = state.catalogue.clone();
-    let tz = state.tz;
+    let offices = state.offices.clone();
     let hash = token_hash(req.enrollment_token.trim());
     let now_at = state.now();
     let now = now_at.to_rfc3339();
@@ -68,12 +69,18 @@ pub async fn enroll(
         .db
         .write(move |conn| {
             Sql::from(&*conn).write_transaction(|tx| {
-                let found: Option<(String, Option<String>, Option<String>)> = match tx.query_opt(
-                    "SELECT created_at, used_at, kiosk_id FROM enrollment_tokens
-                 WHERE token_hash = ?1",
-                    args![&hash],
-                )? {
-                    Some(row) => Some((row.get(0)?, row.get(1)?, row.get(2)?)),
+                let found: Option<(String, Option<String>, Option<String>, i64)> = match tx
+                    .query_opt(
+                        "SELECT created_at, used_at, kiosk_id, office_id FROM enrollment_tokens
+                         WHERE token_hash = ?1",
+                        args![&hash],
+                    )? {
+                    Some(row) => Some((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                    None => None,
+                };
+                // The office the token was made for: the kiosk belongs to it.
+                let office = match &found {
+                    Some((.., office)) => Some(offices.get(tx, *office)?),
                     None => None,
                 };
                 let age = |at: &str| {
@@ -81,7 +88,7 @@ pub async fn enroll(
                         .map(|at| now_at.signed_duration_since(at))
                         .unwrap_or(chrono::TimeDelta::MAX)
                 };
-                let found = found.map(|(created, used, kiosk)| {
+                let found = found.map(|(created, used, kiosk, _)| {
                     let fresh = age(&created) <= chrono::TimeDelta::days(ENROLLMENT_TOKEN_DAYS);
                     let again_open = used.as_deref().is_some_and(|used| {
                         age(used) <= chrono::TimeDelta::minutes(ENROLL_AGAIN_MINUTES)
@@ -114,17 +121,19 @@ pub async fn enroll(
                                 };
                                 let wanted_tag = previous.as_ref().and_then(|p| p.tag.as_deref());
                                 let tag = carried::tag_for(tx, wanted_tag)?;
+                                let office = office.clone().ok_or_else(used_token)?;
                                 tx.execute(
-                                    "INSERT INTO kiosks (id, name, token_hash, enrolled_at, tag)
-                                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                                    args![&new_id, name, &kiosk_token_hash, &now, &tag],
+                                    "INSERT INTO kiosks (id, name, token_hash, enrolled_at, tag,
+                                         office_id)
+                                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                    args![&new_id, name, &kiosk_token_hash, &now, &tag, office.id],
                                 )?;
                                 let refused = match &previous {
                                     Some(previous) => carried::adopt(
                                         tx,
                                         &new_id,
                                         &catalogue,
-                                        tz,
+                                        &office,
                                         &previous.numbers,
                                         now_at,
                                     )?,
@@ -257,7 +266,8 @@ fn used_token() -> ApiError {
     )
 }
 
-/// What `GET /api/v1/catalogue` answers for this office.
+/// What `GET /api/v1/catalogue` answers for the configured office (the hub computes
+/// its ETag once, at start).
 pub fn catalogue_response(config: &HubConfig, catalogue: &Catalogue) -> CatalogueResponse {
     CatalogueResponse {
         office_name: config.office_name.clone(),
@@ -265,6 +275,19 @@ pub fn catalogue_response(config: &HubConfig, catalogue: &Catalogue) -> Catalogu
         services: catalogue.services().to_vec(),
         waiting_areas: config.waiting.areas(catalogue),
     }
+}
+
+/// The catalogue's ETag for a kiosk of `office`: the configured office's as computed at
+/// start; another office's also covers its name and time zone, which its body carries.
+pub fn catalogue_etag(state: &AppState, office: &Office) -> String {
+    if office.id == CONFIGURED_OFFICE {
+        return state.catalogue_etag.to_string();
+    }
+    let mixed = format!(
+        "{}\n{}\n{}",
+        state.catalogue_etag, office.name, office.time_zone
+    );
+    format!("\"{}\"", &token_hash(&mixed)[..32])
 }
 
 /// The catalogue body and its ETag, computed once at start.
@@ -301,11 +324,11 @@ fn catalogue_languages(query: Option<&str>) -> Vec<Lang> {
 /// asks for the same languages, so it stays a faithful "has anything changed".
 pub async fn catalogue(
     State(state): State<AppState>,
-    _kiosk: KioskAuth,
+    kiosk: KioskAuth,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let etag = state.catalogue_etag.to_string();
+    let etag = catalogue_etag(&state, &kiosk.office);
     let matches = headers
         .get(IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -314,6 +337,8 @@ pub async fn catalogue(
         return (StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response();
     }
     let mut body = catalogue_response(&state.config, &state.catalogue);
+    body.office_name = kiosk.office.name.clone();
+    body.time_zone = kiosk.office.time_zone.clone();
     let langs = catalogue_languages(query.as_deref());
     for service in &mut body.services {
         service.keep_languages(&langs);
@@ -346,6 +371,7 @@ pub async fn issue_ticket(
         return Ok(response);
     }
     let st = state.clone();
+    let office_code = kiosk.office.code.clone();
     // Tickets come in bursts (a queue of kiosks at opening time): group commit.
     let issued = state
         .db
@@ -353,7 +379,7 @@ pub async fn issue_ticket(
             let ctx = IssueContext {
                 kiosk_id: &kiosk.kiosk_id,
                 catalogue: &st.catalogue,
-                tz: st.tz,
+                office: &kiosk.office,
                 now: st.now(),
                 default_minutes: st.config.queue.default_service_minutes,
                 hours: &st.config.hours,
@@ -364,7 +390,9 @@ pub async fn issue_ticket(
     let status = if issued.replayed {
         StatusCode::OK
     } else {
-        state.metrics.ticket_issued(&issued.ticket.service);
+        state
+            .metrics
+            .ticket_issued(&office_code, &issued.ticket.service);
         StatusCode::CREATED
     };
     Ok((status, Json(issued.ticket)).into_response())
@@ -395,9 +423,9 @@ pub async fn withdraw(
 }
 
 /// The context of a status look-up now; shared by the kiosk look-ups and the tracking page.
-pub fn status_context(state: &AppState) -> StatusContext {
+pub fn status_context(state: &AppState) -> StatusContext<'_> {
     StatusContext {
-        today: state.today(),
+        offices: &state.offices,
         now: state.now(),
         default_minutes: state.config.queue.default_service_minutes,
     }
@@ -409,11 +437,11 @@ pub async fn status_by_ref(
     state: &AppState,
     reference: Uuid,
 ) -> Result<Option<TicketStatusResponse>, ApiError> {
-    let ctx = status_context(state);
+    let st = state.clone();
     state
         .db
         .read(move |conn| match tickets::find_by_ref(&*conn, reference)? {
-            Some(id) => Ok(Some(tickets::status(conn, &id, ctx)?)),
+            Some(id) => Ok(Some(tickets::status(conn, &id, status_context(&st))?)),
             None => Ok(None),
         })
         .await
@@ -447,18 +475,19 @@ pub async fn ticket_status(
 /// `GET /api/v1/tickets/by-number/{number}`: today's ticket with that display number.
 pub async fn ticket_by_number(
     State(state): State<AppState>,
-    _kiosk: KioskAuth,
+    kiosk: KioskAuth,
     number: Result<Path<String>, PathRejection>,
 ) -> Result<Json<TicketStatusResponse>, ApiError> {
     // Text that is not UTF-8 once decoded is as malformed as any other bad number.
     let text = number.map(|Path(text)| text).unwrap_or_default();
     let number = tickets::parse_display_number(&text)?;
-    let ctx = status_context(&state);
+    let st = state.clone();
+    let today = kiosk.office.day_at(state.now());
     state
         .db
         .read(
-            move |conn| match tickets::find_by_number(&*conn, ctx.today, &number)? {
-                Some(id) => Ok(Some(tickets::status(conn, &id, ctx)?)),
+            move |conn| match tickets::find_by_number(&*conn, today, &number)? {
+                Some(id) => Ok(Some(tickets::status(conn, &id, status_context(&st))?)),
                 None => Ok(None),
             },
         )
@@ -470,25 +499,32 @@ pub async fn ticket_by_number(
 /// `GET /api/v1/queues`.
 pub async fn queues(
     State(state): State<AppState>,
-    _kiosk: KioskAuth,
+    kiosk: KioskAuth,
 ) -> Result<Json<QueuesResponse>, ApiError> {
     let st = state.clone();
-    let response = state.db.read(move |conn| queues_now(conn, &st)).await?;
+    let response = state
+        .db
+        .read(move |conn| queues_now(conn, &st, &kiosk.office))
+        .await?;
     Ok(Json(response))
 }
 
-/// Waiting counts and estimates for every service now.
-pub fn queues_now<'c>(sql: impl Into<Sql<'c>>, st: &AppState) -> Result<QueuesResponse, ApiError> {
+/// Waiting counts and estimates for every service of `office` now.
+pub fn queues_now<'c>(
+    sql: impl Into<Sql<'c>>,
+    st: &AppState,
+    office: &Office,
+) -> Result<QueuesResponse, ApiError> {
     let conn = sql.into();
-    let day = st.today();
-    let local = st.now().with_timezone(&st.tz).time();
+    let day = office.day_at(st.now());
+    let local = st.now().with_timezone(&office.tz).time();
     let now = st.now().timestamp();
     let default = st.config.queue.default_service_minutes;
     let mut services = Vec::new();
     for s in st.catalogue.services() {
         let waiting = queue::waiting(conn, day, &s.code)?;
-        let average = queue::average_minutes(conn, &s.code, default)?;
-        let counters = queue::counters_open(conn, &s.code, now)?;
+        let average = queue::average_minutes(conn, office.id, &s.code, default)?;
+        let counters = queue::counters_open(conn, office.id, &s.code, now)?;
         services.push(QueueInfo {
             service: s.code.clone(),
             waiting,
@@ -498,7 +534,10 @@ pub fn queues_now<'c>(sql: impl Into<Sql<'c>>, st: &AppState) -> Result<QueuesRe
             open: st.config.hours.is_open(&s.code, local),
         });
     }
-    Ok(QueuesResponse { day, services })
+    Ok(QueuesResponse {
+        day: day.date,
+        services,
+    })
 }
 
 /// `POST /api/v1/bands`.
@@ -517,7 +556,7 @@ pub async fn lease_bands(
                 &kiosk.kiosk_id,
                 &st.catalogue,
                 req.services.as_deref(),
-                st.today(),
+                kiosk.office.day_at(st.now()),
                 sizing,
                 st.now(),
             )
@@ -542,6 +581,7 @@ pub async fn heartbeat(
     let now = state.now();
     let kiosk_time = req.kiosk_time.map(|t| t.to_rfc3339());
     let update_report = req.update.clone();
+    let office = kiosk.office.clone();
     let offer = state
         .db
         .write(move |conn| {
@@ -576,8 +616,8 @@ pub async fn heartbeat(
         .await?;
     Ok(Json(HeartbeatResponse {
         hub_time: now,
-        day: state.today(),
-        catalogue_etag: state.catalogue_etag.to_string(),
+        day: office.day_at(now).date,
+        catalogue_etag: catalogue_etag(&state, &office),
         update: offer,
     }))
 }

@@ -25,6 +25,8 @@ pub struct KnownKiosk {
     pub kiosk_id: String,
     /// Whether the office disabled it.
     pub disabled: bool,
+    /// The office it belongs to.
+    pub office: i64,
 }
 
 /// The stamp file as last seen: it is replaced (a new inode) on every change, so its
@@ -133,6 +135,7 @@ mod tests {
         KnownKiosk {
             kiosk_id: id.into(),
             disabled,
+            office: 1,
         }
     }
 

@@ -560,7 +560,7 @@ pub async fn issue_certificate(
             Sql::from(conn).write_transaction(|sql| {
                 let session = load(sql, &id, &kiosk.kiosk_id, now)?;
                 require_authenticated(&session)?;
-                certificates::issue(sql, &st, &session, &req, now)
+                certificates::issue(sql, &st, &kiosk.office, &session, &req, now)
             })
         })
         .await?;

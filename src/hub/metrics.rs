@@ -17,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
+use super::offices;
 use super::sql::{Sql, args};
 use super::state::AppState;
 
@@ -36,7 +37,7 @@ struct Histogram {
 #[derive(Default)]
 pub struct Metrics {
     latency: Mutex<BTreeMap<(String, String), Histogram>>,
-    issued_total: Mutex<BTreeMap<String, u64>>,
+    issued_total: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 impl Metrics {
@@ -55,15 +56,28 @@ impl Metrics {
         h.count += 1;
     }
 
-    /// Counts a newly issued ticket (replays are not counted).
-    pub fn ticket_issued(&self, service: &str) {
+    /// Counts a newly issued ticket of `office` (its code; replays are not counted).
+    pub fn ticket_issued(&self, office: &str, service: &str) {
         *self
             .issued_total
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .entry(service.to_string())
+            .entry((office.to_string(), service.to_string()))
             .or_default() += 1;
     }
+}
+
+/// Ticket counts per key of one office's day (`?1` the day, `?2` the office).
+fn counts(
+    sql: Sql<'_>,
+    query: &str,
+    day: &offices::Day,
+) -> Result<std::collections::HashMap<String, i64>, ApiError> {
+    let mut found = std::collections::HashMap::new();
+    for row in sql.query_all(query, args![day.text(), day.office])? {
+        found.insert(row.get(0)?, row.get(1)?);
+    }
+    Ok(found)
 }
 
 /// Middleware: times every request under its matched route (unmatched ones as `other`).
@@ -107,65 +121,74 @@ fn label(value: &str) -> String {
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let day = state.today();
     let st = state.clone();
-    let per_service = state
+    let now = state.now();
+    // Per office (its own day) and service: (office code, service, issued, waiting).
+    let per_office = state
         .db
         .read(move |conn| {
             let sql = Sql::from(&*conn);
             let mut out = Vec::new();
-            for s in st.catalogue.services() {
-                let issued: i64 = sql
+            let mut enrolled = Vec::new();
+            for office in offices::list(sql)? {
+                let day = office.day_at(now);
+                let issued = counts(
+                    sql,
+                    "SELECT number_service, count(*) FROM tickets
+                     WHERE office_id = ?2 AND day = ?1 GROUP BY number_service",
+                    &day,
+                )?;
+                let waiting = counts(
+                    sql,
+                    "SELECT service, count(*) FROM tickets
+                     WHERE office_id = ?2 AND day = ?1 AND status = 'waiting' GROUP BY service",
+                    &day,
+                )?;
+                for s in st.catalogue.services() {
+                    let issued = issued.get(&s.code).copied().unwrap_or(0);
+                    let waiting = waiting.get(&s.code).copied().unwrap_or(0);
+                    out.push((office.code.clone(), s.code.clone(), issued, waiting));
+                }
+                let kiosks: i64 = sql
                     .query_one(
-                        "SELECT count(*) FROM tickets WHERE day = ?1 AND number_service = ?2",
-                        args![day.to_string(), &s.code],
+                        "SELECT count(*) FROM kiosks WHERE removed_at IS NULL AND office_id = ?1",
+                        args![office.id],
                     )?
                     .get(0)?;
-                let waiting_now: i64 = sql
-                    .query_one(
-                        "SELECT count(*) FROM tickets WHERE day = ?1 AND service = ?2
-                             AND status = 'waiting'",
-                        args![day.to_string(), &s.code],
-                    )?
-                    .get(0)?;
-                out.push((s.code.clone(), issued, waiting_now));
+                enrolled.push((office.code, kiosks));
             }
-            let enrolled: i64 = sql
-                .query_one(
-                    "SELECT count(*) FROM kiosks WHERE removed_at IS NULL",
-                    args![],
-                )?
-                .get(0)?;
             Ok((out, enrolled))
         })
         .await?;
-    let (services, enrolled) = per_service;
+    let (services, enrolled) = per_office;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# HELP sportello_tickets_issued_today Tickets numbered today (office day), per service.\n# TYPE sportello_tickets_issued_today gauge"
+        "# HELP sportello_tickets_issued_today Tickets numbered today (the office's day), per office and service.\n# TYPE sportello_tickets_issued_today gauge"
     );
-    for (service, issued, _) in &services {
+    for (office, service, issued, _) in &services {
         let _ = writeln!(
             out,
-            "sportello_tickets_issued_today{{service=\"{}\"}} {issued}",
+            "sportello_tickets_issued_today{{office=\"{}\",service=\"{}\"}} {issued}",
+            label(office),
             label(service)
         );
     }
     let _ = writeln!(
         out,
-        "# HELP sportello_tickets_waiting Tickets waiting now, per service.\n# TYPE sportello_tickets_waiting gauge"
+        "# HELP sportello_tickets_waiting Tickets waiting now, per office and service.\n# TYPE sportello_tickets_waiting gauge"
     );
-    for (service, _, waiting) in &services {
+    for (office, service, _, waiting) in &services {
         let _ = writeln!(
             out,
-            "sportello_tickets_waiting{{service=\"{}\"}} {waiting}",
+            "sportello_tickets_waiting{{office=\"{}\",service=\"{}\"}} {waiting}",
+            label(office),
             label(service)
         );
     }
     let _ = writeln!(
         out,
-        "# HELP sportello_tickets_issued_total Tickets issued since the hub started, per service.\n# TYPE sportello_tickets_issued_total counter"
+        "# HELP sportello_tickets_issued_total Tickets issued by this process since it started, per office and service.\n# TYPE sportello_tickets_issued_total counter"
     );
     let issued_total = state
         .metrics
@@ -173,10 +196,11 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    for (service, n) in &issued_total {
+    for ((office, service), n) in &issued_total {
         let _ = writeln!(
             out,
-            "sportello_tickets_issued_total{{service=\"{}\"}} {n}",
+            "sportello_tickets_issued_total{{office=\"{}\",service=\"{}\"}} {n}",
+            label(office),
             label(service)
         );
     }
@@ -187,8 +211,15 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     );
     let _ = writeln!(
         out,
-        "# HELP sportello_kiosks_enrolled Kiosks enrolled.\n# TYPE sportello_kiosks_enrolled gauge\nsportello_kiosks_enrolled {enrolled}"
+        "# HELP sportello_kiosks_enrolled Kiosks enrolled, per office.\n# TYPE sportello_kiosks_enrolled gauge"
     );
+    for (office, kiosks) in &enrolled {
+        let _ = writeln!(
+            out,
+            "sportello_kiosks_enrolled{{office=\"{}\"}} {kiosks}",
+            label(office)
+        );
+    }
     let _ = writeln!(
         out,
         "# HELP sportello_call_audio_syntheses_total Call phrases rendered by espeak-ng (cache misses).\n# TYPE sportello_call_audio_syntheses_total counter\nsportello_call_audio_syntheses_total {}",

@@ -33,6 +33,7 @@ pub mod login_confirm;
 pub mod login_failures;
 pub mod metrics;
 pub mod numbering;
+pub mod offices;
 pub mod oidc;
 pub mod pages;
 pub mod pg_schema;
@@ -361,6 +362,15 @@ pub async fn start_on(
                 problem: format!("opening it stopped: {e}"),
             })??
     };
+    {
+        let config = config.clone();
+        db.write(move |conn| Ok(offices::sync_configured(&*conn, &config)?))
+            .await
+            .map_err(|e| HubError::Config {
+                key: "database".to_string(),
+                problem: format!("cannot write office 1 from hub.toml: {}", e.message),
+            })?;
+    }
     let tls = tls::identity(&config)?;
     let seal_key = signing::load_or_create(&signing::key_path(&config))?;
     let url = match tls {
@@ -410,7 +420,7 @@ pub async fn start_on(
         catalogue: Arc::new(catalogue),
         catalogue_etag: etag.into(),
         config: Arc::new(config.clone()),
-        tz,
+        offices: Arc::new(offices::Offices::new(offices::configured(&config, tz))),
         clock,
         events: match &location.database {
             Database::Sqlite(_) => events::Events::new(),

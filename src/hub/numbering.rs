@@ -9,9 +9,8 @@
 //! PostgreSQL the caller's write transaction holds the database's write lock, so several
 //! hub processes still hand a number out once.
 
-use chrono::NaiveDate;
-
 use super::error::ApiError;
+use super::offices::Day;
 use super::sql::{Sql, args};
 use crate::protocol::errors as code;
 use crate::protocol::numbers::{MAX_NUMBER, TAG_LETTERS};
@@ -46,18 +45,19 @@ fn no_numbers_left(service: &str) -> ApiError {
 }
 
 /// (next online number, lowest leased number) for a day and service.
-fn block(sql: Sql<'_>, day: NaiveDate, service: &str) -> Result<(u16, u16), ApiError> {
+fn block(sql: Sql<'_>, day: Day, service: &str) -> Result<(u16, u16), ApiError> {
     let row = sql.query_opt(
-        "SELECT next_online, band_floor FROM number_blocks WHERE day = ?1 AND service = ?2",
-        args![day.to_string(), service],
+        "SELECT next_online, band_floor FROM number_blocks
+         WHERE office_id = ?3 AND day = ?1 AND service = ?2",
+        args![day.text(), service, day.office],
     )?;
     match row {
         Some(row) => Ok((row.get(0)?, row.get(1)?)),
         None => {
             sql.execute(
-                "INSERT INTO number_blocks (day, service, next_online, band_floor)
-                 VALUES (?1, ?2, 1, ?3)",
-                args![day.to_string(), service, MAX_NUMBER + 1],
+                "INSERT INTO number_blocks (office_id, day, service, next_online, band_floor)
+                 VALUES (?4, ?1, ?2, 1, ?3)",
+                args![day.text(), service, MAX_NUMBER + 1, day.office],
             )?;
             Ok((1, MAX_NUMBER + 1))
         }
@@ -66,20 +66,16 @@ fn block(sql: Sql<'_>, day: NaiveDate, service: &str) -> Result<(u16, u16), ApiE
 
 /// Takes the next online number of `service` on `day`: one statement on the ticket
 /// path, which moves the counter only while it is below the lowest leased band.
-pub fn next_online<'c>(
-    sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
-    service: &str,
-) -> Result<u16, ApiError> {
+pub fn next_online<'c>(sql: impl Into<Sql<'c>>, day: Day, service: &str) -> Result<u16, ApiError> {
     // `number_blocks.` qualifies the columns: PostgreSQL would read a bare `next_online`
     // in DO UPDATE as ambiguous with the proposed row's.
     let taken = sql.into().query_opt(
-        "INSERT INTO number_blocks (day, service, next_online, band_floor)
-         VALUES (?1, ?2, 2, ?3)
-         ON CONFLICT (day, service) DO UPDATE SET next_online = number_blocks.next_online + 1
+        "INSERT INTO number_blocks (office_id, day, service, next_online, band_floor)
+         VALUES (?4, ?1, ?2, 2, ?3)
+         ON CONFLICT (office_id, day, service) DO UPDATE SET next_online = number_blocks.next_online + 1
              WHERE number_blocks.next_online < number_blocks.band_floor
          RETURNING next_online - 1",
-        args![day.to_string(), service, MAX_NUMBER + 1],
+        args![day.text(), service, MAX_NUMBER + 1, day.office],
     )?;
     match taken {
         Some(row) => Ok(row.get(0)?),
@@ -90,7 +86,7 @@ pub fn next_online<'c>(
 /// Reserves up to `size` numbers below the lowest leased one; `None` when none are left.
 pub fn reserve_band<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     service: &str,
     size: u16,
 ) -> Result<Option<(u16, u16)>, ApiError> {
@@ -103,8 +99,9 @@ pub fn reserve_band<'c>(
     }
     let first = floor.saturating_sub(size).max(lowest_allowed);
     sql.execute(
-        "UPDATE number_blocks SET band_floor = ?3 WHERE day = ?1 AND service = ?2",
-        args![day.to_string(), service, first],
+        "UPDATE number_blocks SET band_floor = ?3
+         WHERE office_id = ?4 AND day = ?1 AND service = ?2",
+        args![day.text(), service, first, day.office],
     )?;
     Ok(Some((first, last)))
 }
@@ -114,7 +111,7 @@ pub fn reserve_band<'c>(
 /// False when online numbering has already reached it.
 pub fn hold_for_band<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     service: &str,
     seq: u16,
 ) -> Result<bool, ApiError> {
@@ -125,8 +122,9 @@ pub fn hold_for_band<'c>(
     }
     if seq < floor {
         sql.execute(
-            "UPDATE number_blocks SET band_floor = ?3 WHERE day = ?1 AND service = ?2",
-            args![day.to_string(), service, seq],
+            "UPDATE number_blocks SET band_floor = ?3
+             WHERE office_id = ?4 AND day = ?1 AND service = ?2",
+            args![day.text(), service, seq, day.office],
         )?;
     }
     Ok(true)
@@ -172,7 +170,8 @@ mod tests {
     fn online_and_bands_never_meet() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let day = Day { office: 1, date };
         let tx = conn.transaction().unwrap();
         assert_eq!(next_online(&tx, day, "a").unwrap(), 1);
         assert_eq!(next_online(&tx, day, "a").unwrap(), 2);
@@ -180,7 +179,13 @@ mod tests {
         assert_eq!(reserve_band(&tx, day, "a", 10).unwrap(), Some((980, 989)));
         // Another service and another day have their own numbers.
         assert_eq!(next_online(&tx, day, "b").unwrap(), 1);
-        let next_day = day.succ_opt().unwrap();
+        let next_day = Day {
+            office: 1,
+            date: date.succ_opt().unwrap(),
+        };
+        // And another office on the same day.
+        let other_office = Day { office: 2, date };
+        assert_eq!(next_online(&tx, other_office, "a").unwrap(), 1);
         assert_eq!(next_online(&tx, next_day, "a").unwrap(), 1);
         // Bands stop at the band zone.
         let mut lowest = 980;

@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 
 use super::call_audio::CallAudio;
-use super::clock::{Clock, office_day};
+use super::clock::Clock;
+use super::error::ApiError;
 use super::events::Events;
 use super::kiosk_tokens::KioskTokens;
 use super::metrics::Metrics;
+use super::offices::{CONFIGURED_CODE, CONFIGURED_OFFICE, Office, OfficeId, Offices, by_code};
 use super::oidc::Oidc;
 use super::signing::SealKey;
 use super::store::Db;
@@ -29,8 +30,8 @@ pub struct AppState {
     pub catalogue_etag: Arc<str>,
     /// The validated configuration.
     pub config: Arc<HubConfig>,
-    /// The office's time zone.
-    pub tz: Tz,
+    /// The offices requests have worked in (office 1 is hub.toml's).
+    pub offices: Arc<Offices>,
     /// "Now" (injectable for tests).
     pub clock: Arc<dyn Clock>,
     /// Calls broadcast to display boards.
@@ -68,9 +69,39 @@ impl AppState {
         self.clock.now()
     }
 
-    /// Today's office day.
-    pub fn today(&self) -> NaiveDate {
-        office_day(self.now(), self.tz)
+    /// The office `id` (a kiosk's or a clerk's), read from the database the first time.
+    pub async fn office(&self, id: OfficeId) -> Result<Arc<Office>, ApiError> {
+        if let Some(office) = self.offices.cached(id) {
+            return Ok(office);
+        }
+        let offices = self.offices.clone();
+        self.db.read(move |conn| offices.get(&*conn, id)).await
+    }
+
+    /// The office a page address names (`?office=CODE`), the configured one when it
+    /// names none; 404 for a code no office has.
+    pub async fn office_named(&self, code: Option<&str>) -> Result<Arc<Office>, ApiError> {
+        let Some(code) = code.filter(|c| !c.is_empty() && *c != CONFIGURED_CODE) else {
+            return Ok(self.configured_office());
+        };
+        if let Some(office) = self.offices.cached_code(code) {
+            return Ok(office);
+        }
+        let wanted = code.chars().take(40).collect::<String>();
+        let office = self
+            .db
+            .read(move |conn| Ok(by_code(&*conn, &wanted)?))
+            .await?
+            .ok_or_else(|| ApiError::not_found("unknown_office", "no office with this code"))?;
+        Ok(self.offices.remember(office))
+    }
+
+    /// The office hub.toml describes (office 1): the one pages without an office
+    /// address show.
+    pub fn configured_office(&self) -> Arc<Office> {
+        self.offices
+            .cached(CONFIGURED_OFFICE)
+            .expect("office 1 is remembered when the hub starts")
     }
 
     /// Notes that a kiosk made a request now.

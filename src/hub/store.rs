@@ -334,6 +334,167 @@ pub const MIGRATIONS: &[&str] = &[
         last_at     TEXT NOT NULL,
         PRIMARY KEY (name, address)
     );",
+    // 15: offices as data (issue 19): a region's hub holds many offices, each with its
+    // name, time zone and counters; kiosks, clerks, enrolment tokens, tickets, numbers,
+    // bands, bookings, service times and audit rows belong to one. Office 1 is the one
+    // hub.toml describes (its row is refreshed from it at every start), so a single-office
+    // hub changes nothing. Numbers are unique per office, day and service: the tables
+    // keyed by day are rebuilt with the office in their key (SQLite cannot change a key).
+    "CREATE TABLE offices (
+        id          INTEGER PRIMARY KEY,
+        code        TEXT NOT NULL UNIQUE,
+        name        TEXT NOT NULL,
+        time_zone   TEXT NOT NULL,
+        counters    TEXT NOT NULL DEFAULT '[]',
+        created_at  TEXT NOT NULL
+    );
+    INSERT INTO offices (id, code, name, time_zone, created_at)
+        VALUES (1, 'default', '', 'Europe/Rome', '');
+    ALTER TABLE kiosks ADD COLUMN office_id INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE enrollment_tokens ADD COLUMN office_id INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE operators ADD COLUMN office_id INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE bands ADD COLUMN office_id INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE audit ADD COLUMN office_id INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX audit_by_office ON audit (office_id, at);
+
+    ALTER TABLE tickets RENAME TO tickets_before_offices;
+    CREATE TABLE tickets (
+        id              TEXT PRIMARY KEY,
+        day             TEXT NOT NULL,
+        number          TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        number_service  TEXT NOT NULL,
+        service         TEXT NOT NULL,
+        priority        INTEGER NOT NULL,
+        appointment     TEXT,
+        lang            TEXT NOT NULL,
+        kiosk_id        TEXT NOT NULL,
+        offline         INTEGER NOT NULL,
+        status          TEXT NOT NULL,
+        counter         TEXT,
+        issued_at       TEXT NOT NULL,
+        queued_at       INTEGER NOT NULL,
+        called_at       INTEGER,
+        serving_at      INTEGER,
+        finished_at     INTEGER,
+        codice_fiscale  TEXT,
+        op_id           TEXT,
+        called_by       TEXT,
+        office_id       INTEGER NOT NULL,
+        UNIQUE (office_id, day, number)
+    );
+    INSERT INTO tickets (rowid, id, day, number, seq, number_service, service, priority,
+            appointment, lang, kiosk_id, offline, status, counter, issued_at, queued_at,
+            called_at, serving_at, finished_at, codice_fiscale, op_id, called_by, office_id)
+        SELECT rowid, id, day, number, seq, number_service, service, priority,
+            appointment, lang, kiosk_id, offline, status, counter, issued_at, queued_at,
+            called_at, serving_at, finished_at, codice_fiscale, op_id, called_by, 1
+        FROM tickets_before_offices;
+    DROP TABLE tickets_before_offices;
+    CREATE INDEX tickets_queue_order
+         ON tickets (office_id, day, service, status, priority, queued_at, appointment);
+    CREATE INDEX tickets_counter ON tickets (office_id, day, counter, status);
+    CREATE INDEX tickets_by_op ON tickets (op_id) WHERE op_id IS NOT NULL;
+    CREATE INDEX tickets_personal ON tickets (day) WHERE codice_fiscale IS NOT NULL;
+
+    DROP TABLE queue_waiting;
+    CREATE TABLE queue_waiting (
+        office_id   INTEGER NOT NULL,
+        day         TEXT NOT NULL,
+        service     TEXT NOT NULL,
+        priority    INTEGER NOT NULL,
+        appointment INTEGER NOT NULL,
+        waiting     INTEGER NOT NULL,
+        PRIMARY KEY (office_id, day, service, priority, appointment)
+    ) WITHOUT ROWID;
+    INSERT INTO queue_waiting
+        SELECT office_id, day, service, priority, appointment IS NOT NULL, count(*)
+        FROM tickets WHERE status = 'waiting' GROUP BY 1, 2, 3, 4, 5;
+    CREATE TRIGGER queue_waiting_on_insert AFTER INSERT ON tickets
+        WHEN NEW.status = 'waiting'
+    BEGIN
+        INSERT INTO queue_waiting
+            VALUES (NEW.office_id, NEW.day, NEW.service, NEW.priority,
+                    NEW.appointment IS NOT NULL, 1)
+            ON CONFLICT DO UPDATE SET waiting = waiting + 1;
+    END;
+    CREATE TRIGGER queue_waiting_on_leave
+        AFTER UPDATE OF office_id, day, service, status, priority, appointment ON tickets
+        WHEN OLD.status = 'waiting'
+    BEGIN
+        UPDATE queue_waiting SET waiting = waiting - 1
+            WHERE office_id = OLD.office_id AND day = OLD.day AND service = OLD.service
+              AND priority = OLD.priority AND appointment = (OLD.appointment IS NOT NULL);
+    END;
+    CREATE TRIGGER queue_waiting_on_join
+        AFTER UPDATE OF office_id, day, service, status, priority, appointment ON tickets
+        WHEN NEW.status = 'waiting'
+    BEGIN
+        INSERT INTO queue_waiting
+            VALUES (NEW.office_id, NEW.day, NEW.service, NEW.priority,
+                    NEW.appointment IS NOT NULL, 1)
+            ON CONFLICT DO UPDATE SET waiting = waiting + 1;
+    END;
+    CREATE TRIGGER queue_waiting_on_delete AFTER DELETE ON tickets
+        WHEN OLD.status = 'waiting'
+    BEGIN
+        UPDATE queue_waiting SET waiting = waiting - 1
+            WHERE office_id = OLD.office_id AND day = OLD.day AND service = OLD.service
+              AND priority = OLD.priority AND appointment = (OLD.appointment IS NOT NULL);
+    END;
+
+    ALTER TABLE number_blocks RENAME TO number_blocks_before_offices;
+    CREATE TABLE number_blocks (
+        office_id   INTEGER NOT NULL,
+        day         TEXT NOT NULL,
+        service     TEXT NOT NULL,
+        next_online INTEGER NOT NULL,
+        band_floor  INTEGER NOT NULL,
+        PRIMARY KEY (office_id, day, service)
+    );
+    INSERT INTO number_blocks SELECT 1, day, service, next_online, band_floor
+        FROM number_blocks_before_offices;
+    DROP TABLE number_blocks_before_offices;
+
+    ALTER TABLE retired_numbers RENAME TO retired_numbers_before_offices;
+    CREATE TABLE retired_numbers (
+        office_id   INTEGER NOT NULL,
+        day         TEXT NOT NULL,
+        number      TEXT NOT NULL,
+        ticket_id   TEXT NOT NULL,
+        retired_at  TEXT NOT NULL,
+        PRIMARY KEY (office_id, day, number)
+    );
+    INSERT INTO retired_numbers SELECT 1, day, number, ticket_id, retired_at
+        FROM retired_numbers_before_offices;
+    DROP TABLE retired_numbers_before_offices;
+
+    ALTER TABLE appointments RENAME TO appointments_before_offices;
+    CREATE TABLE appointments (
+        office_id   INTEGER NOT NULL,
+        day         TEXT NOT NULL,
+        code        TEXT NOT NULL,
+        time        TEXT NOT NULL,
+        service     TEXT NOT NULL,
+        cf_hash     TEXT,
+        ticket_id   TEXT,
+        PRIMARY KEY (office_id, day, code)
+    );
+    INSERT INTO appointments SELECT 1, day, code, time, service, cf_hash, ticket_id
+        FROM appointments_before_offices;
+    DROP TABLE appointments_before_offices;
+
+    ALTER TABLE service_stats RENAME TO service_stats_before_offices;
+    CREATE TABLE service_stats (
+        office_id       INTEGER NOT NULL,
+        service         TEXT NOT NULL,
+        average_seconds REAL NOT NULL,
+        samples         INTEGER NOT NULL,
+        PRIMARY KEY (office_id, service)
+    );
+    INSERT INTO service_stats SELECT 1, service, average_seconds, samples
+        FROM service_stats_before_offices;
+    DROP TABLE service_stats_before_offices;",
 ];
 
 /// Where the hub keeps its data: the database and the directory of the files beside it

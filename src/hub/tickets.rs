@@ -13,15 +13,14 @@
 //! Written for both engines (`hub::sql`).
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::appointments::cf_hash;
 use super::auth::hex;
-use super::clock::office_day;
 use super::error::ApiError;
 use super::numbering::{EMERGENCY_SEQ_BASE, next_online};
+use super::offices::{Day, Office, Offices};
 use super::queue;
 use super::sql::{Sql, args};
 use super::withdraw::{VOID, WITHDRAWN_HASH};
@@ -39,8 +38,8 @@ pub struct IssueContext<'a> {
     pub kiosk_id: &'a str,
     /// The services offered.
     pub catalogue: &'a Catalogue,
-    /// The office's time zone.
-    pub tz: Tz,
+    /// The kiosk's office: its day, its numbers, its queues.
+    pub office: &'a Office,
     /// The hub's current time.
     pub now: DateTime<Utc>,
     /// Default minutes per citizen, before real data.
@@ -139,16 +138,17 @@ fn check_codice_fiscale(text: &str) -> Result<CodiceFiscale, ApiError> {
 /// for `requested`, or for any service when `requested` is the front desk: (code, service).
 fn booking_by_cf(
     sql: Sql<'_>,
-    day: NaiveDate,
+    day: Day,
     requested: &Service,
     cf_key: &str,
 ) -> Result<Option<(String, String)>, ApiError> {
     let any_service = requested.agency == Agency::Office;
     let Some(row) = sql.query_opt(
         "SELECT code, service FROM appointments
-         WHERE day = ?1 AND cf_hash = ?2 AND ticket_id IS NULL AND (?3 OR service = ?4)
+         WHERE office_id = ?5 AND day = ?1 AND cf_hash = ?2 AND ticket_id IS NULL
+           AND (?3 OR service = ?4)
          ORDER BY time, code LIMIT 1",
-        args![day.to_string(), cf_key, any_service, &requested.code],
+        args![day.text(), cf_key, any_service, &requested.code, day.office],
     )?
     else {
         return Ok(None);
@@ -231,7 +231,7 @@ pub fn issue<'c>(
             format!("service `{}` is not in the catalogue", req.service),
         )
     })?;
-    let today = office_day(ctx.now, ctx.tz);
+    let today = ctx.office.day_at(ctx.now);
 
     // An appointment check-in joins the booked service's queue.
     let mut service = requested;
@@ -240,8 +240,9 @@ pub fn issue<'c>(
         let code = normalise_code(code);
         let row = tx
             .query_opt(
-                "SELECT service, ticket_id FROM appointments WHERE day = ?1 AND code = ?2",
-                args![today.to_string(), &code],
+                "SELECT service, ticket_id FROM appointments
+                 WHERE office_id = ?3 AND day = ?1 AND code = ?2",
+                args![today.text(), &code, today.office],
             )?
             .ok_or_else(|| {
                 ApiError::unprocessable(
@@ -285,7 +286,7 @@ pub fn issue<'c>(
         }
     }
 
-    let local = ctx.now.with_timezone(&ctx.tz).time();
+    let local = ctx.now.with_timezone(&ctx.office.tz).time();
     if appointment.is_none()
         && req.offline_number.is_none()
         && !ctx.hours.is_open(&requested.code, local)
@@ -320,7 +321,7 @@ pub fn issue<'c>(
             }
             Some(number) => {
                 let issued_at = req.issued_at.with_timezone(&Utc);
-                let day = office_day(issued_at, ctx.tz);
+                let day = ctx.office.day_at(issued_at);
                 // The kiosk printed the number from its band of the service it was asked
                 // for; a check-in from the front desk still queues for the booked service.
                 let seq = offline_seq(tx, ctx.kiosk_id, day, requested, number)?;
@@ -346,11 +347,12 @@ pub fn issue<'c>(
     tx.execute(
         "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
              appointment, lang, kiosk_id, offline, status, issued_at, queued_at,
-             codice_fiscale, op_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'waiting', ?12, ?13, ?14, ?15)",
+             codice_fiscale, op_id, office_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'waiting', ?12, ?13, ?14, ?15,
+             ?16)",
         args![
             ticket_id.to_string(),
-            day.to_string(),
+            day.text(),
             &number,
             seq,
             &number_service.code,
@@ -364,12 +366,13 @@ pub fn issue<'c>(
             queued_at.timestamp_millis(),
             codice_fiscale.as_ref().map(CodiceFiscale::as_str),
             req.op_id.to_string(),
+            day.office,
         ],
     )?;
     if let Some(code) = &appointment {
         tx.execute(
-            "UPDATE appointments SET ticket_id = ?3 WHERE day = ?1 AND code = ?2",
-            args![today.to_string(), code, ticket_id.to_string()],
+            "UPDATE appointments SET ticket_id = ?3 WHERE office_id = ?4 AND day = ?1 AND code = ?2",
+            args![today.text(), code, ticket_id.to_string(), today.office],
         )?;
     }
     let (position, eta_minutes) = estimate(tx, ctx, &ticket_id.to_string(), &service.code)?;
@@ -381,7 +384,7 @@ pub fn issue<'c>(
         position,
         eta_minutes,
         issued_at,
-        day,
+        day: day.date,
     };
     let response = serde_json::to_string(&ticket).map_err(|e| ApiError::internal("response", e))?;
     tx.execute(
@@ -410,8 +413,9 @@ fn estimate(
     service: &str,
 ) -> Result<(u32, u32), ApiError> {
     let position = queue::position(tx, ticket_id)?;
-    let average = queue::average_minutes(tx, service, ctx.default_minutes)?;
-    let counters = queue::counters_open(tx, service, ctx.now.timestamp())?;
+    let office = ctx.office.id;
+    let average = queue::average_minutes(tx, office, service, ctx.default_minutes)?;
+    let counters = queue::counters_open(tx, office, service, ctx.now.timestamp())?;
     Ok((position, queue::eta_minutes(position, average, counters)))
 }
 
@@ -449,13 +453,21 @@ fn renumber(
         .ok_or_else(|| ApiError::internal("renumber", "the op's ticket is missing"))?;
     let (day_text, online_number, service): (String, String, String) =
         (row.get(0)?, row.get(1)?, row.get(2)?);
-    let day: NaiveDate = day_text
+    let date: NaiveDate = day_text
         .parse()
         .map_err(|e| ApiError::internal("ticket day", e))?;
+    let day = ctx.office.day(date);
     let seq = offline_seq(tx, ctx.kiosk_id, day, requested, number)?;
     tx.execute(
-        "INSERT INTO retired_numbers (day, number, ticket_id, retired_at) VALUES (?1, ?2, ?3, ?4)",
-        args![&day_text, &online_number, &ticket_id, ctx.now.to_rfc3339()],
+        "INSERT INTO retired_numbers (office_id, day, number, ticket_id, retired_at)
+         VALUES (?5, ?1, ?2, ?3, ?4)",
+        args![
+            &day_text,
+            &online_number,
+            &ticket_id,
+            ctx.now.to_rfc3339(),
+            day.office
+        ],
     )?;
     // SET expressions read the row as it was, so every CASE sees the old status.
     tx.execute(
@@ -495,7 +507,7 @@ fn renumber(
 fn offline_seq(
     tx: Sql<'_>,
     kiosk_id: &str,
-    day: NaiveDate,
+    day: Day,
     service: &Service,
     number: &str,
 ) -> Result<u16, ApiError> {
@@ -522,13 +534,16 @@ fn offline_seq(
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM bands WHERE kiosk_id = ?1 AND day = ?2 AND service = ?3
                  AND first <= ?4 AND last >= ?4)",
-            args![kiosk_id, day.to_string(), &service.code, seq],
+            args![kiosk_id, day.text(), &service.code, seq],
         )?
         .get(0)?;
     if !leased {
         return Err(ApiError::unprocessable(
             code::NUMBER_NOT_LEASED,
-            format!("`{number}` is not in a band leased to this kiosk for {day}"),
+            format!(
+                "`{number}` is not in a band leased to this kiosk for {}",
+                day.date
+            ),
         ));
     }
     ensure_unused(tx, day, number)?;
@@ -541,7 +556,7 @@ fn offline_seq(
 fn emergency_seq(
     tx: Sql<'_>,
     kiosk_id: &str,
-    day: NaiveDate,
+    day: Day,
     service: &Service,
     number: &str,
     prefix: char,
@@ -574,11 +589,14 @@ fn emergency_seq(
 
 /// Whether `number` was used on `day`: by a ticket, or retired by a renumbering.
 /// `number_taken` (409) when another operation already used `number` on `day`.
-fn ensure_unused(tx: Sql<'_>, day: NaiveDate, number: &str) -> Result<(), ApiError> {
+fn ensure_unused(tx: Sql<'_>, day: Day, number: &str) -> Result<(), ApiError> {
     if number_taken(tx, day, number)? {
         return Err(ApiError::conflict(
             code::NUMBER_TAKEN,
-            format!("`{number}` was already used on {day} by another operation"),
+            format!(
+                "`{number}` was already used on {} by another operation",
+                day.date
+            ),
         ));
     }
     Ok(())
@@ -586,15 +604,17 @@ fn ensure_unused(tx: Sql<'_>, day: NaiveDate, number: &str) -> Result<(), ApiErr
 
 pub(super) fn number_taken<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     number: &str,
 ) -> Result<bool, ApiError> {
     Ok(sql
         .into()
         .query_one(
-            "SELECT EXISTS (SELECT 1 FROM tickets WHERE day = ?1 AND number = ?2)
-                 OR EXISTS (SELECT 1 FROM retired_numbers WHERE day = ?1 AND number = ?2)",
-            args![day.to_string(), number],
+            "SELECT EXISTS (SELECT 1 FROM tickets
+                            WHERE office_id = ?3 AND day = ?1 AND number = ?2)
+                 OR EXISTS (SELECT 1 FROM retired_numbers
+                            WHERE office_id = ?3 AND day = ?1 AND number = ?2)",
+            args![day.text(), number, day.office],
         )?
         .get(0)?)
 }
@@ -632,21 +652,21 @@ pub fn parse_display_number(text: &str) -> Result<String, ApiError> {
 /// The ticket with display number `number` (already normalised) on `day`.
 pub fn find_by_number<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     number: &str,
 ) -> Result<Option<String>, ApiError> {
     let row = sql.into().query_opt(
-        "SELECT id FROM tickets WHERE day = ?1 AND number = ?2",
-        args![day.to_string(), number],
+        "SELECT id FROM tickets WHERE office_id = ?3 AND day = ?1 AND number = ?2",
+        args![day.text(), number, day.office],
     )?;
     Ok(row.map(|r| r.get(0)).transpose()?)
 }
 
 /// What a status look-up needs besides the ticket.
 #[derive(Debug, Clone, Copy)]
-pub struct StatusContext {
-    /// Today's office day (older tickets still waiting read as cancelled).
-    pub today: NaiveDate,
+pub struct StatusContext<'a> {
+    /// The offices (a ticket still waiting after its office's day read as cancelled).
+    pub offices: &'a Offices,
     /// The hub's current time (which counters are open).
     pub now: DateTime<Utc>,
     /// Default minutes per citizen, before real data.
@@ -657,13 +677,14 @@ pub struct StatusContext {
 pub fn status<'c>(
     sql: impl Into<Sql<'c>>,
     ticket_id: &str,
-    ctx: StatusContext,
+    ctx: StatusContext<'_>,
 ) -> Result<TicketStatusResponse, ApiError> {
     let conn = sql.into();
     let unknown = || ApiError::not_found(code::UNKNOWN_TICKET, "no such ticket");
     let row = conn
         .query_opt(
-            "SELECT number, status, service, counter, day, priority FROM tickets WHERE id = ?1",
+            "SELECT number, status, service, counter, day, priority, office_id
+             FROM tickets WHERE id = ?1",
             args![ticket_id],
         )?
         .ok_or_else(unknown)?;
@@ -676,14 +697,15 @@ pub fn status<'c>(
     let stored = if status == VOID { "cancelled" } else { &status };
     let mut status = TicketStatus::parse(stored)
         .ok_or_else(|| ApiError::internal("ticket status", format!("stored `{status}`")))?;
-    let past = day < ctx.today.to_string();
+    let office = ctx.offices.get(conn, row.get(6)?)?;
+    let past = day < office.day_at(ctx.now).text();
     if past && matches!(status, TicketStatus::Waiting | TicketStatus::Called) {
         status = TicketStatus::Cancelled;
     }
     let (position, eta_minutes) = if status == TicketStatus::Waiting {
         let position = queue::position(conn, ticket_id)?;
-        let average = queue::average_minutes(conn, &service, ctx.default_minutes)?;
-        let counters = queue::counters_open(conn, &service, ctx.now.timestamp())?;
+        let average = queue::average_minutes(conn, office.id, &service, ctx.default_minutes)?;
+        let counters = queue::counters_open(conn, office.id, &service, ctx.now.timestamp())?;
         (position, queue::eta_minutes(position, average, counters))
     } else {
         (0, 0)
@@ -733,7 +755,10 @@ mod tests {
             let ctx = IssueContext {
                 kiosk_id: "k-1",
                 catalogue: &catalogue,
-                tz: chrono_tz::Europe::Rome,
+                office: &crate::hub::offices::configured(
+                    &crate::config::hub::HubConfig::default(),
+                    chrono_tz::Europe::Rome,
+                ),
                 now: Utc::now(),
                 default_minutes: 10,
                 hours: &hours,

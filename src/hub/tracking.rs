@@ -17,6 +17,8 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::kiosk_api::status_by_ref;
+use super::offices::Office;
+use super::sql::{Sql, args};
 use super::state::AppState;
 use crate::lang::{Lang, fill, tr};
 use crate::protocol::{TicketStatus, TicketStatusResponse};
@@ -225,6 +227,27 @@ fn ticket_body(lang: Lang, t: &TicketStatusResponse, service_name: &str, time: &
     body
 }
 
+/// The office of ticket `ticket_id` (the configured one if it cannot be read).
+async fn office_of(state: &AppState, ticket_id: Uuid) -> std::sync::Arc<Office> {
+    let id = ticket_id.to_string();
+    let office = state
+        .db
+        .read(move |conn| {
+            Ok(Sql::from(&*conn)
+                .query_opt("SELECT office_id FROM tickets WHERE id = ?1", args![id])?
+                .map(|row| row.get::<i64>(0))
+                .transpose()?)
+        })
+        .await;
+    match office {
+        Ok(Some(id)) => state
+            .office(id)
+            .await
+            .unwrap_or_else(|_| state.configured_office()),
+        _ => state.configured_office(),
+    }
+}
+
 /// `GET /t/{reference}`: the ticket's page; a friendly 404 page for a reference that is
 /// unknown (perhaps not synced yet) or malformed. Never an error in JSON.
 pub async fn tracking_page(
@@ -260,9 +283,11 @@ pub async fn tracking_page(
                 .catalogue
                 .service(&ticket.service)
                 .map_or(ticket.service.as_str(), |s| s.name(lang));
+            let ticket_office = office_of(&state, ticket.ticket_id).await;
+            let office = ticket_office.name.clone();
             let time = state
                 .now()
-                .with_timezone(&state.tz)
+                .with_timezone(&ticket_office.tz)
                 .format("%H:%M")
                 .to_string();
             let body = ticket_body(lang, &ticket, service_name, &time);

@@ -119,7 +119,8 @@ pub async fn verify_page(
     let lang = choose_lang(query.as_deref(), accept);
     let text = seal_param(query.as_deref());
     let result = check(&state, &text).await;
-    let body = verdict_body(lang, &result, &state.tz);
+    // Certificates show their issuing office's time; the check page, the configured one's.
+    let body = verdict_body(lang, &result, &state.configured_office().tz);
     let status = match result.verdict {
         Verdict::Genuine => StatusCode::OK,
         Verdict::NotGenuine => StatusCode::CONFLICT,

@@ -10,11 +10,12 @@
 //!
 //! Written for both engines (`hub::sql`).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::offices::Day;
 use super::sql::{Sql, args};
 use crate::protocol::errors as code;
 use crate::protocol::{WithdrawOutcome, WithdrawResponse};
@@ -108,16 +109,16 @@ pub struct VoidTicket {
 /// Today's void tickets of `services`, newest first (at most 50).
 pub fn void_tickets<'c>(
     sql: impl Into<Sql<'c>>,
-    day: NaiveDate,
+    day: Day,
     services: &[String],
 ) -> Result<Vec<VoidTicket>, ApiError> {
     // The day's void tickets are few (only kiosks that died mid-ticket make them): the
     // services are picked here rather than with a list bound into the statement.
     let rows = sql.into().query_all(
         "SELECT number, service, kiosk_id FROM tickets
-         WHERE day = ?1 AND status = ?2
+         WHERE office_id = ?3 AND day = ?1 AND status = ?2
          ORDER BY finished_at DESC",
-        args![day.to_string(), VOID],
+        args![day.text(), VOID, day.office],
     )?;
     let mut void = Vec::new();
     for row in rows {
@@ -169,7 +170,10 @@ mod tests {
         let ctx = IssueContext {
             kiosk_id,
             catalogue: &catalogue,
-            tz: chrono_tz::Europe::Rome,
+            office: &crate::hub::offices::configured(
+                &crate::config::hub::HubConfig::default(),
+                chrono_tz::Europe::Rome,
+            ),
             now: Utc::now(),
             default_minutes: 10,
             hours: &hours,
@@ -196,7 +200,10 @@ mod tests {
         let ghost = request("naspi");
         assert_eq!(issue(&conn, "k-1", &held).unwrap(), "N001");
         assert_eq!(issue(&conn, "k-1", &ghost).unwrap(), "N002");
-        let today = crate::hub::clock::office_day(Utc::now(), chrono_tz::Europe::Rome);
+        let today = crate::hub::offices::Day {
+            office: 1,
+            date: crate::hub::clock::office_day(Utc::now(), chrono_tz::Europe::Rome),
+        };
         assert_eq!(
             crate::hub::queue::waiting(&conn, today, "naspi").unwrap(),
             2

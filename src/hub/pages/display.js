@@ -18,6 +18,12 @@
   var spoken = 0;
   var voiceWarned = false;
   var polled = null;            /* without EventSource: the newest call seen by polling */
+  /* The office this board shows (/display?office=CODE in a region's hub): passed on to
+     every address the board asks. */
+  var office = (function () {
+    var match = /[?&]office=([^&#]*)/.exec(window.location.search);
+    return match ? '?office=' + match[1] : '';
+  })();
 
   function $(id) { return document.getElementById(id); }
 
@@ -68,7 +74,7 @@
     if (!speak || !window.Audio || !window.URL || !window.URL.createObjectURL) { return null; }
     var voice = { done: false, url: null, ready: null, abandoned: false };
     var xhr = new XMLHttpRequest();
-    xhr.open('GET', '/display/calls/' + encodeURIComponent(number) + '.wav', true);
+    xhr.open('GET', '/display/calls/' + encodeURIComponent(number) + '.wav' + office, true);
     xhr.responseType = 'blob';
     xhr.onreadystatechange = function () {
       if (xhr.readyState !== 4) { return; }
@@ -195,7 +201,7 @@
 
   function poll() {
     var xhr = new XMLHttpRequest();
-    xhr.open('GET', '/display/state', true);
+    xhr.open('GET', '/display/state' + office, true);
     xhr.onreadystatechange = function () {
       if (xhr.readyState !== 4 || xhr.status !== 200) { return; }
       var data = JSON.parse(xhr.responseText);
@@ -220,7 +226,7 @@
       setInterval(poll, 3000);
       return;
     }
-    var source = new EventSource('/display/events');
+    var source = new EventSource('/display/events' + office);
     source.addEventListener('snapshot', function (e) { snapshot(JSON.parse(e.data)); $('status').textContent = ''; });
     source.addEventListener('call', function (e) { onCall(JSON.parse(e.data)); });
     source.onerror = function () { $('status').textContent = 'Riconnessione...'; };
