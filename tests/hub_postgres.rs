@@ -540,3 +540,121 @@ fn queue_positions_agree_on_both_engines() {
     let (_, pg) = migrated(&server, "queue");
     assert_eq!(queue_positions(Sql::Postgres(&pg)), on_sqlite);
 }
+
+/// A one-office database as the hub left it before offices (schema step 14): two tickets,
+/// today's numbers, a booking, a service time, a retired number.
+fn before_offices(sql: Sql<'_>) {
+    for (id, number, seq, status) in [("t1", "N001", 1, "done"), ("t2", "N002", 2, "waiting")] {
+        sql.execute(
+            "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
+                 lang, kiosk_id, offline, status, issued_at, queued_at)
+             VALUES (?1, '2026-12-03', ?2, ?3, 'naspi', 'naspi', 0, 'it', 'k1', 0, ?4,
+                 '2026-12-03T08:00:00Z', ?3)",
+            args![id, number, seq, status],
+        )
+        .unwrap();
+    }
+    for statement in [
+        "INSERT INTO number_blocks (day, service, next_online, band_floor)
+         VALUES ('2026-12-03', 'naspi', 3, 1000)",
+        "INSERT INTO appointments (day, code, time, service)
+         VALUES ('2026-12-03', 'B-1', '09:00', 'naspi')",
+        "INSERT INTO service_stats (service, average_seconds, samples) VALUES ('naspi', 300, 4)",
+        "INSERT INTO retired_numbers (day, number, ticket_id, retired_at)
+         VALUES ('2026-12-03', 'N900', 't1', '2026-12-03T08:00:00Z')",
+    ] {
+        sql.execute(statement, args![]).unwrap();
+    }
+}
+
+/// After step 15 every row belongs to office 1, its queue counts are rebuilt, its numbers
+/// go on where they were, and another office has numbers of its own.
+fn after_offices(sql: Sql<'_>) {
+    let engine = sql.engine();
+    let office_of = |table: &str| -> Vec<i64> {
+        sql.query_all(&format!("SELECT DISTINCT office_id FROM {table}"), args![])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0).unwrap())
+            .collect()
+    };
+    for table in [
+        "tickets",
+        "number_blocks",
+        "appointments",
+        "service_stats",
+        "retired_numbers",
+    ] {
+        assert_eq!(office_of(table), [1], "{table} on {engine:?}");
+    }
+    let ours = Day {
+        office: 1,
+        date: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+    };
+    let theirs = Day { office: 2, ..ours };
+    assert_eq!(
+        sportello::hub::queue::waiting(sql, ours, "naspi").unwrap(),
+        1,
+        "{engine:?}"
+    );
+    assert_eq!(
+        sportello::hub::queue::position(sql, "t2").unwrap(),
+        1,
+        "{engine:?}"
+    );
+    assert_eq!(next_online(sql, ours, "naspi").unwrap(), 3, "{engine:?}");
+    assert_eq!(next_online(sql, theirs, "naspi").unwrap(), 1, "{engine:?}");
+    // N001 again: refused in office 1, a ticket of its own in office 2.
+    let insert = |id: &str, office: i64| {
+        sql.execute(
+            "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
+                 lang, kiosk_id, offline, status, issued_at, queued_at, office_id)
+             VALUES (?1, '2026-12-03', 'N001', 1, 'naspi', 'naspi', 0, 'it', 'k2', 0,
+                 'waiting', '2026-12-03T08:00:00Z', 5, ?2)",
+            args![id, office],
+        )
+    };
+    assert!(insert("t3", 1).is_err(), "{engine:?}: a number twice");
+    insert("t4", 2).unwrap();
+    assert_eq!(
+        sportello::hub::queue::waiting(sql, theirs, "naspi").unwrap(),
+        1,
+        "{engine:?}"
+    );
+    assert_eq!(
+        sportello::hub::queue::waiting(sql, ours, "naspi").unwrap(),
+        1,
+        "{engine:?}: the other office's ticket is not in this queue"
+    );
+}
+
+#[test]
+fn a_one_office_database_keeps_everything_when_offices_arrive() {
+    const BEFORE: usize = 14;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.sqlite");
+    {
+        let old = sportello::sqlite::open(
+            &path,
+            sportello::sqlite::Durability::Full,
+            &store::MIGRATIONS[..BEFORE],
+        )
+        .unwrap();
+        before_offices(Sql::from(&old));
+    }
+    let upgraded = store::open(&path).unwrap();
+    after_offices(Sql::from(&upgraded));
+
+    let Some(server) = PostgresServer::start() else {
+        return;
+    };
+    let url = server.database("upgrade");
+    let mut conn = PgConn::connect(&url).unwrap();
+    conn.migrate(&pg_schema::MIGRATIONS[..BEFORE], &url)
+        .unwrap();
+    let old = RefCell::new(conn);
+    before_offices(Sql::Postgres(&old));
+    let mut conn = old.into_inner();
+    conn.migrate(pg_schema::MIGRATIONS, &url).unwrap();
+    after_offices(Sql::Postgres(&RefCell::new(conn)));
+}

@@ -16,12 +16,22 @@ pub struct HubArgs {
     /// The hub's configuration file (hub.toml); built-in defaults when omitted.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// The office a clerk, an enrollment token or bookings belong to (its code, as
+    /// `office list` shows it); the office hub.toml describes (`default`) when omitted.
+    #[arg(long, global = true, default_value = hub::offices::CONFIGURED_CODE)]
+    office: String,
     #[command(subcommand)]
     command: Option<HubCommand>,
 }
 
 #[derive(Subcommand)]
 enum HubCommand {
+    /// The offices this hub's database holds (a region's hub; one office needs none:
+    /// hub.toml describes it, as office `default`).
+    Office {
+        #[command(subcommand)]
+        command: OfficeCommand,
+    },
     /// Clerks who log in on the counter and fleet pages.
     Operator {
         #[command(subcommand)]
@@ -53,6 +63,27 @@ enum HubCommand {
     /// version: run it once before starting the processes of a new version on a shared
     /// PostgreSQL database (docs/regional.md).
     Migrate,
+}
+
+#[derive(Subcommand)]
+enum OfficeCommand {
+    /// Adds an office: its kiosks, clerks and bookings are then made with `--office CODE`,
+    /// and its board is /display?office=CODE.
+    Add {
+        /// A short code: lowercase letters, digits and `-` (e.g. `milano-nord`).
+        code: String,
+        /// Its name, on tickets, the board and certificates.
+        #[arg(long)]
+        name: String,
+        /// The IANA time zone whose local midnight turns its day.
+        #[arg(long, default_value = "Europe/Rome")]
+        time_zone: String,
+        /// A counter a clerk can choose (repeat for each).
+        #[arg(long = "counter", required = true)]
+        counters: Vec<String>,
+    },
+    /// Lists the offices.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -166,8 +197,44 @@ pub fn run(args: HubArgs) -> Result<(), String> {
         None => HubConfig::default(),
     };
     let location = hub::store::Location::of(&config);
+    let office = args.office;
     match args.command {
         None => serve(config),
+        Some(HubCommand::Office {
+            command:
+                OfficeCommand::Add {
+                    code,
+                    name,
+                    time_zone,
+                    counters,
+                },
+        }) => {
+            let added = admin::add_office(&location, &code, &name, &time_zone, &counters)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "office {} added: {} ({}), counters: {}",
+                added.code,
+                added.name,
+                added.time_zone,
+                added.counters.join(", ")
+            );
+            Ok(())
+        }
+        Some(HubCommand::Office {
+            command: OfficeCommand::List,
+        }) => {
+            admin::sync_configured_office(&location, &config).map_err(|e| e.to_string())?;
+            for office in admin::list_offices(&location).map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    office.code,
+                    office.time_zone,
+                    office.name,
+                    office.counters.join(", ")
+                );
+            }
+            Ok(())
+        }
         Some(HubCommand::Migrate) => {
             let conn = hub::store::connect(&location).map_err(|e| e.to_string())?;
             let version = hub::store::schema_version(conn.sql()).map_err(|e| e.to_string())?;
@@ -182,7 +249,7 @@ pub fn run(args: HubArgs) -> Result<(), String> {
             {
                 return Err(format!("no role `{role}`: clerk or maintainer"));
             }
-            add_operator(&location, &name)?;
+            add_operator(&location, &office, &name)?;
             if let Some(role) = role {
                 admin::set_role(&location, &name, &role).map_err(|e| e.to_string())?;
                 println!("operator {name}: role {role}");
@@ -213,7 +280,8 @@ pub fn run(args: HubArgs) -> Result<(), String> {
         Some(HubCommand::Kiosk {
             command: KioskCommand::EnrollToken,
         }) => {
-            let token = admin::create_enrollment_token(&location).map_err(|e| e.to_string())?;
+            let token =
+                admin::create_enrollment_token_in(&location, &office).map_err(|e| e.to_string())?;
             println!("{token}");
             eprintln!("one-time enrollment token: put it in kiosk.toml as [hub] enrollment_token");
             Ok(())
@@ -236,10 +304,9 @@ pub fn run(args: HubArgs) -> Result<(), String> {
             command: AppointmentsCommand::Import { file, day },
         }) => {
             let catalogue = hub::load_catalogue(&config).map_err(|e| e.to_string())?;
-            let tz: chrono_tz::Tz = config.time_zone.parse().map_err(|_| "bad time zone")?;
-            let day = day.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
-            let n = admin::import_appointments(&location, &catalogue, &file, day)
-                .map_err(|e| e.to_string())?;
+            let (n, day) =
+                admin::import_appointments_in(&location, &office, &catalogue, &file, day)
+                    .map_err(|e| e.to_string())?;
             println!("imported {n} appointments for {day}");
             Ok(())
         }
@@ -372,7 +439,7 @@ fn serve(config: HubConfig) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-fn add_operator(location: &hub::store::Location, name: &str) -> Result<(), String> {
+fn add_operator(location: &hub::store::Location, office: &str, name: &str) -> Result<(), String> {
     let password = if std::io::stdin().is_terminal() {
         let first = prompt_hidden(&format!("Password for {name}: "))?;
         let again = prompt_hidden("Again: ")?;
@@ -383,7 +450,8 @@ fn add_operator(location: &hub::store::Location, name: &str) -> Result<(), Strin
     } else {
         read_line()?
     };
-    let change = admin::add_operator(location, name, &password).map_err(|e| e.to_string())?;
+    let change =
+        admin::add_operator_in(location, office, name, &password).map_err(|e| e.to_string())?;
     match change {
         admin::OperatorChange::Added => println!("operator {name} added"),
         admin::OperatorChange::PasswordChanged => {

@@ -69,6 +69,15 @@ pub fn add_office(
     )?)
 }
 
+/// Writes hub.toml's office into office 1, as a starting hub does.
+pub fn sync_configured_office(
+    location: impl Into<Location>,
+    config: &crate::config::hub::HubConfig,
+) -> Result<(), AdminError> {
+    let conn = store::connect(&location.into())?;
+    Ok(offices::sync_configured(&conn, config)?)
+}
+
 /// Every office (`sportello hub office list`).
 pub fn list_offices(location: impl Into<Location>) -> Result<Vec<Office>, AdminError> {
     let conn = store::connect(&location.into())?;

@@ -206,10 +206,23 @@ impl TestHub {
         self.hub = Some(launch(&self.config, self.clock.as_ref()).await);
     }
 
+    /// Adds office `code` (Italian time, counters `Sportello 1` and `Sportello A`).
+    pub fn add_office(&self, code: &str, name: &str, time_zone: &str) {
+        let location = self.location();
+        let counters = ["Sportello 1".to_string(), "Sportello A".to_string()];
+        blocking(|| admin::add_office(&location, code, name, time_zone, &counters)).unwrap();
+    }
+
     /// Enrolls a new kiosk and returns a client holding its token.
     pub async fn kiosk(&self, name: &str) -> HubClient {
+        self.kiosk_in(sportello::hub::offices::CONFIGURED_CODE, name)
+            .await
+    }
+
+    /// Enrolls a new kiosk of office `office` and returns a client holding its token.
+    pub async fn kiosk_in(&self, office: &str, name: &str) -> HubClient {
         let location = self.location();
-        let token = blocking(|| admin::create_enrollment_token(&location)).unwrap();
+        let token = blocking(|| admin::create_enrollment_token_in(&location, office)).unwrap();
         let mut client = self.client();
         let enrolled = client
             .enroll(&EnrollRequest {
@@ -230,8 +243,14 @@ impl TestHub {
 
     /// Adds a clerk and logs them in.
     pub async fn clerk(&self, name: &str) -> Clerk {
+        self.clerk_in(sportello::hub::offices::CONFIGURED_CODE, name)
+            .await
+    }
+
+    /// Adds a clerk of office `office` and logs them in.
+    pub async fn clerk_in(&self, office: &str, name: &str) -> Clerk {
         let location = self.location();
-        blocking(|| admin::add_operator(&location, name, "password123")).unwrap();
+        blocking(|| admin::add_operator_in(&location, office, name, "password123")).unwrap();
         let clerk = Clerk::new(&self.url());
         clerk.login(name, "password123").await.unwrap();
         clerk
