@@ -32,14 +32,21 @@ async fn board_numbers(hub: &TestHub, query: &str) -> (String, Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_offices_on_one_hub_are_kept_apart() {
     let hub = TestHub::start().await;
-    hub.add_office("nord", "Milano Nord", "Europe/Rome");
+    hub.add_office("nord", "Milano Nord", "Europe/Rome", None);
     let ours = hub.kiosk("ours").await;
     let theirs = hub.kiosk_in("nord", "theirs").await;
 
     // Numbers per office: both start at N001, both gapless.
     let mut numbers = Vec::new();
     for kiosk in [&ours, &theirs, &ours, &theirs, &ours] {
-        numbers.push(kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket.number);
+        numbers.push(
+            kiosk
+                .issue_ticket(&ticket("naspi"))
+                .await
+                .unwrap()
+                .ticket
+                .number,
+        );
     }
     assert_eq!(numbers, ["N001", "N001", "N002", "N002", "N003"]);
 
@@ -181,18 +188,26 @@ async fn each_office_turns_its_day_at_its_own_midnight() {
     // 03:30 UTC: 04:30 on 4 December in Rome, 22:30 on 3 December in New York.
     let start = "2026-12-04T03:30:00Z".parse().unwrap();
     let hub = TestHub::start_at(start).await;
-    hub.add_office("new-york", "Consolato, New York", "America/New_York");
+    hub.add_office("new-york", "Consolato, New York", "America/New_York", None);
     let rome = hub.kiosk("rome").await;
     let new_york = hub.kiosk_in("new-york", "ny").await;
     let a = rome.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
-    let b = new_york.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    let b = new_york
+        .issue_ticket(&ticket("naspi"))
+        .await
+        .unwrap()
+        .ticket;
     assert_eq!(a.day.to_string(), "2026-12-04");
     assert_eq!(b.day.to_string(), "2026-12-03");
     // Two hours on: midnight has passed in New York (a new day, numbers from N001), not
     // again in Rome (its numbers go on).
     hub.clock.as_ref().unwrap().advance(TimeDelta::hours(2));
     let a = rome.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
-    let b = new_york.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    let b = new_york
+        .issue_ticket(&ticket("naspi"))
+        .await
+        .unwrap()
+        .ticket;
     assert_eq!(
         (a.day.to_string(), a.number.as_str()),
         ("2026-12-04".into(), "N002")
@@ -201,5 +216,63 @@ async fn each_office_turns_its_day_at_its_own_midnight() {
         (b.day.to_string(), b.number.as_str()),
         ("2026-12-04".into(), "N001")
     );
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn an_office_offers_its_own_services_with_its_own_letters() {
+    let hub = TestHub::start().await;
+    hub.add_office(
+        "sud",
+        "Napoli Sud",
+        "Europe/Rome",
+        Some(&["isee", "naspi=Q"]),
+    );
+    let kiosk = hub.kiosk_in("sud", "sud").await;
+    let sportello::sync::client::CatalogueFetch::Changed { catalogue, .. } =
+        kiosk.catalogue(None).await.unwrap()
+    else {
+        panic!("a first fetch is a catalogue");
+    };
+    let mut offered: Vec<(String, char)> = catalogue
+        .services
+        .iter()
+        .map(|s| (s.code.clone(), s.prefix))
+        .collect();
+    offered.sort();
+    let isee = sportello::catalogue::Catalogue::builtin()
+        .service("isee")
+        .unwrap()
+        .prefix;
+    assert_eq!(offered, [("isee".into(), isee), ("naspi".into(), 'Q')]);
+    let issued = kiosk.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
+    assert_eq!(issued.number, "Q001");
+    let refused = kiosk.issue_ticket(&ticket("did-patto")).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("unknown_service"),
+        "a service this office does not offer: {refused}"
+    );
+    let bands = kiosk
+        .lease_bands(&sportello::protocol::BandsRequest { services: None })
+        .await
+        .unwrap();
+    let banded: Vec<&str> = bands.bands.iter().map(|b| b.service.as_str()).collect();
+    assert_eq!(
+        banded.len(),
+        2,
+        "bands for its two services only: {banded:?}"
+    );
+    // The office's clerk chooses among its services only.
+    let clerk = hub.clerk_in("sud", "carla").await;
+    let refused = clerk
+        .post(
+            "/counter/api/setup",
+            serde_json::json!({ "counter": "Sportello 1", "services": ["did-patto"] }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, "unknown_service");
+    clerk.setup("Sportello 1", &["naspi"]).await;
+    assert_eq!(clerk.next().await.unwrap().as_deref(), Some("Q001"));
     hub.stop().await;
 }

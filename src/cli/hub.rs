@@ -81,6 +81,10 @@ enum OfficeCommand {
         /// A counter a clerk can choose (repeat for each).
         #[arg(long = "counter", required = true)]
         counters: Vec<String>,
+        /// A service it offers, `code` or `code=LETTER` for its own letter on the
+        /// numbers (repeat for each); the whole catalogue when omitted.
+        #[arg(long = "service")]
+        services: Vec<String>,
     },
     /// Lists the offices.
     List,
@@ -207,10 +211,19 @@ pub fn run(args: HubArgs) -> Result<(), String> {
                     name,
                     time_zone,
                     counters,
+                    services,
                 },
         }) => {
-            let added = admin::add_office(&location, &code, &name, &time_zone, &counters)
-                .map_err(|e| e.to_string())?;
+            let catalogue = hub::load_catalogue(&config).map_err(|e| e.to_string())?;
+            let office = hub::offices::NewOffice {
+                code: &code,
+                name: &name,
+                time_zone: &time_zone,
+                counters: &counters,
+                services: (!services.is_empty()).then_some(services.as_slice()),
+            };
+            let added =
+                admin::add_office(&location, &office, &catalogue).map_err(|e| e.to_string())?;
             println!(
                 "office {} added: {} ({}), counters: {}",
                 added.code,

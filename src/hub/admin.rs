@@ -50,23 +50,15 @@ pub enum OperatorChange {
     Enabled,
 }
 
-/// Adds office `code` (`sportello hub office add`).
+/// Adds an office (`sportello hub office add`); its services are checked against
+/// `catalogue`, the hub's.
 pub fn add_office(
     location: impl Into<Location>,
-    code: &str,
-    name: &str,
-    time_zone: &str,
-    counters: &[String],
+    office: &offices::NewOffice<'_>,
+    catalogue: &Catalogue,
 ) -> Result<Office, AdminError> {
     let conn = store::connect(&location.into())?;
-    Ok(offices::add(
-        &conn,
-        code,
-        name,
-        time_zone,
-        counters,
-        Utc::now(),
-    )?)
+    Ok(offices::add(&conn, office, catalogue, Utc::now())?)
 }
 
 /// Writes hub.toml's office into office 1, as a starting hub does.

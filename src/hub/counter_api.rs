@@ -238,7 +238,7 @@ pub async fn counter_state(
         .read(move |conn| {
             let day = office.day_at(st.now());
             let sql = Sql::from(&*conn);
-            let waiting = counter::waiting_counts(sql, day, &st.catalogue)?;
+            let waiting = counter::waiting_counts(sql, day, &st.catalogue_of(&office))?;
             let current = match &counter_name {
                 Some(c) => counter::current(sql, day, c, &session)?,
                 None => None,
@@ -248,7 +248,7 @@ pub async fn counter_state(
         })
         .await?;
     let services = state
-        .catalogue
+        .catalogue_of(&op.office)
         .services()
         .iter()
         .zip(waiting)
@@ -304,11 +304,11 @@ pub async fn setup(
     if let Some(bad) = req
         .services
         .iter()
-        .find(|s| state.catalogue.service(s).is_none())
+        .find(|s| state.catalogue_of(&op.office).service(s).is_none())
     {
         return Err(ApiError::unprocessable(
             code::UNKNOWN_SERVICE,
-            format!("service `{bad}` is not in the catalogue"),
+            format!("service `{bad}` is not offered in this office"),
         ));
     }
     let services =
@@ -524,7 +524,7 @@ pub async fn transfer(
                 &counter,
                 &op.session_hash,
                 &req.service,
-                &st.catalogue,
+                &st.catalogue_of(&op.office),
             )
         })
         .await?;

@@ -57,7 +57,7 @@ pub async fn enroll(
         carried::check(previous)?;
     }
     let previous = req.previous;
-    let catalogue = state.catalogue.clone();
+    let full = state.catalogue.clone();
     let offices = state.offices.clone();
     let hash = token_hash(req.enrollment_token.trim());
     let now_at = state.now();
@@ -132,7 +132,7 @@ pub async fn enroll(
                                     Some(previous) => carried::adopt(
                                         tx,
                                         &new_id,
-                                        &catalogue,
+                                        &offices.catalogue(&office, &full),
                                         &office,
                                         &previous.numbers,
                                         now_at,
@@ -284,8 +284,8 @@ pub fn catalogue_etag(state: &AppState, office: &Office) -> String {
         return state.catalogue_etag.to_string();
     }
     let mixed = format!(
-        "{}\n{}\n{}",
-        state.catalogue_etag, office.name, office.time_zone
+        "{}\n{}\n{}\n{:?}",
+        state.catalogue_etag, office.name, office.time_zone, office.services
     );
     format!("\"{}\"", &token_hash(&mixed)[..32])
 }
@@ -336,7 +336,7 @@ pub async fn catalogue(
     if matches {
         return (StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response();
     }
-    let mut body = catalogue_response(&state.config, &state.catalogue);
+    let mut body = catalogue_response(&state.config, &state.catalogue_of(&kiosk.office));
     body.office_name = kiosk.office.name.clone();
     body.time_zone = kiosk.office.time_zone.clone();
     let langs = catalogue_languages(query.as_deref());
@@ -378,7 +378,7 @@ pub async fn issue_ticket(
         .write_grouped(move |conn| {
             let ctx = IssueContext {
                 kiosk_id: &kiosk.kiosk_id,
-                catalogue: &st.catalogue,
+                catalogue: &st.catalogue_of(&kiosk.office),
                 office: &kiosk.office,
                 now: st.now(),
                 default_minutes: st.config.queue.default_service_minutes,
@@ -521,7 +521,7 @@ pub fn queues_now<'c>(
     let now = st.now().timestamp();
     let default = st.config.queue.default_service_minutes;
     let mut services = Vec::new();
-    for s in st.catalogue.services() {
+    for s in st.catalogue_of(office).services() {
         let waiting = queue::waiting(conn, day, &s.code)?;
         let average = queue::average_minutes(conn, office.id, &s.code, default)?;
         let counters = queue::counters_open(conn, office.id, &s.code, now)?;
@@ -554,7 +554,7 @@ pub async fn lease_bands(
             bands::lease(
                 conn,
                 &kiosk.kiosk_id,
-                &st.catalogue,
+                &st.catalogue_of(&kiosk.office),
                 req.services.as_deref(),
                 kiosk.office.day_at(st.now()),
                 sizing,

@@ -144,7 +144,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
                      WHERE office_id = ?2 AND day = ?1 AND status = 'waiting' GROUP BY service",
                     &day,
                 )?;
-                for s in st.catalogue.services() {
+                for s in st.catalogue_of(&office).services() {
                     let issued = issued.get(&s.code).copied().unwrap_or(0);
                     let waiting = waiting.get(&s.code).copied().unwrap_or(0);
                     out.push((office.code.clone(), s.code.clone(), issued, waiting));

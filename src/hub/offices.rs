@@ -16,6 +16,7 @@ use chrono_tz::Tz;
 use super::clock::office_day;
 use super::error::ApiError;
 use super::sql::{Sql, SqlError, args};
+use crate::catalogue::{Catalogue, Service};
 use crate::config::hub::HubConfig;
 
 /// An office's row id.
@@ -42,6 +43,9 @@ pub struct Office {
     pub tz: Tz,
     /// The counters a clerk of this office can choose.
     pub counters: Vec<String>,
+    /// The services it offers, each `code` or `code=PREFIX` (its own letter for the
+    /// numbers); `None`: the whole catalogue, with the catalogue's letters.
+    pub services: Option<Vec<String>>,
 }
 
 impl Office {
@@ -99,6 +103,9 @@ pub enum OfficeError {
     /// No such office.
     #[error("no office with the code `{0}` (sportello hub office list)")]
     Unknown(String),
+    /// Services the catalogue cannot give.
+    #[error("--service: {0}")]
+    Services(String),
     /// The database.
     #[error(transparent)]
     Sql(#[from] SqlError),
@@ -121,7 +128,7 @@ fn parse_zone(zone: &str) -> Result<Tz, OfficeError> {
         .map_err(|_| OfficeError::BadTimeZone(zone.chars().take(60).collect()))
 }
 
-const COLUMNS: &str = "id, code, name, time_zone, counters";
+const COLUMNS: &str = "id, code, name, time_zone, counters, services";
 
 fn from_row(row: &super::sql::Row) -> Result<Office, SqlError> {
     let time_zone: String = row.get(3)?;
@@ -134,7 +141,57 @@ fn from_row(row: &super::sql::Row) -> Result<Office, SqlError> {
         tz: time_zone.parse().unwrap_or(chrono_tz::Europe::Rome),
         time_zone,
         counters: serde_json::from_str(&counters).unwrap_or_default(),
+        services: row
+            .get::<Option<String>>(5)?
+            .and_then(|text| serde_json::from_str(&text).ok()),
     })
+}
+
+/// The catalogue of an office offering `services` (`code` or `code=PREFIX`; all of
+/// `full` when `None`): the catalogue's services in its order, each with the office's
+/// letter where it names one. An error names an unknown service or a letter two
+/// services would share.
+pub fn catalogue_for(full: &Catalogue, services: Option<&[String]>) -> Result<Catalogue, String> {
+    let Some(services) = services else {
+        return Ok(full.clone());
+    };
+    let mut chosen: Vec<(String, Option<char>)> = Vec::new();
+    for entry in services {
+        let (code, prefix) = match entry.split_once('=') {
+            None => (entry.trim(), None),
+            Some((code, letter)) => {
+                let mut chars = letter.trim().chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) if c.is_ascii_uppercase() => (code.trim(), Some(c)),
+                    _ => {
+                        return Err(format!(
+                            "`{entry}`: the letter after `=` must be one capital letter A-Z"
+                        ));
+                    }
+                }
+            }
+        };
+        if full.service(code).is_none() {
+            return Err(format!("service `{code}` is not in the catalogue"));
+        }
+        chosen.push((code.to_owned(), prefix));
+    }
+    let picked: Vec<Service> = full
+        .services()
+        .iter()
+        .filter_map(|s| {
+            let (_, prefix) = chosen.iter().find(|(code, _)| *code == s.code)?;
+            let mut service = s.clone();
+            if let Some(prefix) = prefix {
+                service.prefix = *prefix;
+            }
+            Some(service)
+        })
+        .collect();
+    if picked.is_empty() {
+        return Err("an office offers at least one service".to_owned());
+    }
+    Catalogue::from_services(picked, "the office's services").map_err(|e| e.to_string())
 }
 
 /// Writes hub.toml's office into office 1 (at every start: the file is its truth).
@@ -152,15 +209,35 @@ pub fn sync_configured<'c>(sql: impl Into<Sql<'c>>, config: &HubConfig) -> Resul
     Ok(())
 }
 
-/// Adds an office.
+/// What an office is made of (`office add`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewOffice<'a> {
+    /// Its code.
+    pub code: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Its time zone.
+    pub time_zone: &'a str,
+    /// Its counters.
+    pub counters: &'a [String],
+    /// Its services (`code` or `code=PREFIX`), all of the catalogue when `None`.
+    pub services: Option<&'a [String]>,
+}
+
+/// Adds an office; its services are checked against `catalogue`.
 pub fn add<'c>(
     sql: impl Into<Sql<'c>>,
-    code: &str,
-    name: &str,
-    time_zone: &str,
-    counters: &[String],
+    new: &NewOffice<'_>,
+    catalogue: &Catalogue,
     now: DateTime<Utc>,
 ) -> Result<Office, OfficeError> {
+    let NewOffice {
+        code,
+        name,
+        time_zone,
+        counters,
+        services,
+    } = *new;
     let sql = sql.into();
     check_code(code)?;
     parse_zone(time_zone)?;
@@ -174,20 +251,23 @@ pub fn add<'c>(
             "an office needs at least one counter, each named in at most 60 bytes (--counter, repeated)",
         ));
     }
+    catalogue_for(catalogue, services).map_err(OfficeError::Services)?;
     if by_code(sql, code)?.is_some() {
         return Err(OfficeError::Exists(code.to_owned()));
     }
     let counters_json = serde_json::to_string(counters).unwrap_or_else(|_| "[]".into());
+    let services_json = services.map(|s| serde_json::to_string(s).unwrap_or_default());
     let row = sql.query_one(
         &format!(
-            "INSERT INTO offices (code, name, time_zone, counters, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {COLUMNS}"
+            "INSERT INTO offices (code, name, time_zone, counters, services, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {COLUMNS}"
         ),
         args![
             code,
             name.trim(),
             time_zone,
             counters_json,
+            services_json,
             now.to_rfc3339()
         ],
     )?;
@@ -238,6 +318,7 @@ pub fn list<'c>(sql: impl Into<Sql<'c>>) -> Result<Vec<Office>, SqlError> {
 #[derive(Debug, Default)]
 pub struct Offices {
     known: Mutex<HashMap<OfficeId, Arc<Office>>>,
+    catalogues: Mutex<HashMap<OfficeId, Arc<Catalogue>>>,
 }
 
 impl Offices {
@@ -277,6 +358,23 @@ impl Offices {
         office
     }
 
+    /// The catalogue `office` offers, made from `full` the first time. Services the
+    /// catalogue no longer has are left out (and said in the log); should nothing valid
+    /// be left, the office offers the whole catalogue rather than nothing.
+    pub fn catalogue(&self, office: &Office, full: &Arc<Catalogue>) -> Arc<Catalogue> {
+        if office.services.is_none() {
+            return full.clone();
+        }
+        let mut catalogues = self
+            .catalogues
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        catalogues
+            .entry(office.id)
+            .or_insert_with(|| office_catalogue(office, full))
+            .clone()
+    }
+
     /// The office `id`, read from `sql` the first time.
     pub fn get<'c>(&self, sql: impl Into<Sql<'c>>, id: OfficeId) -> Result<Arc<Office>, ApiError> {
         if let Some(office) = self.cached(id) {
@@ -292,6 +390,30 @@ impl Offices {
     }
 }
 
+fn office_catalogue(office: &Office, full: &Arc<Catalogue>) -> Arc<Catalogue> {
+    let offered: Vec<String> = office
+        .services
+        .iter()
+        .flatten()
+        .filter(|entry| {
+            let code = entry.split('=').next().unwrap_or_default();
+            let known = full.service(code).is_some();
+            if !known {
+                tracing::warn!(office = %office.code, service = code, "the office offers a service the catalogue no longer has: left out");
+            }
+            known
+        })
+        .cloned()
+        .collect();
+    match catalogue_for(full, Some(&offered)) {
+        Ok(catalogue) => Arc::new(catalogue),
+        Err(problem) => {
+            tracing::warn!(office = %office.code, %problem, "the office's services do not fit the catalogue: it offers the whole catalogue");
+            full.clone()
+        }
+    }
+}
+
 /// Office 1 as hub.toml describes it (before the database is read).
 pub fn configured(config: &HubConfig, tz: Tz) -> Office {
     Office {
@@ -301,6 +423,7 @@ pub fn configured(config: &HubConfig, tz: Tz) -> Office {
         time_zone: config.time_zone.clone(),
         tz,
         counters: config.counters.clone(),
+        services: None,
     }
 }
 
@@ -314,35 +437,77 @@ mod tests {
         let conn = super::super::store::open(&dir.path().join("h.sqlite")).unwrap();
         let now = "2026-12-04T09:00:00Z".parse().unwrap();
         let counters = vec!["Sportello 1".to_string()];
-        let added = add(
-            &conn,
+        let catalogue = Catalogue::builtin();
+        let office = |code, name, time_zone, counters| NewOffice {
+            code,
+            name,
+            time_zone,
+            counters,
+            services: None,
+        };
+        let add = |new: NewOffice<'_>| add(&conn, &new, &catalogue, now);
+        let added = add(office(
             "milano-nord",
             "Milano Nord",
             "Europe/Rome",
             &counters,
-            now,
-        )
+        ))
         .unwrap();
         assert_eq!(added.id, 2, "office 1 is the configured one");
         assert_eq!(find(&conn, "milano-nord").unwrap(), added);
         assert!(matches!(
-            add(&conn, "milano-nord", "Again", "Europe/Rome", &counters, now),
+            add(office("milano-nord", "Again", "Europe/Rome", &counters)),
             Err(OfficeError::Exists(_))
         ));
         assert!(matches!(
-            add(&conn, "Milano Nord", "x", "Europe/Rome", &counters, now),
+            add(office("Milano Nord", "x", "Europe/Rome", &counters)),
             Err(OfficeError::BadCode(_))
         ));
         assert!(matches!(
-            add(&conn, "x", "x", "Europe/Milano", &counters, now),
+            add(office("x", "x", "Europe/Milano", &counters)),
             Err(OfficeError::BadTimeZone(_))
         ));
         assert!(matches!(
-            add(&conn, "x", "x", "Europe/Rome", &[], now),
+            add(office("x", "x", "Europe/Rome", &[])),
             Err(OfficeError::Incomplete(_))
+        ));
+        let unknown = ["naspi".to_string(), "nope".to_string()];
+        assert!(matches!(
+            add(NewOffice {
+                services: Some(&unknown),
+                ..office("x", "x", "Europe/Rome", &counters)
+            }),
+            Err(OfficeError::Services(_))
         ));
         assert!(matches!(find(&conn, "roma"), Err(OfficeError::Unknown(_))));
         let codes: Vec<String> = list(&conn).unwrap().into_iter().map(|o| o.code).collect();
         assert_eq!(codes, ["default", "milano-nord"]);
+    }
+
+    #[test]
+    fn an_office_offers_a_subset_with_its_own_letters() {
+        let full = Catalogue::builtin();
+        let services = ["isee".to_string(), "naspi=Q".to_string()];
+        let ours = catalogue_for(&full, Some(&services)).unwrap();
+        let codes: Vec<(&str, char)> = ours
+            .services()
+            .iter()
+            .map(|s| (s.code.as_str(), s.prefix))
+            .collect();
+        let isee = full.service("isee").unwrap().prefix;
+        // In the catalogue's order, whatever the order given.
+        let position = |code: &str| full.services().iter().position(|s| s.code == code);
+        let expected = if position("naspi") < position("isee") {
+            vec![("naspi", 'Q'), ("isee", isee)]
+        } else {
+            vec![("isee", isee), ("naspi", 'Q')]
+        };
+        assert_eq!(codes, expected);
+        // A letter two services would share, a malformed letter, an unknown service.
+        let shared = ["isee".to_string(), format!("naspi={isee}")];
+        assert!(catalogue_for(&full, Some(&shared)).is_err());
+        assert!(catalogue_for(&full, Some(&["naspi=q".to_string()])).is_err());
+        assert!(catalogue_for(&full, Some(&["nope".to_string()])).is_err());
+        assert_eq!(catalogue_for(&full, None).unwrap(), full);
     }
 }

@@ -326,6 +326,7 @@ pub const MIGRATIONS: &[&str] = &[
         name        TEXT NOT NULL,
         time_zone   TEXT NOT NULL,
         counters    TEXT NOT NULL DEFAULT '[]',
+        services    TEXT,
         created_at  TEXT NOT NULL
     );
     INSERT INTO offices (id, code, name, time_zone, created_at)

@@ -96,6 +96,11 @@ impl AppState {
         Ok(self.offices.remember(office))
     }
 
+    /// The services `office` offers (its subset of the catalogue, its letters).
+    pub fn catalogue_of(&self, office: &Office) -> Arc<Catalogue> {
+        self.offices.catalogue(office, &self.catalogue)
+    }
+
     /// The office hub.toml describes (office 1): the one pages without an office
     /// address show.
     pub fn configured_office(&self) -> Arc<Office> {

@@ -206,11 +206,22 @@ impl TestHub {
         self.hub = Some(launch(&self.config, self.clock.as_ref()).await);
     }
 
-    /// Adds office `code` (Italian time, counters `Sportello 1` and `Sportello A`).
-    pub fn add_office(&self, code: &str, name: &str, time_zone: &str) {
+    /// Adds office `code` (counters `Sportello 1` and `Sportello A`; `services` as
+    /// `office add --service` takes them, all when `None`).
+    pub fn add_office(&self, code: &str, name: &str, time_zone: &str, services: Option<&[&str]>) {
         let location = self.location();
         let counters = ["Sportello 1".to_string(), "Sportello A".to_string()];
-        blocking(|| admin::add_office(&location, code, name, time_zone, &counters)).unwrap();
+        let services: Option<Vec<String>> =
+            services.map(|s| s.iter().map(|s| s.to_string()).collect());
+        let office = sportello::hub::offices::NewOffice {
+            code,
+            name,
+            time_zone,
+            counters: &counters,
+            services: services.as_deref(),
+        };
+        let catalogue = sportello::catalogue::Catalogue::builtin();
+        blocking(|| admin::add_office(&location, &office, &catalogue)).unwrap();
     }
 
     /// Enrolls a new kiosk and returns a client holding its token.
