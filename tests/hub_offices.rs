@@ -163,6 +163,21 @@ async fn two_offices_on_one_hub_are_kept_apart() {
     let ours_log = anna.get("/audit/api/events").await.unwrap();
     assert!(ours_log.to_string().contains("anna"), "{ours_log}");
 
+    // A rollout reaches every office's kiosks: not one for a maintainer of Milano Nord.
+    let location = hub.location();
+    common::blocking(|| sportello::hub::admin::set_role(&location, "bruno", "maintainer")).unwrap();
+    bruno.login("bruno", "password123").await.unwrap();
+    let view = bruno.get("/fleet/api/updates").await.unwrap();
+    assert_eq!(view["can_roll_out"], false);
+    let refused = bruno
+        .post(
+            "/fleet/api/updates/rollout",
+            serde_json::json!({ "version": "1.0", "canary": 1, "percent": 50 }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, "region_rollout");
+
     // Metrics by office.
     let metrics = reqwest::get(format!("{}/metrics", hub.url()))
         .await

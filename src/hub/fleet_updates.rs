@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{OperatorAuth, Role};
 use super::error::{ApiError, ApiJson};
-use super::sql::Sql;
+use super::offices::CONFIGURED_OFFICE;
+use super::sql::{Sql, args};
 use super::state::AppState;
 use super::updates::{self, BundleInfo, RolloutStatus, UpdateError, Waves};
 
@@ -36,18 +37,45 @@ pub async fn view(
     State(state): State<AppState>,
     op: OperatorAuth,
 ) -> Result<Json<UpdatesView>, ApiError> {
+    let office = op.office.id;
     let (bundles, rollout) = state
         .db
-        .read(|conn| {
+        .read(move |conn| {
             let sql = Sql::from(&*conn);
-            Ok((updates::bundles(sql)?, updates::latest(sql)?))
+            let mut rollout = updates::latest(sql)?;
+            // A clerk sees how the rollout goes on their own office's kiosks only.
+            if let Some(rollout) = &mut rollout {
+                let ours: Vec<String> = sql
+                    .query_all("SELECT id FROM kiosks WHERE office_id = ?1", args![office])?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect::<Result<_, _>>()?;
+                rollout.targets.retain(|t| ours.contains(&t.kiosk_id));
+            }
+            Ok((updates::bundles(sql)?, rollout))
         })
         .await?;
     Ok(Json(UpdatesView {
-        can_roll_out: op.role == Role::Maintainer,
+        can_roll_out: op.role == Role::Maintainer && op.office.id == CONFIGURED_OFFICE,
         bundles,
         rollout,
     }))
+}
+
+/// A rollout reaches every office's kiosks (one image for the whole fleet): only a
+/// maintainer of the hub's own office (hub.toml's, office 1) starts or stops one from the
+/// page; in a region that is its IT office. 403 for the others.
+fn require_hub_office(op: &OperatorAuth) -> Result<(), ApiError> {
+    if op.office.id == CONFIGURED_OFFICE {
+        return Ok(());
+    }
+    tracing::warn!(clerk = %op.name, office = %op.office.code, "rollout refused: not the hub's own office");
+    Err(ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "region_rollout",
+        "a rollout reaches every office's kiosks: it is started by a maintainer of the hub's \
+         own office, or with `sportello hub update rollout`",
+    ))
 }
 
 /// `POST /fleet/api/updates/rollout`.
@@ -72,6 +100,7 @@ pub async fn start(
     ApiJson(req): ApiJson<RolloutRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     op.require(Role::Maintainer)?;
+    require_hub_office(&op)?;
     if !(1..=100).contains(&req.percent) {
         return Err(ApiError::unprocessable(
             "invalid_rollout",
@@ -129,6 +158,7 @@ pub async fn stop(
     ApiJson(req): ApiJson<StopRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     op.require(Role::Maintainer)?;
+    require_hub_office(&op)?;
     let why: String = req
         .reason
         .as_deref()

@@ -1071,28 +1071,31 @@ pub async fn login_callback(
                         ..Entry::default()
                     },
                 )?;
-                let kiosk_name: Option<String> = match sql
-                    .query_opt("SELECT name FROM kiosks WHERE id = ?1", args![&kiosk_id])?
-                {
-                    Some(row) => Some(row.get(0)?),
+                // Where the sign-in was for: the kiosk and its office.
+                let place: Option<(String, String)> = match sql.query_opt(
+                    "SELECT k.name, o.name FROM kiosks k JOIN offices o ON o.id = k.office_id
+                     WHERE k.id = ?1",
+                    args![&kiosk_id],
+                )? {
+                    Some(row) => Some((row.get(0)?, row.get(1)?)),
                     None => None,
                 };
-                Ok::<_, ApiError>(Some(kiosk_name.unwrap_or(kiosk_id)))
+                Ok::<_, ApiError>(Some(place.unwrap_or_else(|| (kiosk_id, String::new()))))
             })
         })
         .await;
     match done {
-        Ok(Some(kiosk_name)) => {
+        Ok(Some((kiosk_name, office_name))) => {
+            let office_name = if office_name.is_empty() {
+                state.config.office_name.clone()
+            } else {
+                office_name
+            };
             tracing::info!(session = %session.id, "citizen signed in at a kiosk");
             let mut body = format!(
                 "<p>{}</p>\n<p class=\"where\">{}</p>\n",
                 escape(text(lang, Text::SignedIn)),
-                where_html(
-                    lang,
-                    Text::SignedInAt,
-                    &kiosk_name,
-                    &state.config.office_name
-                )
+                where_html(lang, Text::SignedInAt, &kiosk_name, &office_name)
             );
             if let Some(initials) = &initials {
                 body.push_str(&format!(
@@ -1105,7 +1108,7 @@ pub async fn login_callback(
             phone_page(
                 StatusCode::OK,
                 lang,
-                &state.config.office_name,
+                &office_name,
                 text(lang, Text::SignedInTitle),
                 &body,
                 None,

@@ -42,14 +42,24 @@ struct Link {
     used_at: Option<i64>,
     binding_code: Option<String>,
     attempts: i64,
-    kiosk_name: String,
+    place: Place,
+}
+
+/// Where a sign-in is for, as the phone page says it: the kiosk and its office.
+#[derive(Debug, Clone)]
+struct Place {
+    kiosk: String,
+    /// The kiosk's office's name (`None`: the kiosk row is gone; the configured office).
+    office: Option<String>,
 }
 
 fn find_link(sql: Sql<'_>, hash: &str) -> Result<Option<Link>, SqlError> {
     let row = sql.query_opt(
         &format!(
             "SELECT {SESSION_COLUMNS}, link_used_at, binding_code, code_attempts,
-                 (SELECT name FROM kiosks WHERE kiosks.id = auth_sessions.kiosk_id)
+                 (SELECT name FROM kiosks WHERE kiosks.id = auth_sessions.kiosk_id),
+                 (SELECT o.name FROM kiosks k JOIN offices o ON o.id = k.office_id
+                  WHERE k.id = auth_sessions.kiosk_id)
              FROM auth_sessions WHERE link_hash = ?1"
         ),
         args![hash],
@@ -58,16 +68,19 @@ fn find_link(sql: Sql<'_>, hash: &str) -> Result<Option<Link>, SqlError> {
         return Ok(None);
     };
     let (session, deadline) = read_session(&r)?;
-    let kiosk_name = r
-        .get::<Option<String>>(17)?
-        .unwrap_or_else(|| session.kiosk_id.clone());
+    let place = Place {
+        kiosk: r
+            .get::<Option<String>>(17)?
+            .unwrap_or_else(|| session.kiosk_id.clone()),
+        office: r.get(18)?,
+    };
     Ok(Some(Link {
         session,
         deadline,
         used_at: r.get(14)?,
         binding_code: r.get(15)?,
         attempts: r.get(16)?,
-        kiosk_name,
+        place,
     }))
 }
 
@@ -132,18 +145,14 @@ fn form_page(
     status: StatusCode,
     lang: Lang,
     token: &str,
-    kiosk_name: &str,
+    place: &Place,
     error: bool,
 ) -> Response {
+    let office = place.office.as_deref().unwrap_or(&state.config.office_name);
     let action = format!("{token}?lang={}", lang.code());
     let mut body = format!(
         "<p class=\"where\">{}</p>\n<p>{}</p>\n",
-        where_html(
-            lang,
-            Text::ConfirmFor,
-            kiosk_name,
-            &state.config.office_name
-        ),
+        where_html(lang, Text::ConfirmFor, &place.kiosk, office),
         escape(text(lang, Text::ConfirmHow)),
     );
     if error {
@@ -167,7 +176,7 @@ pattern=\"[0-9]*\" maxlength=\"8\" autocomplete=\"off\" dir=\"ltr\" required aut
     let mut response = phone_page(
         status,
         lang,
-        &state.config.office_name,
+        office,
         text(lang, Text::Title),
         &body,
         Some(&href),
@@ -216,14 +225,7 @@ pub async fn confirm_page(
     } else if link.session.state != LoginState::Pending || now >= link.deadline {
         notice(&state, StatusCode::GONE, lang, Text::ExpiredLink)
     } else {
-        form_page(
-            &state,
-            StatusCode::OK,
-            lang,
-            &token,
-            &link.kiosk_name,
-            false,
-        )
+        form_page(&state, StatusCode::OK, lang, &token, &link.place, false)
     }
 }
 
@@ -232,7 +234,7 @@ enum Posted {
     Unknown,
     Expired(Lang),
     Used(Lang),
-    Wrong(Lang, String),
+    Wrong(Lang, Place),
     Spent(Lang),
     Right(Session),
 }
@@ -320,7 +322,7 @@ pub async fn confirm(
                         "UPDATE auth_sessions SET code_attempts = code_attempts + 1 WHERE id = ?1",
                         args![&session.id],
                     )?;
-                    Posted::Wrong(session.lang, link.kiosk_name)
+                    Posted::Wrong(session.lang, link.place)
                 };
                 Ok::<_, ApiError>(outcome)
             })
@@ -347,10 +349,10 @@ pub async fn confirm(
             let lang = asked.unwrap_or(lang);
             return notice(&state, StatusCode::FORBIDDEN, lang, Text::TooManyCodes);
         }
-        Ok(Posted::Wrong(lang, kiosk_name)) => {
+        Ok(Posted::Wrong(lang, place)) => {
             let lang = asked.unwrap_or(lang);
             let status = StatusCode::BAD_REQUEST;
-            return form_page(&state, status, lang, &token, &kiosk_name, true);
+            return form_page(&state, status, lang, &token, &place, true);
         }
         Ok(Posted::Right(session)) => session,
     };
