@@ -658,3 +658,58 @@ fn a_one_office_database_keeps_everything_when_offices_arrive() {
     conn.migrate(pg_schema::MIGRATIONS, &url).unwrap();
     after_offices(Sql::Postgres(&RefCell::new(conn)));
 }
+
+/// A certificate authority's PEM written to `dir/name`.
+fn authority_file(dir: &std::path::Path, name: &str, pem: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+#[test]
+fn the_hub_reaches_postgresql_over_verified_tls() {
+    let Some(server) = PostgresServer::start() else {
+        return;
+    };
+    let url = server.database("tls");
+    let ca = server.require_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = authority_file(dir.path(), "ca.pem", &ca);
+
+    // The server now refuses connections without TLS.
+    assert!(PgConn::connect(&url).is_err(), "an unencrypted connection");
+
+    // Verified TLS: connected, encrypted, and the hub's own opening (migrations) works.
+    let tls_url = format!("{url}?sslmode=verify-full&sslrootcert={}", ca.display());
+    let conn = RefCell::new(PgConn::connect(&tls_url).unwrap());
+    let encrypted: bool = Sql::Postgres(&conn)
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            args![],
+        )
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert!(encrypted);
+    let location = store::Location {
+        database: sportello::config::hub::Database::Postgres(tls_url),
+        files: dir.path().to_owned(),
+    };
+    let opened = store::connect(&location).unwrap();
+    assert_eq!(
+        store::schema_version(opened.sql()).unwrap(),
+        pg_schema::MIGRATIONS.len() as i64
+    );
+
+    // A server whose certificate another authority signed: refused, even with `require`.
+    let stranger = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let stranger = authority_file(dir.path(), "other.pem", &stranger.cert.pem());
+    let refused = PgConn::connect(&format!(
+        "{url}?sslmode=require&sslrootcert={}",
+        stranger.display()
+    ))
+    .err()
+    .expect("a server the given authority did not vouch for");
+    assert!(matches!(refused, PgOpenError::Connect { .. }), "{refused}");
+    assert!(!refused.to_string().contains("PASSWORD"), "{refused}");
+}

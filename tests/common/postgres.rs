@@ -129,6 +129,50 @@ impl PostgresServer {
         );
     }
 
+    /// Turns TLS on and refuses TCP connections without it (`hostssl` only), then
+    /// restarts the server; returns the PEM of the authority that signed the server's
+    /// certificate (for `127.0.0.1` and `localhost`). Create the databases first:
+    /// [`PostgresServer::database`] connects without TLS.
+    #[allow(dead_code)]
+    pub fn require_tls(&self) -> String {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Sportello test authority");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let server_key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        let certificate = params.signed_by(&server_key, &ca).unwrap();
+        let write = |name: &str, text: &str| {
+            let path = self.data.join(name);
+            std::fs::write(&path, text).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if let Some(user) = self.as_user {
+                let status = Command::new("chown").arg(user).arg(&path).status().unwrap();
+                assert!(status.success(), "chown {user} {}", path.display());
+            }
+        };
+        write("server.crt", &certificate.pem());
+        write("server.key", &server_key.serialize_pem());
+        write(
+            "pg_hba.conf",
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n",
+        );
+        let conf = self.data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, text).unwrap();
+        self.kill();
+        self.restart();
+        ca.pem()
+    }
+
     fn command(&self, program: &str, args: &[&str]) -> Command {
         let program = self.bin.join(program);
         match self.as_user {

@@ -13,6 +13,7 @@
 //! transaction-scoped advisory lock, so an invariant that holds for one hub process on
 //! SQLite holds for several on PostgreSQL.
 
+pub mod pg_tls;
 mod placeholders;
 pub mod postgres;
 mod value;

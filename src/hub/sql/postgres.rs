@@ -125,22 +125,27 @@ pub enum PgOpenError {
 pub use crate::config::hub::redact_url;
 
 impl PgConn {
-    /// Connects to `url` (`postgres://user:password@host:port/database?...`).
+    /// Connects to `url` (`postgres://user:password@host:port/database?...`; with
+    /// `sslmode=verify-full&sslrootcert=CA.pem` over TLS, `super::pg_tls`).
     pub fn connect(url: &str) -> Result<PgConn, PgOpenError> {
         let shown = redact_url(url);
-        let mut config = Config::from_str(url).map_err(|e| PgOpenError::BadUrl {
+        let bad_url = |reason: String| PgOpenError::BadUrl {
             shown: shown.clone(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let prepared = super::pg_tls::prepare(url).map_err(bad_url)?;
+        let mut config = Config::from_str(&prepared.url).map_err(|e| bad_url(e.to_string()))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
         if config.get_application_name().is_none() {
             config.application_name("sportello-hub");
         }
-        let client = config
-            .connect(NoTls)
-            .map_err(|source| PgOpenError::Connect { shown, source })?;
+        let client = match prepared.tls {
+            Some(tls) => config.connect(tls),
+            None => config.connect(NoTls),
+        }
+        .map_err(|source| PgOpenError::Connect { shown, source })?;
         Ok(PgConn {
             client: OwnedClient(Some(client)),
             statements: HashMap::new(),
