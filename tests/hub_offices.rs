@@ -32,7 +32,7 @@ async fn board_numbers(hub: &TestHub, query: &str) -> (String, Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_offices_on_one_hub_are_kept_apart() {
     let hub = TestHub::start().await;
-    hub.add_office("nord", "Milano Nord", "Europe/Rome", None);
+    hub.add_office("nord", "Milano Nord", "Europe/Rome", None, None);
     let ours = hub.kiosk("ours").await;
     let theirs = hub.kiosk_in("nord", "theirs").await;
 
@@ -203,7 +203,13 @@ async fn each_office_turns_its_day_at_its_own_midnight() {
     // 03:30 UTC: 04:30 on 4 December in Rome, 22:30 on 3 December in New York.
     let start = "2026-12-04T03:30:00Z".parse().unwrap();
     let hub = TestHub::start_at(start).await;
-    hub.add_office("new-york", "Consolato, New York", "America/New_York", None);
+    hub.add_office(
+        "new-york",
+        "Consolato, New York",
+        "America/New_York",
+        None,
+        None,
+    );
     let rome = hub.kiosk("rome").await;
     let new_york = hub.kiosk_in("new-york", "ny").await;
     let a = rome.issue_ticket(&ticket("naspi")).await.unwrap().ticket;
@@ -242,6 +248,7 @@ async fn an_office_offers_its_own_services_with_its_own_letters() {
         "Napoli Sud",
         "Europe/Rome",
         Some(&["isee", "naspi=Q"]),
+        None,
     );
     let kiosk = hub.kiosk_in("sud", "sud").await;
     let sportello::sync::client::CatalogueFetch::Changed { catalogue, .. } =
@@ -289,5 +296,35 @@ async fn an_office_offers_its_own_services_with_its_own_letters() {
     assert_eq!(refused.code, "unknown_service");
     clerk.setup("Sportello 1", &["naspi"]).await;
     assert_eq!(clerk.next().await.unwrap().as_deref(), Some("Q001"));
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn an_office_closes_at_its_own_hours() {
+    // 11:00 in Rome (CET).
+    let start = "2026-12-04T10:00:00Z".parse().unwrap();
+    let hub = TestHub::start_at(start).await;
+    hub.add_office(
+        "mattina",
+        "Sportello del mattino",
+        "Europe/Rome",
+        None,
+        Some("10:30"),
+    );
+    let all_day = hub.kiosk("all-day").await;
+    let morning = hub.kiosk_in("mattina", "morning").await;
+    all_day.issue_ticket(&ticket("naspi")).await.unwrap();
+    let refused = morning.issue_ticket(&ticket("naspi")).await.unwrap_err();
+    assert!(refused.to_string().contains("service_closed"), "{refused}");
+    let queues = morning.queues().await.unwrap();
+    assert!(
+        queues.services.iter().all(|q| !q.open),
+        "closed after 10:30"
+    );
+    let queues = all_day.queues().await.unwrap();
+    assert!(
+        queues.services.iter().all(|q| q.open),
+        "hub.toml sets no hours"
+    );
     hub.stop().await;
 }

@@ -117,7 +117,10 @@ fn statements_on_an_offices_day_name_the_office() {
             }
         }
     }
-    assert!(checked > 20, "only {checked} statements found: is the scan broken?");
+    assert!(
+        checked > 20,
+        "only {checked} statements found: is the scan broken?"
+    );
     assert!(
         broken.is_empty(),
         "statements that pick an office's day without naming the office \

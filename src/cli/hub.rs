@@ -85,6 +85,13 @@ enum OfficeCommand {
         /// numbers (repeat for each); the whole catalogue when omitted.
         #[arg(long = "service")]
         services: Vec<String>,
+        /// The last time of day (HH:MM) it takes walk-in tickets; hub.toml's `[hours]`
+        /// when neither this nor `--last-ticket-for` is given.
+        #[arg(long)]
+        last_ticket: Option<String>,
+        /// A service's own last time, `code=HH:MM` (repeat for each).
+        #[arg(long = "last-ticket-for")]
+        last_ticket_for: Vec<String>,
     },
     /// Lists the offices.
     List,
@@ -212,15 +219,20 @@ pub fn run(args: HubArgs) -> Result<(), String> {
                     time_zone,
                     counters,
                     services,
+                    last_ticket,
+                    last_ticket_for,
                 },
         }) => {
             let catalogue = hub::load_catalogue(&config).map_err(|e| e.to_string())?;
+            let hours =
+                hub::offices::hours_json(last_ticket.as_deref(), &last_ticket_for, &catalogue)?;
             let office = hub::offices::NewOffice {
                 code: &code,
                 name: &name,
                 time_zone: &time_zone,
                 counters: &counters,
                 services: (!services.is_empty()).then_some(services.as_slice()),
+                hours: hours.as_deref(),
             };
             let added =
                 admin::add_office(&location, &office, &catalogue).map_err(|e| e.to_string())?;

@@ -382,7 +382,7 @@ pub async fn issue_ticket(
                 office: &kiosk.office,
                 now: st.now(),
                 default_minutes: st.config.queue.default_service_minutes,
-                hours: &st.config.hours,
+                hours: st.hours_of(&kiosk.office),
             };
             tickets::issue(conn, &ctx, &req)
         })
@@ -531,7 +531,7 @@ pub fn queues_now<'c>(
             eta_minutes: queue::eta_minutes(waiting + 1, average, counters),
             average_service_minutes: (average * 10.0).round() / 10.0,
             counters_open: counters,
-            open: st.config.hours.is_open(&s.code, local),
+            open: st.hours_of(office).is_open(&s.code, local),
         });
     }
     Ok(QueuesResponse {

@@ -17,7 +17,7 @@ use super::clock::office_day;
 use super::error::ApiError;
 use super::sql::{Sql, SqlError, args};
 use crate::catalogue::{Catalogue, Service};
-use crate::config::hub::HubConfig;
+use crate::config::hub::{HoursConfig, HubConfig};
 
 /// An office's row id.
 pub type OfficeId = i64;
@@ -46,6 +46,8 @@ pub struct Office {
     /// The services it offers, each `code` or `code=PREFIX` (its own letter for the
     /// numbers); `None`: the whole catalogue, with the catalogue's letters.
     pub services: Option<Vec<String>>,
+    /// Until when each service takes walk-in tickets; `None`: hub.toml's `[hours]`.
+    pub hours: Option<HoursConfig>,
 }
 
 impl Office {
@@ -128,7 +130,7 @@ fn parse_zone(zone: &str) -> Result<Tz, OfficeError> {
         .map_err(|_| OfficeError::BadTimeZone(zone.chars().take(60).collect()))
 }
 
-const COLUMNS: &str = "id, code, name, time_zone, counters, services";
+const COLUMNS: &str = "id, code, name, time_zone, counters, services, hours";
 
 fn from_row(row: &super::sql::Row) -> Result<Office, SqlError> {
     let time_zone: String = row.get(3)?;
@@ -144,7 +146,39 @@ fn from_row(row: &super::sql::Row) -> Result<Office, SqlError> {
         services: row
             .get::<Option<String>>(5)?
             .and_then(|text| serde_json::from_str(&text).ok()),
+        hours: row
+            .get::<Option<String>>(6)?
+            .and_then(|text| serde_json::from_str(&text).ok()),
     })
+}
+
+/// An office's `[hours]` from `office add`'s `--last-ticket HH:MM` and `--last-ticket-for
+/// code=HH:MM`: the JSON stored, checked against `catalogue`. `None` when neither is given
+/// (the office keeps hub.toml's hours).
+pub fn hours_json(
+    last_ticket: Option<&str>,
+    per_service: &[String],
+    catalogue: &Catalogue,
+) -> Result<Option<String>, String> {
+    if last_ticket.is_none() && per_service.is_empty() {
+        return Ok(None);
+    }
+    let mut services = serde_json::Map::new();
+    for entry in per_service {
+        let Some((code, time)) = entry.split_once('=') else {
+            return Err(format!(
+                "`{entry}`: write a service and a time, e.g. naspi=12:30"
+            ));
+        };
+        services.insert(code.trim().to_owned(), time.trim().into());
+    }
+    let json = serde_json::json!({ "last_ticket": last_ticket, "services": services });
+    let hours: HoursConfig =
+        serde_json::from_value(json.clone()).map_err(|e| format!("hours: {e}"))?;
+    hours
+        .check_services(catalogue)
+        .map_err(|e| format!("{}: {}", e.key(), e.problem()))?;
+    Ok(Some(json.to_string()))
 }
 
 /// The catalogue of an office offering `services` (`code` or `code=PREFIX`; all of
@@ -222,6 +256,8 @@ pub struct NewOffice<'a> {
     pub counters: &'a [String],
     /// Its services (`code` or `code=PREFIX`), all of the catalogue when `None`.
     pub services: Option<&'a [String]>,
+    /// Its hours as [`hours_json`] made them; hub.toml's when `None`.
+    pub hours: Option<&'a str>,
 }
 
 /// Adds an office; its services are checked against `catalogue`.
@@ -237,6 +273,7 @@ pub fn add<'c>(
         time_zone,
         counters,
         services,
+        hours,
     } = *new;
     let sql = sql.into();
     check_code(code)?;
@@ -259,8 +296,8 @@ pub fn add<'c>(
     let services_json = services.map(|s| serde_json::to_string(s).unwrap_or_default());
     let row = sql.query_one(
         &format!(
-            "INSERT INTO offices (code, name, time_zone, counters, services, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {COLUMNS}"
+            "INSERT INTO offices (code, name, time_zone, counters, services, hours, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING {COLUMNS}"
         ),
         args![
             code,
@@ -268,6 +305,7 @@ pub fn add<'c>(
             time_zone,
             counters_json,
             services_json,
+            hours,
             now.to_rfc3339()
         ],
     )?;
@@ -424,6 +462,7 @@ pub fn configured(config: &HubConfig, tz: Tz) -> Office {
         tz,
         counters: config.counters.clone(),
         services: None,
+        hours: None,
     }
 }
 
@@ -444,6 +483,7 @@ mod tests {
             time_zone,
             counters,
             services: None,
+            hours: None,
         };
         let add = |new: NewOffice<'_>| add(&conn, &new, &catalogue, now);
         let added = add(office(
@@ -482,6 +522,29 @@ mod tests {
         assert!(matches!(find(&conn, "roma"), Err(OfficeError::Unknown(_))));
         let codes: Vec<String> = list(&conn).unwrap().into_iter().map(|o| o.code).collect();
         assert_eq!(codes, ["default", "milano-nord"]);
+    }
+
+    #[test]
+    fn an_office_s_hours_are_checked_before_they_are_kept() {
+        let catalogue = Catalogue::builtin();
+        assert_eq!(hours_json(None, &[], &catalogue).unwrap(), None);
+        let kept = hours_json(Some("15:30"), &["naspi=12:30".into()], &catalogue)
+            .unwrap()
+            .unwrap();
+        let hours: HoursConfig = serde_json::from_str(&kept).unwrap();
+        let at = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert!(hours.is_open("isee", at(15, 30)) && !hours.is_open("isee", at(15, 31)));
+        assert!(!hours.is_open("naspi", at(12, 31)));
+        for (last, per_service) in [
+            (Some("25:99"), vec![]),
+            (None, vec!["naspi".to_string()]),
+            (None, vec!["nope=10:00".to_string()]),
+        ] {
+            assert!(
+                hours_json(last, &per_service, &catalogue).is_err(),
+                "{last:?} {per_service:?}"
+            );
+        }
     }
 
     #[test]

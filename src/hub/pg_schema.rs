@@ -327,6 +327,7 @@ pub const MIGRATIONS: &[&str] = &[
         time_zone   TEXT NOT NULL,
         counters    TEXT NOT NULL DEFAULT '[]',
         services    TEXT,
+        hours       TEXT,
         created_at  TEXT NOT NULL
     );
     INSERT INTO offices (id, code, name, time_zone, created_at)

@@ -96,6 +96,11 @@ impl AppState {
         Ok(self.offices.remember(office))
     }
 
+    /// Until when `office`'s services take walk-in tickets (its own hours, else hub.toml's).
+    pub fn hours_of<'o>(&'o self, office: &'o Office) -> &'o crate::config::hub::HoursConfig {
+        office.hours.as_ref().unwrap_or(&self.config.hours)
+    }
+
     /// The services `office` offers (its subset of the catalogue, its letters).
     pub fn catalogue_of(&self, office: &Office) -> Arc<Catalogue> {
         self.offices.catalogue(office, &self.catalogue)

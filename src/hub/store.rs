@@ -335,8 +335,8 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (name, address)
     );",
     // 15: offices as data (issue 19): a region's hub holds many offices, each with its
-    // name, time zone, counters and services (`code` or `code=PREFIX`, a JSON list; NULL:
-    // the whole catalogue); kiosks, clerks, enrolment tokens, tickets, numbers,
+    // name, time zone, counters, services (`code` or `code=PREFIX`, a JSON list; NULL:
+    // the whole catalogue) and hours (`[hours]` as JSON; NULL: hub.toml's); kiosks, clerks, enrolment tokens, tickets, numbers,
     // bands, bookings, service times and audit rows belong to one. Office 1 is the one
     // hub.toml describes (its row is refreshed from it at every start), so a single-office
     // hub changes nothing. Numbers are unique per office, day and service: the tables
@@ -348,6 +348,7 @@ pub const MIGRATIONS: &[&str] = &[
         time_zone   TEXT NOT NULL,
         counters    TEXT NOT NULL DEFAULT '[]',
         services    TEXT,
+        hours       TEXT,
         created_at  TEXT NOT NULL
     );
     INSERT INTO offices (id, code, name, time_zone, created_at)

@@ -207,8 +207,16 @@ impl TestHub {
     }
 
     /// Adds office `code` (counters `Sportello 1` and `Sportello A`; `services` as
-    /// `office add --service` takes them, all when `None`).
-    pub fn add_office(&self, code: &str, name: &str, time_zone: &str, services: Option<&[&str]>) {
+    /// `office add --service` takes them, all when `None`; `last_ticket` as
+    /// `--last-ticket`, hub.toml's hours when `None`).
+    pub fn add_office(
+        &self,
+        code: &str,
+        name: &str,
+        time_zone: &str,
+        services: Option<&[&str]>,
+        last_ticket: Option<&str>,
+    ) {
         let location = self.location();
         let counters = ["Sportello 1".to_string(), "Sportello A".to_string()];
         let services: Option<Vec<String>> =
@@ -219,8 +227,14 @@ impl TestHub {
             time_zone,
             counters: &counters,
             services: services.as_deref(),
+            hours: None,
         };
         let catalogue = sportello::catalogue::Catalogue::builtin();
+        let hours = sportello::hub::offices::hours_json(last_ticket, &[], &catalogue).unwrap();
+        let office = sportello::hub::offices::NewOffice {
+            hours: hours.as_deref(),
+            ..office
+        };
         blocking(|| admin::add_office(&location, &office, &catalogue)).unwrap();
     }
 
