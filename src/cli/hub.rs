@@ -121,7 +121,8 @@ enum OperatorCommand {
     Add {
         /// Login name.
         name: String,
-        /// `clerk`, or `maintainer` (may also roll software out from the fleet page).
+        /// `clerk`, `maintainer` (may also roll software out from the fleet page) or
+        /// `manager` (may also read the office's reports, /reports).
         /// Unset: a new clerk is a clerk, an existing one keeps their role.
         #[arg(long)]
         role: Option<String>,
@@ -272,7 +273,7 @@ pub fn run(args: HubArgs) -> Result<(), String> {
             if let Some(role) = &role
                 && hub::auth::Role::parse(role).is_none()
             {
-                return Err(format!("no role `{role}`: clerk or maintainer"));
+                return Err(format!("no role `{role}`: clerk, maintainer or manager"));
             }
             add_operator(&location, &office, &name)?;
             if let Some(role) = role {

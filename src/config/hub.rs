@@ -47,6 +47,8 @@ pub struct HubConfig {
     pub auth: AuthConfig,
     /// The waiting-room board: whether and in which languages it speaks the calls.
     pub display: DisplayConfig,
+    /// The office reports' targets (`[reports]`).
+    pub reports: ReportsConfig,
     /// Seconds a client may take to send a request's headers (each request, including
     /// the first on a new connection) before the hub drops the connection, so stalled
     /// or deliberately slow clients cannot tie up its connections. The clock starts when
@@ -78,6 +80,7 @@ impl Default for HubConfig {
             oidc: None,
             auth: AuthConfig::default(),
             display: DisplayConfig::default(),
+            reports: ReportsConfig::default(),
             client_header_seconds: 10,
             allowed_hosts: Vec::new(),
         }
@@ -650,8 +653,58 @@ fn known_services<'a>(
     }
 }
 
+/// `[reports]`: what the office's reports measure against.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Minutes within which a citizen should be called (1-600): the reports show the
+    /// share of tickets called within it.
+    pub target_minutes: u32,
+    /// Per-service targets: service code -> minutes.
+    pub services: std::collections::BTreeMap<String, u32>,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            target_minutes: 30,
+            services: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl ReportsConfig {
+    /// The target of `service` in minutes: its own, else the office-wide one.
+    pub fn target_for(&self, service: &str) -> u32 {
+        self.services
+            .get(service)
+            .copied()
+            .unwrap_or(self.target_minutes)
+    }
+
+    fn check(&self) -> Result<(), Invalid> {
+        let fine = |m: u32| (1..=600).contains(&m);
+        if !fine(self.target_minutes) {
+            return Err(Invalid::new("reports.target_minutes", "must be 1-600"));
+        }
+        if let Some((code, _)) = self.services.iter().find(|(_, m)| !fine(**m)) {
+            return Err(Invalid::new(
+                "reports.services",
+                format!("`{code}`: a target must be 1-600 minutes"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that every service named in `[reports.services]` is in `catalogue`.
+    pub fn check_services(&self, catalogue: &crate::catalogue::Catalogue) -> Result<(), Invalid> {
+        known_services("reports.services", self.services.keys(), catalogue)
+    }
+}
+
 impl Validate for HubConfig {
     fn validate(&self) -> Result<(), Invalid> {
+        self.reports.check()?;
         match (&self.database, &self.data_dir) {
             (Database::Postgres(_), None) => {
                 return Err(Invalid::new(

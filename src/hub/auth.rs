@@ -164,17 +164,20 @@ pub enum Role {
     Clerk,
     /// Also rolling software out to the kiosks from the fleet page.
     Maintainer,
+    /// Also the office's reports: waits, service times, per counter and per clerk.
+    Manager,
 }
 
 impl Role {
     /// Every role, for messages.
-    pub const ALL: [Role; 2] = [Role::Clerk, Role::Maintainer];
+    pub const ALL: [Role; 3] = [Role::Clerk, Role::Maintainer, Role::Manager];
 
     /// The name stored and typed (`operator add --role maintainer`).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Clerk => "clerk",
             Role::Maintainer => "maintainer",
+            Role::Manager => "manager",
         }
     }
 

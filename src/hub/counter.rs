@@ -120,12 +120,15 @@ fn no_current() -> ApiError {
     ApiError::conflict("no_current_ticket", "this counter has no called ticket")
 }
 
-/// Calls the next ticket for `services` to `counter`; `None` when nobody is waiting.
+/// Calls the next ticket for `services` to `counter`, by `clerk` (their login name, for
+/// the reports); `None` when nobody is waiting.
+#[allow(clippy::too_many_arguments)]
 pub fn call_next<'c>(
     sql: impl Into<Sql<'c>>,
     day: Day,
     counter: &str,
     session: &str,
+    clerk: &str,
     services: &[String],
     now: DateTime<Utc>,
 ) -> Result<Option<CounterTicket>, ApiError> {
@@ -167,9 +170,10 @@ pub fn call_next<'c>(
             return Ok(None);
         };
         let changed = sql.execute(
-            "UPDATE tickets SET status = 'called', counter = ?2, called_at = ?3, called_by = ?4
+            "UPDATE tickets SET status = 'called', counter = ?2, called_at = ?3, called_by = ?4,
+                 first_called_at = COALESCE(first_called_at, ?3), clerk = ?5
              WHERE id = ?1 AND status = 'waiting'",
-            args![id, counter, now.timestamp_millis(), session],
+            args![id, counter, now.timestamp_millis(), session, clerk],
         )?;
         if changed != 1 {
             // Unreachable under the write lock; refuse rather than hand out a taken ticket.
@@ -277,7 +281,8 @@ pub fn transfer<'c>(
         let ticket = current_in(sql, day, counter, session)?.ok_or_else(no_current)?;
         sql.execute(
             "UPDATE tickets SET status = 'waiting', service = ?2, counter = NULL,
-                 called_at = NULL, serving_at = NULL, called_by = NULL
+                 called_at = NULL, serving_at = NULL, called_by = NULL,
+                 transfers = transfers + 1
              WHERE id = ?1",
             args![&ticket.ticket_id, to_service],
         )?;

@@ -397,6 +397,7 @@ pub async fn call_next(
                 op.office.day_at(st.now()),
                 &c,
                 &op.session_hash,
+                &op.name,
                 &op.services,
                 st.now(),
             )

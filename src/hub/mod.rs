@@ -12,6 +12,7 @@ pub mod bands;
 pub mod call_audio;
 pub mod carried;
 pub mod certificates;
+pub mod charts;
 pub mod clock;
 pub mod counter;
 pub mod counter_api;
@@ -39,6 +40,8 @@ pub mod pages;
 pub mod pg_schema;
 pub mod queue;
 pub mod records;
+pub mod reports;
+pub mod reports_page;
 pub mod signing;
 pub mod sql;
 pub mod state;
@@ -195,6 +198,14 @@ fn pages() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/display", get(pages::display)),
         ("GET", "/fleet", get(pages::fleet)),
         ("GET", "/audit", get(pages::audit)),
+        ("GET", "/reports", get(pages::reports)),
+        ("GET", "/reports/view", get(reports_page::view)),
+        ("GET", "/reports/api/report", get(reports_page::report_json)),
+        (
+            "GET",
+            "/reports/export/{file}",
+            get(reports_page::export_csv),
+        ),
         ("GET", "/audit/api/events", get(audit::events)),
         ("POST", "/audit/api/events", post(audit::search)),
         ("GET", "/login/callback", get(login::login_callback)),
@@ -342,6 +353,7 @@ pub async fn start_on(
         .hours
         .check_services(&catalogue)
         .and_then(|()| config.waiting.check(&catalogue))
+        .and_then(|()| config.reports.check_services(&catalogue))
         .map_err(|invalid| HubError::Config {
             key: invalid.key().to_string(),
             problem: invalid.problem().to_string(),

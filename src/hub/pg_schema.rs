@@ -405,4 +405,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE service_stats DROP CONSTRAINT service_stats_pkey;
     ALTER TABLE service_stats ADD PRIMARY KEY (office_id, service);
     ALTER TABLE service_stats ALTER COLUMN office_id DROP DEFAULT;",
+    // 16: what the office's reports need (issue 20): when a ticket was first called (a
+    // recall moves `called_at`, not this), how often it was transferred, and the clerk who
+    // last called it (a login name: clerks are staff, not citizens; shown to managers only).
+    "ALTER TABLE tickets ADD COLUMN first_called_at BIGINT;
+    ALTER TABLE tickets ADD COLUMN transfers BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE tickets ADD COLUMN clerk TEXT;",
 ];

@@ -498,6 +498,12 @@ pub const MIGRATIONS: &[&str] = &[
     INSERT INTO service_stats SELECT 1, service, average_seconds, samples
         FROM service_stats_before_offices;
     DROP TABLE service_stats_before_offices;",
+    // 16: what the office's reports need (issue 20): when a ticket was first called (a
+    // recall moves `called_at`, not this), how often it was transferred, and the clerk who
+    // last called it (a login name: clerks are staff, not citizens; shown to managers only).
+    "ALTER TABLE tickets ADD COLUMN first_called_at INTEGER;
+    ALTER TABLE tickets ADD COLUMN transfers INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tickets ADD COLUMN clerk TEXT;",
 ];
 
 /// Where the hub keeps its data: the database and the directory of the files beside it

@@ -44,6 +44,11 @@ pub async fn audit() -> Response {
     page(include_str!("audit.html"))
 }
 
+/// `GET /reports`: the office's reports (managers): log in and choose the period.
+pub async fn reports() -> Response {
+    page(include_str!("reports.html"))
+}
+
 /// `GET /assets/{file}`: the shared stylesheet and scripts.
 pub async fn asset(Path(file): Path<String>) -> Response {
     const CSS: &str = "text/css; charset=utf-8";
@@ -58,11 +63,13 @@ pub async fn asset(Path(file): Path<String>) -> Response {
     let (kind, body) = match file.as_str() {
         "style.css" => (CSS, include_str!("style.css")),
         "display.css" => (CSS, include_str!("display.css")),
+        "reports.css" => (CSS, include_str!("reports.css")),
         "common.js" => ("text/javascript; charset=utf-8", include_str!("common.js")),
         "counter.js" => ("text/javascript; charset=utf-8", include_str!("counter.js")),
         "display.js" => ("text/javascript; charset=utf-8", include_str!("display.js")),
         "fleet.js" => ("text/javascript; charset=utf-8", include_str!("fleet.js")),
         "audit.js" => ("text/javascript; charset=utf-8", include_str!("audit.js")),
+        "reports.js" => ("text/javascript; charset=utf-8", include_str!("reports.js")),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     ([(CONTENT_TYPE, kind), (CACHE_CONTROL, "no-cache")], body).into_response()
