@@ -617,3 +617,106 @@ async fn rollout() {
     c.close().await.unwrap();
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_reads_the_office_reports_in_the_browser() {
+    tokio::time::timeout(Duration::from_secs(180), reports())
+        .await
+        .expect("the browser test took over 3 minutes");
+}
+
+/// Logs in on the reports page's form and waits for the period form.
+async fn reports_login(c: &Client, base: &str, name: &str) {
+    c.goto(&format!("{base}/reports")).await.unwrap();
+    let field = eventually("the reports login form", || async {
+        c.find(Locator::Css("#login:not(.hidden) #name")).await.ok()
+    })
+    .await;
+    field.send_keys(name).await.unwrap();
+    type_into(c, "#password", "password123").await;
+    click(c, "#login button[type=submit]").await;
+    eventually("the period form", || async {
+        c.find(Locator::Css("#choose:not(.hidden)")).await.ok()
+    })
+    .await;
+}
+
+async fn reports() {
+    let hub = TestHub::start().await;
+    common::insert_history(&hub, &common::october());
+    admin::add_operator(hub.location(), "carla", "password123").unwrap();
+    admin::set_role(hub.location(), "carla", "manager").unwrap();
+    admin::add_operator(hub.location(), "anna", "password123").unwrap();
+    let base = hub.url();
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+
+    // The manager chooses this week (the form's default) and gets the page.
+    reports_login(&c, &base, "carla").await;
+    click(&c, "#choose button[type=submit]").await;
+    wait_text(&c, "h1", "Rapporti").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("period=week")
+    );
+
+    // October: five charts, each an image with a title, drawn at a size, and the tables.
+    c.goto(&format!(
+        "{base}/reports/view?from=2026-10-01&to=2026-10-31"
+    ))
+    .await
+    .unwrap();
+    wait_text(&c, "header", "Dal 01/10/2026 al 31/10/2026").await;
+    let charts = c.find_all(Locator::Css("svg[role=img]")).await.unwrap();
+    assert_eq!(charts.len(), 5);
+    for chart in &charts {
+        let (_, _, width, height) = chart.rectangle().await.unwrap();
+        assert!(
+            width > 300.0 && height > 50.0,
+            "a chart drawn at {width}x{height}"
+        );
+        let title = chart.find(Locator::Css("title")).await.unwrap();
+        assert!(!title.html(true).await.unwrap().trim().is_empty());
+    }
+    let cell = c.find(Locator::Css("#hours svg rect.cell")).await.unwrap();
+    let (_, _, width, height) = cell.rectangle().await.unwrap();
+    assert!(
+        width > 5.0 && height > 5.0,
+        "a heat-map cell at {width}x{height}"
+    );
+    wait_text(&c, "#summary", "Biglietti emessi").await;
+    wait_text(&c, "#summary", "136").await;
+    wait_text(&c, "#services table", "NASpI").await;
+    wait_text(&c, "#clerks", "anna").await;
+    let rows = c.find_all(Locator::Css("#trend tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 23, "22 weekdays and the DST Sunday");
+    if let Ok(dir) = std::env::var("SPORTELLO_SCREENSHOT_DIR") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("hub-reports.png"), png).unwrap();
+        c.execute("document.getElementById('hours').scrollIntoView();", vec![])
+            .await
+            .unwrap();
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("hub-reports-hours.png"), png).unwrap();
+    }
+
+    // A clerk without the role: the page says the reports are for managers.
+    c.delete_all_cookies().await.unwrap();
+    reports_login(&c, &base, "anna").await;
+    c.goto(&format!("{base}/reports/view?period=month"))
+        .await
+        .unwrap();
+    wait_text(
+        &c,
+        "main",
+        "riservati agli operatori con il ruolo di responsabile",
+    )
+    .await;
+    assert!(c.find(Locator::Css("svg")).await.is_err());
+
+    c.close().await.unwrap();
+    hub.stop().await;
+}

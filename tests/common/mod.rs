@@ -4,6 +4,7 @@
 mod cli;
 mod fault_proxy;
 mod full_disk;
+mod history;
 mod hub_process;
 mod hub_setup;
 mod invariants;
@@ -18,6 +19,7 @@ mod screens;
 pub use cli::*;
 pub use fault_proxy::*;
 pub use full_disk::*;
+pub use history::*;
 pub use hub_process::*;
 pub use hub_setup::*;
 pub use invariants::*;
