@@ -203,3 +203,27 @@ async fn the_page_and_the_exports_are_for_managers_only() {
     assert_eq!(bad.status(), 400, "a period that ends before it starts");
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_closed_day_is_kept_as_a_file_once() {
+    let mut hub = TestHub::start_at("2026-10-31T10:00:00Z".parse().unwrap()).await;
+    insert_history(&hub, &october());
+    // Housekeeping runs as the hub starts: the day before is written now.
+    hub.restart().await;
+    let path = sportello::hub::daily_reports::summary_path(
+        &hub.location().files,
+        "default",
+        chrono::NaiveDate::from_ymd_opt(2026, 10, 30).unwrap(),
+    );
+    let text = common::eventually_file(&path).await;
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("service,issued,"));
+    assert!(lines.next().unwrap().starts_with("*,7,"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("naspi,5,")), "{text}");
+    // Written once: a restart leaves it as it is.
+    std::fs::write(&path, "kept").unwrap();
+    hub.restart().await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept");
+    hub.stop().await;
+}

@@ -109,8 +109,9 @@ pub fn purge_personal<'c>(sql: impl Into<Sql<'c>>, now: DateTime<Utc>) -> Result
     Ok(purged as usize)
 }
 
-/// Runs [`purge_personal`] now and every [`PERIOD`], and [`prune`] now and hourly, for as
-/// long as the runtime lives.
+/// Runs [`purge_personal`] now and every [`PERIOD`], and [`prune`] now and hourly, and
+/// writes each office's summary of a day once it is over
+/// ([`super::daily_reports`]), for as long as the runtime lives.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(PERIOD);
@@ -148,6 +149,15 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     Ok((personal, pruned))
                 })
                 .await;
+            // Yesterday's figures for the archive, once per office and day.
+            match super::daily_reports::write_closed_days(&state, now).await {
+                Ok(written) => {
+                    for path in written {
+                        tracing::info!(file = %path.display(), "daily report written");
+                    }
+                }
+                Err(e) => tracing::warn!(code = e.code, "daily report not written"),
+            }
             match result {
                 Ok((personal, pruned)) => {
                     if personal > 0 {

@@ -17,6 +17,7 @@ pub mod clock;
 pub mod counter;
 pub mod counter_api;
 pub mod csrf;
+pub mod daily_reports;
 pub mod display;
 pub mod error;
 pub mod events;

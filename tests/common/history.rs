@@ -144,3 +144,14 @@ pub fn insert_history(hub: &TestHub, made: &[Made]) {
         }
     });
 }
+
+/// The text of the file at `path` once it exists (up to 10 s).
+pub async fn eventually_file(path: &std::path::Path) -> String {
+    for _ in 0..100 {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{} was not written", path.display());
+}
