@@ -201,6 +201,7 @@ fn pages() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/audit", get(pages::audit)),
         ("GET", "/reports", get(pages::reports)),
         ("GET", "/reports/view", get(reports_page::view)),
+        ("GET", "/reports/summary", get(reports_page::summary)),
         ("GET", "/reports/api/report", get(reports_page::report_json)),
         (
             "GET",

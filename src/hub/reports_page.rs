@@ -114,6 +114,25 @@ pub async fn view(
     op: Result<OperatorAuth, ApiError>,
     RawQuery(query): RawQuery,
 ) -> Response {
+    page(state, op, query, render).await
+}
+
+/// `GET /reports/summary?...`: one printable page (the day's or the week's summary: the
+/// figures, the services, their chart), for managers.
+pub async fn summary(
+    State(state): State<AppState>,
+    op: Result<OperatorAuth, ApiError>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    page(state, op, query, render_summary).await
+}
+
+async fn page(
+    state: AppState,
+    op: Result<OperatorAuth, ApiError>,
+    query: Option<String>,
+    render: fn(&Report) -> String,
+) -> Response {
     let refusal = |status: StatusCode, text: &str| {
         let body = format!(
             "<main><h1>Rapporti</h1><p class=\"error\" role=\"alert\">{}</p>\
@@ -234,23 +253,84 @@ fn some_grid(grid: &[[f64; 24]; 7]) -> [[Option<f64>; 24]; 7] {
     out
 }
 
+fn heading(report: &Report, title: &str) -> String {
+    let Period { from, to } = report.period;
+    format!(
+        "<header><h1>{} &ndash; {}</h1><p>Dal {} al {} (giorni dell'ufficio)</p></header>\n<main>\n",
+        escape(title),
+        escape(&report.office),
+        from.format("%d/%m/%Y"),
+        to.format("%d/%m/%Y")
+    )
+}
+
+fn summary_table(report: &Report) -> String {
+    let mut out =
+        String::from("<section id=\"summary\"><h2>In sintesi</h2><table class=\"figures\"><tbody>");
+    for (heading, value) in figure_rows(&report.overall) {
+        let _ = write!(
+            out,
+            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+            escape(&heading),
+            escape(&value)
+        );
+    }
+    out.push_str("</tbody></table></section>\n");
+    out
+}
+
+fn service_bars(report: &Report) -> String {
+    let bars: Vec<(String, f64)> = report
+        .services
+        .iter()
+        .map(|(_, name, f)| (name.clone(), f64::from(f.wait_median.unwrap_or(0)) / 60.0))
+        .collect();
+    charts::bars(
+        "wait-by-service",
+        "Attesa mediana per servizio",
+        "Minuti dall'emissione (o dall'arrivo con appuntamento) alla prima chiamata, valore mediano per servizio; i numeri sono nella tabella.",
+        &bars,
+        "min",
+    )
+}
+
+/// The one-page summary: figures, services (chart and short table).
+pub fn render_summary(report: &Report) -> String {
+    let Period { from, to } = report.period;
+    let mut body = heading(report, "Sintesi");
+    body.push_str(&summary_table(report));
+    body.push_str("<section id=\"services\"><h2>Per servizio</h2>");
+    body.push_str(&service_bars(report));
+    body.push_str("<table><thead><tr><th scope=\"col\">Servizio</th><th scope=\"col\">Biglietti</th><th scope=\"col\">Attesa mediana (min)</th><th scope=\"col\">90° percentile (min)</th><th scope=\"col\">Entro l'obiettivo</th><th scope=\"col\">Servizio mediano (min)</th></tr></thead><tbody>");
+    for (_, name, f) in &report.services {
+        let _ = write!(
+            body,
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(name),
+            f.issued,
+            minutes(f.wait_median),
+            minutes(f.wait_p90),
+            share(f.within_target),
+            minutes(f.service_median)
+        );
+    }
+    body.push_str("</tbody></table></section>\n</main>\n");
+    document(&format!("Sportello - Sintesi {from} - {to}"), &body)
+}
+
 /// The whole page.
 pub fn render(report: &Report) -> String {
     let Period { from, to } = report.period;
     let range = format!("from={from}&to={to}");
-    let mut body = format!(
-        "<header><h1>Rapporti &ndash; {}</h1><p>Dal {} al {} (giorni dell'ufficio)</p></header>\n<main>\n",
-        escape(&report.office),
-        from.format("%d/%m/%Y"),
-        to.format("%d/%m/%Y")
-    );
+    let mut body = heading(report, "Rapporti");
     let _ = writeln!(
         body,
         "<nav class=\"noprint\" aria-label=\"Periodo ed esportazioni\"><ul>\
          <li><a href=\"/reports/view?period=today\">Oggi</a></li>\
          <li><a href=\"/reports/view?period=week\">Questa settimana</a></li>\
          <li><a href=\"/reports/view?period=month\">Questo mese</a></li>\
-         <li><a href=\"/reports\">Altro periodo</a></li></ul>\
+         <li><a href=\"/reports\">Altro periodo</a></li>\
+         <li><a href=\"/reports/summary?{range}\">Sintesi stampabile</a></li></ul>\
          <p>Esporta in CSV: {} &middot; Per stampare: Ctrl+P (una pagina di sintesi).</p></nav>",
         ["services", "days", "hours", "counters", "clerks"]
             .iter()
@@ -262,32 +342,11 @@ pub fn render(report: &Report) -> String {
             .join(" &middot; ")
     );
 
-    // Summary: overall figures.
-    body.push_str("<section id=\"summary\"><h2>In sintesi</h2><table class=\"figures\"><tbody>");
-    for (heading, value) in figure_rows(&report.overall) {
-        let _ = write!(
-            body,
-            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
-            escape(&heading),
-            escape(&value)
-        );
-    }
-    body.push_str("</tbody></table></section>\n");
+    body.push_str(&summary_table(report));
 
     // Per service: bars of the median wait, and the full table.
-    let bars: Vec<(String, f64)> = report
-        .services
-        .iter()
-        .map(|(_, name, f)| (name.clone(), f64::from(f.wait_median.unwrap_or(0)) / 60.0))
-        .collect();
     body.push_str("<section id=\"services\"><h2>Per servizio</h2>");
-    body.push_str(&charts::bars(
-        "wait-by-service",
-        "Attesa mediana per servizio",
-        "Minuti dall'emissione (o dall'arrivo con appuntamento) alla prima chiamata, valore mediano per servizio; i numeri sono nella tabella che segue.",
-        &bars,
-        "min",
-    ));
+    body.push_str(&service_bars(report));
     body.push_str("<table class=\"wide\"><caption>Dati per servizio</caption><thead><tr><th scope=\"col\">Servizio</th>");
     let headings: Vec<String> = figure_rows(&Figures::default())
         .into_iter()
