@@ -1,7 +1,8 @@
 //! `sportello demo`: the whole product on one laptop.
 //!
-//! A hub on loopback with a demo office (a clerk `demo` / `demo-password`, two bookings
-//! for today), a kiosk enrolled to it with the virtual printer and the simulated board,
+//! A hub on loopback with a demo office (a clerk `demo` / `demo-password`, a manager
+//! `direttrice` / `direttrice-password` and three weeks of past tickets for the reports,
+//! two bookings for today), a kiosk enrolled to it with the virtual printer and the simulated board,
 //! the kiosk window, and a window with each printed receipt. The hub's counter page
 //! (opened in the browser when one is available) calls the tickets.
 
@@ -74,6 +75,7 @@ pub fn run(options: DemoOptions) -> Result<(), String> {
     println!("  counter:  {counter_url}   (clerk demo / demo-password)");
     println!("  display:  {hub_url}/display");
     println!("  fleet:    {hub_url}/fleet");
+    println!("  reports:  {hub_url}/reports   (manager direttrice / direttrice-password)");
     println!("  receipts: {}", dir.join("kiosk/receipts").display());
     if provider.is_ok() {
         println!(
@@ -143,6 +145,12 @@ fn prepare_office(config: &HubConfig, dir: &Path) -> Result<(String, String), St
     let location = hub::store::Location::of(config);
     let catalogue = hub::load_catalogue(config).map_err(|e| e.to_string())?;
     admin::add_operator(&location, "demo", "demo-password").map_err(|e| e.to_string())?;
+    // A manager, and three weeks of past tickets so the reports page has something to show.
+    admin::add_operator(&location, "direttrice", "direttrice-password")
+        .and_then(|_| admin::set_role(&location, "direttrice", "manager"))
+        .map_err(|e| e.to_string())?;
+    hub::sample_history::fill(&location, &catalogue, 21, chrono::Utc::now())
+        .map_err(|e| e.to_string())?;
     let token = admin::create_enrollment_token(&location).map_err(|e| e.to_string())?;
     let tz: chrono_tz::Tz = config.time_zone.parse().unwrap_or(chrono_tz::Europe::Rome);
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
@@ -304,6 +312,34 @@ const DEMO_CLIENT_SECRET: &str = "sportello-demo-secret";
 mod tests {
     use super::*;
     use crate::config::Validate;
+
+    #[test]
+    fn the_demo_office_has_a_manager_and_weeks_of_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = demo_hub_config(dir.path(), 0);
+        prepare_office(&config, dir.path()).unwrap();
+        let location = hub::store::Location::of(&config);
+        let conn = hub::store::connect(&location).unwrap();
+        let sql = conn.sql();
+        let role: String = sql
+            .query_one(
+                "SELECT role FROM operators WHERE name = 'direttrice'",
+                crate::hub::sql::args![],
+            )
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(role, "manager");
+        let past: i64 = sql
+            .query_one(
+                "SELECT count(DISTINCT day) FROM tickets WHERE kiosk_id = 'demo-history'",
+                crate::hub::sql::args![],
+            )
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert!(past >= 14, "three weeks of weekdays: {past} days");
+    }
 
     #[test]
     fn the_demo_office_and_kiosk_configs_are_valid() {

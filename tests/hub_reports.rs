@@ -181,15 +181,25 @@ async fn the_page_and_the_exports_are_for_managers_only() {
     assert!(page.contains("<th scope=\"row\">anna</th>"));
 
     let summary = http
-        .get(format!("{}/reports/summary?from=2026-10-26&to=2026-10-30", hub.url()))
+        .get(format!(
+            "{}/reports/summary?from=2026-10-26&to=2026-10-30",
+            hub.url()
+        ))
         .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(summary.status(), 200);
     let summary = summary.text().await.unwrap();
-    assert_eq!(summary.matches("<svg").count(), 1, "one chart on the one page");
-    assert!(summary.contains("Sintesi") && summary.contains("<td>31</td>"), "{summary}");
+    assert_eq!(
+        summary.matches("<svg").count(),
+        1,
+        "one chart on the one page"
+    );
+    assert!(
+        summary.contains("Sintesi") && summary.contains("<td>31</td>"),
+        "{summary}"
+    );
 
     let csv = http
         .get(format!("{}/reports/export/services.csv?{range}", hub.url()))

@@ -43,6 +43,7 @@ pub mod queue;
 pub mod records;
 pub mod reports;
 pub mod reports_page;
+pub mod sample_history;
 pub mod signing;
 pub mod sql;
 pub mod state;
