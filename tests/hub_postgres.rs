@@ -541,16 +541,22 @@ fn queue_positions_agree_on_both_engines() {
     assert_eq!(queue_positions(Sql::Postgres(&pg)), on_sqlite);
 }
 
-/// A one-office database as the hub left it before offices (schema step 14): two tickets,
-/// today's numbers, a booking, a service time, a retired number.
+/// A one-office database as the hub left it before offices (schema step 14): two tickets
+/// (one called and done), today's numbers, a booking, a service time, a retired number.
 fn before_offices(sql: Sql<'_>) {
     for (id, number, seq, status) in [("t1", "N001", 1, "done"), ("t2", "N002", 2, "waiting")] {
         sql.execute(
             "INSERT INTO tickets (id, day, number, seq, number_service, service, priority,
-                 lang, kiosk_id, offline, status, issued_at, queued_at)
+                 lang, kiosk_id, offline, status, issued_at, queued_at, called_at)
              VALUES (?1, '2026-12-03', ?2, ?3, 'naspi', 'naspi', 0, 'it', 'k1', 0, ?4,
-                 '2026-12-03T08:00:00Z', ?3)",
-            args![id, number, seq, status],
+                 '2026-12-03T08:00:00Z', ?3, ?5)",
+            args![
+                id,
+                number,
+                seq,
+                status,
+                (status == "done").then_some(5000i64)
+            ],
         )
         .unwrap();
     }
@@ -567,7 +573,7 @@ fn before_offices(sql: Sql<'_>) {
     }
 }
 
-/// After step 15 every row belongs to office 1, its queue counts are rebuilt, its numbers
+/// After steps 15 and 16 every row belongs to office 1, its queue counts are rebuilt, its numbers
 /// go on where they were, and another office has numbers of its own.
 fn after_offices(sql: Sql<'_>) {
     let engine = sql.engine();
@@ -603,6 +609,17 @@ fn after_offices(sql: Sql<'_>) {
         "{engine:?}"
     );
     assert_eq!(next_online(sql, ours, "naspi").unwrap(), 3, "{engine:?}");
+    // Step 16: a ticket called before it has its call as its first (the reports' wait).
+    let first: Vec<Option<i64>> = sql
+        .query_all(
+            "SELECT first_called_at FROM tickets WHERE id IN ('t1', 't2') ORDER BY id",
+            args![],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0).unwrap())
+        .collect();
+    assert_eq!(first, [Some(5000), None], "{engine:?}");
     assert_eq!(next_online(sql, theirs, "naspi").unwrap(), 1, "{engine:?}");
     // N001 again: refused in office 1, a ticket of its own in office 2.
     let insert = |id: &str, office: i64| {

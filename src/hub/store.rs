@@ -501,9 +501,13 @@ pub const MIGRATIONS: &[&str] = &[
     // 16: what the office's reports need (issue 20): when a ticket was first called (a
     // recall moves `called_at`, not this), how often it was transferred, and the clerk who
     // last called it (a login name: clerks are staff, not citizens; shown to managers only).
+    // Tickets called before this step get their latest call as their first (a recall may
+    // have moved it: the best there is).
     "ALTER TABLE tickets ADD COLUMN first_called_at INTEGER;
     ALTER TABLE tickets ADD COLUMN transfers INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE tickets ADD COLUMN clerk TEXT;",
+    ALTER TABLE tickets ADD COLUMN clerk TEXT;
+    UPDATE tickets SET first_called_at = called_at
+        WHERE first_called_at IS NULL AND called_at IS NOT NULL;",
 ];
 
 /// Where the hub keeps its data: the database and the directory of the files beside it
