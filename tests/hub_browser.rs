@@ -318,13 +318,15 @@ async fn morning() {
     click(&c, "#next").await;
     wait_text(&c, "#error", "Nessuno in attesa").await;
 
-    // The board lists the morning's calls, newest first.
+    // Each call was said once, in turn: N003, N001, N001 again (the recall), N002. The
+    // turns (chime, voice) take their time: waited for first, with wait_spoken's minute
+    // (a clean-clone CI run once took longer than 15 s to reach N002's turn).
     c.switch_to_window(display.clone()).await.unwrap();
+    wait_spoken(&c, 4, "N002").await;
+    // The board lists the morning's calls, newest first.
     wait_text(&c, "#now-number", "N002").await;
     wait_text(&c, "#calls", "N001").await;
     wait_text(&c, "#calls", "N003").await;
-    // Each call was said once, in turn: N003, N001, N001 again (the recall), N002.
-    wait_spoken(&c, 4, "N002").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         spoken(&c).await,
