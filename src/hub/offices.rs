@@ -353,8 +353,10 @@ pub fn list<'c>(sql: impl Into<Sql<'c>>) -> Result<Vec<Office>, SqlError> {
 
 /// The offices a running hub has looked up: an office's row changes only when the hub
 /// starts (office 1) or never (`office add` makes new rows), so each is read once.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Offices {
+    /// Office 1 as hub.toml describes it.
+    configured: Arc<Office>,
     known: Mutex<HashMap<OfficeId, Arc<Office>>>,
     catalogues: Mutex<HashMap<OfficeId, Arc<Catalogue>>>,
 }
@@ -362,9 +364,18 @@ pub struct Offices {
 impl Offices {
     /// Starts with `configured`, office 1 as hub.toml describes it.
     pub fn new(configured: Office) -> Offices {
-        let offices = Offices::default();
-        offices.remember(configured);
-        offices
+        let configured = Arc::new(configured);
+        let known = HashMap::from([(configured.id, configured.clone())]);
+        Offices {
+            configured,
+            known: Mutex::new(known),
+            catalogues: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Office 1, the one hub.toml describes.
+    pub fn configured(&self) -> Arc<Office> {
+        self.configured.clone()
     }
 
     /// The office `id`, if it was looked up before.

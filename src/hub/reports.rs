@@ -310,8 +310,7 @@ pub fn report<'c>(
         .services()
         .iter()
         .filter_map(|s| {
-            let mine = rows.iter().filter(|r| r.service == s.code).peekable();
-            let mut mine = mine;
+            let mut mine = rows.iter().filter(|r| r.service == s.code).peekable();
             mine.peek()?;
             let target = targets.target_for(&s.code);
             Some((

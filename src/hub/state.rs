@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::events::Events;
 use super::kiosk_tokens::KioskTokens;
 use super::metrics::Metrics;
-use super::offices::{CONFIGURED_CODE, CONFIGURED_OFFICE, Office, OfficeId, Offices, by_code};
+use super::offices::{CONFIGURED_CODE, Office, OfficeId, Offices, by_code};
 use super::oidc::Oidc;
 use super::signing::SealKey;
 use super::store::Db;
@@ -109,9 +109,7 @@ impl AppState {
     /// The office hub.toml describes (office 1): the one pages without an office
     /// address show.
     pub fn configured_office(&self) -> Arc<Office> {
-        self.offices
-            .cached(CONFIGURED_OFFICE)
-            .expect("office 1 is remembered when the hub starts")
+        self.offices.configured()
     }
 
     /// Notes that a kiosk made a request now.

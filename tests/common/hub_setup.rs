@@ -221,19 +221,15 @@ impl TestHub {
         let counters = ["Sportello 1".to_string(), "Sportello A".to_string()];
         let services: Option<Vec<String>> =
             services.map(|s| s.iter().map(|s| s.to_string()).collect());
+        let catalogue = sportello::catalogue::Catalogue::builtin();
+        let hours = sportello::hub::offices::hours_json(last_ticket, &[], &catalogue).unwrap();
         let office = sportello::hub::offices::NewOffice {
             code,
             name,
             time_zone,
             counters: &counters,
             services: services.as_deref(),
-            hours: None,
-        };
-        let catalogue = sportello::catalogue::Catalogue::builtin();
-        let hours = sportello::hub::offices::hours_json(last_ticket, &[], &catalogue).unwrap();
-        let office = sportello::hub::offices::NewOffice {
             hours: hours.as_deref(),
-            ..office
         };
         blocking(|| admin::add_office(&location, &office, &catalogue)).unwrap();
     }
